@@ -1,0 +1,165 @@
+package contract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/weft-dev/weft/pkg/observability"
+	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
+)
+
+// Applier is what a data-plane process implements to run contracts.
+// ApplyContract is called from one goroutine at a time with increasing
+// versions; it returns once the process runs the snapshot (or failed to).
+type Applier interface {
+	ApplyContract(ctx context.Context, c *weftv1.Contract) error
+}
+
+// ClientConfig says where the control plane is and who this process is.
+type ClientConfig struct {
+	// Server is the control plane's gRPC address (host:port).
+	Server string
+	// Role is "ingress" or "dispatcher".
+	Role string
+	// ProcessID identifies this process to the control plane.
+	ProcessID string
+	// AuthToken, when set, is sent as a bearer token.
+	AuthToken string
+	// MaxBackoff caps the reconnect delay (default 5s).
+	MaxBackoff time.Duration
+}
+
+// Client follows the contract stream and feeds an Applier. A Client that
+// loses the control plane keeps its last applied contract (the Applier keeps
+// running it) and reconnects with capped backoff.
+type Client struct {
+	cfg     ClientConfig
+	applier Applier
+	logger  *slog.Logger
+
+	mu      sync.Mutex
+	applied uint64
+	ready   chan struct{}
+}
+
+// NewClient returns a Client; Run starts it.
+func NewClient(cfg ClientConfig, applier Applier, logger *slog.Logger) *Client {
+	if logger == nil {
+		logger = observability.DiscardLogger()
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 5 * time.Second
+	}
+	return &Client{cfg: cfg, applier: applier, logger: logger.With("component", "contract-client"), ready: make(chan struct{})}
+}
+
+// Applied returns the last contract version applied successfully (0: none).
+func (c *Client) Applied() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.applied
+}
+
+// Ready is closed once a first contract has been applied.
+func (c *Client) Ready() <-chan struct{} { return c.ready }
+
+// Run follows the stream until ctx ends; it always returns nil then.
+func (c *Client) Run(ctx context.Context) error {
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if c.cfg.AuthToken != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(BearerToken(c.cfg.AuthToken)))
+	}
+	conn, err := grpc.NewClient(c.cfg.Server, opts...)
+	if err != nil {
+		return fmt.Errorf("dial control plane %s: %w", c.cfg.Server, err)
+	}
+	defer conn.Close()
+	api := weftv1.NewContractServiceClient(conn)
+	backoff := 100 * time.Millisecond
+	for {
+		start := time.Now()
+		err := c.follow(ctx, api)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(start) > 10*time.Second {
+			backoff = 100 * time.Millisecond
+		}
+		c.logger.Warn("contract stream broken; keeping the last contract and reconnecting",
+			"server", c.cfg.Server, "applied", c.Applied(), "retry_in", backoff, "err", err)
+		t := time.NewTimer(backoff + rand.N(backoff/2+1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		backoff = min(backoff*2, c.cfg.MaxBackoff)
+	}
+}
+
+func (c *Client) follow(ctx context.Context, api weftv1.ContractServiceClient) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := api.WatchContract(ctx)
+	if err != nil {
+		return fmt.Errorf("open contract stream: %w", err)
+	}
+	hello := &weftv1.WatchContractRequest{ProcessId: c.cfg.ProcessID, Role: c.cfg.Role, AckVersion: c.Applied()}
+	if err := stream.Send(hello); err != nil {
+		return fmt.Errorf("send hello: %w", err)
+	}
+	for {
+		ct, err := stream.Recv()
+		if err != nil {
+			return fmt.Errorf("receive contract: %w", err)
+		}
+		if ct.GetVersion() <= c.Applied() && c.Applied() != 0 {
+			// Already running it (a reconnect); acknowledge again.
+			if err := stream.Send(&weftv1.WatchContractRequest{AckVersion: c.Applied()}); err != nil {
+				return fmt.Errorf("send ack: %w", err)
+			}
+			continue
+		}
+		ack := &weftv1.WatchContractRequest{AckVersion: ct.GetVersion()}
+		if err := c.applier.ApplyContract(ctx, ct); err != nil {
+			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+				return err
+			}
+			c.logger.Error("apply contract", "version", ct.GetVersion(), "err", err)
+			ack.Error = err.Error()
+		} else {
+			c.mu.Lock()
+			first := c.applied == 0
+			c.applied = ct.GetVersion()
+			c.mu.Unlock()
+			if first {
+				close(c.ready)
+			}
+			c.logger.Debug("applied contract", "version", ct.GetVersion())
+		}
+		if err := stream.Send(ack); err != nil {
+			return fmt.Errorf("send ack: %w", err)
+		}
+	}
+}
+
+// BearerToken is gRPC per-RPC credentials carrying "authorization: Bearer <token>".
+type BearerToken string
+
+// GetRequestMetadata implements credentials.PerRPCCredentials.
+func (t BearerToken) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(t)}, nil
+}
+
+// RequireTransportSecurity implements credentials.PerRPCCredentials; Weft
+// allows plaintext inside a cluster network.
+func (BearerToken) RequireTransportSecurity() bool { return false }

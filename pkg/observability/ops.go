@@ -1,0 +1,122 @@
+package observability
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+)
+
+// Metrics is a MeterProvider whose instruments are served in Prometheus text
+// format by Handler. Each process (or test) has its own registry.
+type Metrics struct {
+	Provider *sdkmetric.MeterProvider
+	registry *prometheus.Registry
+}
+
+// NewMetrics creates a MeterProvider backed by a fresh Prometheus registry.
+func NewMetrics() (*Metrics, error) {
+	reg := prometheus.NewRegistry()
+	exp, err := otelprom.New(otelprom.WithRegisterer(reg))
+	if err != nil {
+		return nil, fmt.Errorf("create prometheus exporter: %w", err)
+	}
+	return &Metrics{Provider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp)), registry: reg}, nil
+}
+
+// Meter returns a named meter.
+func (m *Metrics) Meter(name string) metric.Meter { return m.Provider.Meter(name) }
+
+// Handler serves /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// Health tracks readiness checks; liveness is "the process answers".
+type Health struct {
+	mu     sync.Mutex
+	checks map[string]func() error
+}
+
+// NewHealth returns a Health with no checks (ready).
+func NewHealth() *Health { return &Health{checks: map[string]func() error{}} }
+
+// AddCheck registers a named readiness check; an error means not ready.
+func (h *Health) AddCheck(name string, check func() error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.checks[name] = check
+}
+
+// Ready runs every check and returns the first failure.
+func (h *Health) Ready() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for name, c := range h.checks {
+		if err := c(); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// OpsMux serves /healthz, /readyz and /metrics.
+func OpsMux(h *Health, m *Metrics) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := h.Ready(); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	if m != nil {
+		mux.Handle("GET /metrics", m.Handler())
+	}
+	return mux
+}
+
+// ServeHTTP serves handler on addr until ctx ends, then shuts down within drain.
+// ready (may be nil) receives the bound address once listening.
+func ServeHTTP(ctx context.Context, addr string, handler http.Handler, drain time.Duration, ready func(net.Addr)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ServeListener(ctx, ln, handler, drain, ready)
+}
+
+// ServeListener is ServeHTTP on an existing listener.
+func ServeListener(ctx context.Context, ln net.Listener, handler http.Handler, drain time.Duration, ready func(net.Addr)) error {
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve http on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	<-errc
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shut down http on %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
