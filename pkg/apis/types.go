@@ -25,6 +25,14 @@ const (
 	AnnotationReplicationFactor = "weft.dev/replication-factor"
 	// AnnotationBrokerClass is Knative's broker class annotation; any value is accepted.
 	AnnotationBrokerClass = "eventing.knative.dev/broker.class"
+	// AnnotationDependency is Knative's Trigger dependency annotation: a JSON
+	// object reference (kind, name, apiVersion) the Trigger waits for.
+	AnnotationDependency = "knative.dev/dependency"
+	// AnnotationInjection is Knative's Trigger annotation asking for the
+	// namespace's default Broker: "enabled" or "disabled".
+	AnnotationInjection = "eventing.knative.dev/injection"
+	// LabelBroker is the label Knative sets on a Trigger to its Broker's name.
+	LabelBroker = "eventing.knative.dev/broker"
 )
 
 // TypeMeta is the apiVersion and kind of a document.
@@ -52,6 +60,8 @@ type KReference struct {
 	Name       string `json:"name"`
 	APIVersion string `json:"apiVersion,omitempty"`
 	Group      string `json:"group,omitempty"`
+	// Address names one of the referent's addresses (Knative's KReference.Address).
+	Address *string `json:"address,omitempty"`
 }
 
 // Destination is a ref, a uri, or both (then uri is resolved relative to the ref's URL).
@@ -80,7 +90,18 @@ type DeliverySpec struct {
 	Timeout        *string            `json:"timeout,omitempty"`
 	// RetryAfterMax caps how long a Retry-After header may delay a retry.
 	RetryAfterMax *string `json:"retryAfterMax,omitempty"`
+	// Format asks for events in structured ("json") or binary ("binary")
+	// content mode; nil means no preference.
+	Format *FormatType `json:"format,omitempty"`
 }
+
+// FormatType is Knative's DeliverySpec.Format: the CloudEvents HTTP content mode.
+type FormatType string
+
+const (
+	DeliveryFormatJSON   FormatType = "json"
+	DeliveryFormatBinary FormatType = "binary"
+)
 
 // Condition is one status condition.
 type Condition struct {

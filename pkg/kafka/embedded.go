@@ -18,7 +18,24 @@ type EmbeddedConfig struct {
 	DefaultPartitions int
 	// SyncWrites fsyncs every produced batch before acknowledging it.
 	SyncWrites bool
+	// AdvertisedAddr is the host:port clients are told to connect to
+	// ("" : the listen address). Containers advertise their service name.
+	AdvertisedAddr string
 }
+
+// advertisedListener reports another address than the one it listens on:
+// the server advertises its listener's address in metadata responses.
+type advertisedListener struct {
+	net.Listener
+	addr net.Addr
+}
+
+func (l advertisedListener) Addr() net.Addr { return l.addr }
+
+type hostPortAddr string
+
+func (a hostPortAddr) Network() string { return "tcp" }
+func (a hostPortAddr) String() string  { return string(a) }
 
 // Embedded is a running Kafka-protocol server (franz-go's kfake) on a real TCP port.
 type Embedded struct {
@@ -52,7 +69,11 @@ func StartEmbedded(cfg EmbeddedConfig, extra ...kfake.Opt) (*Embedded, error) {
 		kfake.NumBrokers(1),
 		kfake.Ports(port),
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
-			return net.Listen(network, net.JoinHostPort(host, strconv.Itoa(port)))
+			ln, err := net.Listen(network, net.JoinHostPort(host, strconv.Itoa(port)))
+			if err != nil || cfg.AdvertisedAddr == "" {
+				return ln, err
+			}
+			return advertisedListener{Listener: ln, addr: hostPortAddr(cfg.AdvertisedAddr)}, nil
 		}),
 	}
 	if cfg.DefaultPartitions > 0 {
@@ -68,7 +89,11 @@ func StartEmbedded(cfg EmbeddedConfig, extra ...kfake.Opt) (*Embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start embedded kafka on %s: %w", addr, err)
 	}
-	return &Embedded{cluster: c, addr: net.JoinHostPort(host, strconv.Itoa(port))}, nil
+	addr = net.JoinHostPort(host, strconv.Itoa(port))
+	if cfg.AdvertisedAddr != "" {
+		addr = cfg.AdvertisedAddr
+	}
+	return &Embedded{cluster: c, addr: addr}, nil
 }
 
 // Addr is the host:port clients bootstrap from.

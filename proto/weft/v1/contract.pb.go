@@ -752,8 +752,11 @@ type Delivery struct {
 	TimeoutMs int64 `protobuf:"varint,4,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
 	// dead_letter_url receives events that exhausted their retries ("" none).
 	DeadLetterUrl string `protobuf:"bytes,5,opt,name=dead_letter_url,json=deadLetterUrl,proto3" json:"dead_letter_url,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// retry_after_max_ms caps how long a Retry-After header may delay a retry
+	// (0: the dispatcher's default).
+	RetryAfterMaxMs int64 `protobuf:"varint,6,opt,name=retry_after_max_ms,json=retryAfterMaxMs,proto3" json:"retry_after_max_ms,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Delivery) Reset() {
@@ -819,6 +822,13 @@ func (x *Delivery) GetDeadLetterUrl() string {
 		return x.DeadLetterUrl
 	}
 	return ""
+}
+
+func (x *Delivery) GetRetryAfterMaxMs() int64 {
+	if x != nil {
+		return x.RetryAfterMaxMs
+	}
+	return 0
 }
 
 // DataPlaneHello opens a contract stream.
@@ -955,14 +965,15 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"7\n" +
 	"\n" +
 	"FilterList\x12)\n" +
-	"\afilters\x18\x01 \x03(\v2\x0f.weft.v1.FilterR\afilters\"\xd0\x01\n" +
+	"\afilters\x18\x01 \x03(\v2\x0f.weft.v1.FilterR\afilters\"\xfd\x01\n" +
 	"\bDelivery\x12\x14\n" +
 	"\x05retry\x18\x01 \x01(\x05R\x05retry\x12=\n" +
 	"\x0ebackoff_policy\x18\x02 \x01(\x0e2\x16.weft.v1.BackoffPolicyR\rbackoffPolicy\x12(\n" +
 	"\x10backoff_delay_ms\x18\x03 \x01(\x03R\x0ebackoffDelayMs\x12\x1d\n" +
 	"\n" +
 	"timeout_ms\x18\x04 \x01(\x03R\ttimeoutMs\x12&\n" +
-	"\x0fdead_letter_url\x18\x05 \x01(\tR\rdeadLetterUrl\"\x80\x01\n" +
+	"\x0fdead_letter_url\x18\x05 \x01(\tR\rdeadLetterUrl\x12+\n" +
+	"\x12retry_after_max_ms\x18\x06 \x01(\x03R\x0fretryAfterMaxMs\"\x80\x01\n" +
 	"\x14WatchContractRequest\x12\x1d\n" +
 	"\n" +
 	"process_id\x18\x01 \x01(\tR\tprocessId\x12\x12\n" +

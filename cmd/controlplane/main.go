@@ -1,0 +1,18 @@
+// Command controlplane runs a Weft control-plane replica: the resource API,
+// the state on a compacted Kafka topic, and the data-plane contract stream.
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/weft-dev/weft/pkg/cmdutil"
+	"github.com/weft-dev/weft/pkg/controlplane"
+)
+
+func main() {
+	cfg := controlplane.DefaultConfig()
+	cmdutil.Main("controlplane", cfg.AddFlags, func(ctx context.Context, logger *slog.Logger) error {
+		return controlplane.Run(ctx, cfg, controlplane.WithLogger(logger))
+	})
+}

@@ -1,0 +1,75 @@
+package apis
+
+// DefaultNamespace is the namespace of an object that names none.
+const DefaultNamespace = "default"
+
+// SetDefaults fills what Knative's defaulting webhook fills, and no more:
+//   - apiVersion and kind when empty; metadata.namespace "default" when empty;
+//   - KReferences without a namespace (subscriber, deadLetterSink, Broker
+//     spec.config) get the object's namespace;
+//   - a Trigger without spec.filter gets an empty one (pass everything), and
+//     the label eventing.knative.dev/broker naming its Broker;
+//   - a Trigger that names its Broker only with spec.brokerRef gets spec.broker
+//     set to brokerRef.name, so consumers read spec.broker alone.
+//
+// Broker spec.delivery is left as it is. SetDefaults is idempotent; nil or
+// unknown objects are left alone.
+func SetDefaults(o Object) {
+	switch x := o.(type) {
+	case *Broker:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindBroker)
+		ns := x.ObjectMeta.Namespace
+		if x.Spec.Config != nil && x.Spec.Config.Namespace == "" {
+			x.Spec.Config.Namespace = ns
+		}
+		defaultDelivery(x.Spec.Delivery, ns)
+	case *Trigger:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindTrigger)
+		ns := x.ObjectMeta.Namespace
+		s := &x.Spec
+		if s.Broker == "" && s.BrokerRef != nil {
+			s.Broker = s.BrokerRef.Name
+		}
+		if s.Filter == nil {
+			s.Filter = &TriggerFilter{}
+		}
+		defaultDestination(&s.Subscriber, ns)
+		defaultDelivery(s.Delivery, ns)
+		if s.Broker != "" && labelValue(s.Broker) == "" {
+			if x.ObjectMeta.Labels == nil {
+				x.ObjectMeta.Labels = map[string]string{}
+			}
+			x.ObjectMeta.Labels[LabelBroker] = s.Broker
+		}
+	}
+}
+
+func defaultMeta(tm *TypeMeta, m *ObjectMeta, kind string) {
+	if tm.APIVersion == "" {
+		tm.APIVersion = EventingV1
+	}
+	if tm.Kind == "" {
+		tm.Kind = kind
+	}
+	if m.Namespace == "" {
+		m.Namespace = DefaultNamespace
+	}
+}
+
+func defaultDestination(d *Destination, ns string) {
+	if d != nil && d.Ref != nil && d.Ref.Namespace == "" {
+		d.Ref.Namespace = ns
+	}
+}
+
+func defaultDelivery(ds *DeliverySpec, ns string) {
+	if ds != nil {
+		defaultDestination(ds.DeadLetterSink, ns)
+	}
+}

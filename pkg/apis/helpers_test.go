@@ -1,0 +1,72 @@
+package apis
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// indent indents every non-empty line of a flush-left YAML block by n spaces.
+func indent(block string, n int) string {
+	pad := strings.Repeat(" ", n)
+	var b strings.Builder
+	for l := range strings.SplitSeq(strings.Trim(block, "\n"), "\n") {
+		if l != "" {
+			b.WriteString(pad)
+		}
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// trigger is a Trigger manifest named "t" in namespace "ns" with the given
+// spec (flush-left YAML).
+func trigger(spec string) string {
+	return triggerMeta("name: t\nnamespace: ns", spec)
+}
+
+// triggerMeta is a Trigger manifest with the given metadata and spec.
+func triggerMeta(meta, spec string) string {
+	return "apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n" + indent(meta, 2) + "spec:\n" + indent(spec, 2)
+}
+
+// broker is a Broker manifest with the given metadata and spec (either may be empty).
+func broker(meta, spec string) string {
+	s := "apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n" + indent(meta, 2)
+	if spec != "" {
+		s += "spec:\n" + indent(spec, 2)
+	}
+	return s
+}
+
+// okSubscriber is a valid subscriber block for trigger specs.
+const okSubscriber = "subscriber:\n  uri: http://sink.example.com/\n"
+
+// fieldErrorsOf returns the FieldErrors inside err, failing the test if there are none.
+func fieldErrorsOf(t *testing.T, err error) FieldErrors {
+	t.Helper()
+	var fes FieldErrors
+	if !errors.As(err, &fes) {
+		t.Fatalf("error %v (%T) carries no FieldErrors", err, err)
+	}
+	return fes
+}
+
+// findPath returns the entry of fes with the given path, or nil.
+func findPath(fes FieldErrors, path string) *FieldError {
+	for _, fe := range fes {
+		if fe.Path == path {
+			return fe
+		}
+	}
+	return nil
+}
+
+func paths(fes FieldErrors) []string {
+	out := make([]string, len(fes))
+	for i, fe := range fes {
+		out[i] = fe.Path
+	}
+	return out
+}

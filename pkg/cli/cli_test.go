@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weft-dev/weft/pkg/controlplane"
+	"github.com/weft-dev/weft/pkg/kafka/kafkatest"
+)
+
+// startControlPlane runs a control plane on loopback and returns its address.
+func startControlPlane(t *testing.T) string {
+	t.Helper()
+	e := kafkatest.Start(t)
+	cfg := controlplane.DefaultConfig()
+	cfg.Kafka = kafkatest.Config(e)
+	cfg.GRPCAddr = "127.0.0.1:0"
+	cfg.OpsAddr = ""
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	srv, err := controlplane.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	rctx, stop := context.WithCancel(context.Background())
+	go func() { defer close(done); _ = srv.Run(rctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	return srv.Addr()
+}
+
+// weft runs the CLI and returns stdout, stderr and the exit code.
+func weft(t *testing.T, server, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errw bytes.Buffer
+	code := Main(context.Background(), append([]string{"--server", server}, args...), strings.NewReader(stdin), &out, &errw)
+	return out.String(), errw.String(), code
+}
+
+func TestCLIWalkthrough(t *testing.T) {
+	addr := startControlPlane(t)
+	manifest, err := os.ReadFile(filepath.Join("..", "apis", "testdata", "walkthrough.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := weft(t, addr, string(manifest), "apply", "-f", "-")
+	if code != 0 {
+		t.Fatalf("apply failed: %s", errs)
+	}
+	for _, want := range []string{"broker.eventing.knative.dev/default created", "trigger.eventing.knative.dev/hello-display created", "trigger.eventing.knative.dev/goodbye-display created"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("apply output lacks %q:\n%s", want, out)
+		}
+	}
+	out, errs, code = weft(t, addr, "", "get", "triggers", "-n", "event-example")
+	if code != 0 {
+		t.Fatalf("get failed: %s", errs)
+	}
+	for _, want := range []string{"NAME", "SUBSCRIBER_URI", "READY", "REASON",
+		"hello-display", "http://hello-display.event-example.svc.cluster.local",
+		"goodbye-display", "http://goodbye-display.event-example.svc.cluster.local", "NoDataPlane"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("get triggers output lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, code = weft(t, addr, "", "get", "brokers", "-n", "event-example", "-o", "yaml")
+	if code != 0 || !strings.Contains(out, "url: http://127.0.0.1:8080/event-example/default") {
+		t.Errorf("get brokers -o yaml (code %d):\n%s", code, out)
+	}
+	out, _, code = weft(t, addr, "", "describe", "trigger", "hello-display", "-n", "event-example")
+	if code != 0 || !strings.Contains(out, "Conditions:") || !strings.Contains(out, "greeting") {
+		t.Errorf("describe (code %d):\n%s", code, out)
+	}
+	out, errs, code = weft(t, addr, "", "delete", "trigger", "goodbye-display", "-n", "event-example")
+	if code != 0 || !strings.Contains(out, "deleted") {
+		t.Errorf("delete (code %d): %s %s", code, out, errs)
+	}
+}
+
+func TestCLIShortcuts(t *testing.T) {
+	addr := startControlPlane(t)
+	_, errs, code := weft(t, addr, "", "broker", "create", "orders", "--partitions", "2", "--retry", "3", "--backoff-delay", "PT0.1S")
+	if code != 0 {
+		t.Fatalf("broker create: %s", errs)
+	}
+	_, errs, code = weft(t, addr, "", "broker", "create", "orders")
+	if code == 0 || !strings.Contains(errs, "already exists") {
+		t.Errorf("second create: code %d, %s", code, errs)
+	}
+	_, errs, code = weft(t, addr, "", "trigger", "create", "audit", "--broker", "orders", "--filter", "type=order.created", "--sink", "ksvc:auditor")
+	if code != 0 {
+		t.Fatalf("trigger create: %s", errs)
+	}
+	out, _, _ := weft(t, addr, "", "trigger", "list")
+	if !strings.Contains(out, "audit") || !strings.Contains(out, "http://auditor.default.svc.cluster.local") {
+		t.Errorf("trigger list:\n%s", out)
+	}
+	out, _, _ = weft(t, addr, "", "broker", "list")
+	if !strings.Contains(out, "orders") || !strings.Contains(out, "/default/orders") {
+		t.Errorf("broker list:\n%s", out)
+	}
+	_, errs, code = weft(t, addr, "", "broker", "delete", "orders")
+	if code != 0 {
+		t.Errorf("broker delete: %s", errs)
+	}
+}
+
+func TestCLIErrorsAreOneLine(t *testing.T) {
+	addr := startControlPlane(t)
+	cases := []struct {
+		name, stdin string
+		args        []string
+		want        string
+	}{
+		{"bad manifest", "apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: Bad\n", []string{"apply", "-f", "-"}, "metadata.name"},
+		{"no -f", "", []string{"apply"}, "-f is required"},
+		{"missing file", "", []string{"apply", "-f", "/nonexistent/x.yaml"}, "/nonexistent/x.yaml"},
+		{"unknown kind", "", []string{"get", "pods"}, "pods"},
+		{"bad output", "", []string{"get", "brokers", "-o", "xml"}, "--output"},
+		{"not found", "", []string{"get", "broker", "nope"}, "NotFound"},
+		{"trigger without sink", "", []string{"trigger", "create", "t"}, "--sink"},
+		{"bad sink prefix", "", []string{"trigger", "create", "t", "--sink", "pod:x"}, "unknown sink prefix"},
+		{"bad filter", "", []string{"trigger", "create", "t", "--sink", "http://x.example/", "--filter", "novalue"}, "--filter"},
+		{"bad backoff", "", []string{"broker", "create", "b", "--backoff-delay", "5s"}, "backoffDelay"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errs, code := weft(t, addr, tc.stdin, tc.args...)
+			if code == 0 {
+				t.Fatalf("exit 0; out %s", out)
+			}
+			if strings.Count(strings.TrimSpace(errs), "\n") != 0 || !strings.HasPrefix(errs, "error: ") || !strings.Contains(errs, tc.want) {
+				t.Errorf("stderr %q: want one line containing %q", errs, tc.want)
+			}
+		})
+	}
+	_, errs, code := weft(t, "127.0.0.1:1", "", "get", "brokers")
+	if code == 0 || !strings.Contains(errs, "cannot reach the control plane") {
+		t.Errorf("unreachable server: %q", errs)
+	}
+}

@@ -1,0 +1,368 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/weft-dev/weft/pkg/apis"
+	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
+)
+
+func newApplyCmd(g *globals) *cobra.Command {
+	var files []string
+	var dryRun bool
+	c := &cobra.Command{
+		Use:   "apply -f FILE|-",
+		Short: "Create or update resources from YAML or JSON manifests (all or nothing)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(files) == 0 {
+				return fmt.Errorf("apply: -f is required (a file, or - for standard input)")
+			}
+			var objs []apis.Object
+			for _, f := range files {
+				data, err := readInput(g.in, f)
+				if err != nil {
+					return err
+				}
+				os, err := apis.DecodeManifests(data)
+				if err != nil {
+					return fmt.Errorf("%s: %w", f, err)
+				}
+				objs = append(objs, os...)
+			}
+			if len(objs) == 0 {
+				return fmt.Errorf("apply: no objects found in %s", strings.Join(files, ", "))
+			}
+			req := &weftv1.ApplyRequest{DryRun: dryRun}
+			for _, o := range objs {
+				po, err := toProto(o)
+				if err != nil {
+					return err
+				}
+				req.Objects = append(req.Objects, po)
+			}
+			return g.call(cmd.Context(), func(ctx context.Context, cl weftv1.ControlPlaneClient) error {
+				resp, err := cl.Apply(ctx, req)
+				if err != nil {
+					return err
+				}
+				suffix := ""
+				if dryRun {
+					suffix = " (dry run)"
+				}
+				for _, r := range resp.GetResults() {
+					fmt.Fprintf(g.out, "%s/%s %s%s\n", qualifiedKind(r.GetObject().GetKind()), r.GetObject().GetName(), r.GetAction(), suffix)
+				}
+				return nil
+			})
+		},
+	}
+	c.Flags().StringArrayVarP(&files, "filename", "f", nil, "manifest file (YAML or JSON, multi-document), or - for standard input")
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "validate on the server without storing anything")
+	return c
+}
+
+func readInput(in io.Reader, f string) ([]byte, error) {
+	if f == "-" {
+		b, err := io.ReadAll(in)
+		if err != nil {
+			return nil, fmt.Errorf("read standard input: %w", err)
+		}
+		return b, nil
+	}
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", f, err)
+	}
+	return b, nil
+}
+
+func toProto(o apis.Object) (*weftv1.Object, error) {
+	b, err := apis.Marshal(o)
+	if err != nil {
+		return nil, err
+	}
+	tm, m := o.GetTypeMeta(), o.GetObjectMeta()
+	return &weftv1.Object{ApiVersion: tm.APIVersion, Kind: tm.Kind, Namespace: m.Namespace, Name: m.Name, Json: b}, nil
+}
+
+func qualifiedKind(kind string) string {
+	return strings.ToLower(kind) + ".eventing.knative.dev"
+}
+
+type getOpts struct {
+	ns, output, selector string
+	all                  bool
+}
+
+func newGetCmd(g *globals) *cobra.Command {
+	o := &getOpts{}
+	c := &cobra.Command{
+		Use:   "get KIND [NAME]",
+		Short: "List resources or show one (kinds: brokers, triggers)",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kind, err := apis.ResolveKind(args[0])
+			if err != nil {
+				return err
+			}
+			if err := checkOutput(o.output); err != nil {
+				return err
+			}
+			return g.call(cmd.Context(), func(ctx context.Context, cl weftv1.ControlPlaneClient) error {
+				var objs []*weftv1.Object
+				if len(args) == 2 {
+					po, err := cl.Get(ctx, &weftv1.GetRequest{Kind: kind, Namespace: o.ns, Name: args[1]})
+					if err != nil {
+						return err
+					}
+					objs = []*weftv1.Object{po}
+				} else {
+					ns := o.ns
+					if o.all {
+						ns = ""
+					}
+					resp, err := cl.List(ctx, &weftv1.ListRequest{Kind: kind, Namespace: ns, LabelSelector: o.selector})
+					if err != nil {
+						return err
+					}
+					objs = resp.GetObjects()
+					if len(objs) == 0 && o.output == "table" {
+						where := fmt.Sprintf("in namespace %q", ns)
+						if ns == "" {
+							where = "in any namespace"
+						}
+						fmt.Fprintf(g.errw, "No %ss found %s.\n", strings.ToLower(kind), where)
+						return nil
+					}
+				}
+				return printObjects(g.out, kind, objs, o.output, o.all)
+			})
+		},
+	}
+	namespaceFlag(c.Flags(), &o.ns)
+	c.Flags().BoolVarP(&o.all, "all-namespaces", "A", false, "list across all namespaces")
+	c.Flags().StringVarP(&o.output, "output", "o", "table", "output format: table, yaml or json")
+	c.Flags().StringVarP(&o.selector, "selector", "l", "", "label selector (a=b,c!=d,e,!f)")
+	return c
+}
+
+func checkOutput(o string) error {
+	switch o {
+	case "table", "yaml", "json":
+		return nil
+	}
+	return fmt.Errorf("--output: %q is not one of table, yaml, json", o)
+}
+
+// printObjects prints objs of kind in format.
+func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string, withNS bool) error {
+	switch format {
+	case "json", "yaml":
+		var docs []json.RawMessage
+		for _, o := range objs {
+			docs = append(docs, o.GetJson())
+		}
+		var v any = docs
+		if len(docs) == 1 {
+			v = docs[0]
+		} else {
+			v = map[string]any{"apiVersion": "v1", "kind": "List", "items": docs}
+		}
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		if format == "yaml" {
+			if b, err = yaml.JSONToYAML(b); err != nil {
+				return err
+			}
+			_, err = w.Write(b)
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	defer tw.Flush()
+	cols := []string{"NAME"}
+	if withNS {
+		cols = append([]string{"NAMESPACE"}, cols...)
+	}
+	switch kind {
+	case apis.KindBroker:
+		cols = append(cols, "URL", "AGE", "READY", "REASON")
+	case apis.KindTrigger:
+		cols = append(cols, "BROKER", "SUBSCRIBER_URI", "AGE", "READY", "REASON")
+	}
+	fmt.Fprintln(tw, strings.Join(cols, "\t"))
+	for _, po := range objs {
+		o, err := apis.DecodeObject(po.GetJson())
+		if err != nil {
+			return fmt.Errorf("decode %s %s: %w", po.GetKind(), po.GetName(), err)
+		}
+		m := o.GetObjectMeta()
+		row := []string{m.Name}
+		if withNS {
+			row = append([]string{m.Namespace}, row...)
+		}
+		ready, reason := readyOf(o.GetConditions())
+		switch t := o.(type) {
+		case *apis.Broker:
+			url := ""
+			if t.Status.Address != nil {
+				url = t.Status.Address.URL
+			}
+			row = append(row, url, age(m.CreationTimestamp), ready, reason)
+		case *apis.Trigger:
+			row = append(row, t.Spec.Broker, t.Status.SubscriberURI, age(m.CreationTimestamp), ready, reason)
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	return nil
+}
+
+func readyOf(conds []apis.Condition) (string, string) {
+	for _, c := range conds {
+		if c.Type == "Ready" {
+			return c.Status, c.Reason
+		}
+	}
+	return apis.ConditionUnknown, ""
+}
+
+func age(t *time.Time) string {
+	if t == nil {
+		return "<unknown>"
+	}
+	d := time.Since(*t).Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+func newDescribeCmd(g *globals) *cobra.Command {
+	var ns string
+	c := &cobra.Command{
+		Use:   "describe KIND NAME",
+		Short: "Show one resource in detail, with its conditions",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kind, err := apis.ResolveKind(args[0])
+			if err != nil {
+				return err
+			}
+			return g.call(cmd.Context(), func(ctx context.Context, cl weftv1.ControlPlaneClient) error {
+				po, err := cl.Get(ctx, &weftv1.GetRequest{Kind: kind, Namespace: ns, Name: args[1]})
+				if err != nil {
+					return err
+				}
+				return describe(g.out, po)
+			})
+		},
+	}
+	namespaceFlag(c.Flags(), &ns)
+	return c
+}
+
+func describe(w io.Writer, po *weftv1.Object) error {
+	o, err := apis.DecodeObject(po.GetJson())
+	if err != nil {
+		return err
+	}
+	m := o.GetObjectMeta()
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Name:\t%s\nNamespace:\t%s\nKind:\t%s (%s)\nUID:\t%s\nGeneration:\t%d\nResource version:\t%s\nAge:\t%s\n",
+		m.Name, m.Namespace, o.GetTypeMeta().Kind, o.GetTypeMeta().APIVersion, m.UID, m.Generation, m.ResourceVersion, age(m.CreationTimestamp))
+	for _, kv := range []struct {
+		name string
+		m    map[string]string
+	}{{"Labels", m.Labels}, {"Annotations", m.Annotations}} {
+		keys := make([]string, 0, len(kv.m))
+		for k := range kv.m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for i, k := range keys {
+			label := ""
+			if i == 0 {
+				label = kv.name + ":"
+			}
+			fmt.Fprintf(tw, "%s\t%s=%s\n", label, k, kv.m[k])
+		}
+	}
+	switch t := o.(type) {
+	case *apis.Broker:
+		if t.Status.Address != nil {
+			fmt.Fprintf(tw, "Address:\t%s\n", t.Status.Address.URL)
+		}
+		fmt.Fprintf(tw, "Topic:\t%s\n", t.Status.Topic)
+		printSpec(tw, "Delivery", t.Spec.Delivery)
+	case *apis.Trigger:
+		fmt.Fprintf(tw, "Broker:\t%s\n", t.Spec.Broker)
+		printSpec(tw, "Filter", t.Spec.Filter)
+		printSpec(tw, "Filters", t.Spec.Filters)
+		printSpec(tw, "Subscriber", t.Spec.Subscriber)
+		fmt.Fprintf(tw, "Subscriber URI:\t%s\n", t.Status.SubscriberURI)
+		printSpec(tw, "Delivery", t.Spec.Delivery)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "Conditions:")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  TYPE\tSTATUS\tREASON\tMESSAGE")
+	for _, c := range o.GetConditions() {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", c.Type, c.Status, c.Reason, c.Message)
+	}
+	return tw.Flush()
+}
+
+func printSpec(w io.Writer, name string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil || string(b) == "null" || string(b) == "{}" || string(b) == "[]" {
+		return
+	}
+	fmt.Fprintf(w, "%s:\t%s\n", name, b)
+}
+
+func newDeleteCmd(g *globals) *cobra.Command {
+	var ns string
+	c := &cobra.Command{
+		Use:   "delete KIND NAME...",
+		Short: "Delete resources",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kind, err := apis.ResolveKind(args[0])
+			if err != nil {
+				return err
+			}
+			return g.call(cmd.Context(), func(ctx context.Context, cl weftv1.ControlPlaneClient) error {
+				for _, name := range args[1:] {
+					if _, err := cl.Delete(ctx, &weftv1.DeleteRequest{Kind: kind, Namespace: ns, Name: name}); err != nil {
+						return err
+					}
+					fmt.Fprintf(g.out, "%s/%s deleted\n", qualifiedKind(kind), name)
+				}
+				return nil
+			})
+		},
+	}
+	namespaceFlag(c.Flags(), &ns)
+	return c
+}

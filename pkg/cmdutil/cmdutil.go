@@ -1,0 +1,78 @@
+// Package cmdutil owns what every Weft binary's main shares: a signal-aware
+// context, flags with WEFT_* environment fallbacks, the logger, and printing
+// a failure once with exit code 1.
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/weft-dev/weft/pkg/observability"
+)
+
+// Main runs a service binary: register adds the service's flags, run is
+// called with a context cancelled on SIGINT/SIGTERM. It never returns.
+func Main(name string, register func(*pflag.FlagSet), run func(ctx context.Context, logger *slog.Logger) error) {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	logCfg := observability.LogConfig{Format: "json", Level: "info"}
+	fs.StringVar(&logCfg.Format, "log-format", logCfg.Format, "log format: text or json")
+	fs.StringVar(&logCfg.Level, "log-level", logCfg.Level, "log level: debug, info, warn or error")
+	register(fs)
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(2)
+	}
+	if err := ApplyEnv(fs); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(2)
+	}
+	logger, err := observability.NewLogger(os.Stdout, logCfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err = run(ctx, logger.With("service", name))
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// EnvName is the environment variable a flag falls back to: WEFT_ and the
+// flag name in upper snake case (--bootstrap-servers: WEFT_BOOTSTRAP_SERVERS).
+func EnvName(flag string) string {
+	return "WEFT_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// ApplyEnv sets every flag not given on the command line from its
+// environment variable, when that is set.
+func ApplyEnv(fs *pflag.FlagSet) error {
+	var errs []error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed {
+			return
+		}
+		v, ok := os.LookupEnv(EnvName(f.Name))
+		if !ok {
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", EnvName(f.Name), v, err))
+		}
+	})
+	return errors.Join(errs...)
+}

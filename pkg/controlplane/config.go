@@ -1,0 +1,116 @@
+package controlplane
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/weft-dev/weft/pkg/contract"
+	"github.com/weft-dev/weft/pkg/kafka"
+)
+
+// Config configures a control-plane replica.
+type Config struct {
+	// GRPCAddr serves the resource API and the contract stream.
+	GRPCAddr string
+	// OpsAddr serves /healthz, /readyz and /metrics ("" disables).
+	OpsAddr string
+	// StateTopic is the compacted topic holding the resources.
+	StateTopic string
+	// StateReplicationFactor of the state topic (-1: the cluster's default).
+	StateReplicationFactor int
+	// BrokerPartitions and BrokerReplicationFactor are the defaults for
+	// broker topics (annotations weft.dev/partitions and
+	// weft.dev/replication-factor override them per broker).
+	BrokerPartitions        int
+	BrokerReplicationFactor int
+	// IngressURL is the externally reachable base URL of the ingress; a
+	// broker's address is IngressURL/{namespace}/{name}.
+	IngressURL string
+	// ServiceURLTemplate resolves Service refs ({name}, {namespace}).
+	ServiceURLTemplate string
+	// AuthTokenFile, when set, holds the bearer token every gRPC call must carry.
+	AuthTokenFile string
+	Kafka         kafka.Config
+}
+
+// DefaultConfig is a local, single-node set-up.
+func DefaultConfig() Config {
+	return Config{
+		GRPCAddr:                "127.0.0.1:9090",
+		OpsAddr:                 "127.0.0.1:9091",
+		StateTopic:              "weft.controlplane.state",
+		StateReplicationFactor:  -1,
+		BrokerPartitions:        3,
+		BrokerReplicationFactor: -1,
+		IngressURL:              "http://127.0.0.1:8080",
+		ServiceURLTemplate:      contract.DefaultServiceURLTemplate,
+		Kafka:                   kafka.DefaultConfig(),
+	}
+}
+
+// AddFlags registers the control plane's flags.
+func (c *Config) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", c.GRPCAddr, "gRPC listen address (resource API and contract stream)")
+	fs.StringVar(&c.OpsAddr, "ops-addr", c.OpsAddr, "listen address of /healthz, /readyz and /metrics (empty disables)")
+	fs.StringVar(&c.StateTopic, "state-topic", c.StateTopic, "compacted Kafka topic holding the resources")
+	fs.IntVar(&c.StateReplicationFactor, "state-replication-factor", c.StateReplicationFactor, "replication factor of the state topic (-1: cluster default)")
+	fs.IntVar(&c.BrokerPartitions, "broker-partitions", c.BrokerPartitions, "partitions of a broker's topic (annotation weft.dev/partitions overrides)")
+	fs.IntVar(&c.BrokerReplicationFactor, "broker-replication-factor", c.BrokerReplicationFactor, "replication factor of a broker's topic (-1: cluster default; annotation weft.dev/replication-factor overrides)")
+	fs.StringVar(&c.IngressURL, "ingress-url", c.IngressURL, "base URL brokers are addressed at")
+	fs.StringVar(&c.ServiceURLTemplate, "service-url-template", c.ServiceURLTemplate, "URL a Service ref resolves to; {name} and {namespace} are replaced")
+	fs.StringVar(&c.AuthTokenFile, "auth-token-file", c.AuthTokenFile, "file holding the bearer token gRPC callers must present (empty: no auth)")
+	c.Kafka.AddFlags(fs)
+}
+
+// Validate reports the first problem with c.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.GRPCAddr); err != nil {
+		return fmt.Errorf("--grpc-addr: %q is not host:port", c.GRPCAddr)
+	}
+	if c.OpsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.OpsAddr); err != nil {
+			return fmt.Errorf("--ops-addr: %q is not host:port", c.OpsAddr)
+		}
+	}
+	if c.StateTopic == "" {
+		return errors.New("--state-topic: must not be empty")
+	}
+	if c.BrokerPartitions < 1 {
+		return fmt.Errorf("--broker-partitions: must be >= 1, got %d", c.BrokerPartitions)
+	}
+	if c.BrokerReplicationFactor == 0 || c.BrokerReplicationFactor < -1 {
+		return fmt.Errorf("--broker-replication-factor: must be -1 or >= 1, got %d", c.BrokerReplicationFactor)
+	}
+	if c.StateReplicationFactor == 0 || c.StateReplicationFactor < -1 {
+		return fmt.Errorf("--state-replication-factor: must be -1 or >= 1, got %d", c.StateReplicationFactor)
+	}
+	if u, err := url.Parse(c.IngressURL); err != nil || u.Scheme == "" || u.Host == "" {
+		return fmt.Errorf("--ingress-url: %q is not an absolute URL", c.IngressURL)
+	}
+	if !strings.Contains(c.ServiceURLTemplate, "{name}") {
+		return fmt.Errorf("--service-url-template: %q must contain {name}", c.ServiceURLTemplate)
+	}
+	return c.Kafka.Validate()
+}
+
+// authToken reads the token file ("" when auth is off).
+func (c *Config) authToken() (string, error) {
+	if c.AuthTokenFile == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(c.AuthTokenFile)
+	if err != nil {
+		return "", fmt.Errorf("read --auth-token-file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("--auth-token-file: %s is empty", c.AuthTokenFile)
+	}
+	return tok, nil
+}

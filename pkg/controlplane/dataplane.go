@@ -1,0 +1,233 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/weft-dev/weft/pkg/apis"
+	"github.com/weft-dev/weft/pkg/contract"
+	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
+)
+
+// Data-plane roles.
+const (
+	RoleIngress    = "ingress"
+	RoleDispatcher = "dispatcher"
+)
+
+// publisher compiles the state into contracts, streams them to data-plane
+// processes and tracks which version each process acknowledged.
+type publisher struct {
+	weftv1.UnimplementedContractServiceServer
+	opts   contract.Options
+	logger *slog.Logger
+
+	mu       sync.Mutex
+	compiled *contract.Compiled
+	// since maps a broker or trigger uid to the first contract version whose
+	// entry for it equals the current one: readiness needs acks of at least it.
+	since   map[string]uint64
+	prints  map[string]string
+	procs   map[int64]*process
+	nextID  int64
+	changed chan struct{} // closed and replaced on every new contract or ack
+}
+
+type process struct {
+	id, role  string
+	acked     uint64
+	lastError string
+	since     time.Time
+}
+
+func newPublisher(opts contract.Options, logger *slog.Logger) *publisher {
+	return &publisher{
+		opts: opts, logger: logger,
+		compiled: contract.Compile(0, nil, nil, opts),
+		since:    map[string]uint64{}, prints: map[string]string{},
+		procs: map[int64]*process{}, changed: make(chan struct{}),
+	}
+}
+
+// update compiles st and publishes it when it is newer than the current one.
+func (p *publisher) update(st *State) {
+	var brokers []*apis.Broker
+	var triggers []*apis.Trigger
+	for _, o := range st.List("", "") {
+		switch t := o.(type) {
+		case *apis.Broker:
+			brokers = append(brokers, t)
+		case *apis.Trigger:
+			triggers = append(triggers, t)
+		}
+	}
+	c := contract.Compile(st.Version, brokers, triggers, p.opts)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c.Contract.Version <= p.compiled.Contract.Version && p.compiled.Contract.Version != 0 {
+		return
+	}
+	seen := map[string]bool{}
+	for _, in := range c.Contract.Ingresses {
+		shallow := proto.Clone(in).(*weftv1.Ingress)
+		shallow.Egresses = nil
+		p.track(in.Uid, shallow, c.Contract.Version, seen)
+		for _, eg := range in.Egresses {
+			p.track(eg.Uid, eg, c.Contract.Version, seen)
+		}
+	}
+	for uid := range p.prints {
+		if !seen[uid] {
+			delete(p.prints, uid)
+			delete(p.since, uid)
+		}
+	}
+	p.compiled = c
+	p.notifyLocked()
+}
+
+func (p *publisher) track(uid string, m proto.Message, version uint64, seen map[string]bool) {
+	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	seen[uid] = true
+	if p.prints[uid] != string(b) {
+		p.prints[uid] = string(b)
+		p.since[uid] = version
+	}
+}
+
+func (p *publisher) notifyLocked() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// current returns the latest compiled contract and a channel closed on change.
+func (p *publisher) current() (*contract.Compiled, <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.compiled, p.changed
+}
+
+// readiness says whether every connected process of role acknowledged the
+// version that introduced uid's current entry.
+func (p *publisher) readiness(uid, role string) (ok bool, reason, msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	need, known := p.since[uid]
+	if !known {
+		return false, "NotInContract", "not part of the data-plane contract yet"
+	}
+	var n int
+	var behind []string
+	for _, pr := range p.procs {
+		if pr.role != role {
+			continue
+		}
+		n++
+		if pr.acked < need {
+			behind = append(behind, pr.id)
+		}
+	}
+	if n == 0 {
+		return false, "NoDataPlane", fmt.Sprintf("no %s process is connected to the control plane", role)
+	}
+	if len(behind) > 0 {
+		sort.Strings(behind)
+		return false, "DataPlaneNotReady", fmt.Sprintf("%d of %d %s processes have not applied contract version %d yet: %v", len(behind), n, role, need, behind)
+	}
+	return true, "", ""
+}
+
+// processes lists the connected data-plane processes (for status and tests).
+func (p *publisher) processes() []process {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]process, 0, len(p.procs))
+	for _, pr := range p.procs {
+		out = append(out, *pr)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+// WatchContract implements weftv1.ContractServiceServer.
+func (p *publisher) WatchContract(stream weftv1.ContractService_WatchContractServer) error {
+	hello, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	if hello.GetProcessId() == "" || (hello.GetRole() != RoleIngress && hello.GetRole() != RoleDispatcher) {
+		return status.Errorf(codes.InvalidArgument, "hello: process_id must be set and role must be %q or %q (got %q, %q)",
+			RoleIngress, RoleDispatcher, hello.GetProcessId(), hello.GetRole())
+	}
+	p.mu.Lock()
+	id := p.nextID
+	p.nextID++
+	p.procs[id] = &process{id: hello.GetProcessId(), role: hello.GetRole(), acked: hello.GetAckVersion(), since: time.Now()}
+	p.notifyLocked()
+	p.mu.Unlock()
+	p.logger.Info("data-plane process connected", "process", hello.GetProcessId(), "role", hello.GetRole(), "acked", hello.GetAckVersion())
+	defer func() {
+		p.mu.Lock()
+		delete(p.procs, id)
+		p.notifyLocked()
+		p.mu.Unlock()
+		p.logger.Info("data-plane process disconnected", "process", hello.GetProcessId())
+	}()
+
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	acks := make(chan error, 1)
+	go func() {
+		defer cancel()
+		for {
+			m, err := stream.Recv()
+			if err != nil {
+				acks <- err
+				return
+			}
+			p.mu.Lock()
+			pr := p.procs[id]
+			if m.GetError() != "" {
+				pr.lastError = m.GetError()
+				p.logger.Warn("data-plane process failed to apply a contract", "process", pr.id, "version", m.GetAckVersion(), "err", m.GetError())
+			} else if m.GetAckVersion() > pr.acked {
+				pr.acked, pr.lastError = m.GetAckVersion(), ""
+			}
+			p.notifyLocked()
+			p.mu.Unlock()
+		}
+	}()
+	var sent uint64
+	for {
+		c, changed := p.current()
+		if v := c.Contract.GetVersion(); v != sent {
+			if err := stream.Send(c.Contract); err != nil {
+				return err
+			}
+			sent = v
+		}
+		select {
+		case <-ctx.Done():
+			select {
+			case err := <-acks:
+				if status.Code(err) == codes.Canceled || errors.Is(err, io.EOF) {
+					return nil
+				}
+				return err
+			default:
+				return nil
+			}
+		case <-changed:
+		}
+	}
+}

@@ -1,0 +1,18 @@
+package controlplane
+
+import "errors"
+
+// Sentinel errors of the control plane; the gRPC edge maps them to codes in
+// one table (grpcerrors.go).
+var (
+	// ErrConflict: the state changed between reading and committing; retry.
+	ErrConflict = errors.New("state changed concurrently")
+	// ErrStaleVersion: the caller's resourceVersion is not the stored one.
+	ErrStaleVersion = errors.New("resourceVersion is stale")
+	// ErrNotFound: no such resource.
+	ErrNotFound = errors.New("not found")
+	// ErrUnavailable: the state store cannot be reached or is not caught up.
+	ErrUnavailable = errors.New("state store unavailable")
+	// ErrUnknownOutcome: a commit may or may not have happened.
+	ErrUnknownOutcome = errors.New("commit outcome unknown")
+)

@@ -1,0 +1,407 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weft-dev/weft/pkg/apis"
+	"github.com/weft-dev/weft/pkg/kafka"
+)
+
+// KafkaStoreConfig configures the Kafka-backed store.
+type KafkaStoreConfig struct {
+	Kafka kafka.Config
+	// Topic is the compacted state topic (one partition: one total order).
+	Topic string
+	// ReplicationFactor of the state topic when it is created (-1: broker default).
+	ReplicationFactor int16
+	// TransactionalID is shared by every control-plane replica of one
+	// installation: each commit fences the others, so two replicas can never
+	// commit on top of a state they did not see.
+	TransactionalID string
+	Logger          *slog.Logger
+}
+
+// KafkaStore keeps the state in a compacted, single-partition Kafka topic.
+//
+// The log is the state machine: a record's key is Key.String(), its value the
+// stored object (JSON; nil is a tombstone), its offset the resourceVersion.
+// Every commit is one Kafka transaction. Inside it, the store first produces
+// its records, then (with its transaction still open, so the last stable
+// offset sits at its first record) reads the log up to that record and checks
+// every mutation's Base against that exact state; it commits only if they all
+// hold, else aborts. Because all replicas share one transactional ID, a replica
+// that initialised its producer fences every earlier one: two commits can never
+// interleave, and only validated records are ever committed — which keeps the
+// log safe to compact.
+type KafkaStore struct {
+	cfg    KafkaStoreConfig
+	logger *slog.Logger
+	reader *kgo.Client
+
+	writeMu sync.Mutex
+	writer  *kgo.Client // transactional; nil until first commit or after a fence
+
+	mu     sync.Mutex
+	state  *State
+	pos    int64 // next offset to read
+	moved  chan struct{}
+	subs   map[int]chan Change
+	nextID int
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	runErr error
+}
+
+const subscriberBuffer = 4096
+
+// OpenKafkaStore creates the state topic if needed, replays it, and keeps
+// following it until Close. It returns once the replay reached the end the
+// log had when it started.
+func OpenKafkaStore(ctx context.Context, cfg KafkaStoreConfig) (*KafkaStore, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Topic == "" {
+		return nil, errors.New("open state store: empty topic")
+	}
+	if cfg.TransactionalID == "" {
+		cfg.TransactionalID = "weft.controlplane." + cfg.Topic
+	}
+	adm, err := cfg.Kafka.NewClient(nil)
+	if err != nil {
+		return nil, err
+	}
+	defer adm.Close()
+	end, err := ensureStateTopic(ctx, kadm.NewClient(adm), cfg.Topic, cfg.ReplicationFactor)
+	if err != nil {
+		return nil, err
+	}
+	reader, err := cfg.Kafka.NewClient(cfg.Logger,
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{cfg.Topic: {0: kgo.NewOffset().AtStart()}}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
+		kgo.FetchMaxWait(200*time.Millisecond),
+	)
+	if err != nil {
+		return nil, err
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	s := &KafkaStore{
+		cfg:    cfg,
+		logger: cfg.Logger.With("component", "state-store", "topic", cfg.Topic),
+		reader: reader,
+		state:  &State{objects: map[Key]apis.Object{}},
+		moved:  make(chan struct{}),
+		subs:   map[int]chan Change{},
+		cancel: cancel,
+		done:   make(chan struct{}),
+	}
+	go s.follow(rctx)
+	if err := s.waitPos(ctx, end); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("replay state topic %s to offset %d: %w", cfg.Topic, end, err)
+	}
+	s.logger.Info("state replayed", "resources", len(s.Snapshot().objects), "version", end)
+	return s, nil
+}
+
+// ensureStateTopic creates the topic (compacted, one partition) when missing
+// and returns its last stable offset.
+func ensureStateTopic(ctx context.Context, adm *kadm.Client, topic string, rf int16) (int64, error) {
+	if rf == 0 {
+		rf = -1
+	}
+	resp, err := adm.CreateTopic(ctx, 1, rf, map[string]*string{
+		"cleanup.policy":        kadm.StringPtr("compact"),
+		"min.compaction.lag.ms": kadm.StringPtr("60000"),
+	}, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return 0, fmt.Errorf("create state topic %s: %w", topic, err)
+	}
+	offs, err := adm.ListCommittedOffsets(ctx, topic)
+	if err != nil {
+		return 0, fmt.Errorf("list state topic end: %w", err)
+	}
+	o, ok := offs.Lookup(topic, 0)
+	if !ok {
+		return 0, fmt.Errorf("list state topic end: no partition 0 in %s", topic)
+	}
+	if o.Err != nil {
+		return 0, fmt.Errorf("list state topic end: %w", o.Err)
+	}
+	return o.Offset, nil
+}
+
+// follow applies the log to the in-memory state until ctx ends.
+func (s *KafkaStore) follow(ctx context.Context) {
+	defer close(s.done)
+	for {
+		fs := s.reader.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		fs.EachError(func(t string, p int32, err error) {
+			s.logger.Warn("read state topic", "err", err)
+		})
+		var changes []Change
+		var last int64 = -1
+		s.mu.Lock()
+		fs.EachRecord(func(r *kgo.Record) {
+			last = r.Offset
+			if r.Attrs.IsControl() {
+				return
+			}
+			if c, ok := s.applyLocked(r); ok {
+				changes = append(changes, c)
+			}
+		})
+		if last >= 0 {
+			s.pos = last + 1
+			close(s.moved)
+			s.moved = make(chan struct{})
+		subs:
+			for id, ch := range s.subs {
+				for _, c := range changes {
+					select {
+					case ch <- c:
+					default:
+						s.logger.Warn("state subscriber too slow; dropping it", "subscriber", id)
+						close(ch)
+						delete(s.subs, id)
+						continue subs
+					}
+				}
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// applyLocked applies one data record to a copy-on-write state.
+func (s *KafkaStore) applyLocked(r *kgo.Record) (Change, bool) {
+	k, err := ParseKey(string(r.Key))
+	if err != nil {
+		s.logger.Error("skip state record with a bad key", "offset", r.Offset, "err", err)
+		return Change{}, false
+	}
+	old := s.state.objects[k]
+	var obj apis.Object
+	if r.Value != nil {
+		obj, err = apis.DecodeObject(r.Value)
+		if err != nil {
+			s.logger.Error("skip undecodable state record", "offset", r.Offset, "key", k, "err", err)
+			return Change{}, false
+		}
+		// resourceVersion is offset+1, so that 0 always means "absent".
+		obj.GetObjectMeta().ResourceVersion = strconv.FormatInt(r.Offset+1, 10)
+	}
+	if old == nil && obj == nil {
+		return Change{}, false
+	}
+	next := maps.Clone(s.state.objects)
+	if obj == nil {
+		delete(next, k)
+	} else {
+		next[k] = obj
+	}
+	s.state = &State{Version: uint64(r.Offset) + 1, objects: next}
+	return Change{Old: old, New: obj, Version: s.state.Version}, true
+}
+
+// waitPos blocks until every record before off has been applied.
+func (s *KafkaStore) waitPos(ctx context.Context, off int64) error {
+	for {
+		s.mu.Lock()
+		pos, moved := s.pos, s.moved
+		s.mu.Unlock()
+		if pos >= off {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: read the state log to offset %d (at %d): %w", ErrUnavailable, off, pos, ctx.Err())
+		case <-s.done:
+			return fmt.Errorf("%w: store closed", ErrUnavailable)
+		case <-moved:
+		}
+	}
+}
+
+// Snapshot implements Store.
+func (s *KafkaStore) Snapshot() *State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+// Subscribe implements Store.
+func (s *KafkaStore) Subscribe() (*State, <-chan Change, func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.nextID
+	s.nextID++
+	ch := make(chan Change, subscriberBuffer)
+	s.subs[id] = ch
+	return s.state, ch, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if c, ok := s.subs[id]; ok {
+			close(c)
+			delete(s.subs, id)
+		}
+	}
+}
+
+// Commit implements Store (see KafkaStore for the protocol).
+func (s *KafkaStore) Commit(ctx context.Context, muts []Mutation) (*State, error) {
+	if len(muts) == 0 {
+		return s.Snapshot(), nil
+	}
+	recs := make([]*kgo.Record, len(muts))
+	for i, m := range muts {
+		r := &kgo.Record{Topic: s.cfg.Topic, Partition: 0, Key: []byte(m.Key.String())}
+		if m.Object != nil {
+			stored := apis.DeepCopy(m.Object)
+			stored.GetObjectMeta().ResourceVersion = ""
+			clearStatus(stored)
+			b, err := apis.Marshal(stored)
+			if err != nil {
+				return nil, fmt.Errorf("encode %s: %w", m.Key, err)
+			}
+			r.Value = b
+		}
+		recs[i] = r
+	}
+
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	w, err := s.writerLocked()
+	if err != nil {
+		return nil, err
+	}
+	if err := w.BeginTransaction(); err != nil {
+		s.dropWriterLocked()
+		return nil, fmt.Errorf("%w: begin transaction: %w", ErrUnavailable, err)
+	}
+	res := w.ProduceSync(ctx, recs...)
+	if err := res.FirstErr(); err != nil {
+		s.abortLocked(ctx, w)
+		if isFenced(err) {
+			return nil, fmt.Errorf("%w: another replica committed: %w", ErrConflict, err)
+		}
+		return nil, fmt.Errorf("%w: produce state records: %w", ErrUnavailable, err)
+	}
+	first, lastOff := recs[0].Offset, recs[0].Offset
+	for _, r := range recs {
+		first, lastOff = min(first, r.Offset), max(lastOff, r.Offset)
+	}
+	// Our open transaction holds the last stable offset at `first`: reading
+	// up to it gives exactly the state our records follow.
+	if err := s.waitPos(ctx, first); err != nil {
+		s.abortLocked(ctx, w)
+		return nil, err
+	}
+	st := s.Snapshot()
+	for _, m := range muts {
+		if cur := st.VersionOf(m.Key); cur != m.Base {
+			s.abortLocked(ctx, w)
+			return nil, fmt.Errorf("%w: %s is at version %d, not %d", ErrConflict, m.Key, cur, m.Base)
+		}
+	}
+	if err := w.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		s.dropWriterLocked()
+		if isFenced(err) {
+			return nil, fmt.Errorf("%w: another replica committed: %w", ErrConflict, err)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
+	}
+	if err := s.waitPos(ctx, lastOff+1); err != nil {
+		return nil, fmt.Errorf("%w: committed but not yet read back: %w", ErrUnknownOutcome, err)
+	}
+	return s.Snapshot(), nil
+}
+
+func (s *KafkaStore) writerLocked() (*kgo.Client, error) {
+	if s.writer != nil {
+		return s.writer, nil
+	}
+	w, err := s.cfg.Kafka.NewClient(s.cfg.Logger,
+		kgo.TransactionalID(s.cfg.TransactionalID),
+		kgo.TransactionTimeout(30*time.Second),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	s.writer = w
+	return w, nil
+}
+
+func (s *KafkaStore) dropWriterLocked() {
+	if s.writer != nil {
+		s.writer.Close()
+		s.writer = nil
+	}
+}
+
+func (s *KafkaStore) abortLocked(ctx context.Context, w *kgo.Client) {
+	if err := w.AbortBufferedRecords(ctx); err != nil {
+		s.dropWriterLocked()
+		return
+	}
+	if err := w.EndTransaction(ctx, kgo.TryAbort); err != nil {
+		s.dropWriterLocked()
+	}
+}
+
+func isFenced(err error) bool {
+	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||
+		errors.Is(err, kerr.InvalidProducerIDMapping) || errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
+}
+
+// Close implements Store.
+func (s *KafkaStore) Close() {
+	s.cancel()
+	<-s.done
+	s.reader.Close()
+	s.writeMu.Lock()
+	s.dropWriterLocked()
+	s.writeMu.Unlock()
+	s.mu.Lock()
+	for id, ch := range s.subs {
+		close(ch)
+		delete(s.subs, id)
+	}
+	s.mu.Unlock()
+}
+
+func parseRV(s string) uint64 {
+	n, _ := strconv.ParseUint(s, 10, 64)
+	return n
+}
+
+// clearStatus drops the status: it is computed, never stored.
+func clearStatus(o apis.Object) {
+	switch t := o.(type) {
+	case *apis.Broker:
+		t.Status = apis.BrokerStatus{}
+	case *apis.Trigger:
+		t.Status = apis.TriggerStatus{}
+	}
+}

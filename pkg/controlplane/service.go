@@ -1,0 +1,421 @@
+package controlplane
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/weft-dev/weft/pkg/apis"
+	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
+)
+
+// Apply actions.
+const (
+	ActionCreated    = "created"
+	ActionConfigured = "configured"
+	ActionUnchanged  = "unchanged"
+)
+
+// maxCommitAttempts bounds retries when another replica commits concurrently.
+const maxCommitAttempts = 8
+
+// api implements weftv1.ControlPlaneServer on a Server.
+type api struct {
+	weftv1.UnimplementedControlPlaneServer
+	s *Server
+}
+
+// Apply implements ControlPlaneServer.
+func (a api) Apply(ctx context.Context, req *weftv1.ApplyRequest) (*weftv1.ApplyResponse, error) {
+	objs, err := decodeRequest(req.GetObjects())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	results, err := a.s.apply(ctx, objs, req.GetDryRun())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &weftv1.ApplyResponse{}
+	for _, r := range results {
+		o, err := a.s.toProto(r.obj)
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		resp.Results = append(resp.Results, &weftv1.ApplyResult{Object: o, Action: r.action})
+	}
+	return resp, nil
+}
+
+// decodeRequest decodes, defaults and validates every object, reporting all
+// problems with the object's 1-based index.
+func decodeRequest(in []*weftv1.Object) ([]apis.Object, error) {
+	if len(in) == 0 {
+		return nil, fmt.Errorf("%w: objects: at least one object is required", apis.ErrInvalid)
+	}
+	var errs []error
+	out := make([]apis.Object, 0, len(in))
+	seen := map[Key]int{}
+	for i, po := range in {
+		o, err := apis.DecodeObject(po.GetJson())
+		if err == nil {
+			apis.SetDefaults(o)
+			err = apis.Validate(o)
+		}
+		if err != nil {
+			me := &apis.ManifestError{Index: i + 1, Kind: po.GetKind(), Name: po.GetName(), Err: err}
+			if o != nil {
+				me.Kind, me.Name = o.GetTypeMeta().Kind, o.GetObjectMeta().Name
+			}
+			errs = append(errs, me)
+			continue
+		}
+		k := KeyOf(o)
+		if j, dup := seen[k]; dup {
+			errs = append(errs, &apis.ManifestError{Index: i + 1, Kind: k.Kind, Name: k.Name,
+				Err: fmt.Errorf("%w: metadata.name: %s %s/%s is also object %d of this request", apis.ErrInvalid, k.Kind, k.Namespace, k.Name, j)})
+			continue
+		}
+		seen[k] = i + 1
+		out = append(out, o)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+type applied struct {
+	obj    apis.Object
+	action string
+}
+
+// apply stores objs all or nothing (see KafkaStore.Commit), retrying when
+// another replica committed in between.
+func (s *Server) apply(ctx context.Context, objs []apis.Object, dryRun bool) ([]applied, error) {
+	for attempt := 1; ; attempt++ {
+		st := s.store.Snapshot()
+		muts, results, err := s.plan(st, objs)
+		if err != nil || dryRun {
+			return results, err
+		}
+		if err := s.sideEffects(ctx, st, muts); err != nil {
+			return nil, err
+		}
+		next, err := s.store.Commit(ctx, muts)
+		if errors.Is(err, ErrConflict) && attempt < maxCommitAttempts {
+			s.logger.Debug("apply raced another writer; retrying", "attempt", attempt, "err", err)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for i := range results {
+			if o := next.Get(KeyOf(results[i].obj)); o != nil {
+				results[i].obj = o
+			}
+		}
+		return results, nil
+	}
+}
+
+// plan computes the mutations that store objs on top of st.
+func (s *Server) plan(st *State, objs []apis.Object) ([]Mutation, []applied, error) {
+	var muts []Mutation
+	var results []applied
+	var errs []error
+	now := time.Now().UTC().Truncate(time.Second)
+	for i, in := range objs {
+		k := KeyOf(in)
+		old := st.Get(k)
+		obj := apis.DeepCopy(in)
+		m := obj.GetObjectMeta()
+		fail := func(err error) {
+			errs = append(errs, &apis.ManifestError{Index: i + 1, Kind: k.Kind, Name: k.Name, Err: err})
+		}
+		if rv := m.ResourceVersion; rv != "" {
+			if old == nil || old.GetObjectMeta().ResourceVersion != rv {
+				cur := "none: it does not exist"
+				if old != nil {
+					cur = old.GetObjectMeta().ResourceVersion
+				}
+				fail(fmt.Errorf("%w: metadata.resourceVersion: %s %s/%s is at %s, the request is based on %s; get it again and re-apply",
+					ErrStaleVersion, k.Kind, k.Namespace, k.Name, cur, rv))
+				continue
+			}
+		}
+		if old == nil {
+			m.UID = uuid.NewString()
+			m.Generation = 1
+			m.CreationTimestamp = &now
+			m.ResourceVersion = ""
+			muts = append(muts, Mutation{Key: k, Object: obj})
+			results = append(results, applied{obj: obj, action: ActionCreated})
+			continue
+		}
+		if err := apis.ValidateUpdate(old, obj); err != nil {
+			fail(err)
+			continue
+		}
+		om := old.GetObjectMeta()
+		m.UID, m.CreationTimestamp, m.Generation = om.UID, om.CreationTimestamp, om.Generation
+		m.ResourceVersion = om.ResourceVersion
+		if !sameSpec(old, obj) {
+			m.Generation++
+		}
+		if m.Generation == om.Generation && reflect.DeepEqual(m.Labels, om.Labels) && reflect.DeepEqual(m.Annotations, om.Annotations) {
+			results = append(results, applied{obj: old, action: ActionUnchanged})
+			continue
+		}
+		muts = append(muts, Mutation{Key: k, Object: obj, Base: st.VersionOf(k)})
+		results = append(results, applied{obj: obj, action: ActionConfigured})
+	}
+	if len(errs) > 0 {
+		return nil, nil, errors.Join(errs...)
+	}
+	return muts, results, nil
+}
+
+// sameSpec compares the specs of two objects of one kind.
+func sameSpec(a, b apis.Object) bool {
+	ja, _ := apis.Marshal(specOnly(a))
+	jb, _ := apis.Marshal(specOnly(b))
+	return bytes.Equal(ja, jb)
+}
+
+func specOnly(o apis.Object) apis.Object {
+	switch t := o.(type) {
+	case *apis.Broker:
+		return &apis.Broker{TypeMeta: t.TypeMeta, Spec: t.Spec}
+	case *apis.Trigger:
+		return &apis.Trigger{TypeMeta: t.TypeMeta, Spec: t.Spec}
+	}
+	return o
+}
+
+// sideEffects prepares Kafka for the mutations before they are committed:
+// topics of new brokers exist, new triggers have their start offsets fixed.
+func (s *Server) sideEffects(ctx context.Context, st *State, muts []Mutation) error {
+	newBrokers := map[string]bool{}
+	for _, m := range muts {
+		if b, ok := m.Object.(*apis.Broker); ok {
+			if err := s.ensureBrokerTopic(ctx, b); err != nil {
+				return err
+			}
+			newBrokers[m.Key.Namespace+"/"+m.Key.Name] = true
+		}
+	}
+	for _, m := range muts {
+		t, ok := m.Object.(*apis.Trigger)
+		if !ok || m.Base != 0 {
+			continue
+		}
+		bk := Key{apis.KindBroker, m.Key.Namespace, t.Spec.Broker}
+		if err := s.fixStartOffsets(ctx, t, st.Get(bk) != nil || newBrokers[bk.Namespace+"/"+bk.Name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Get implements ControlPlaneServer.
+func (a api) Get(ctx context.Context, req *weftv1.GetRequest) (*weftv1.Object, error) {
+	k, err := requestKey(req.GetKind(), req.GetNamespace(), req.GetName())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	o := a.s.store.Snapshot().Get(k)
+	if o == nil {
+		return nil, toStatus(fmt.Errorf("%w: %s %q in namespace %q", ErrNotFound, k.Kind, k.Name, k.Namespace))
+	}
+	po, err := a.s.toProto(a.s.withStatus(o))
+	return po, toStatus(err)
+}
+
+// requestKey resolves a CLI-style kind and defaults the namespace.
+func requestKey(kind, namespace, name string) (Key, error) {
+	k, err := apis.ResolveKind(kind)
+	if err != nil {
+		return Key{}, err
+	}
+	if namespace == "" {
+		namespace = "default"
+	}
+	if name == "" {
+		return Key{}, fmt.Errorf("%w: name: must not be empty", apis.ErrInvalid)
+	}
+	return Key{k, namespace, name}, nil
+}
+
+// List implements ControlPlaneServer.
+func (a api) List(ctx context.Context, req *weftv1.ListRequest) (*weftv1.ListResponse, error) {
+	kind := ""
+	if req.GetKind() != "" {
+		k, err := apis.ResolveKind(req.GetKind())
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		kind = k
+	}
+	sel, err := parseSelector(req.GetLabelSelector())
+	if err != nil {
+		return nil, toStatus(fmt.Errorf("%w: %w", apis.ErrInvalid, err))
+	}
+	st := a.s.store.Snapshot()
+	resp := &weftv1.ListResponse{ResourceVersion: strconv.FormatUint(st.Version, 10)}
+	for _, o := range st.List(kind, req.GetNamespace()) {
+		if !sel.matches(o.GetObjectMeta().Labels) {
+			continue
+		}
+		po, err := a.s.toProto(a.s.withStatus(o))
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		resp.Objects = append(resp.Objects, po)
+	}
+	return resp, nil
+}
+
+// Delete implements ControlPlaneServer.
+func (a api) Delete(ctx context.Context, req *weftv1.DeleteRequest) (*weftv1.DeleteResponse, error) {
+	k, err := requestKey(req.GetKind(), req.GetNamespace(), req.GetName())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	o, err := a.s.delete(ctx, k, req.GetResourceVersion())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	po, err := a.s.toProto(o)
+	return &weftv1.DeleteResponse{Object: po}, toStatus(err)
+}
+
+func (s *Server) delete(ctx context.Context, k Key, rv string) (apis.Object, error) {
+	for attempt := 1; ; attempt++ {
+		st := s.store.Snapshot()
+		old := st.Get(k)
+		if old == nil {
+			return nil, fmt.Errorf("%w: %s %q in namespace %q", ErrNotFound, k.Kind, k.Name, k.Namespace)
+		}
+		if rv != "" && old.GetObjectMeta().ResourceVersion != rv {
+			return nil, fmt.Errorf("%w: resource_version: %s %s/%s is at %s, not %s", ErrStaleVersion, k.Kind, k.Namespace, k.Name, old.GetObjectMeta().ResourceVersion, rv)
+		}
+		_, err := s.store.Commit(ctx, []Mutation{{Key: k, Base: st.VersionOf(k)}})
+		if errors.Is(err, ErrConflict) && attempt < maxCommitAttempts {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch k.Kind {
+		case apis.KindBroker:
+			if err := s.deleteBrokerTopic(ctx, k.Namespace, k.Name); err != nil {
+				s.logger.Warn("broker deleted but its topic was not", "broker", k, "err", err)
+			}
+		case apis.KindTrigger:
+			s.deleteTriggerGroup(ctx, k.Namespace, k.Name)
+		}
+		return old, nil
+	}
+}
+
+// Watch implements ControlPlaneServer: the current objects as ADDED, then
+// every change, and MODIFIED whenever a status changes.
+func (a api) Watch(req *weftv1.WatchRequest, stream weftv1.ControlPlane_WatchServer) error {
+	kind := ""
+	if req.GetKind() != "" {
+		k, err := apis.ResolveKind(req.GetKind())
+		if err != nil {
+			return toStatus(err)
+		}
+		kind = k
+	}
+	sel, err := parseSelector(req.GetLabelSelector())
+	if err != nil {
+		return toStatus(fmt.Errorf("%w: %w", apis.ErrInvalid, err))
+	}
+	match := func(o apis.Object) bool {
+		k := KeyOf(o)
+		return (kind == "" || k.Kind == kind) && (req.GetNamespace() == "" || k.Namespace == req.GetNamespace()) && sel.matches(o.GetObjectMeta().Labels)
+	}
+	st, changes, cancel := a.s.store.Subscribe()
+	defer cancel()
+	sent := map[Key][]byte{} // last JSON sent per object, to report status changes
+	send := func(typ string, o apis.Object) error {
+		if typ != "DELETED" {
+			o = a.s.withStatus(o)
+		}
+		po, err := a.s.toProto(o)
+		if err != nil {
+			return err
+		}
+		if typ == "DELETED" {
+			delete(sent, KeyOf(o))
+		} else {
+			if bytes.Equal(sent[KeyOf(o)], po.Json) {
+				return nil
+			}
+			sent[KeyOf(o)] = po.Json
+		}
+		return stream.Send(&weftv1.WatchEvent{Type: typ, Object: po})
+	}
+	current := map[Key]apis.Object{}
+	for _, o := range st.List("", "") {
+		if match(o) {
+			current[KeyOf(o)] = o
+			if err := send("ADDED", o); err != nil {
+				return err
+			}
+		}
+	}
+	for {
+		_, statusChanged := a.s.pub.current()
+		select {
+		case <-stream.Context().Done():
+			return nil
+		case c, ok := <-changes:
+			if !ok {
+				return status.Error(codes.ResourceExhausted, "watch fell too far behind; watch again")
+			}
+			var err error
+			switch {
+			case c.New == nil && match(c.Old):
+				delete(current, KeyOf(c.Old))
+				err = send("DELETED", c.Old)
+			case c.New != nil && match(c.New):
+				typ := "MODIFIED"
+				if c.Old == nil || current[KeyOf(c.New)] == nil {
+					typ = "ADDED"
+				}
+				current[KeyOf(c.New)] = c.New
+				err = send(typ, c.New)
+			}
+			if err != nil {
+				return err
+			}
+		case <-statusChanged:
+			for _, o := range current {
+				if err := send("MODIFIED", o); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// toProto wraps an object for the wire.
+func (s *Server) toProto(o apis.Object) (*weftv1.Object, error) {
+	b, err := apis.Marshal(o)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", KeyOf(o), err)
+	}
+	tm, m := o.GetTypeMeta(), o.GetObjectMeta()
+	return &weftv1.Object{ApiVersion: tm.APIVersion, Kind: tm.Kind, Namespace: m.Namespace, Name: m.Name, Json: b}, nil
+}

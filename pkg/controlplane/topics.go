@@ -1,0 +1,93 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/weft-dev/weft/pkg/apis"
+	"github.com/weft-dev/weft/pkg/contract"
+)
+
+// ensureBrokerTopic creates the broker's topic when it does not exist.
+func (s *Server) ensureBrokerTopic(ctx context.Context, b *apis.Broker) error {
+	parts, rf := int32(s.cfg.BrokerPartitions), int16(s.cfg.BrokerReplicationFactor)
+	if v, ok := b.ObjectMeta.Annotations[apis.AnnotationPartitions]; ok {
+		n, _ := strconv.Atoi(v) // validated already
+		parts = int32(n)
+	}
+	if v, ok := b.ObjectMeta.Annotations[apis.AnnotationReplicationFactor]; ok {
+		n, _ := strconv.Atoi(v)
+		rf = int16(n)
+	}
+	topic := contract.BrokerTopic(b.ObjectMeta.Namespace, b.ObjectMeta.Name)
+	resp, err := s.adm.CreateTopic(ctx, parts, rf, nil, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("%w: create topic %s: %w", ErrUnavailable, topic, err)
+	}
+	return nil
+}
+
+// deleteBrokerTopic deletes the broker's topic (missing is fine).
+func (s *Server) deleteBrokerTopic(ctx context.Context, namespace, name string) error {
+	topic := contract.BrokerTopic(namespace, name)
+	resp, err := s.adm.DeleteTopic(ctx, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return fmt.Errorf("delete topic %s: %w", topic, err)
+	}
+	return nil
+}
+
+// fixStartOffsets commits a new trigger's consumer-group offsets at the
+// broker topic's end (latest) or start (earliest), so the starting point is
+// fixed durably at creation however late a dispatcher joins. Without a topic
+// (no broker yet) nothing is committed: the dispatcher then starts at the
+// beginning of the topic once it exists, so nothing is skipped.
+func (s *Server) fixStartOffsets(ctx context.Context, t *apis.Trigger, brokerExists bool) error {
+	if !brokerExists {
+		return nil
+	}
+	topic := contract.BrokerTopic(t.ObjectMeta.Namespace, t.Spec.Broker)
+	var offs kadm.ListedOffsets
+	var err error
+	if t.ObjectMeta.Annotations[apis.AnnotationInitialOffset] == "earliest" {
+		offs, err = s.adm.ListStartOffsets(ctx, topic)
+	} else {
+		offs, err = s.adm.ListEndOffsets(ctx, topic)
+	}
+	if err == nil {
+		err = offs.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: list offsets of %s: %w", ErrUnavailable, topic, err)
+	}
+	group := contract.TriggerGroup(t.ObjectMeta.Namespace, t.ObjectMeta.Name)
+	resp, err := s.adm.CommitOffsets(ctx, group, offs.Offsets())
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: commit start offsets of %s: %w", ErrUnavailable, group, err)
+	}
+	return nil
+}
+
+// deleteTriggerGroup removes a deleted trigger's consumer group, best effort:
+// a dispatcher may still be leaving it, and a later trigger of the same name
+// overwrites its offsets at creation anyway.
+func (s *Server) deleteTriggerGroup(ctx context.Context, namespace, name string) {
+	group := contract.TriggerGroup(namespace, name)
+	if _, err := s.adm.DeleteGroup(ctx, group); err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
+		s.logger.Debug("delete consumer group (it is overwritten on re-creation)", "group", group, "err", err)
+	}
+}

@@ -1,0 +1,171 @@
+// Package dev owns `weft dev`: the whole mesh in one process — an embedded
+// Kafka-protocol server (or an external Kafka), the control plane, the
+// ingress and the dispatcher — for laptops, demos and tests.
+package dev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/weft-dev/weft/pkg/controlplane"
+	"github.com/weft-dev/weft/pkg/kafka"
+)
+
+// Config configures `weft dev`.
+type Config struct {
+	// KafkaAddr is where the embedded Kafka-protocol server listens.
+	KafkaAddr string
+	// BootstrapServers, when set, uses that Kafka instead of the embedded one.
+	BootstrapServers []string
+	// DataDir keeps the embedded server's data ("" keeps it in memory).
+	DataDir  string
+	GRPCAddr string
+	HTTPAddr string
+	// Partitions of broker topics.
+	Partitions int
+}
+
+// DefaultConfig binds loopback on the usual ports.
+func DefaultConfig() Config {
+	return Config{
+		KafkaAddr: "127.0.0.1:9092", DataDir: ".weft",
+		GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", Partitions: 3,
+	}
+}
+
+// AddFlags registers the flags of `weft dev`.
+func (c *Config) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.KafkaAddr, "kafka-addr", c.KafkaAddr, "listen address of the embedded Kafka-protocol server")
+	fs.StringSliceVar(&c.BootstrapServers, "bootstrap-servers", c.BootstrapServers, "use this Kafka instead of the embedded server")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory keeping the embedded server's topics, offsets and groups (empty: memory only)")
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", c.GRPCAddr, "control plane gRPC listen address")
+	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "ingress HTTP listen address")
+	fs.IntVar(&c.Partitions, "partitions", c.Partitions, "partitions of each broker's topic")
+}
+
+// Validate reports the first problem with c.
+func (c *Config) Validate() error {
+	for flag, a := range map[string]string{"--kafka-addr": c.KafkaAddr, "--grpc-addr": c.GRPCAddr, "--http-addr": c.HTTPAddr} {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("%s: %q is not host:port", flag, a)
+		}
+	}
+	if c.Partitions < 1 {
+		return fmt.Errorf("--partitions: must be >= 1, got %d", c.Partitions)
+	}
+	return nil
+}
+
+// Addrs are where a running dev process serves.
+type Addrs struct {
+	Kafka, GRPC, HTTP string
+}
+
+// Run runs everything until ctx ends. ready, when non-nil, is called with the
+// bound addresses once every component serves. Progress goes to out.
+func Run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, ready func(Addrs)) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	kcfg := kafka.DefaultConfig()
+	var addrs Addrs
+	if len(cfg.BootstrapServers) > 0 {
+		kcfg.BootstrapServers = cfg.BootstrapServers
+		addrs.Kafka = cfg.BootstrapServers[0]
+	} else {
+		if cfg.DataDir != "" {
+			if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+				return fmt.Errorf("create --data-dir: %w", err)
+			}
+		}
+		emb, err := kafka.StartEmbedded(kafka.EmbeddedConfig{Addr: cfg.KafkaAddr, DataDir: kafkaDir(cfg.DataDir), DefaultPartitions: cfg.Partitions})
+		if err != nil {
+			return err
+		}
+		defer emb.Close()
+		kcfg.BootstrapServers = []string{emb.Addr()}
+		addrs.Kafka = emb.Addr()
+	}
+
+	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on --http-addr %s: %w", cfg.HTTPAddr, err)
+	}
+	addrs.HTTP = httpLn.Addr().String()
+	grpcLn, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		httpLn.Close()
+		return fmt.Errorf("listen on --grpc-addr %s: %w", cfg.GRPCAddr, err)
+	}
+	addrs.GRPC = grpcLn.Addr().String()
+
+	cpCfg := controlplane.DefaultConfig()
+	cpCfg.Kafka = kcfg
+	cpCfg.GRPCAddr = addrs.GRPC
+	cpCfg.OpsAddr = ""
+	cpCfg.BrokerPartitions = cfg.Partitions
+	cpCfg.IngressURL = "http://" + addrs.HTTP
+	cp, err := controlplane.New(ctx, cpCfg, controlplane.WithLogger(logger), controlplane.WithListener(grpcLn))
+	if err != nil {
+		httpLn.Close()
+		grpcLn.Close()
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return cp.Run(gctx) })
+	for _, start := range dataPlanes {
+		start := start
+		g.Go(func() error {
+			return start(gctx, DataPlaneEnv{Kafka: kcfg, ControlPlane: addrs.GRPC, HTTP: httpLn, Logger: logger})
+		})
+	}
+	if len(dataPlanes) == 0 {
+		httpLn.Close()
+	}
+
+	fmt.Fprintf(out, "weft dev\n  kafka:         %s\n  control plane: %s  (weft --server %s)\n  ingress:       http://%s/{namespace}/{broker}\n", addrs.Kafka, addrs.GRPC, addrs.GRPC, addrs.HTTP)
+	if cfg.DataDir != "" && len(cfg.BootstrapServers) == 0 {
+		abs, _ := filepath.Abs(cfg.DataDir)
+		fmt.Fprintf(out, "  data dir:      %s\n", abs)
+	}
+	fmt.Fprintln(out, "ready: press Ctrl-C to stop")
+	if ready != nil {
+		ready(addrs)
+	}
+	err = g.Wait()
+	fmt.Fprintln(out, "stopped")
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func kafkaDir(dataDir string) string {
+	if dataDir == "" {
+		return ""
+	}
+	return filepath.Join(dataDir, "kafka")
+}
+
+// DataPlaneEnv is what an embedded data-plane component gets.
+type DataPlaneEnv struct {
+	Kafka        kafka.Config
+	ControlPlane string
+	// HTTP is the ingress listener (only the ingress uses it).
+	HTTP   net.Listener
+	Logger *slog.Logger
+}
+
+// dataPlanes are the embedded ingress and dispatcher, registered by the files
+// that wire them.
+var dataPlanes []func(context.Context, DataPlaneEnv) error

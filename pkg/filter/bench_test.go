@@ -1,0 +1,56 @@
+package filter
+
+import (
+	"testing"
+
+	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
+)
+
+// BenchmarkFilter measures Match for every dialect against one event shaped
+// like those the dispatcher reads from Kafka (binary mode: extensions are
+// strings). "none" is the baseline: the filter of a trigger without filters.
+//
+//	go test -run '^$' -bench BenchmarkFilter -benchmem ./pkg/filter/
+func BenchmarkFilter(b *testing.B) {
+	e := newEvent(b, withSubject("orders/42"), withTime(testTime),
+		withData("application/json", map[string]string{"id": "42"}),
+		withExt("tenant", "acme"), withExt("region", "eu-west-1"), withExt("myint", 42))
+
+	benches := []struct {
+		name string
+		eg   *weftv1.Egress
+		want bool
+	}{
+		{"none", &weftv1.Egress{}, true},
+		{"attributes", &weftv1.Egress{Attributes: kv([]string{"type", testType, "source", testSource, "tenant", "acme"})}, true},
+		{"attributes/mismatch", &weftv1.Egress{Attributes: kv([]string{"type", testType, "source", testSource, "tenant", "other"})}, false},
+		{"exact", &weftv1.Egress{Filters: f(exactF("type", testType))}, true},
+		{"exact/extension", &weftv1.Egress{Filters: f(exactF("tenant", "acme"))}, true},
+		{"exact/int-extension", &weftv1.Egress{Filters: f(exactF("myint", "42"))}, true},
+		{"exact/time", &weftv1.Egress{Filters: f(exactF("time", "2024-06-11T09:30:15.123456789Z"))}, true},
+		{"exact/source", &weftv1.Egress{Filters: f(exactF("source", testSource))}, true},
+		{"prefix", &weftv1.Egress{Filters: f(prefixF("type", "dev.weft."))}, true},
+		{"suffix", &weftv1.Egress{Filters: f(suffixF("type", ".created"))}, true},
+		{"all", &weftv1.Egress{Filters: f(allF(exactF("type", testType), prefixF("subject", "orders/"), suffixF("region", "-1")))}, true},
+		{"any", &weftv1.Egress{Filters: f(anyF(exactF("type", "x"), exactF("type", "y"), exactF("type", testType)))}, true},
+		{"not", &weftv1.Egress{Filters: f(notF(exactF("type", "dev.weft.order.deleted")))}, true},
+		{"cesql", &weftv1.Egress{Filters: f(cesqlF("type = 'dev.weft.order.created'"))}, true},
+		{"cesql/complex", &weftv1.Egress{Filters: f(cesqlF("type LIKE 'dev.weft.%' AND tenant IN ('acme', 'globex') AND myint > 40"))}, true},
+		{"cesql/missing-attribute", &weftv1.Egress{Filters: f(cesqlF("missing = 'x'"))}, false},
+	}
+	for _, bc := range benches {
+		flt, err := FromEgress(bc.eg)
+		if err != nil {
+			b.Fatalf("%s: %v", bc.name, err)
+		}
+		if got := flt.Match(e); got != bc.want {
+			b.Fatalf("%s: Match = %v, want %v", bc.name, got, bc.want)
+		}
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				flt.Match(e)
+			}
+		})
+	}
+}
