@@ -256,6 +256,9 @@ func (r resolver) delivery(namespace string, ds *apis.DeliverySpec) (del *weftv1
 		}
 		*f.dst = d.Milliseconds()
 	}
+	if ds.RetryAfterMax != nil && del.RetryAfterMaxMs == 0 {
+		del.RetryAfterMaxMs = -1 // PT0S: do not honour Retry-After
+	}
 	if ds.DeadLetterSink != nil {
 		u, err := r.destination(namespace, ds.DeadLetterSink)
 		if err != nil {

@@ -22,7 +22,10 @@ type Config struct {
 	OpsAddr string
 	// StateTopic is the compacted topic holding the resources.
 	StateTopic string
-	// StateReplicationFactor of the state topic (-1: the cluster's default).
+	// DataPlaneTopic is the compacted topic where replicas share which
+	// data-plane processes they serve and what those acknowledged.
+	DataPlaneTopic string
+	// StateReplicationFactor of the state topics (-1: the cluster's default).
 	StateReplicationFactor int
 	// BrokerPartitions and BrokerReplicationFactor are the defaults for
 	// broker topics (annotations weft.dev/partitions and
@@ -45,6 +48,7 @@ func DefaultConfig() Config {
 		GRPCAddr:                "127.0.0.1:9090",
 		OpsAddr:                 "127.0.0.1:9091",
 		StateTopic:              "weft.controlplane.state",
+		DataPlaneTopic:          "weft.controlplane.dataplane",
 		StateReplicationFactor:  -1,
 		BrokerPartitions:        3,
 		BrokerReplicationFactor: -1,
@@ -59,7 +63,8 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", c.GRPCAddr, "gRPC listen address (resource API and contract stream)")
 	fs.StringVar(&c.OpsAddr, "ops-addr", c.OpsAddr, "listen address of /healthz, /readyz and /metrics (empty disables)")
 	fs.StringVar(&c.StateTopic, "state-topic", c.StateTopic, "compacted Kafka topic holding the resources")
-	fs.IntVar(&c.StateReplicationFactor, "state-replication-factor", c.StateReplicationFactor, "replication factor of the state topic (-1: cluster default)")
+	fs.StringVar(&c.DataPlaneTopic, "dataplane-topic", c.DataPlaneTopic, "compacted Kafka topic where replicas share data-plane acknowledgements")
+	fs.IntVar(&c.StateReplicationFactor, "state-replication-factor", c.StateReplicationFactor, "replication factor of the state topics (-1: cluster default)")
 	fs.IntVar(&c.BrokerPartitions, "broker-partitions", c.BrokerPartitions, "partitions of a broker's topic (annotation weft.dev/partitions overrides)")
 	fs.IntVar(&c.BrokerReplicationFactor, "broker-replication-factor", c.BrokerReplicationFactor, "replication factor of a broker's topic (-1: cluster default; annotation weft.dev/replication-factor overrides)")
 	fs.StringVar(&c.IngressURL, "ingress-url", c.IngressURL, "base URL brokers are addressed at")
@@ -80,6 +85,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StateTopic == "" {
 		return errors.New("--state-topic: must not be empty")
+	}
+	if c.DataPlaneTopic == "" || c.DataPlaneTopic == c.StateTopic {
+		return fmt.Errorf("--dataplane-topic: must be set and differ from --state-topic (got %q)", c.DataPlaneTopic)
 	}
 	if c.BrokerPartitions < 1 {
 		return fmt.Errorf("--broker-partitions: must be >= 1, got %d", c.BrokerPartitions)

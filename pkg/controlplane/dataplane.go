@@ -41,6 +41,9 @@ type publisher struct {
 	procs   map[int64]*process
 	nextID  int64
 	changed chan struct{} // closed and replaced on every new contract or ack
+	// peers, when set, shares this replica's processes with other replicas
+	// and reports theirs.
+	peers *peers
 }
 
 type process struct {
@@ -110,6 +113,26 @@ func (p *publisher) notifyLocked() {
 	p.changed = make(chan struct{})
 }
 
+// shareLocked tells the other replicas about stream id (gone when absent).
+func (p *publisher) shareLocked(id int64) {
+	if p.peers == nil {
+		return
+	}
+	pr, ok := p.procs[id]
+	if !ok {
+		p.peers.set(id, nil)
+		return
+	}
+	p.peers.set(id, &peerEntry{ProcessID: pr.id, Role: pr.role, Acked: pr.acked})
+}
+
+// remoteChanged is called when another replica's report changed.
+func (p *publisher) remoteChanged() {
+	p.mu.Lock()
+	p.notifyLocked()
+	p.mu.Unlock()
+}
+
 // current returns the latest compiled contract and a channel closed on change.
 func (p *publisher) current() (*contract.Compiled, <-chan struct{}) {
 	p.mu.Lock()
@@ -128,13 +151,21 @@ func (p *publisher) readiness(uid, role string) (ok bool, reason, msg string) {
 	}
 	var n int
 	var behind []string
-	for _, pr := range p.procs {
-		if pr.role != role {
-			continue
+	count := func(id, r string, acked uint64) {
+		if r != role {
+			return
 		}
 		n++
-		if pr.acked < need {
-			behind = append(behind, pr.id)
+		if acked < need {
+			behind = append(behind, id)
+		}
+	}
+	for _, pr := range p.procs {
+		count(pr.id, pr.role, pr.acked)
+	}
+	if p.peers != nil {
+		for _, e := range p.peers.live() {
+			count(e.ProcessID, e.Role, e.Acked)
 		}
 	}
 	if n == 0 {
@@ -173,12 +204,14 @@ func (p *publisher) WatchContract(stream weftv1.ContractService_WatchContractSer
 	id := p.nextID
 	p.nextID++
 	p.procs[id] = &process{id: hello.GetProcessId(), role: hello.GetRole(), acked: hello.GetAckVersion(), since: time.Now()}
+	p.shareLocked(id)
 	p.notifyLocked()
 	p.mu.Unlock()
 	p.logger.Info("data-plane process connected", "process", hello.GetProcessId(), "role", hello.GetRole(), "acked", hello.GetAckVersion())
 	defer func() {
 		p.mu.Lock()
 		delete(p.procs, id)
+		p.shareLocked(id)
 		p.notifyLocked()
 		p.mu.Unlock()
 		p.logger.Info("data-plane process disconnected", "process", hello.GetProcessId())
@@ -202,6 +235,7 @@ func (p *publisher) WatchContract(stream weftv1.ContractService_WatchContractSer
 				p.logger.Warn("data-plane process failed to apply a contract", "process", pr.id, "version", m.GetAckVersion(), "err", m.GetError())
 			} else if m.GetAckVersion() > pr.acked {
 				pr.acked, pr.lastError = m.GetAckVersion(), ""
+				p.shareLocked(id)
 			}
 			p.notifyLocked()
 			p.mu.Unlock()

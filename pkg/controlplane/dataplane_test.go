@@ -204,3 +204,23 @@ func TestAuthToken(t *testing.T) {
 		}
 	}
 }
+
+// A data-plane process connected to one replica counts on every replica.
+func TestReadinessAcrossReplicas(t *testing.T) {
+	e := kafkatest.Start(t)
+	a, b := startReplica(t, e), startReplica(t, e)
+	ctx := testCtx(t)
+	if _, err := a.client.Apply(ctx, &weftv1.ApplyRequest{Objects: objectsFromYAML(t, walkthrough)}); err != nil {
+		t.Fatal(err)
+	}
+	g := newGate(true)
+	_, stop := runDataPlane(t, a.srv.Addr(), RoleDispatcher, "dispatcher-on-a", g)
+	waitFor(t, "Ready on the replica the dispatcher is not connected to", func() (bool, string) {
+		return triggerReady(t, b, "event-example", "hello-display")
+	})
+	stop()
+	waitFor(t, "not Ready on b once the dispatcher left a", func() (bool, string) {
+		ok, msg := triggerReady(t, b, "event-example", "hello-display")
+		return !ok, msg
+	})
+}

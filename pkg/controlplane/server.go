@@ -8,6 +8,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/metric"
@@ -44,6 +45,7 @@ type Server struct {
 	store   Store
 	pub     *publisher
 	grpc    *grpc.Server
+	running bool // Run owns the peers client from then on
 }
 
 // New validates cfg, connects to Kafka, replays the state and binds the gRPC
@@ -83,6 +85,11 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	}
 	s.store = store
 	s.pub = newPublisher(s.opts, s.logger)
+	s.pub.peers, err = openPeers(ctx, cfg.Kafka, cfg.DataPlaneTopic, uuid.NewString(), int16(cfg.StateReplicationFactor), s.logger, s.pub.remoteChanged)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.pub.update(store.Snapshot())
 	if s.ln == nil {
 		ln, err := net.Listen("tcp", cfg.GRPCAddr)
@@ -109,9 +116,11 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Run serves until ctx ends, then stops gracefully and closes the Server.
 func (s *Server) Run(ctx context.Context) error {
+	s.running = true
 	defer s.Close()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.followState(gctx) })
+	g.Go(func() error { return s.pub.peers.run(gctx) })
 	g.Go(func() error {
 		err := s.grpc.Serve(s.ln)
 		if err != nil && !errors.Is(err, grpc.ErrServerStopped) {
@@ -195,6 +204,9 @@ func (s *Server) registerMetrics() {
 
 // Close releases the store and Kafka clients.
 func (s *Server) Close() {
+	if s.pub != nil && s.pub.peers != nil && !s.running {
+		s.pub.peers.cl.Close()
+	}
 	if s.store != nil {
 		s.store.Close()
 	}

@@ -753,7 +753,8 @@ type Delivery struct {
 	// dead_letter_url receives events that exhausted their retries ("" none).
 	DeadLetterUrl string `protobuf:"bytes,5,opt,name=dead_letter_url,json=deadLetterUrl,proto3" json:"dead_letter_url,omitempty"`
 	// retry_after_max_ms caps how long a Retry-After header may delay a retry
-	// (0: the dispatcher's default).
+	// (0: the dispatcher's default; negative: Retry-After is not honoured, what
+	// Knative's retryAfterMax: PT0S asks for).
 	RetryAfterMaxMs int64 `protobuf:"varint,6,opt,name=retry_after_max_ms,json=retryAfterMaxMs,proto3" json:"retry_after_max_ms,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
