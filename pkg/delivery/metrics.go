@@ -1,0 +1,88 @@
+package delivery
+
+import (
+	"errors"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// instrumentationName names the meter and the tracer.
+const instrumentationName = "github.com/weft-dev/weft/pkg/delivery"
+
+// target says where an attempt went.
+type target string
+
+const (
+	targetSubscriber target = "subscriber"
+	targetDeadLetter target = "dead_letter"
+)
+
+// instruments are the Sender's metrics. Attributes stay low-cardinality:
+// the target (subscriber or dead_letter), the attempt's result class and its
+// HTTP status code; per-trigger metrics belong to the caller.
+type instruments struct {
+	attempts     metric.Int64Counter     // every HTTP attempt
+	retries      metric.Int64Counter     // attempts after the first
+	delivered    metric.Int64Counter     // events the subscriber accepted
+	deadLettered metric.Int64Counter     // events stored in the dead-letter sink
+	dropped      metric.Int64Counter     // events given up without a sink
+	dlFailed     metric.Int64Counter     // events whose dead-letter sink failed
+	duration     metric.Float64Histogram // one attempt, response body included
+}
+
+func newInstruments(m metric.Meter) (*instruments, error) {
+	var in instruments
+	var errs []error
+	counter := func(dst *metric.Int64Counter, name, desc, unit string) {
+		c, err := m.Int64Counter(name, metric.WithDescription(desc), metric.WithUnit(unit))
+		errs = append(errs, err)
+		*dst = c
+	}
+	counter(&in.attempts, "weft.delivery.attempts", "HTTP delivery attempts, retries and dead-letter sends included.", "{attempt}")
+	counter(&in.retries, "weft.delivery.retries", "Delivery attempts after the first one.", "{attempt}")
+	counter(&in.delivered, "weft.delivery.delivered", "Events accepted (2xx) by their subscriber.", "{event}")
+	counter(&in.deadLettered, "weft.delivery.dead_lettered", "Events stored in a dead-letter sink after failed delivery.", "{event}")
+	counter(&in.dropped, "weft.delivery.dropped", "Events given up after failed delivery, with no dead-letter sink.", "{event}")
+	counter(&in.dlFailed, "weft.delivery.dead_letter_failures", "Events whose dead-letter sink failed too (not committed).", "{event}")
+	h, err := m.Float64Histogram("weft.delivery.attempt.duration",
+		metric.WithDescription("Duration of one HTTP delivery attempt, response body included."),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+	errs = append(errs, err)
+	in.duration = h
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return &in, nil
+}
+
+// attemptAttrs are the attributes of one attempt's metrics.
+func attemptAttrs(t target, a *attemptResult) metric.MeasurementOption {
+	result := "success"
+	switch {
+	case a.err == nil:
+	case a.retryable:
+		result = "retryable"
+	default:
+		result = "permanent"
+	}
+	return metric.WithAttributes(
+		attribute.String("weft.delivery.target", string(t)),
+		attribute.String("weft.delivery.result", result),
+		attribute.Int("http.response.status_code", a.status),
+	)
+}
+
+var (
+	subscriberAttrs = metric.WithAttributeSet(attribute.NewSet(attribute.String("weft.delivery.target", string(targetSubscriber))))
+	deadLetterAttrs = metric.WithAttributeSet(attribute.NewSet(attribute.String("weft.delivery.target", string(targetDeadLetter))))
+)
+
+// targetAttrs are the attributes of the per-event metrics.
+func targetAttrs(t target) metric.MeasurementOption {
+	if t == targetDeadLetter {
+		return deadLetterAttrs
+	}
+	return subscriberAttrs
+}

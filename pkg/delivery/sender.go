@@ -1,0 +1,347 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/weft-dev/weft/pkg/observability"
+)
+
+// ReplyFunc stores a reply: the CloudEvent a subscriber returned in a 2xx
+// response. An error fails the attempt, which is then retried (or
+// dead-lettered) like any failed attempt, so a reply is never lost silently
+// (it may be stored more than once). ctx carries the attempt's trace span but
+// not its timeout.
+type ReplyFunc func(ctx context.Context, reply *event.Event) error
+
+// Outcome is how a finished event ended. The zero Outcome means none: Send
+// returned an error and the event is not finished.
+type Outcome int
+
+const (
+	// OutcomeDelivered: the subscriber answered 2xx (and its reply, if any,
+	// was stored).
+	OutcomeDelivered Outcome = iota + 1
+	// OutcomeDeadLettered: delivery failed and the event is stored in the
+	// dead-letter sink.
+	OutcomeDeadLettered
+	// OutcomeDropped: delivery failed (retries exhausted, or a non-retryable
+	// response) and the policy has no dead-letter sink: the user's choice.
+	OutcomeDropped
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case OutcomeDelivered:
+		return "delivered"
+	case OutcomeDeadLettered:
+		return "dead_lettered"
+	case OutcomeDropped:
+		return "dropped"
+	}
+	return "none"
+}
+
+// Result describes a Send.
+type Result struct {
+	Outcome Outcome
+	// StatusCode is the subscriber's last HTTP status (0: no response).
+	StatusCode int
+	// Attempts counts the attempts to the subscriber (dead-letter sends not
+	// included).
+	Attempts int
+	// Err is the last failed attempt's error (nil when delivered).
+	Err error
+}
+
+// Sender delivers events over HTTP. It is safe for concurrent use and holds
+// no goroutines of its own; idle keep-alive connections belong to its HTTP
+// client (see CloseIdleConnections).
+type Sender struct {
+	client     *http.Client
+	logger     *slog.Logger
+	tracer     trace.Tracer
+	propagator propagation.TextMapPropagator
+	inst       *instruments
+	// jitter draws the jitter fraction in [0, 1); tests pin it.
+	jitter func() float64
+}
+
+// Option customizes a Sender.
+type Option func(*options)
+
+type options struct {
+	client         *http.Client
+	logger         *slog.Logger
+	meterProvider  metric.MeterProvider
+	tracerProvider trace.TracerProvider
+}
+
+// WithHTTPClient sets the HTTP client (default: a client whose transport
+// keeps many idle connections per host and that follows only 307/308
+// redirects). Its Timeout, if any, applies on top of Policy.Timeout.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
+
+// WithLogger sets the logger for dropped, dead-lettered and failed
+// dead-lettered events, and per-attempt failures at debug level (default:
+// discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithMeterProvider sets where metrics go (default: the global provider).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(o *options) { o.meterProvider = mp }
+}
+
+// WithTracerProvider sets where attempt spans go (default: the global
+// provider). Trace context is propagated to subscribers (W3C traceparent)
+// either way.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.tracerProvider = tp }
+}
+
+// NewSender builds a Sender.
+func NewSender(opts ...Option) *Sender {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.client == nil {
+		o.client = newHTTPClient()
+	}
+	if o.logger == nil {
+		o.logger = observability.DiscardLogger()
+	}
+	if o.meterProvider == nil {
+		o.meterProvider = otel.GetMeterProvider()
+	}
+	if o.tracerProvider == nil {
+		o.tracerProvider = otel.GetTracerProvider()
+	}
+	inst, err := newInstruments(o.meterProvider.Meter(instrumentationName))
+	if err != nil {
+		o.logger.Warn("delivery metrics disabled: cannot create instruments", "err", err)
+		inst, _ = newInstruments(noop.NewMeterProvider().Meter(instrumentationName))
+	}
+	return &Sender{
+		client:     o.client,
+		logger:     o.logger,
+		tracer:     o.tracerProvider.Tracer(instrumentationName),
+		propagator: propagation.TraceContext{},
+		inst:       inst,
+		jitter:     rand.Float64,
+	}
+}
+
+// newHTTPClient is the default client: keep-alive connections reused across
+// many concurrent deliveries to the same subscriber. Per-attempt timeouts
+// come from the request context, not from the client.
+func newHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 256
+	t.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Transport: t, CheckRedirect: checkRedirect}
+}
+
+// checkRedirect follows 307 and 308, which keep the method and body, and
+// returns any other 3xx as the response (a non-retryable failure): a 301,
+// 302 or 303 would turn the POST into a bodiless GET.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 || req.Response == nil {
+		return http.ErrUseLastResponse
+	}
+	switch req.Response.StatusCode {
+	case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return nil
+	}
+	return http.ErrUseLastResponse
+}
+
+// CloseIdleConnections closes the HTTP client's idle connections.
+func (s *Sender) CloseIdleConnections() { s.client.CloseIdleConnections() }
+
+// Send delivers ev to url with policy p, handing a reply event (if any, and
+// if reply is non-nil) to reply. ev is not modified.
+//
+// A nil error means the event is finished and Result.Outcome says how:
+// delivered, dead-lettered (p.DeadLetterURL got it with the knativeerror*
+// extensions), or dropped (it failed and there is no dead-letter sink). A
+// non-nil error means it is not finished and must not be committed: ctx
+// ended (the error wraps ctx.Err()), or the dead-letter sink failed after
+// its own retries (ErrDeadLetterFailed).
+func (s *Sender) Send(ctx context.Context, ev *event.Event, url string, p Policy, reply ReplyFunc) (Result, error) {
+	p = p.normalize()
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("deliver event %q to %s: %w", ev.ID(), url, err)
+	}
+	last, attempts, err := s.deliver(ctx, ev, url, p, targetSubscriber, reply)
+	res := Result{StatusCode: last.status, Attempts: attempts, Err: last.err}
+	if err != nil {
+		return res, fmt.Errorf("deliver event %q to %s: %w", ev.ID(), url, err)
+	}
+	if last.err == nil {
+		res.Outcome = OutcomeDelivered
+		s.inst.delivered.Add(ctx, 1, subscriberAttrs)
+		return res, nil
+	}
+	if p.DeadLetterURL == "" {
+		res.Outcome = OutcomeDropped
+		s.inst.dropped.Add(ctx, 1, subscriberAttrs)
+		s.logger.Warn("event dropped: delivery failed and there is no dead-letter sink",
+			eventAttrs(ev, url, &res)...)
+		return res, nil
+	}
+
+	dl := deadLetterEvent(ev, url, &last)
+	dlLast, dlAttempts, err := s.deliver(ctx, dl, p.DeadLetterURL, p, targetDeadLetter, nil)
+	if err != nil {
+		return res, fmt.Errorf("dead-letter event %q to %s: %w", ev.ID(), p.DeadLetterURL, err)
+	}
+	if dlLast.err != nil {
+		s.inst.dlFailed.Add(ctx, 1, deadLetterAttrs)
+		s.logger.Error("event not dead-lettered: delivery and the dead-letter sink failed",
+			append(eventAttrs(ev, url, &res), "dead_letter_url", p.DeadLetterURL,
+				"dead_letter_status", dlLast.status, "dead_letter_attempts", dlAttempts, "dead_letter_err", dlLast.err)...)
+		return res, fmt.Errorf("%w: event %q to %s after %d attempts: %w",
+			ErrDeadLetterFailed, ev.ID(), p.DeadLetterURL, dlAttempts, dlLast.err)
+	}
+	res.Outcome = OutcomeDeadLettered
+	s.inst.deadLettered.Add(ctx, 1, deadLetterAttrs)
+	s.logger.Warn("event dead-lettered: delivery failed",
+		append(eventAttrs(ev, url, &res), "dead_letter_url", p.DeadLetterURL)...)
+	return res, nil
+}
+
+func eventAttrs(ev *event.Event, url string, res *Result) []any {
+	return []any{"id", ev.ID(), "type", ev.Type(), "source", ev.Source(), "url", url,
+		"status", res.StatusCode, "attempts", res.Attempts, "err", res.Err}
+}
+
+// deliver sends ev to url until an attempt succeeds, fails permanently, or
+// p.Retry retries are spent. It returns the last attempt and the number of
+// attempts; err is non-nil only when ctx ended first.
+func (s *Sender) deliver(ctx context.Context, ev *event.Event, url string, p Policy, t target, reply ReplyFunc) (attemptResult, int, error) {
+	base, err := buildRequest(ev, url, t == targetSubscriber)
+	if err != nil {
+		return attemptResult{err: err}, 1, nil
+	}
+	return s.retry(ctx, p, t, func(ctx context.Context, n int) attemptResult {
+		return s.attempt(ctx, base, url, p.Timeout, t, n, reply)
+	})
+}
+
+// retry runs do (n = 0 first, then 1..p.Retry) with backoff between
+// attempts; see deliver.
+func (s *Sender) retry(ctx context.Context, p Policy, t target, do func(ctx context.Context, n int) attemptResult) (attemptResult, int, error) {
+	for n := 0; ; n++ {
+		a := do(ctx, n)
+		switch {
+		case a.err == nil:
+			return a, n + 1, nil
+		case ctx.Err() != nil:
+			return a, n + 1, ctx.Err()
+		case !a.retryable || n >= p.Retry:
+			return a, n + 1, nil
+		}
+		wait := p.retryWait(n+1, &a, s.jitter(), time.Now())
+		s.inst.retries.Add(ctx, 1, targetAttrs(t))
+		s.logger.Debug("delivery attempt failed; retrying", "target", string(t), "attempt", n+1,
+			"status", a.status, "retry_in", wait, "err", a.err)
+		if err := sleep(ctx, wait); err != nil {
+			return a, n + 1, err
+		}
+	}
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}
+
+// attempt makes attempt n (0-based) of base, bounded by timeout.
+func (s *Sender) attempt(ctx context.Context, base *http.Request, url string, timeout time.Duration, t target, n int, reply ReplyFunc) (a attemptResult) {
+	start := time.Now()
+	ctx, span := s.tracer.Start(ctx, "weft.delivery.attempt", trace.WithSpanKind(trace.SpanKindClient))
+	if span.IsRecording() {
+		span.SetAttributes(
+			attribute.String("http.request.method", http.MethodPost),
+			attribute.String("url.full", url),
+			attribute.String("weft.delivery.target", string(t)),
+			attribute.Int("weft.delivery.attempt", n+1),
+		)
+	}
+	defer func() {
+		attrs := attemptAttrs(t, &a)
+		s.inst.attempts.Add(ctx, 1, attrs)
+		s.inst.duration.Record(ctx, time.Since(start).Seconds(), attrs)
+		if span.IsRecording() {
+			if a.status != 0 {
+				span.SetAttributes(attribute.Int("http.response.status_code", a.status))
+			}
+			if a.err != nil {
+				span.SetStatus(codes.Error, a.err.Error())
+			}
+		}
+		span.End()
+	}()
+
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := attemptRequest(actx, base)
+	if err != nil {
+		a.err = err
+		return a
+	}
+	s.propagator.Inject(actx, propagation.HeaderCarrier(req.Header))
+	resp, err := s.client.Do(req)
+	if err != nil {
+		a.err, a.retryable = err, true
+		return a
+	}
+	a.status = resp.StatusCode
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		a.retryAfter = resp.Header.Get("Retry-After")
+		a.body = readFailure(resp)
+		a.err, a.retryable = &StatusError{Code: resp.StatusCode}, retryable(resp.StatusCode)
+		return a
+	}
+	if reply == nil {
+		drainClose(resp.Body)
+		return a
+	}
+	ev, body, err := readReply(actx, resp)
+	cancel() // the response is read; storing the reply has its own deadline
+	if err != nil {
+		a.err, a.body, a.retryable = err, body, true
+		return a
+	}
+	if ev != nil {
+		if err := reply(ctx, ev); err != nil {
+			a.err, a.retryable = fmt.Errorf("%w: %w", ErrReplyFailed, err), true
+		}
+	}
+	return a
+}
