@@ -265,3 +265,30 @@ func (p *publisher) WatchContract(stream weftv1.ContractService_WatchContractSer
 		}
 	}
 }
+
+// WaitForDataPlane blocks until at least one process of each role is
+// connected to this replica and has applied the latest contract.
+func (s *Server) WaitForDataPlane(ctx context.Context, roles ...string) error {
+	for {
+		c, changed := s.pub.current()
+		ready := true
+		procs := s.pub.processes()
+		for _, role := range roles {
+			found := false
+			for _, p := range procs {
+				if p.role == role && p.acked >= c.Contract.GetVersion() {
+					found = true
+				}
+			}
+			ready = ready && found
+		}
+		if ready {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the data plane (%v): %w", roles, ctx.Err())
+		case <-changed:
+		}
+	}
+}

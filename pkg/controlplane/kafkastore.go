@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,12 +53,15 @@ type KafkaStore struct {
 	writeMu sync.Mutex
 	writer  *kgo.Client // transactional; nil until first commit or after a fence
 
-	mu     sync.Mutex
-	state  *State
-	pos    int64 // next offset to read
-	moved  chan struct{}
-	subs   map[int]chan Change
-	nextID int
+	mu    sync.Mutex
+	state *State
+	pos   int64 // next offset to read
+	// markers are the most recent transaction markers read, oldest first:
+	// how a commit whose EndTxn answer was lost really ended.
+	markers []txnMarker
+	moved   chan struct{}
+	subs    map[int]chan Change
+	nextID  int
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -164,6 +168,13 @@ func (s *KafkaStore) follow(ctx context.Context) {
 		fs.EachRecord(func(r *kgo.Record) {
 			last = r.Offset
 			if r.Attrs.IsControl() {
+				// Key: version int16, type int16 (0 abort, 1 commit).
+				if len(r.Key) >= 4 {
+					if len(s.markers) >= maxMarkers {
+						s.markers = append(s.markers[:0], s.markers[maxMarkers/2:]...)
+					}
+					s.markers = append(s.markers, txnMarker{pid: r.ProducerID, offset: r.Offset, commit: binary.BigEndian.Uint16(r.Key[2:4]) == 1})
+				}
 				return
 			}
 			if c, ok := s.applyLocked(r); ok {
@@ -325,15 +336,60 @@ func (s *KafkaStore) Commit(ctx context.Context, muts []Mutation) (*State, error
 	}
 	if err := w.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		s.dropWriterLocked()
-		if isFenced(err) {
-			return nil, fmt.Errorf("%w: another replica committed: %w", ErrConflict, err)
+		// The transaction ends one way or the other (a fencing replica
+		// aborts it, the coordinator times it out): its marker says how.
+		committed, merr := s.waitMarker(ctx, recs[0].ProducerID, lastOff)
+		if merr != nil {
+			return nil, fmt.Errorf("%w: %w (and %w)", ErrUnknownOutcome, err, merr)
 		}
-		return nil, fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
+		if !committed {
+			return nil, fmt.Errorf("%w: transaction aborted: %w", ErrConflict, err)
+		}
 	}
 	if err := s.waitPos(ctx, lastOff+1); err != nil {
 		return nil, fmt.Errorf("%w: committed but not yet read back: %w", ErrUnknownOutcome, err)
 	}
 	return s.Snapshot(), nil
+}
+
+// txnMarker is a transaction's end as the log records it.
+type txnMarker struct {
+	pid    int64
+	offset int64
+	commit bool
+}
+
+// maxMarkers bounds the markers kept; a waiting commit looks only at the
+// few written since its own records.
+const maxMarkers = 1024
+
+// waitMarker waits for the marker ending producer pid's transaction whose
+// last record is at lastOff, and reports whether it committed. A
+// transactional ID has one open transaction at a time, so the first marker
+// of pid after lastOff is the one.
+func (s *KafkaStore) waitMarker(ctx context.Context, pid int64, lastOff int64) (bool, error) {
+	for {
+		s.mu.Lock()
+		var found *txnMarker
+		for i := range s.markers {
+			if m := s.markers[i]; m.pid == pid && m.offset > lastOff {
+				found = &m
+				break
+			}
+		}
+		moved := s.moved
+		s.mu.Unlock()
+		if found != nil {
+			return found.commit, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("wait for the transaction marker after offset %d: %w", lastOff, ctx.Err())
+		case <-s.done:
+			return false, fmt.Errorf("%w: store closed", ErrUnavailable)
+		case <-moved:
+		}
+	}
 }
 
 func (s *KafkaStore) writerLocked() (*kgo.Client, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/weft-dev/weft/pkg/contract"
 	"github.com/weft-dev/weft/pkg/controlplane"
 	"github.com/weft-dev/weft/pkg/kafka"
 )
@@ -32,6 +33,8 @@ type Config struct {
 	HTTPAddr string
 	// Partitions of broker topics.
 	Partitions int
+	// ServiceURLTemplate resolves Service refs ({name}, {namespace}).
+	ServiceURLTemplate string
 }
 
 // DefaultConfig binds loopback on the usual ports.
@@ -39,6 +42,7 @@ func DefaultConfig() Config {
 	return Config{
 		KafkaAddr: "127.0.0.1:9092", DataDir: ".weft",
 		GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", Partitions: 3,
+		ServiceURLTemplate: contract.DefaultServiceURLTemplate,
 	}
 }
 
@@ -50,6 +54,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", c.GRPCAddr, "control plane gRPC listen address")
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "ingress HTTP listen address")
 	fs.IntVar(&c.Partitions, "partitions", c.Partitions, "partitions of each broker's topic")
+	fs.StringVar(&c.ServiceURLTemplate, "service-url-template", c.ServiceURLTemplate, "URL a Service ref resolves to; {name} and {namespace} are replaced (e.g. http://127.0.0.1:8090/{name})")
 }
 
 // Validate reports the first problem with c.
@@ -114,6 +119,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, re
 	cpCfg.OpsAddr = ""
 	cpCfg.BrokerPartitions = cfg.Partitions
 	cpCfg.IngressURL = "http://" + addrs.HTTP
+	cpCfg.ServiceURLTemplate = cfg.ServiceURLTemplate
 	cp, err := controlplane.New(ctx, cpCfg, controlplane.WithLogger(logger), controlplane.WithListener(grpcLn))
 	if err != nil {
 		httpLn.Close()
@@ -123,25 +129,25 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, re
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return cp.Run(gctx) })
-	for _, start := range dataPlanes {
-		start := start
-		g.Go(func() error {
-			return start(gctx, DataPlaneEnv{Kafka: kcfg, ControlPlane: addrs.GRPC, HTTP: httpLn, Logger: logger})
-		})
-	}
-	if len(dataPlanes) == 0 {
-		httpLn.Close()
-	}
+	env := dataPlaneEnv{Kafka: kcfg, ControlPlane: addrs.GRPC, HTTP: httpLn, Logger: logger}
+	g.Go(func() error { return runIngress(gctx, env) })
+	g.Go(func() error { return runDispatcher(gctx, env) })
 
-	fmt.Fprintf(out, "weft dev\n  kafka:         %s\n  control plane: %s  (weft --server %s)\n  ingress:       http://%s/{namespace}/{broker}\n", addrs.Kafka, addrs.GRPC, addrs.GRPC, addrs.HTTP)
-	if cfg.DataDir != "" && len(cfg.BootstrapServers) == 0 {
-		abs, _ := filepath.Abs(cfg.DataDir)
-		fmt.Fprintf(out, "  data dir:      %s\n", abs)
-	}
-	fmt.Fprintln(out, "ready: press Ctrl-C to stop")
-	if ready != nil {
-		ready(addrs)
-	}
+	g.Go(func() error {
+		if err := cp.WaitForDataPlane(gctx, controlplane.RoleIngress, controlplane.RoleDispatcher); err != nil {
+			return nil // stopping before we were ready
+		}
+		fmt.Fprintf(out, "weft dev\n  kafka:         %s\n  control plane: %s  (weft --server %s)\n  ingress:       http://%s/{namespace}/{broker}\n", addrs.Kafka, addrs.GRPC, addrs.GRPC, addrs.HTTP)
+		if cfg.DataDir != "" && len(cfg.BootstrapServers) == 0 {
+			abs, _ := filepath.Abs(cfg.DataDir)
+			fmt.Fprintf(out, "  data dir:      %s\n", abs)
+		}
+		fmt.Fprintln(out, "ready: press Ctrl-C to stop")
+		if ready != nil {
+			ready(addrs)
+		}
+		return nil
+	})
 	err = g.Wait()
 	fmt.Fprintln(out, "stopped")
 	if errors.Is(err, context.Canceled) {
@@ -157,15 +163,11 @@ func kafkaDir(dataDir string) string {
 	return filepath.Join(dataDir, "kafka")
 }
 
-// DataPlaneEnv is what an embedded data-plane component gets.
-type DataPlaneEnv struct {
+// dataPlaneEnv is what an embedded data-plane component gets.
+type dataPlaneEnv struct {
 	Kafka        kafka.Config
 	ControlPlane string
 	// HTTP is the ingress listener (only the ingress uses it).
 	HTTP   net.Listener
 	Logger *slog.Logger
 }
-
-// dataPlanes are the embedded ingress and dispatcher, registered by the files
-// that wire them.
-var dataPlanes []func(context.Context, DataPlaneEnv) error

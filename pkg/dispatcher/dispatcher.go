@@ -1,0 +1,443 @@
+package dispatcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/weft-dev/weft/pkg/cekafka"
+	"github.com/weft-dev/weft/pkg/contract"
+	"github.com/weft-dev/weft/pkg/delivery"
+	"github.com/weft-dev/weft/pkg/filter"
+	"github.com/weft-dev/weft/pkg/observability"
+	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
+)
+
+const tracerName = "github.com/weft-dev/weft/pkg/dispatcher"
+
+// Dispatcher runs the egresses of the contracts it is given: one consumer
+// group per egress. Create it with New, start it with Run, feed it with
+// ApplyContract (directly, or through the contract stream Run follows when
+// Config.ControlPlane is set). All methods are safe for concurrent use.
+type Dispatcher struct {
+	cfg        Config
+	logger     *slog.Logger
+	tracer     trace.Tracer
+	propagator propagation.TextMapPropagator
+	metrics    *observability.Metrics // served on /metrics; may be nil
+	health     *observability.Health
+	inst       *instruments
+	sender     Sender
+
+	applyMu sync.Mutex // serializes ApplyContract
+
+	mu        sync.Mutex // guards the fields below
+	state     runState
+	producer  *kgo.Client
+	consumers map[string]*consumer
+	pending   *weftv1.Contract // applied when Run starts
+	version   uint64
+	opsAddr   net.Addr
+	retiring  sync.WaitGroup // consumers being stopped after removal
+	cclient   *contract.Client
+}
+
+type runState int
+
+const (
+	stateNew runState = iota
+	stateRunning
+	stateStopped
+)
+
+// New validates cfg and returns a Dispatcher; nothing runs until Run.
+func New(cfg Config, opts ...Option) (*Dispatcher, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = observability.DiscardLogger()
+	}
+	if o.metrics == nil && o.meterProvider == nil {
+		m, err := observability.NewMetrics()
+		if err != nil {
+			return nil, err
+		}
+		o.metrics = m
+	}
+	mp := o.meterProvider
+	if mp == nil {
+		mp = o.metrics.Provider
+	}
+	if o.tracerProvider == nil {
+		o.tracerProvider = otel.GetTracerProvider()
+	}
+	if o.health == nil {
+		o.health = observability.NewHealth()
+	}
+	if o.sender == nil {
+		o.sender = delivery.NewSender(
+			delivery.WithLogger(o.logger.With("component", "delivery")),
+			delivery.WithMeterProvider(mp),
+			delivery.WithTracerProvider(o.tracerProvider),
+		)
+	}
+	d := &Dispatcher{
+		cfg:        cfg,
+		logger:     o.logger.With("component", "dispatcher"),
+		tracer:     o.tracerProvider.Tracer(tracerName),
+		propagator: propagation.TraceContext{},
+		metrics:    o.metrics,
+		health:     o.health,
+		sender:     o.sender,
+		consumers:  map[string]*consumer{},
+	}
+	inst, err := newInstruments(mp.Meter(tracerName), d.observe)
+	if err != nil {
+		return nil, err
+	}
+	d.inst = inst
+	d.health.AddCheck("dispatcher", d.ready)
+	return d, nil
+}
+
+// Run starts the reply producer, the ops server and the contract stream,
+// runs the egresses until ctx ends, then drains: in-flight deliveries get
+// Config.DrainTimeout to finish, finished offsets are committed and every
+// consumer leaves its group. Run returns nil on a clean shutdown.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	token, err := d.cfg.authToken()
+	if err != nil {
+		return err
+	}
+	producer, err := d.cfg.Kafka.NewClient(d.logger,
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(0),
+	)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	if d.state != stateNew {
+		d.mu.Unlock()
+		producer.Close()
+		return ErrAlreadyRunning
+	}
+	d.state = stateRunning
+	d.producer = producer
+	pending := d.pending
+	d.pending = nil
+	d.mu.Unlock()
+
+	if pending != nil {
+		if err := d.ApplyContract(ctx, pending); err != nil {
+			d.logger.Error("apply contract", "version", pending.GetVersion(), "err", err)
+		}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	if d.cfg.OpsAddr != "" {
+		mux := observability.OpsMux(d.health, d.metrics)
+		g.Go(func() error {
+			return observability.ServeHTTP(gctx, d.cfg.OpsAddr, mux, 5*time.Second, func(a net.Addr) {
+				d.mu.Lock()
+				d.opsAddr = a
+				d.mu.Unlock()
+				d.logger.Info("ops server listening", "addr", a.String())
+			})
+		})
+	}
+	if d.cfg.ControlPlane != "" {
+		cc := contract.NewClient(contract.ClientConfig{
+			Server:    d.cfg.ControlPlane,
+			Role:      "dispatcher",
+			ProcessID: d.cfg.ProcessID,
+			AuthToken: token,
+		}, d, d.logger)
+		d.mu.Lock()
+		d.cclient = cc
+		d.mu.Unlock()
+		g.Go(func() error { return cc.Run(gctx) })
+	}
+	<-gctx.Done()
+	err = g.Wait()
+	d.shutdown()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// shutdown stops every consumer (draining within DrainTimeout), then the
+// producer.
+func (d *Dispatcher) shutdown() {
+	d.mu.Lock()
+	d.state = stateStopped
+	consumers := d.consumers
+	d.consumers = map[string]*consumer{}
+	producer := d.producer
+	d.mu.Unlock()
+
+	deadline := time.Now().Add(d.cfg.DrainTimeout)
+	var wg sync.WaitGroup
+	for _, c := range consumers {
+		wg.Go(func() { c.stop(deadline) })
+	}
+	wg.Wait()
+	d.retiring.Wait()
+	if producer != nil {
+		producer.Close()
+	}
+	if s, ok := d.sender.(interface{ CloseIdleConnections() }); ok {
+		s.CloseIdleConnections()
+	}
+	d.logger.Info("dispatcher stopped")
+}
+
+// ApplyContract implements contract.Applier: it runs the egresses of c and
+// stops those no longer in it. Added egresses start consuming, removed ones
+// commit their finished work and leave their group (in the background, within
+// DrainTimeout), and changed filters, subscribers, delivery policies and reply
+// targets apply to the next records. A change of topic, consumer group,
+// ordering or concurrency restarts the egress's consumer. Either the whole
+// contract is applied or, on ErrInvalidContract, none of it.
+//
+// Called before Run, the contract is kept and applied when Run starts.
+func (d *Dispatcher) ApplyContract(ctx context.Context, c *weftv1.Contract) error {
+	d.applyMu.Lock()
+	defer d.applyMu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	specs, err := compile(c)
+	if err != nil {
+		return err
+	}
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch d.state {
+	case stateNew:
+		d.pending = c
+		return nil
+	case stateStopped:
+		return ErrStopped
+	}
+	for key, cons := range d.consumers {
+		spec, ok := specs[key]
+		if ok && !cons.needsRestart(spec) {
+			continue
+		}
+		delete(d.consumers, key)
+		d.logger.Info("stopping egress", "egress", cons.spec().ref(), "removed", !ok)
+		d.retiring.Go(func() { cons.stop(time.Now().Add(d.cfg.DrainTimeout)) })
+	}
+	for key, spec := range specs {
+		if cons, ok := d.consumers[key]; ok {
+			if old := cons.update(spec); old.generation != spec.generation || old.destination != spec.destination {
+				d.logger.Info("updated egress", "egress", spec.ref(), "generation", spec.generation)
+			}
+			continue
+		}
+		cons, err := newConsumer(d, spec)
+		if err != nil {
+			// Not an invalid contract: a client could not be built (bad
+			// Kafka configuration). Report it; the next contract retries.
+			return fmt.Errorf("start egress %s: %w", spec.ref(), err)
+		}
+		d.consumers[key] = cons
+		d.logger.Info("started egress", "egress", spec.ref(), "topic", spec.topic, "group", spec.group, "ordered", spec.ordered)
+	}
+	d.version = c.GetVersion()
+	return nil
+}
+
+// Version is the version of the last contract applied (0: none).
+func (d *Dispatcher) Version() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.version
+}
+
+// Egresses lists the consumer groups currently running, sorted.
+func (d *Dispatcher) Egresses() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]string, 0, len(d.consumers))
+	for _, c := range d.consumers {
+		out = append(out, c.group)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// StuckRecord is a record that cannot finish because its trigger's
+// dead-letter sink keeps failing; the dispatcher retries it with capped
+// backoff and never commits past it.
+type StuckRecord struct {
+	UID       string
+	Namespace string
+	Name      string
+	Group     string
+	Partition int32
+	Offset    int64
+	Since     time.Time
+	Retries   int
+	Err       string
+}
+
+// Stuck lists the records currently held back by a failing dead-letter sink,
+// so a status reporter can surface them on the Trigger.
+func (d *Dispatcher) Stuck() []StuckRecord {
+	d.mu.Lock()
+	consumers := make([]*consumer, 0, len(d.consumers))
+	for _, c := range d.consumers {
+		consumers = append(consumers, c)
+	}
+	d.mu.Unlock()
+	var out []StuckRecord
+	for _, c := range consumers {
+		out = append(out, c.stuckRecords()...)
+	}
+	slices.SortFunc(out, func(a, b StuckRecord) int {
+		if a.Group != b.Group {
+			if a.Group < b.Group {
+				return -1
+			}
+			return 1
+		}
+		if a.Partition != b.Partition {
+			return int(a.Partition - b.Partition)
+		}
+		return int(a.Offset - b.Offset)
+	})
+	return out
+}
+
+// OpsAddr is the ops server's bound address once it listens (nil before, or
+// when disabled).
+func (d *Dispatcher) OpsAddr() net.Addr {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.opsAddr
+}
+
+func (d *Dispatcher) ready() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.state != stateRunning:
+		return errors.New("not running")
+	case d.cclient != nil && d.cclient.Applied() == 0:
+		return errors.New("no contract applied yet")
+	}
+	return nil
+}
+
+func (d *Dispatcher) decode(r *kgo.Record) (*event.Event, error) { return cekafka.FromRecord(r) }
+
+func (d *Dispatcher) encode(topic string, e *event.Event) (*kgo.Record, error) {
+	return cekafka.ToRecord(topic, e)
+}
+
+// egressSpec is one egress compiled for running; it is immutable and
+// swapped as a whole when the contract changes.
+type egressSpec struct {
+	key         string
+	uid         string
+	namespace   string
+	name        string
+	generation  int64
+	topic       string
+	group       string
+	ordered     bool
+	maxInFlight int // 0: the Config's default
+	destination string
+	replyTopic  string
+	filter      filter.Filter
+	policy      delivery.Policy
+	attrs       attribute.Set
+}
+
+func (s *egressSpec) ref() string { return s.namespace + "/" + s.name }
+
+// inFlightLimit is how many deliveries a partition may have in flight: one
+// when ordered, else the egress's own limit or the process default.
+func (s *egressSpec) inFlightLimit(def int) int {
+	switch {
+	case s.ordered:
+		return 1
+	case s.maxInFlight > 0:
+		return s.maxInFlight
+	}
+	return def
+}
+
+// compile turns every egress of c into a spec keyed by uid (or consumer
+// group when the uid is empty).
+func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
+	specs := map[string]*egressSpec{}
+	for _, in := range c.GetIngresses() {
+		for _, eg := range in.GetEgresses() {
+			key := eg.GetUid()
+			if key == "" {
+				key = eg.GetConsumerGroup()
+			}
+			ref := eg.GetNamespace() + "/" + eg.GetName()
+			switch {
+			case in.GetTopic() == "":
+				return nil, fmt.Errorf("%w: ingress %s/%s has no topic", ErrInvalidContract, in.GetNamespace(), in.GetName())
+			case eg.GetConsumerGroup() == "":
+				return nil, fmt.Errorf("%w: egress %s has no consumer group", ErrInvalidContract, ref)
+			case eg.GetDestination() == "":
+				return nil, fmt.Errorf("%w: egress %s has no destination", ErrInvalidContract, ref)
+			case eg.GetMaxInFlight() < 0:
+				return nil, fmt.Errorf("%w: egress %s has a negative max_in_flight", ErrInvalidContract, ref)
+			}
+			if _, dup := specs[key]; dup {
+				return nil, fmt.Errorf("%w: egress %s appears twice", ErrInvalidContract, key)
+			}
+			f, err := filter.FromEgress(eg)
+			if err != nil {
+				return nil, fmt.Errorf("%w: egress %s: %w", ErrInvalidContract, ref, err)
+			}
+			specs[key] = &egressSpec{
+				key:         key,
+				uid:         eg.GetUid(),
+				namespace:   eg.GetNamespace(),
+				name:        eg.GetName(),
+				generation:  eg.GetGeneration(),
+				topic:       in.GetTopic(),
+				group:       eg.GetConsumerGroup(),
+				ordered:     eg.GetOrder() == weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
+				maxInFlight: int(eg.GetMaxInFlight()),
+				destination: eg.GetDestination(),
+				replyTopic:  eg.GetReplyTopic(),
+				filter:      f,
+				policy:      delivery.PolicyFromContract(eg.GetDelivery()),
+				attrs: attribute.NewSet(
+					attribute.String("namespace", eg.GetNamespace()),
+					attribute.String("trigger", eg.GetName()),
+				),
+			}
+		}
+	}
+	return specs, nil
+}

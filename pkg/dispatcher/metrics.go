@@ -1,0 +1,104 @@
+package dispatcher
+
+import (
+	"context"
+	"fmt"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// instruments are the dispatcher's metrics, labelled per trigger
+// (namespace, trigger).
+type instruments struct {
+	delivered      metric.Int64Counter
+	filtered       metric.Int64Counter
+	retried        metric.Int64Counter
+	deadLettered   metric.Int64Counter
+	dropped        metric.Int64Counter
+	undecodable    metric.Int64Counter
+	stuckRetries   metric.Int64Counter
+	replies        metric.Int64Counter
+	repliesDropped metric.Int64Counter
+	inFlight       metric.Int64UpDownCounter
+	latency        metric.Float64Histogram
+	lag            metric.Int64ObservableGauge
+	stuck          metric.Int64ObservableGauge
+}
+
+func newInstruments(m metric.Meter, observe func(context.Context, *instruments, metric.Observer) error) (*instruments, error) {
+	var (
+		inst instruments
+		errs []error
+	)
+	counter := func(name, desc string) metric.Int64Counter {
+		c, err := m.Int64Counter(name, metric.WithDescription(desc), metric.WithUnit("{event}"))
+		errs = append(errs, err)
+		return c
+	}
+	inst.delivered = counter("weft.dispatcher.events.delivered", "Events delivered to the subscriber (2xx).")
+	inst.filtered = counter("weft.dispatcher.events.filtered", "Events the trigger's filter did not match.")
+	inst.retried = counter("weft.dispatcher.events.retried", "Delivery attempts beyond the first.")
+	inst.deadLettered = counter("weft.dispatcher.events.dead_lettered", "Events stored in the dead-letter sink.")
+	inst.dropped = counter("weft.dispatcher.events.dropped", "Events that exhausted their retries with no dead-letter sink, or were not retryable.")
+	inst.undecodable = counter("weft.dispatcher.events.undecodable", "Records that are not CloudEvents; skipped.")
+	inst.stuckRetries = counter("weft.dispatcher.dead_letter.failures", "Retries of events whose dead-letter sink failed (their offset is held).")
+	inst.replies = counter("weft.dispatcher.replies.produced", "Reply events produced back into the broker.")
+	inst.repliesDropped = counter("weft.dispatcher.replies.dropped", "Reply events dropped because their hop count reached zero.")
+	var err error
+	inst.inFlight, err = m.Int64UpDownCounter("weft.dispatcher.events.in_flight",
+		metric.WithDescription("Deliveries in progress."), metric.WithUnit("{event}"))
+	errs = append(errs, err)
+	inst.latency, err = m.Float64Histogram("weft.dispatcher.delivery.duration",
+		metric.WithDescription("Time to deliver an event, retries included."), metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
+	errs = append(errs, err)
+	inst.lag, err = m.Int64ObservableGauge("weft.dispatcher.consumer.lag",
+		metric.WithDescription("Records between a partition's high watermark and its commit point."), metric.WithUnit("{record}"))
+	errs = append(errs, err)
+	inst.stuck, err = m.Int64ObservableGauge("weft.dispatcher.events.stuck",
+		metric.WithDescription("Events held back because their dead-letter sink failed."), metric.WithUnit("{event}"))
+	errs = append(errs, err)
+	for _, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("create dispatcher metrics: %w", err)
+		}
+	}
+	if _, err := m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		return observe(ctx, &inst, o)
+	}, inst.lag, inst.stuck); err != nil {
+		return nil, fmt.Errorf("register dispatcher metrics callback: %w", err)
+	}
+	return &inst, nil
+}
+
+// observe reports consumer lag per partition and stuck events per trigger.
+func (d *Dispatcher) observe(_ context.Context, inst *instruments, o metric.Observer) error {
+	d.mu.Lock()
+	consumers := make([]*consumer, 0, len(d.consumers))
+	for _, c := range d.consumers {
+		consumers = append(consumers, c)
+	}
+	d.mu.Unlock()
+	for _, c := range consumers {
+		spec := c.spec()
+		c.lanesMu.Lock()
+		for p, l := range c.lanes {
+			hwm, pos := l.hwm.Load(), l.position()
+			if hwm < 0 || pos < 0 {
+				continue
+			}
+			o.ObserveInt64(inst.lag, max(hwm-pos, 0), metric.WithAttributes(
+				attribute.String("namespace", spec.namespace),
+				attribute.String("trigger", spec.name),
+				attribute.Int("partition", int(p)),
+			))
+		}
+		c.lanesMu.Unlock()
+		c.stuckMu.Lock()
+		n := len(c.stuck)
+		c.stuckMu.Unlock()
+		o.ObserveInt64(inst.stuck, int64(n), metric.WithAttributeSet(spec.attrs))
+	}
+	return nil
+}

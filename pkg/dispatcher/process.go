@@ -1,0 +1,228 @@
+package dispatcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/weft-dev/weft/pkg/delivery"
+)
+
+const (
+	// TTLExtension is the hop count carried by events in a broker; a reply
+	// gets the delivered event's count minus one and is dropped at zero.
+	TTLExtension = "knativebrokerttl"
+	// DefaultTTL is the hop count of an event that carries none.
+	DefaultTTL = 255
+
+	// firstStuckBackoff is the first wait before retrying a record whose
+	// dead-letter sink failed.
+	firstStuckBackoff = 200 * time.Millisecond
+	// replyTimeout bounds storing one reply; past it the attempt fails and
+	// is retried like any failed attempt.
+	replyTimeout = 30 * time.Second
+)
+
+// process handles one record and reports whether it is finished (and may be
+// committed): delivered, filtered out, dead-lettered, dropped by policy, or
+// undecodable. It returns false only when ctx ended first.
+func (c *consumer) process(ctx context.Context, l *lane, r *kgo.Record) bool {
+	spec := c.spec()
+	ctx = c.d.propagator.Extract(ctx, recordCarrier{r})
+	ctx, span := c.d.tracer.Start(ctx, "weft.dispatch", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(
+			attribute.String("weft.trigger", spec.ref()),
+			attribute.String("messaging.system", "kafka"),
+			attribute.String("messaging.destination.name", r.Topic),
+			attribute.String("messaging.consumer.group.name", c.group),
+			attribute.Int("messaging.destination.partition.id", int(r.Partition)),
+			attribute.Int64("messaging.kafka.offset", r.Offset),
+		))
+	defer span.End()
+
+	ev, err := c.d.decode(r)
+	if err != nil {
+		// It can never be delivered; committing it is the only way on.
+		c.logger.Error("undecodable record; skipping it", "partition", r.Partition, "offset", r.Offset, "err", err)
+		c.d.inst.undecodable.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+		span.SetStatus(codes.Error, "undecodable record")
+		return true
+	}
+	span.SetAttributes(attribute.String("cloudevents.event_id", ev.ID()), attribute.String("cloudevents.event_type", ev.Type()))
+	ttl := eventTTL(ev)
+	ev.SetExtension(TTLExtension, nil) // internal: subscribers do not see it
+
+	backoff := time.Duration(0)
+	for {
+		spec = c.spec() // a changed trigger applies from the next attempt
+		if !spec.filter.Match(ev) {
+			c.d.inst.filtered.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+			span.SetAttributes(attribute.Bool("weft.filtered", true))
+			c.unmarkStuck(l, r.Offset)
+			return true
+		}
+		res, err := c.send(ctx, spec, ev, ttl)
+		if err == nil {
+			c.unmarkStuck(l, r.Offset)
+			c.finish(ctx, spec, span, ev, r, res)
+			return true
+		}
+		if ctx.Err() != nil {
+			span.SetStatus(codes.Error, "abandoned")
+			return false
+		}
+		// ErrDeadLetterFailed, or anything unexpected: the event is not
+		// stored anywhere, so it is never dropped. Hold the partition's
+		// commit point and retry with capped backoff.
+		backoff = min(max(2*backoff, firstStuckBackoff), c.d.cfg.DeadLetterRetryMaxBackoff)
+		s := c.markStuck(l, r.Offset, err)
+		c.d.inst.stuckRetries.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+		c.logger.Error("event not delivered and not dead-lettered; retrying it, the partition's offset is held",
+			"partition", r.Partition, "offset", r.Offset, "id", ev.ID(), "retries", s.Retries, "retry_in", backoff,
+			"dead_letter_failed", errors.Is(err, delivery.ErrDeadLetterFailed), "err", err)
+		span.AddEvent("dead letter failed", trace.WithAttributes(attribute.String("error", err.Error())))
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			span.SetStatus(codes.Error, "abandoned")
+			return false
+		case <-t.C:
+		}
+	}
+}
+
+func (c *consumer) send(ctx context.Context, spec *egressSpec, ev *event.Event, ttl int) (delivery.Result, error) {
+	inst := c.d.inst
+	inst.inFlight.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+	defer inst.inFlight.Add(ctx, -1, metric.WithAttributeSet(spec.attrs))
+	start := time.Now()
+	res, err := c.d.sender.Send(ctx, ev, spec.destination, spec.policy, c.replyFunc(spec, ttl))
+	outcome := "error"
+	if err == nil {
+		outcome = res.Outcome.String()
+	}
+	inst.latency.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(
+		attribute.String("namespace", spec.namespace),
+		attribute.String("trigger", spec.name),
+		attribute.String("outcome", outcome),
+	))
+	if res.Attempts > 1 {
+		inst.retried.Add(ctx, int64(res.Attempts-1), metric.WithAttributeSet(spec.attrs))
+	}
+	return res, err
+}
+
+func (c *consumer) finish(ctx context.Context, spec *egressSpec, span trace.Span, ev *event.Event, r *kgo.Record, res delivery.Result) {
+	inst := c.d.inst
+	span.SetAttributes(attribute.Int("http.response.status_code", res.StatusCode), attribute.Int("weft.attempts", res.Attempts))
+	switch res.Outcome {
+	case delivery.OutcomeDelivered:
+		inst.delivered.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+	case delivery.OutcomeDeadLettered:
+		inst.deadLettered.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+		span.SetStatus(codes.Error, "dead-lettered")
+		c.logger.Debug("event dead-lettered", "partition", r.Partition, "offset", r.Offset, "id", ev.ID(),
+			"status", res.StatusCode, "attempts", res.Attempts, "err", res.Err)
+	default:
+		inst.dropped.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+		span.SetStatus(codes.Error, "dropped")
+		c.logger.Debug("event dropped after its retries (no dead-letter sink)", "partition", r.Partition, "offset", r.Offset,
+			"id", ev.ID(), "status", res.StatusCode, "attempts", res.Attempts, "err", res.Err)
+	}
+}
+
+// replyFunc produces replies into the egress's reply topic with the
+// producer's durability (acks=all, idempotent); an error fails the attempt.
+func (c *consumer) replyFunc(spec *egressSpec, ttl int) delivery.ReplyFunc {
+	return func(ctx context.Context, reply *event.Event) error {
+		if spec.replyTopic == "" {
+			c.logger.Debug("reply discarded: the egress has no reply topic", "id", reply.ID())
+			return nil
+		}
+		next := ttl - 1
+		if next <= 0 {
+			c.d.inst.repliesDropped.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+			c.logger.Warn("reply dropped: hop count exhausted (reply loop?)", "id", reply.ID(), "type", reply.Type(), "ttl", ttl)
+			return nil
+		}
+		reply.SetExtension(TTLExtension, int32(next))
+		rec, err := c.d.encode(spec.replyTopic, reply)
+		if err != nil {
+			return fmt.Errorf("encode reply: %w", err)
+		}
+		c.d.propagator.Inject(ctx, recordCarrier{rec})
+		ctx, cancel := context.WithTimeout(ctx, replyTimeout)
+		defer cancel()
+		if err := c.d.producer.ProduceSync(ctx, rec).FirstErr(); err != nil {
+			return fmt.Errorf("produce reply to %s: %w", spec.replyTopic, err)
+		}
+		c.d.inst.replies.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+		return nil
+	}
+}
+
+// eventTTL reads the hop count (DefaultTTL when absent or unreadable).
+func eventTTL(ev *event.Event) int {
+	v, ok := ev.Extensions()[TTLExtension]
+	if !ok {
+		return DefaultTTL
+	}
+	n, err := types.ToInteger(v)
+	if err != nil {
+		if s, ok := v.(string); ok {
+			if i, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
+				return i
+			}
+		}
+		return DefaultTTL
+	}
+	return int(n)
+}
+
+// recordCarrier adapts record headers to OpenTelemetry propagation. It reads
+// the W3C headers, falling back to the CloudEvents distributed-tracing
+// extension carried as ce_traceparent / ce_tracestate.
+type recordCarrier struct{ r *kgo.Record }
+
+func (c recordCarrier) Get(key string) string {
+	var fallback string
+	for _, h := range c.r.Headers {
+		switch {
+		case strings.EqualFold(h.Key, key):
+			return string(h.Value)
+		case fallback == "" && strings.EqualFold(h.Key, "ce_"+key):
+			fallback = string(h.Value)
+		}
+	}
+	return fallback
+}
+
+func (c recordCarrier) Set(key, value string) {
+	for i, h := range c.r.Headers {
+		if strings.EqualFold(h.Key, key) {
+			c.r.Headers[i].Value = []byte(value)
+			return
+		}
+	}
+	c.r.Headers = append(c.r.Headers, kgo.RecordHeader{Key: key, Value: []byte(value)})
+}
+
+func (c recordCarrier) Keys() []string {
+	keys := make([]string, len(c.r.Headers))
+	for i, h := range c.r.Headers {
+		keys[i] = h.Key
+	}
+	return keys
+}

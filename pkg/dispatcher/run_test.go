@@ -1,0 +1,149 @@
+package dispatcher
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
+)
+
+// contractServer is a control plane's contract stream reduced to one
+// contract: it sends it after the hello and reports the acknowledgements.
+type contractServer struct {
+	weftv1.UnimplementedContractServiceServer
+	contract *weftv1.Contract
+	hellos   chan *weftv1.WatchContractRequest
+	acks     chan *weftv1.WatchContractRequest
+	tokens   chan string
+}
+
+func (s *contractServer) WatchContract(stream grpc.BidiStreamingServer[weftv1.WatchContractRequest, weftv1.Contract]) error {
+	md, _ := metadata.FromIncomingContext(stream.Context())
+	s.tokens <- strings.Join(md.Get("authorization"), ",")
+	hello, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	s.hellos <- hello
+	if err := stream.Send(s.contract); err != nil {
+		return err
+	}
+	for {
+		ack, err := stream.Recv()
+		if err != nil {
+			return nil
+		}
+		s.acks <- ack
+	}
+}
+
+// TestRunWithControlPlane runs the Dispatcher as cmd/dispatcher does: the
+// contract comes over the stream and is acknowledged, the ops server answers,
+// and events flow.
+func TestRunWithControlPlane(t *testing.T) {
+	e := newEnv(t)
+	e.createTopic(topic, 1)
+	sub := newSubscriber(t, nil)
+
+	srv := &contractServer{
+		contract: contractOf(7, topic, egress("streamed", sub.URL, topic)),
+		hellos:   make(chan *weftv1.WatchContractRequest, 10),
+		acks:     make(chan *weftv1.WatchContractRequest, 10),
+		tokens:   make(chan string, 10),
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	weftv1.RegisterContractServiceServer(gs, srv)
+	go gs.Serve(ln)
+	defer gs.Stop()
+
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(e.kcfg)
+	cfg.ControlPlane = ln.Addr().String()
+	cfg.AuthTokenFile = tokenFile
+	cfg.OpsAddr = "127.0.0.1:0"
+	cfg.ProcessID = "dispatcher-test-1"
+	d := start(t, cfg)
+
+	if tok := <-srv.tokens; tok != "Bearer s3cret" {
+		t.Errorf("authorization = %q", tok)
+	}
+	if h := <-srv.hellos; h.GetRole() != "dispatcher" || h.GetProcessId() != "dispatcher-test-1" {
+		t.Errorf("hello = %v", h)
+	}
+	select {
+	case ack := <-srv.acks:
+		if ack.GetAckVersion() != 7 || ack.GetError() != "" {
+			t.Errorf("ack = %v, want version 7 without error", ack)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the contract was not acknowledged")
+	}
+
+	var ops net.Addr
+	eventually(t, 10*time.Second, func() bool { ops = d.OpsAddr(); return ops != nil },
+		func() string { return "the ops server did not listen" })
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ok"} {
+		if code, body := get(t, "http://"+ops.String()+path); code != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("GET %s = %d %q", path, code, body)
+		}
+	}
+
+	e.produce(topic, ev("via-stream"))
+	sub.waitIDs(t, "via-stream")
+	e.waitCommitted("weft.trigger.ns.streamed", topic, map[int32]int64{0: 1})
+	if code, body := get(t, "http://"+ops.String()+"/metrics"); code != http.StatusOK ||
+		!strings.Contains(body, `weft_dispatcher_events_delivered_total{`) {
+		t.Errorf("GET /metrics = %d, lacks the delivered counter:\n%s", code, body)
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestConfigFlags(t *testing.T) {
+	cfg := DefaultConfig()
+	fs := pflag.NewFlagSet("dispatcher", pflag.ContinueOnError)
+	cfg.AddFlags(fs)
+	err := fs.Parse([]string{
+		"--control-plane=cp:9090", "--max-in-flight=7", "--drain-timeout=3s",
+		"--dead-letter-retry-max-backoff=1m", "--bootstrap-servers=k1:9092,k2:9092", "--ops-addr=",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%s %d %s %s %v %q", "cp:9090", 7, 3*time.Second, time.Minute, []string{"k1:9092", "k2:9092"}, "")
+	got := fmt.Sprintf("%s %d %s %s %v %q", cfg.ControlPlane, cfg.MaxInFlight, cfg.DrainTimeout,
+		cfg.DeadLetterRetryMaxBackoff, cfg.Kafka.BootstrapServers, cfg.OpsAddr)
+	if got != want {
+		t.Errorf("parsed %s, want %s", got, want)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+}

@@ -1,0 +1,158 @@
+package ingress
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/weft-dev/weft/pkg/kafka"
+)
+
+// Config is everything the ingress process is configured with. Every field
+// has a flag (AddFlags) and, through cmdutil.ApplyEnv, a WEFT_* environment variable.
+type Config struct {
+	// HTTPAddr is where events are received.
+	HTTPAddr string
+	// OpsAddr serves /healthz, /readyz and /metrics ("" disables it).
+	OpsAddr string
+	// ControlPlane is the gRPC address of the control plane whose contract
+	// stream the ingress follows ("" disables it: contracts then come only
+	// from ApplyContract calls, as when a process embeds the ingress).
+	ControlPlane string
+	// AuthTokenFile holds the bearer token presented to the control plane.
+	AuthTokenFile string
+	// MaxEventBytes bounds one event: the body of a binary or structured
+	// request, each event of a batch.
+	MaxEventBytes int64
+	// MaxBatchBytes bounds the body of a batch request, MaxBatchEvents the
+	// number of events in it.
+	MaxBatchBytes  int64
+	MaxBatchEvents int
+	// ProduceTimeout bounds how long a request waits for Kafka to
+	// acknowledge its records before it is answered 503.
+	ProduceTimeout time.Duration
+	// MaxBufferedRecords and MaxBufferedBytes bound the producer buffer;
+	// when it is full, requests are answered 503 at once.
+	MaxBufferedRecords int
+	MaxBufferedBytes   int64
+	// MaxInFlight bounds the requests handled at once (each may buffer up
+	// to MaxEventBytes); requests above it are answered 503 at once.
+	MaxInFlight int
+	// ProduceLinger is how long a partition waits for more records before a
+	// batch is sent (0: send at once; batches still form while requests are
+	// in flight).
+	ProduceLinger time.Duration
+	// Compression is the batch compression: none, gzip, snappy, lz4 or zstd.
+	Compression string
+	// KafkaCheckInterval is how often Kafka reachability is checked.
+	KafkaCheckInterval time.Duration
+	// DrainTimeout bounds the graceful shutdown.
+	DrainTimeout time.Duration
+	// ProcessID identifies this process to the control plane.
+	ProcessID string
+	// Kafka says how to reach the Kafka cluster.
+	Kafka kafka.Config
+}
+
+// DefaultConfig returns the defaults every flag starts from.
+func DefaultConfig() Config {
+	return Config{
+		HTTPAddr:           "127.0.0.1:8080",
+		OpsAddr:            "127.0.0.1:8081",
+		ControlPlane:       "127.0.0.1:9090",
+		MaxEventBytes:      1 << 20,
+		MaxBatchBytes:      4 << 20,
+		MaxBatchEvents:     1000,
+		ProduceTimeout:     10 * time.Second,
+		MaxBufferedRecords: 10000,
+		MaxBufferedBytes:   256 << 20,
+		MaxInFlight:        4096,
+		Compression:        "snappy",
+		KafkaCheckInterval: time.Second,
+		DrainTimeout:       20 * time.Second,
+		ProcessID:          defaultProcessID(),
+		Kafka:              kafka.DefaultConfig(),
+	}
+}
+
+func defaultProcessID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "ingress"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return host + "-" + hex.EncodeToString(b[:])
+}
+
+// AddFlags registers the ingress flags (and the Kafka flags) on fs.
+func (c *Config) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "address events are received on")
+	fs.StringVar(&c.OpsAddr, "ops-addr", c.OpsAddr, `address of /healthz, /readyz and /metrics ("" disables)`)
+	fs.StringVar(&c.ControlPlane, "control-plane", c.ControlPlane, `gRPC address of the control plane ("" runs without one)`)
+	fs.StringVar(&c.AuthTokenFile, "auth-token-file", c.AuthTokenFile, "file holding the bearer token presented to the control plane")
+	fs.Int64Var(&c.MaxEventBytes, "max-event-bytes", c.MaxEventBytes, "largest event accepted (413 above)")
+	fs.Int64Var(&c.MaxBatchBytes, "max-batch-bytes", c.MaxBatchBytes, "largest batch request body accepted (413 above)")
+	fs.IntVar(&c.MaxBatchEvents, "max-batch-events", c.MaxBatchEvents, "most events accepted in one batch request (413 above)")
+	fs.DurationVar(&c.ProduceTimeout, "produce-timeout", c.ProduceTimeout, "how long a request waits for Kafka to store its events (503 after)")
+	fs.IntVar(&c.MaxBufferedRecords, "max-buffered-records", c.MaxBufferedRecords, "records the producer buffers before requests get 503")
+	fs.Int64Var(&c.MaxBufferedBytes, "max-buffered-bytes", c.MaxBufferedBytes, "bytes the producer buffers before requests get 503")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", c.MaxInFlight, "requests handled at once before new ones get 503")
+	fs.DurationVar(&c.ProduceLinger, "produce-linger", c.ProduceLinger, "how long a partition waits for more records before sending a batch")
+	fs.StringVar(&c.Compression, "produce-compression", c.Compression, "batch compression: none, gzip, snappy, lz4 or zstd")
+	fs.DurationVar(&c.KafkaCheckInterval, "kafka-check-interval", c.KafkaCheckInterval, "how often Kafka reachability is checked")
+	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "how long in-flight requests may take to finish on shutdown")
+	fs.StringVar(&c.ProcessID, "process-id", c.ProcessID, "identity of this process towards the control plane")
+	c.Kafka.AddFlags(fs)
+}
+
+// Validate reports the first problem with c.
+func (c *Config) Validate() error {
+	if c.HTTPAddr == "" {
+		return errors.New("--http-addr: required")
+	}
+	for flag, addr := range map[string]string{"--http-addr": c.HTTPAddr, "--ops-addr": c.OpsAddr, "--control-plane": c.ControlPlane} {
+		if addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("%s: %q is not host:port", flag, addr)
+		}
+	}
+	switch {
+	case c.MaxEventBytes <= 0:
+		return errors.New("--max-event-bytes: must be positive")
+	case c.MaxBatchBytes < c.MaxEventBytes:
+		return errors.New("--max-batch-bytes: must be at least --max-event-bytes")
+	case c.MaxBatchEvents <= 0:
+		return errors.New("--max-batch-events: must be positive")
+	case c.ProduceTimeout < 100*time.Millisecond:
+		return errors.New("--produce-timeout: must be at least 100ms")
+	case c.MaxBufferedRecords <= 0:
+		return errors.New("--max-buffered-records: must be positive")
+	case c.MaxInFlight <= 0:
+		return errors.New("--max-in-flight: must be positive")
+	case c.MaxBufferedBytes < 0:
+		return errors.New("--max-buffered-bytes: must not be negative")
+	case c.MaxBufferedBytes > 0 && c.MaxBufferedBytes < c.MaxEventBytes:
+		return errors.New("--max-buffered-bytes: must hold at least one event of --max-event-bytes")
+	case c.ProduceLinger < 0 || c.ProduceLinger > time.Minute:
+		return errors.New("--produce-linger: must be between 0 and 1m")
+	case c.KafkaCheckInterval <= 0:
+		return errors.New("--kafka-check-interval: must be positive")
+	case c.DrainTimeout < 0:
+		return errors.New("--drain-timeout: must not be negative")
+	case c.ProcessID == "":
+		return errors.New("--process-id: required")
+	}
+	if _, err := compressionCodec(c.Compression); err != nil {
+		return err
+	}
+	return c.Kafka.Validate()
+}

@@ -1,0 +1,5 @@
+// Package ingress owns the HTTP receiver through which every event enters
+// Weft: it serves each broker of the data-plane contract at /{namespace}/{name},
+// accepts CloudEvents in binary, structured and batch mode, and answers 202
+// only once Kafka has acknowledged the record (acks=all, idempotent producer).
+package ingress

@@ -1,0 +1,580 @@
+package ingress
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/binding/format"
+	"github.com/cloudevents/sdk-go/v2/binding/spec"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/cloudevents/sdk-go/v2/types"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/weft-dev/weft/pkg/cekafka"
+)
+
+const (
+	// ArrivalTimeExtension is set by the ingress on every event: when it
+	// arrived, RFC 3339 in UTC.
+	ArrivalTimeExtension = "knativearrivaltime"
+	// TTLExtension bounds how often an event may loop through a broker
+	// (replies); the ingress sets DefaultTTL when an event has none.
+	TTLExtension = "knativebrokerttl"
+	// DefaultTTL is the knativebrokerttl given to events that have none.
+	DefaultTTL int32 = 255
+
+	mediaStructuredJSON = "application/cloudevents+json"
+	mediaBatchJSON      = "application/cloudevents-batch+json"
+	mediaBatchPrefix    = "application/cloudevents-batch"
+)
+
+// Shared, never-mutated header values (len == cap, so an append elsewhere
+// copies rather than writes into them).
+var (
+	hdrTextPlain = []string{"text/plain; charset=utf-8"}
+	hdrAllowPost = []string{"POST"}
+	hdrAny       = []string{"*"}
+	hdrClose     = []string{"close"}
+	hdrZero      = []string{"0"}
+	hdrNoSniff   = []string{"nosniff"}
+	hdrAllowGet  = []string{"GET"}
+	bodyStored   = []byte("event stored\n")
+	bodyOK       = []byte("ok\n")
+)
+
+// ServeHTTP implements http.Handler.
+func (in *Ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/healthz", "/readyz":
+		in.serveHealth(w, r)
+		return
+	}
+	ctx := in.tel.propagator.Extract(r.Context(), headerCarrier(r.Header))
+	b := in.route(r.URL.Path)
+	name, bm := r.Method, in.unknown
+	if b != nil {
+		name, bm = b.spanName, b.metrics
+	}
+	var span trace.Span
+	if in.tracing {
+		ctx, span = in.tel.tracer.Start(ctx, name, serverSpan...)
+	} else {
+		// No tracer: the caller's trace context (if any) still reaches
+		// the record through ctx.
+		span = trace.SpanFromContext(ctx)
+	}
+	code := in.serve(ctx, w, r, b, span)
+	in.tel.requests.Add(ctx, 1, bm.code(code)...)
+	if span.IsRecording() {
+		span.SetAttributes(
+			attribute.String("http.request.method", r.Method),
+			attribute.String("url.path", r.URL.Path),
+			attribute.Int("http.response.status_code", code))
+		if code >= 500 {
+			span.SetStatus(codes.Error, http.StatusText(code))
+		}
+	}
+	if in.tracing {
+		span.End()
+	}
+}
+
+func (in *Ingress) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header()["Allow"] = hdrAllowGet
+		writeText(w, http.StatusMethodNotAllowed, "GET only\n")
+		return
+	}
+	if r.URL.Path == "/readyz" {
+		if err := in.Ready(); err != nil {
+			writeText(w, http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
+			return
+		}
+	}
+	w.Header()["Content-Type"] = hdrTextPlain
+	w.Write(bodyOK)
+}
+
+func (in *Ingress) route(path string) *broker {
+	byPath := in.routes.Load().byPath
+	if b := byPath[path]; b != nil {
+		return b
+	}
+	if len(path) > 1 && path[len(path)-1] == '/' {
+		return byPath[path[:len(path)-1]]
+	}
+	return nil
+}
+
+// serve answers one request to a broker path and returns the status code.
+func (in *Ingress) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, b *broker, span trace.Span) int {
+	if err := in.begin(); err != nil {
+		if errors.Is(err, ErrDraining) {
+			w.Header()["Connection"] = hdrClose
+		}
+		return writeError(w, err)
+	}
+	defer in.end()
+	if b == nil {
+		return writeError(w, fmt.Errorf("%w at %s", ErrUnknownBroker, r.URL.Path))
+	}
+	switch r.Method {
+	case http.MethodPost:
+	case http.MethodOptions:
+		// CloudEvents webhook abuse protection: any origin, any rate.
+		h := w.Header()
+		h["Allow"] = hdrAllowPost
+		if r.Header.Get("WebHook-Request-Origin") != "" {
+			h["Webhook-Allowed-Origin"] = hdrAny
+			h["Webhook-Allowed-Rate"] = hdrAny
+		}
+		h["Content-Length"] = hdrZero
+		w.WriteHeader(http.StatusOK)
+		return http.StatusOK
+	default:
+		w.Header()["Allow"] = hdrAllowPost
+		return writeError(w, ErrMethodNotAllowed)
+	}
+	if in.kafka.Load() == kafkaDown {
+		return writeError(w, ErrKafkaUnavailable)
+	}
+
+	req := getRequest()
+	n, err := in.accept(ctx, r, b, req, span)
+	req.release()
+	if err != nil {
+		return writeError(w, err)
+	}
+	if n < 0 {
+		w.Header()["Content-Type"] = hdrTextPlain
+		w.WriteHeader(http.StatusAccepted)
+		w.Write(bodyStored)
+		return http.StatusAccepted
+	}
+	return writeText(w, http.StatusAccepted, strconv.Itoa(n)+" events stored\n")
+}
+
+// accept parses, validates and stores the request's events. It returns -1
+// for a single event, or the number of events of a batch.
+func (in *Ingress) accept(ctx context.Context, r *http.Request, b *broker, req *request, span trace.Span) (int, error) {
+	mt := mediaType(r.Header.Get("Content-Type"))
+	switch {
+	case mt == mediaBatchJSON:
+		return in.acceptBatch(ctx, r, b, req, span)
+	case strings.HasPrefix(mt, mediaBatchPrefix):
+		return 0, fmt.Errorf("%w %q: batches must be %s", ErrUnsupportedMediaType, mt, mediaBatchJSON)
+	case mt == mediaStructuredJSON:
+		if err := req.readBody(r, in.cfg.MaxEventBytes); err != nil {
+			return 0, err
+		}
+		e := new(event.Event)
+		if err := format.JSON.Unmarshal(req.body.Bytes(), e); err != nil {
+			return 0, invalid("malformed structured event", err)
+		}
+		return -1, in.acceptOne(ctx, b, e, req.body.Len(), req, span)
+	case format.IsFormat(mt):
+		return 0, fmt.Errorf("%w %q: structured events must be %s", ErrUnsupportedMediaType, mt, mediaStructuredJSON)
+	}
+
+	// Binary mode: attributes in Ce- headers, the body is the data.
+	sv, ok := r.Header["Ce-Specversion"]
+	if !ok {
+		for k := range r.Header {
+			if strings.HasPrefix(k, "Ce-") {
+				return 0, fmt.Errorf("%w: binary mode: missing Ce-Specversion header", ErrInvalidEvent)
+			}
+		}
+		if mt == "" {
+			return 0, fmt.Errorf("%w: no Content-Type and no Ce-Specversion header: send a binary-mode event (Ce-* headers) or %s", ErrUnsupportedMediaType, mediaStructuredJSON)
+		}
+		return 0, fmt.Errorf("%w %q: send a binary-mode event (Ce-* headers), %s or %s", ErrUnsupportedMediaType, mt, mediaStructuredJSON, mediaBatchJSON)
+	}
+	if len(sv) != 1 || sv[0] != event.CloudEventsVersionV1 {
+		return 0, fmt.Errorf("%w: specversion: must be 1.0, not %q", ErrInvalidEvent, strings.Join(sv, ","))
+	}
+	if err := req.readBody(r, in.cfg.MaxEventBytes); err != nil {
+		return 0, err
+	}
+	e := &req.event
+	e.Context = &req.ec
+	if err := cehttp.NewMessage(r.Header, nil).ReadBinary(ctx, (*eventWriter)(e)); err != nil {
+		return 0, err
+	}
+	if req.body.Len() > 0 {
+		e.DataEncoded = req.body.Bytes()
+	}
+	return -1, in.acceptOne(ctx, b, e, req.body.Len(), req, span)
+}
+
+func (in *Ingress) acceptOne(ctx context.Context, b *broker, e *event.Event, size int, req *request, span trace.Span) error {
+	if err := validate(e); err != nil {
+		return err
+	}
+	in.tel.eventSize.Record(ctx, int64(size), b.metrics.record...)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("cloudevents.event_id", e.ID()), attribute.String("cloudevents.event_type", e.Type()))
+	}
+	stamp(e, arrivalTime())
+	wt := req.waiter()
+	if err := in.produce(ctx, b, e, wt); err != nil {
+		return err
+	}
+	return in.wait(ctx, b, req, req.waiters)
+}
+
+func (in *Ingress) acceptBatch(ctx context.Context, r *http.Request, b *broker, req *request, span trace.Span) (int, error) {
+	if err := req.readBody(r, in.cfg.MaxBatchBytes); err != nil {
+		return 0, err
+	}
+	// Decode and validate the whole batch, one event at a time, before
+	// producing anything.
+	dec := json.NewDecoder(bytes.NewReader(req.body.Bytes()))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return 0, fmt.Errorf("%w: malformed batch: want a JSON array of events", ErrInvalidEvent)
+	}
+	var events []event.Event
+	var sizes []int
+	for i := 0; dec.More(); i++ {
+		if i == in.cfg.MaxBatchEvents {
+			return 0, fmt.Errorf("%w: more than %d events in the batch", ErrTooLarge, in.cfg.MaxBatchEvents)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return 0, invalid("malformed batch", err)
+		}
+		if int64(len(raw)) > in.cfg.MaxEventBytes {
+			return 0, fmt.Errorf("%w: event %d of the batch is %d bytes, the limit is %d", ErrTooLarge, i, len(raw), in.cfg.MaxEventBytes)
+		}
+		events = append(events, event.Event{})
+		e := &events[i]
+		if err := e.UnmarshalJSON(raw); err != nil {
+			return 0, invalid(fmt.Sprintf("event %d of the batch: malformed", i), err)
+		}
+		if err := validate(e); err != nil {
+			return 0, fmt.Errorf("event %d of the batch (id %q): %w", i, e.ID(), err)
+		}
+		sizes = append(sizes, len(raw))
+	}
+	if _, err := dec.Token(); err != nil {
+		return 0, invalid("malformed batch", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return 0, fmt.Errorf("%w: malformed batch: data after the array", ErrInvalidEvent)
+	}
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("cloudevents.batch_size", len(events)))
+	}
+	now := arrivalTime()
+	for i := range events {
+		e := &events[i]
+		in.tel.eventSize.Record(ctx, int64(sizes[i]), b.metrics.record...)
+		stamp(e, now)
+		if err := in.produce(ctx, b, e, req.waiter()); err != nil {
+			// Records already handed over may still be stored: the client
+			// retries the batch and duplicates are allowed, loss is not.
+			if werr := in.wait(ctx, b, req, req.waiters); werr != nil {
+				in.logger.Debug("batch: earlier events not stored either", "err", werr)
+			}
+			return 0, err
+		}
+	}
+	return len(events), in.wait(ctx, b, req, req.waiters)
+}
+
+// produce hands e's record to the producer; the outcome arrives on wt.done.
+// An error is returned only when the record was refused before buffering.
+func (in *Ingress) produce(ctx context.Context, b *broker, e *event.Event, wt *waiter) error {
+	if err := cekafka.WriteRecord(&wt.rec, b.topic, e); err != nil {
+		wt.produced = false
+		return fmt.Errorf("%w: %v", ErrInvalidEvent, err)
+	}
+	in.tel.propagator.Inject(ctx, recordCarrier{&wt.rec})
+	wt.produced = true
+	wt.start = time.Now()
+	in.cl.TryProduce(in.produceCtx, &wt.rec, wt.promise)
+	return nil
+}
+
+// wait waits for the promises of ws, at most ProduceTimeout, and returns
+// the first failure.
+func (in *Ingress) wait(ctx context.Context, b *broker, req *request, ws []*waiter) error {
+	req.timer.Reset(in.cfg.ProduceTimeout)
+	defer req.timer.Stop()
+	var first error
+	for _, wt := range ws {
+		if !wt.produced {
+			continue
+		}
+		select {
+		case err := <-wt.done:
+			wt.produced = false
+			in.tel.produceDur.Record(ctx, time.Since(wt.start).Seconds(), b.metrics.record...)
+			if err != nil {
+				if first == nil {
+					first = produceError(err)
+				}
+				continue
+			}
+			if in.kafka.Load() != kafkaUp {
+				in.kafka.Store(kafkaUp)
+			}
+		case <-req.timer.C:
+			req.abandoned = true
+			return ErrProduceTimeout
+		case <-ctx.Done():
+			req.abandoned = true
+			return fmt.Errorf("%w: client went away: %v", ErrProduceFailed, ctx.Err())
+		}
+	}
+	return first
+}
+
+// validate checks e against the CloudEvents spec and Weft's own rules,
+// naming the attribute at fault.
+func validate(e *event.Event) error {
+	if sv := e.SpecVersion(); sv != event.CloudEventsVersionV1 {
+		return fmt.Errorf("%w: specversion: must be 1.0, not %q", ErrInvalidEvent, sv)
+	}
+	if err := e.Validate(); err != nil {
+		return invalid("", err)
+	}
+	if v, ok := extensions(e)[TTLExtension]; ok {
+		if _, err := types.ToInteger(v); err != nil {
+			return fmt.Errorf("%w: %s: must be an integer, not %v", ErrInvalidEvent, TTLExtension, v)
+		}
+	}
+	return nil
+}
+
+// extensions reads e's extensions without the copy GetExtensions makes.
+func extensions(e *event.Event) map[string]any {
+	if ec, ok := e.Context.(*event.EventContextV1); ok {
+		return ec.Extensions
+	}
+	return e.Extensions()
+}
+
+// stamp adds the extensions the ingress owns.
+func stamp(e *event.Event, arrival any) {
+	ec := e.Context
+	_ = ec.SetExtension(ArrivalTimeExtension, arrival)
+	if _, ok := extensions(e)[TTLExtension]; !ok {
+		_ = ec.SetExtension(TTLExtension, DefaultTTL)
+	}
+}
+
+// arrivalLayout is RFC 3339 in UTC with millisecond precision.
+const arrivalLayout = "2006-01-02T15:04:05.000Z07:00"
+
+type arrivalStamp struct {
+	ms int64
+	v  any // the formatted time, boxed once
+}
+
+var lastArrival atomic.Pointer[arrivalStamp]
+
+// arrivalTime is the knativearrivaltime value for now; requests arriving in
+// the same millisecond share one value.
+func arrivalTime() any {
+	now := time.Now()
+	ms := now.UnixMilli()
+	if a := lastArrival.Load(); a != nil && a.ms == ms {
+		return a.v
+	}
+	a := &arrivalStamp{ms: ms, v: time.UnixMilli(ms).UTC().Format(arrivalLayout)}
+	lastArrival.Store(a)
+	return a.v
+}
+
+// invalid wraps a parse or validation error as ErrInvalidEvent, with sdk-go's
+// per-attribute errors sorted so the message is stable.
+func invalid(what string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = errors.New("unexpected end of JSON input")
+	}
+	msg := err.Error()
+	var ve event.ValidationError
+	if errors.As(err, &ve) {
+		parts := make([]string, 0, len(ve))
+		for _, k := range slices.Sorted(maps.Keys(ve)) {
+			parts = append(parts, k+": "+ve[k].Error())
+		}
+		msg = strings.Join(parts, "; ")
+	}
+	if what != "" {
+		msg = what + ": " + msg
+	}
+	return fmt.Errorf("%w: %s", ErrInvalidEvent, msg)
+}
+
+// mediaType is the lower-case media type of a Content-Type, without
+// parameters.
+func mediaType(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return strings.ToLower(strings.TrimSpace(ct))
+}
+
+// readBody reads the request body into req.body, refusing more than limit
+// bytes without buffering them.
+func (req *request) readBody(r *http.Request, limit int64) error {
+	if r.ContentLength > limit {
+		return fmt.Errorf("%w: body is %d bytes, the limit is %d", ErrTooLarge, r.ContentLength, limit)
+	}
+	if r.ContentLength > 0 {
+		req.body.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	req.limited = io.LimitedReader{R: r.Body, N: limit + 1}
+	n, err := req.body.ReadFrom(&req.limited)
+	req.limited.R = nil
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fmt.Errorf("%w: body larger than %d bytes", ErrTooLarge, mbe.Limit)
+		}
+		return fmt.Errorf("%w: reading the body: %v", ErrInvalidEvent, err)
+	}
+	if n > limit {
+		return fmt.Errorf("%w: body larger than the limit of %d bytes", ErrTooLarge, limit)
+	}
+	return nil
+}
+
+func writeError(w http.ResponseWriter, err error) int {
+	code, retryAfter := statusOf(err)
+	if retryAfter != nil {
+		w.Header()["Retry-After"] = retryAfter
+	}
+	return writeText(w, code, err.Error()+"\n")
+}
+
+func writeText(w http.ResponseWriter, code int, body string) int {
+	h := w.Header()
+	h["Content-Type"] = hdrTextPlain
+	h["X-Content-Type-Options"] = hdrNoSniff
+	w.WriteHeader(code)
+	io.WriteString(w, body)
+	return code
+}
+
+// eventWriter sets the attributes sdk-go reads from a binary-mode message,
+// naming the attribute when a value is refused.
+type eventWriter event.Event
+
+var _ binding.BinaryWriter = (*eventWriter)(nil)
+
+func (w *eventWriter) Start(context.Context) error { return nil }
+func (w *eventWriter) End(context.Context) error   { return nil }
+func (w *eventWriter) SetData(io.Reader) error     { return nil }
+
+func (w *eventWriter) SetAttribute(attr spec.Attribute, value any) error {
+	if attr.Kind() == spec.SpecVersion {
+		return nil // checked before: 1.0
+	}
+	if err := attr.Set(w.Context, value); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrInvalidEvent, attr.Name(), err)
+	}
+	return nil
+}
+
+func (w *eventWriter) SetExtension(name string, value any) error {
+	if err := w.Context.SetExtension(name, value); err != nil {
+		return fmt.Errorf("%w: extension %q: %v", ErrInvalidEvent, name, err)
+	}
+	return nil
+}
+
+// request is the per-request state, pooled: the body buffer, a binary-mode
+// event, the waiters of the records produced and a timer.
+type request struct {
+	body      bytes.Buffer
+	limited   io.LimitedReader
+	event     event.Event
+	ec        event.EventContextV1
+	waiters   []*waiter
+	timer     *time.Timer
+	abandoned bool // a record may still reference body: never reuse
+}
+
+// waiter receives the outcome of one record.
+type waiter struct {
+	rec      kgo.Record
+	done     chan error
+	promise  func(*kgo.Record, error)
+	start    time.Time
+	produced bool
+}
+
+var (
+	requestPool = sync.Pool{New: func() any {
+		t := time.NewTimer(time.Hour)
+		t.Stop()
+		return &request{timer: t}
+	}}
+	waiterPool = sync.Pool{New: func() any {
+		w := &waiter{done: make(chan error, 1)}
+		w.promise = func(_ *kgo.Record, err error) { w.done <- err }
+		return w
+	}}
+)
+
+// maxPooledBody is the largest body buffer kept for reuse.
+const maxPooledBody = 256 << 10
+
+func getRequest() *request { return requestPool.Get().(*request) }
+
+func (req *request) waiter() *waiter {
+	wt := waiterPool.Get().(*waiter)
+	req.waiters = append(req.waiters, wt)
+	return wt
+}
+
+// release returns req and its waiters to their pools, unless a record that
+// references them may still be in the producer.
+func (req *request) release() {
+	if req.abandoned {
+		return
+	}
+	for i, wt := range req.waiters {
+		if wt.produced {
+			// Handed to the producer and never answered: leave it to the GC.
+			req.abandoned = true
+			continue
+		}
+		clear(wt.rec.Headers)
+		wt.rec = kgo.Record{Headers: wt.rec.Headers[:0]}
+		waiterPool.Put(wt)
+		req.waiters[i] = nil
+	}
+	if req.abandoned {
+		return
+	}
+	req.waiters = req.waiters[:0]
+	req.event = event.Event{}
+	exts := req.ec.Extensions
+	clear(exts)
+	req.ec = event.EventContextV1{Extensions: exts}
+	if req.body.Cap() > maxPooledBody {
+		req.body = bytes.Buffer{}
+	}
+	req.body.Reset()
+	requestPool.Put(req)
+}

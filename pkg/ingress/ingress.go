@@ -1,0 +1,519 @@
+package ingress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/weft-dev/weft/pkg/contract"
+	"github.com/weft-dev/weft/pkg/observability"
+	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
+)
+
+// Option supplies an optional dependency to New.
+type Option func(*options)
+
+type options struct {
+	logger   *slog.Logger
+	mp       metric.MeterProvider
+	metrics  *observability.Metrics
+	tp       trace.TracerProvider
+	ln       net.Listener
+	opsLn    net.Listener
+	kafkaOpt []kgo.Opt
+}
+
+// WithLogger logs through l (default: no logs).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithMeterProvider records metrics through mp. /metrics on the ops port is
+// then served only if WithMetrics is given too.
+func WithMeterProvider(mp metric.MeterProvider) Option { return func(o *options) { o.mp = mp } }
+
+// WithMetrics records metrics in m and serves them on the ops port's
+// /metrics (default: a registry of the Ingress's own).
+func WithMetrics(m *observability.Metrics) Option {
+	return func(o *options) { o.metrics, o.mp = m, m.Provider }
+}
+
+// WithTracerProvider traces requests through tp (default: no tracing; the
+// caller's traceparent is still carried into the records).
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(o *options) { o.tp = tp } }
+
+// WithListener serves events on ln instead of listening on Config.HTTPAddr
+// (a process embedding the ingress picks its own port this way). Run
+// closes ln.
+func WithListener(ln net.Listener) Option { return func(o *options) { o.ln = ln } }
+
+// WithOpsListener serves the ops endpoints on ln instead of Config.OpsAddr.
+func WithOpsListener(ln net.Listener) Option { return func(o *options) { o.opsLn = ln } }
+
+// WithKafkaOptions adds franz-go options to the producer (after Weft's own).
+func WithKafkaOptions(opts ...kgo.Opt) Option {
+	return func(o *options) { o.kafkaOpt = append(o.kafkaOpt, opts...) }
+}
+
+// Ingress receives CloudEvents over HTTP and appends them to the Kafka topic
+// of their broker. It is safe for concurrent use. Run serves it; Handler
+// alone serves it inside another server (then Close releases it).
+type Ingress struct {
+	cfg     Config
+	logger  *slog.Logger
+	cl      *kgo.Client
+	tel     *telemetry
+	metrics *observability.Metrics
+	health  *observability.Health
+	unknown *brokerMetrics
+	tracing bool // false with a no-op TracerProvider: no spans to start
+
+	routes     atomic.Pointer[routeTable]
+	version    atomic.Uint64 // contract version applied
+	hasVersion atomic.Bool
+	kafka      atomic.Int32 // kafkaUnknown, kafkaUp, kafkaDown
+
+	draining atomic.Bool
+	inflight atomic.Int64
+	idle     chan struct{} // signalled when inflight drops to 0 while draining
+
+	produceCtx  context.Context
+	stopProduce context.CancelFunc
+
+	ln, opsLn net.Listener
+	started   chan struct{}
+	addr      atomic.Pointer[net.Addr]
+	opsAddr   atomic.Pointer[net.Addr]
+	running   atomic.Bool
+	closeOnce sync.Once
+}
+
+const (
+	kafkaUnknown int32 = iota
+	kafkaUp
+	kafkaDown
+)
+
+// routeTable is an immutable snapshot of the brokers served, by path.
+type routeTable struct {
+	byPath map[string]*broker
+}
+
+// broker is one served ingress entry of the contract.
+type broker struct {
+	uid, namespace, name, path, topic string
+	spanName                          string
+	metrics                           *brokerMetrics
+}
+
+// New builds an Ingress from cfg. It creates the Kafka producer (which
+// connects lazily) but serves nothing until Run, or until its Handler is
+// mounted somewhere.
+func New(cfg Config, opts ...Option) (*Ingress, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = observability.DiscardLogger()
+	}
+	if o.mp == nil {
+		m, err := observability.NewMetrics()
+		if err != nil {
+			return nil, err
+		}
+		o.metrics, o.mp = m, m.Provider
+	}
+	if o.tp == nil {
+		o.tp = noop.NewTracerProvider()
+	}
+	tel, err := newTelemetry(o.mp, o.tp)
+	if err != nil {
+		return nil, err
+	}
+	_, noTracing := o.tp.(noop.TracerProvider)
+	in := &Ingress{
+		tracing: !noTracing,
+		cfg:     cfg,
+		logger:  o.logger.With("component", "ingress"),
+		tel:     tel,
+		metrics: o.metrics,
+		health:  observability.NewHealth(),
+		unknown: newBrokerMetrics("", ""),
+		idle:    make(chan struct{}, 1),
+		ln:      o.ln,
+		opsLn:   o.opsLn,
+		started: make(chan struct{}),
+	}
+	in.routes.Store(&routeTable{byPath: map[string]*broker{}})
+	if o.ln != nil {
+		a := o.ln.Addr()
+		in.addr.Store(&a)
+	}
+	if o.opsLn != nil {
+		a := o.opsLn.Addr()
+		in.opsAddr.Store(&a)
+	}
+	in.health.AddCheck("contract", func() error {
+		if !in.hasVersion.Load() {
+			return errors.New("no contract applied yet")
+		}
+		return nil
+	})
+	in.health.AddCheck("kafka", func() error {
+		if in.kafka.Load() != kafkaUp {
+			return ErrKafkaUnavailable
+		}
+		return nil
+	})
+	in.health.AddCheck("shutdown", func() error {
+		if in.draining.Load() {
+			return ErrDraining
+		}
+		return nil
+	})
+
+	kopts, err := in.producerOpts()
+	if err != nil {
+		return nil, err
+	}
+	in.cl, err = cfg.Kafka.NewClient(in.logger, append(kopts, o.kafkaOpt...)...)
+	if err != nil {
+		return nil, err
+	}
+	in.produceCtx, in.stopProduce = context.WithCancel(context.Background())
+	return in, nil
+}
+
+// producerOpts are the franz-go options of the producer: acks from every
+// in-sync replica, idempotent writes (franz-go's default, never disabled
+// here), a bounded buffer, a delivery timeout.
+func (in *Ingress) producerOpts() ([]kgo.Opt, error) {
+	codec, err := compressionCodec(in.cfg.Compression)
+	if err != nil {
+		return nil, err
+	}
+	opts := []kgo.Opt{
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.MaxBufferedRecords(in.cfg.MaxBufferedRecords),
+		// franz-go enforces at least 1s; requests stop waiting after
+		// ProduceTimeout in any case.
+		kgo.RecordDeliveryTimeout(max(in.cfg.ProduceTimeout, time.Second)),
+		kgo.ProducerLinger(in.cfg.ProduceLinger),
+		kgo.ProducerBatchCompression(codec),
+	}
+	if in.cfg.MaxBufferedBytes > 0 {
+		opts = append(opts, kgo.MaxBufferedBytes(int(in.cfg.MaxBufferedBytes)))
+	}
+	return opts, nil
+}
+
+func compressionCodec(name string) (kgo.CompressionCodec, error) {
+	switch strings.ToLower(name) {
+	case "none", "":
+		return kgo.NoCompression(), nil
+	case "gzip":
+		return kgo.GzipCompression(), nil
+	case "snappy":
+		return kgo.SnappyCompression(), nil
+	case "lz4":
+		return kgo.Lz4Compression(), nil
+	case "zstd":
+		return kgo.ZstdCompression(), nil
+	}
+	return kgo.CompressionCodec{}, fmt.Errorf("--produce-compression: %q is not one of none, gzip, snappy, lz4, zstd", name)
+}
+
+// ApplyContract implements contract.Applier: from now on, every ingress
+// entry of kind "Broker" in c is served at its path and appends to its
+// topic, and paths no longer in c answer 404. A snapshot with a bad entry
+// is refused whole and the previous one keeps running.
+func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
+	old := in.routes.Load().byPath
+	next := make(map[string]*broker, len(c.GetIngresses()))
+	for _, ing := range c.GetIngresses() {
+		if ing.GetKind() != "Broker" {
+			continue
+		}
+		p, topic := ing.GetPath(), ing.GetTopic()
+		switch {
+		case !strings.HasPrefix(p, "/") || strings.Count(p, "/") != 2 || strings.HasSuffix(p, "/"):
+			return fmt.Errorf("apply contract %d: broker %s/%s: path %q is not /{namespace}/{name}", c.GetVersion(), ing.GetNamespace(), ing.GetName(), p)
+		case topic == "":
+			return fmt.Errorf("apply contract %d: broker %s/%s: no topic", c.GetVersion(), ing.GetNamespace(), ing.GetName())
+		case next[p] != nil:
+			return fmt.Errorf("apply contract %d: path %s is served twice", c.GetVersion(), p)
+		}
+		if b := old[p]; b != nil && b.topic == topic && b.uid == ing.GetUid() &&
+			b.namespace == ing.GetNamespace() && b.name == ing.GetName() {
+			next[p] = b
+			continue
+		}
+		next[p] = &broker{
+			uid: ing.GetUid(), namespace: ing.GetNamespace(), name: ing.GetName(),
+			path: p, topic: topic, spanName: "POST " + p,
+			metrics: newBrokerMetrics(ing.GetNamespace(), ing.GetName()),
+		}
+	}
+	in.routes.Store(&routeTable{byPath: next})
+	in.version.Store(c.GetVersion())
+	in.hasVersion.Store(true)
+	for p := range next {
+		if old[p] == nil {
+			in.logger.Info("serving broker", "path", p, "topic", next[p].topic, "version", c.GetVersion())
+		}
+	}
+	for p := range old {
+		if next[p] == nil {
+			in.logger.Info("no longer serving broker", "path", p, "version", c.GetVersion())
+		}
+	}
+	return nil
+}
+
+// ContractVersion is the version of the last contract applied (0: none).
+func (in *Ingress) ContractVersion() uint64 { return in.version.Load() }
+
+// Handler serves the brokers, plus /healthz and /readyz.
+func (in *Ingress) Handler() http.Handler { return in }
+
+// OpsHandler serves /healthz, /readyz and (with the Ingress's own registry
+// or WithMetrics) /metrics.
+func (in *Ingress) OpsHandler() http.Handler { return observability.OpsMux(in.health, in.metrics) }
+
+// Ready reports whether the ingress should receive traffic: a contract is
+// applied, Kafka is reachable and it is not shutting down.
+func (in *Ingress) Ready() error { return in.health.Ready() }
+
+// Addr is the address events are served on: known after New with
+// WithListener, otherwise once Started is closed (nil before).
+func (in *Ingress) Addr() net.Addr {
+	if a := in.addr.Load(); a != nil {
+		return *a
+	}
+	return nil
+}
+
+// OpsAddr is the address of the ops endpoints (nil when disabled or not
+// yet listening).
+func (in *Ingress) OpsAddr() net.Addr {
+	if a := in.opsAddr.Load(); a != nil {
+		return *a
+	}
+	return nil
+}
+
+// Started is closed once Run listens on its addresses.
+func (in *Ingress) Started() <-chan struct{} { return in.started }
+
+// Close releases the Kafka producer of an Ingress that was only used
+// through Handler. Run closes it itself; Close after Run is a no-op.
+func (in *Ingress) Close() {
+	in.closeOnce.Do(func() {
+		in.draining.Store(true)
+		in.cl.Close()
+		in.stopProduce()
+	})
+}
+
+// Run serves events, the ops endpoints and the contract stream until ctx
+// ends, then drains: readiness turns false, new requests are answered 503,
+// requests in flight get DrainTimeout to finish, the producer flushes and
+// closes. It returns nil after a clean drain.
+func Run(ctx context.Context, cfg Config, opts ...Option) error {
+	in, err := New(cfg, opts...)
+	if err != nil {
+		return err
+	}
+	return in.Run(ctx)
+}
+
+// Run is the package-level Run on an Ingress built with New. It may be
+// called once.
+func (in *Ingress) Run(ctx context.Context) error {
+	if !in.running.CompareAndSwap(false, true) {
+		return errors.New("ingress: Run called twice")
+	}
+	defer in.Close()
+
+	ln, opsLn := in.ln, in.opsLn
+	closeListeners := func() {
+		for _, l := range []net.Listener{ln, opsLn} {
+			if l != nil {
+				l.Close()
+			}
+		}
+	}
+	token := ""
+	if in.cfg.AuthTokenFile != "" {
+		b, err := os.ReadFile(in.cfg.AuthTokenFile)
+		if err != nil {
+			closeListeners()
+			return fmt.Errorf("read auth token: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", in.cfg.HTTPAddr); err != nil {
+			closeListeners()
+			return fmt.Errorf("listen on %s: %w", in.cfg.HTTPAddr, err)
+		}
+	}
+	if opsLn == nil && in.cfg.OpsAddr != "" {
+		var err error
+		if opsLn, err = net.Listen("tcp", in.cfg.OpsAddr); err != nil {
+			closeListeners()
+			return fmt.Errorf("listen on %s: %w", in.cfg.OpsAddr, err)
+		}
+	}
+	a := ln.Addr()
+	in.addr.Store(&a)
+	if opsLn != nil {
+		oa := opsLn.Addr()
+		in.opsAddr.Store(&oa)
+	}
+
+	// Everything but the event server lives until the drain is over.
+	bgCtx, stopBg := context.WithCancel(context.Background())
+	defer stopBg()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	wg.Go(func() { in.watchKafka(bgCtx) })
+	if opsLn != nil {
+		wg.Go(func() {
+			if err := observability.ServeListener(bgCtx, opsLn, in.OpsHandler(), time.Second, nil); err != nil {
+				errc <- err
+			}
+		})
+	}
+	if in.cfg.ControlPlane != "" {
+		cc := contract.NewClient(contract.ClientConfig{
+			Server: in.cfg.ControlPlane, Role: "ingress", ProcessID: in.cfg.ProcessID, AuthToken: token,
+		}, in, in.logger)
+		wg.Go(func() {
+			if err := cc.Run(bgCtx); err != nil {
+				errc <- err
+			}
+		})
+	}
+	srv := &http.Server{
+		Handler:           in,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(in.logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	in.logger.Info("ingress listening", "addr", a.String(), "ops", in.OpsAddr(), "control_plane", in.cfg.ControlPlane)
+	close(in.started)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		served <- err
+		runErr = fmt.Errorf("serve http on %s: %w", a, err)
+	case runErr = <-errc:
+	}
+
+	in.drain(srv)
+	<-served
+	stopBg()
+	wg.Wait()
+	in.logger.Info("ingress stopped")
+	return runErr
+}
+
+// drain turns readiness false and refuses new requests, waits (at most
+// DrainTimeout) for requests in flight, then stops the server and the
+// producer.
+func (in *Ingress) drain(srv *http.Server) {
+	in.logger.Info("draining", "in_flight", in.inflight.Load(), "timeout", in.cfg.DrainTimeout)
+	in.draining.Store(true)
+	dctx, cancel := context.WithTimeout(context.Background(), in.cfg.DrainTimeout)
+	defer cancel()
+	for in.inflight.Load() > 0 {
+		select {
+		case <-in.idle:
+		case <-dctx.Done():
+			in.logger.Warn("drain timeout: requests still in flight", "in_flight", in.inflight.Load())
+		}
+		if dctx.Err() != nil {
+			break
+		}
+	}
+	if err := srv.Shutdown(dctx); err != nil {
+		srv.Close()
+	}
+	if err := in.cl.Flush(dctx); err != nil {
+		in.logger.Warn("drain timeout: records still buffered", "err", err)
+	}
+	in.Close()
+}
+
+// begin registers a request in flight, refusing it while draining or when
+// MaxInFlight requests are already in flight.
+func (in *Ingress) begin() error {
+	n := in.inflight.Add(1)
+	switch {
+	case in.draining.Load():
+		in.end()
+		return ErrDraining
+	case n > int64(in.cfg.MaxInFlight):
+		in.end()
+		return errTooManyRequests
+	}
+	return nil
+}
+
+func (in *Ingress) end() {
+	if in.inflight.Add(-1) == 0 && in.draining.Load() {
+		select {
+		case in.idle <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// watchKafka tracks whether Kafka is reachable, for readiness and to refuse
+// requests at once while it is not.
+func (in *Ingress) watchKafka(ctx context.Context) {
+	t := time.NewTicker(in.cfg.KafkaCheckInterval)
+	defer t.Stop()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, max(in.cfg.KafkaCheckInterval, time.Second))
+		err := in.cl.Ping(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			if in.kafka.Swap(kafkaDown) != kafkaDown {
+				in.logger.Warn("kafka unreachable; refusing events until it returns", "err", err)
+			}
+		} else if in.kafka.Swap(kafkaUp) != kafkaUp {
+			in.logger.Info("kafka reachable")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,258 @@
+// Package send owns `weft send`: it builds a CloudEvent from flags and posts
+// it to a broker's ingress (or any CloudEvents HTTP endpoint) in binary or
+// structured mode.
+package send
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/google/uuid"
+	"github.com/spf13/pflag"
+)
+
+// Modes of the CloudEvents HTTP binding.
+const (
+	ModeBinary     = "binary"
+	ModeStructured = "structured"
+)
+
+// Config is one event to send and where to.
+type Config struct {
+	// Broker and Namespace name the target broker; the URL is
+	// <Ingress>/<Namespace>/<Broker> unless URL is set.
+	Broker    string
+	Namespace string
+	// Ingress is the base URL of the ingress.
+	Ingress string
+	// URL, when set, is the exact target (any CloudEvents HTTP endpoint).
+	URL string
+	// Type, Source, ID (default: a new UUID) and Subject are the event's
+	// attributes.
+	Type    string
+	Source  string
+	ID      string
+	Subject string
+	// Data, or the content of DataFile, is the event's data.
+	Data     string
+	DataFile string
+	// ContentType is the datacontenttype (default: application/json when
+	// the data is JSON, text/plain for other UTF-8, else
+	// application/octet-stream).
+	ContentType string
+	// Extensions are "name=value" extension attributes.
+	Extensions []string
+	// Mode is binary or structured.
+	Mode string
+	// Timeout bounds the whole request.
+	Timeout time.Duration
+}
+
+// DefaultConfig returns the defaults of the flags.
+func DefaultConfig() Config {
+	return Config{
+		Namespace: "default",
+		Ingress:   "http://127.0.0.1:8080",
+		Source:    "weft-send",
+		Mode:      ModeBinary,
+		Timeout:   30 * time.Second,
+	}
+}
+
+// AddFlags registers the flags of `weft send` on fs.
+func (c *Config) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Broker, "broker", c.Broker, "broker to send the event to")
+	fs.StringVarP(&c.Namespace, "namespace", "n", c.Namespace, "namespace of the broker")
+	fs.StringVar(&c.Ingress, "ingress", c.Ingress, "base URL of the ingress")
+	fs.StringVar(&c.URL, "url", c.URL, "exact URL to post to, instead of <ingress>/<namespace>/<broker>")
+	fs.StringVar(&c.Type, "type", c.Type, "event type (required)")
+	fs.StringVar(&c.Source, "source", c.Source, "event source")
+	fs.StringVar(&c.ID, "id", c.ID, "event id (default: a new UUID)")
+	fs.StringVar(&c.Subject, "subject", c.Subject, "event subject")
+	fs.StringVar(&c.Data, "data", c.Data, "event data")
+	fs.StringVar(&c.DataFile, "data-file", c.DataFile, "file holding the event data")
+	fs.StringVar(&c.ContentType, "content-type", c.ContentType, "datacontenttype (default: guessed from the data)")
+	fs.StringArrayVar(&c.Extensions, "extension", c.Extensions, "extension attribute name=value (repeatable)")
+	fs.StringVar(&c.Mode, "mode", c.Mode, "HTTP binding mode: binary or structured")
+	fs.DurationVar(&c.Timeout, "timeout", c.Timeout, "how long to wait for the answer")
+}
+
+// Validate reports the first problem with c.
+func (c *Config) Validate() error {
+	if c.Type == "" {
+		return errors.New("--type: required")
+	}
+	if c.Source == "" {
+		return errors.New("--source: must not be empty")
+	}
+	if c.URL == "" {
+		if c.Broker == "" {
+			return errors.New("--broker: required (or --url)")
+		}
+		if c.Namespace == "" {
+			return errors.New("--namespace: required with --broker")
+		}
+		if err := checkURL(c.Ingress); err != nil {
+			return fmt.Errorf("--ingress: %w", err)
+		}
+	} else if err := checkURL(c.URL); err != nil {
+		return fmt.Errorf("--url: %w", err)
+	}
+	if c.Data != "" && c.DataFile != "" {
+		return errors.New("--data and --data-file: give one")
+	}
+	for _, kv := range c.Extensions {
+		name, _, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fmt.Errorf("--extension %q: want name=value", kv)
+		}
+		if name != strings.ToLower(name) || !event.IsExtensionNameValid(name) {
+			return fmt.Errorf("--extension %q: names are lower-case letters and digits", kv)
+		}
+	}
+	switch c.Mode {
+	case ModeBinary, ModeStructured:
+	default:
+		return fmt.Errorf("--mode: %q is not binary or structured", c.Mode)
+	}
+	if c.Timeout <= 0 {
+		return errors.New("--timeout: must be positive")
+	}
+	return nil
+}
+
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL", s)
+	}
+	return nil
+}
+
+// Target is the URL the event is posted to.
+func (c *Config) Target() string {
+	if c.URL != "" {
+		return c.URL
+	}
+	return strings.TrimRight(c.Ingress, "/") + "/" + url.PathEscape(c.Namespace) + "/" + url.PathEscape(c.Broker)
+}
+
+// Event builds the event c describes.
+func (c *Config) Event() (*event.Event, error) {
+	e := event.New()
+	id := c.ID
+	if id == "" {
+		id = uuid.NewString()
+	}
+	e.SetID(id)
+	e.SetSource(c.Source)
+	e.SetType(c.Type)
+	e.SetTime(time.Now())
+	if c.Subject != "" {
+		e.SetSubject(c.Subject)
+	}
+	data := []byte(c.Data)
+	if c.DataFile != "" {
+		var err error
+		if data, err = os.ReadFile(c.DataFile); err != nil {
+			return nil, fmt.Errorf("read --data-file: %w", err)
+		}
+	}
+	if len(data) > 0 {
+		ct := c.ContentType
+		if ct == "" {
+			ct = guessContentType(data)
+		}
+		e.SetDataContentType(ct)
+		e.DataEncoded = data
+		// Structured mode carries bytes that are not text as data_base64.
+		e.DataBase64 = !utf8.Valid(data)
+	} else if c.ContentType != "" {
+		e.SetDataContentType(c.ContentType)
+	}
+	for _, kv := range c.Extensions {
+		name, value, _ := strings.Cut(kv, "=")
+		if err := e.Context.SetExtension(name, value); err != nil {
+			return nil, fmt.Errorf("--extension %q: %w", kv, err)
+		}
+	}
+	if err := e.Validate(); err != nil {
+		return nil, fmt.Errorf("not a valid CloudEvent: %w", err)
+	}
+	return &e, nil
+}
+
+func guessContentType(data []byte) string {
+	switch {
+	case json.Valid(data):
+		return "application/json"
+	case utf8.Valid(data):
+		return "text/plain; charset=utf-8"
+	default:
+		return "application/octet-stream"
+	}
+}
+
+// maxErrorBody bounds how much of an error answer is kept.
+const maxErrorBody = 64 << 10
+
+// Run posts the event cfg describes and prints the status on stdout, e.g.
+// "202 Accepted: event <id> sent to <url>". A non-2xx answer is returned as
+// an error holding the status and the body of the answer.
+func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	e, err := cfg.Event()
+	if err != nil {
+		return err
+	}
+	target := cfg.Target()
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, nil)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	wctx := binding.WithForceBinary(ctx)
+	if cfg.Mode == ModeStructured {
+		wctx = binding.WithForceStructured(ctx)
+	}
+	if err := cehttp.WriteRequest(wctx, binding.ToMessage(e), req); err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("send event %s to %s: %w", e.ID(), target, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	status := fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		if ra := resp.Header.Get("Retry-After"); ra != "" {
+			fmt.Fprintf(stderr, "the receiver asks to retry after %s s\n", ra)
+		}
+		msg := strings.TrimSpace(string(body))
+		if msg == "" {
+			msg = "(no body)"
+		}
+		return fmt.Errorf("send event %s to %s: %s: %s", e.ID(), target, status, msg)
+	}
+	fmt.Fprintf(stdout, "%s: event %s sent to %s\n", status, e.ID(), target)
+	return nil
+}
