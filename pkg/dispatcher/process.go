@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/weft-dev/weft/pkg/cekafka"
 	"github.com/weft-dev/weft/pkg/delivery"
 )
 
@@ -39,7 +40,7 @@ const (
 // undecodable. It returns false only when ctx ended first.
 func (c *consumer) process(ctx context.Context, l *lane, r *kgo.Record) bool {
 	spec := c.spec()
-	ctx = c.d.propagator.Extract(ctx, recordCarrier{r})
+	ctx = c.d.propagator.Extract(ctx, cekafka.HeaderCarrier{R: r})
 	ctx, span := c.d.tracer.Start(ctx, "weft.dispatch", trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(
 			attribute.String("weft.trigger", spec.ref()),
@@ -162,7 +163,7 @@ func (c *consumer) replyFunc(spec *egressSpec, ttl int) delivery.ReplyFunc {
 		if err != nil {
 			return fmt.Errorf("encode reply: %w", err)
 		}
-		c.d.propagator.Inject(ctx, recordCarrier{rec})
+		c.d.propagator.Inject(ctx, cekafka.HeaderCarrier{R: rec})
 		ctx, cancel := context.WithTimeout(ctx, replyTimeout)
 		defer cancel()
 		if err := c.d.producer.ProduceSync(ctx, rec).FirstErr(); err != nil {
@@ -189,40 +190,4 @@ func eventTTL(ev *event.Event) int {
 		return DefaultTTL
 	}
 	return int(n)
-}
-
-// recordCarrier adapts record headers to OpenTelemetry propagation. It reads
-// the W3C headers, falling back to the CloudEvents distributed-tracing
-// extension carried as ce_traceparent / ce_tracestate.
-type recordCarrier struct{ r *kgo.Record }
-
-func (c recordCarrier) Get(key string) string {
-	var fallback string
-	for _, h := range c.r.Headers {
-		switch {
-		case strings.EqualFold(h.Key, key):
-			return string(h.Value)
-		case fallback == "" && strings.EqualFold(h.Key, "ce_"+key):
-			fallback = string(h.Value)
-		}
-	}
-	return fallback
-}
-
-func (c recordCarrier) Set(key, value string) {
-	for i, h := range c.r.Headers {
-		if strings.EqualFold(h.Key, key) {
-			c.r.Headers[i].Value = []byte(value)
-			return
-		}
-	}
-	c.r.Headers = append(c.r.Headers, kgo.RecordHeader{Key: key, Value: []byte(value)})
-}
-
-func (c recordCarrier) Keys() []string {
-	keys := make([]string, len(c.r.Headers))
-	for i, h := range c.r.Headers {
-		keys[i] = h.Key
-	}
-	return keys
 }

@@ -305,7 +305,7 @@ func (in *Ingress) produce(ctx context.Context, b *broker, e *event.Event, wt *w
 		wt.produced = false
 		return fmt.Errorf("%w: %v", ErrInvalidEvent, err)
 	}
-	in.tel.propagator.Inject(ctx, recordCarrier{&wt.rec})
+	in.tel.propagator.Inject(ctx, cekafka.HeaderCarrier{R: &wt.rec})
 	wt.produced = true
 	wt.start = time.Now()
 	in.cl.TryProduce(in.produceCtx, &wt.rec, wt.promise)

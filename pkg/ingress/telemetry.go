@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/textproto"
 
-	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
@@ -121,38 +120,6 @@ func (h headerCarrier) Keys() []string {
 	keys := make([]string, 0, len(h))
 	for k := range h {
 		keys = append(keys, k)
-	}
-	return keys
-}
-
-// recordCarrier carries trace context in Kafka record headers.
-type recordCarrier struct{ r *kgo.Record }
-
-var _ propagation.TextMapCarrier = recordCarrier{}
-
-func (c recordCarrier) Get(key string) string {
-	for _, h := range c.r.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
-
-func (c recordCarrier) Set(key, value string) {
-	for i := range c.r.Headers {
-		if c.r.Headers[i].Key == key {
-			c.r.Headers[i].Value = []byte(value)
-			return
-		}
-	}
-	c.r.Headers = append(c.r.Headers, kgo.RecordHeader{Key: key, Value: []byte(value)})
-}
-
-func (c recordCarrier) Keys() []string {
-	keys := make([]string, len(c.r.Headers))
-	for i, h := range c.r.Headers {
-		keys[i] = h.Key
 	}
 	return keys
 }
