@@ -32,6 +32,9 @@ type Config struct {
 	// weft.dev/replication-factor override them per broker).
 	BrokerPartitions        int
 	BrokerReplicationFactor int
+	// BrokerMaxMessageBytes is max.message.bytes of broker topics: it must
+	// hold the ingress's largest event plus headers (0: the cluster's default).
+	BrokerMaxMessageBytes int
 	// IngressURL is the externally reachable base URL of the ingress; a
 	// broker's address is IngressURL/{namespace}/{name}.
 	IngressURL string
@@ -52,6 +55,7 @@ func DefaultConfig() Config {
 		StateReplicationFactor:  -1,
 		BrokerPartitions:        3,
 		BrokerReplicationFactor: -1,
+		BrokerMaxMessageBytes:   2 << 20,
 		IngressURL:              "http://127.0.0.1:8080",
 		ServiceURLTemplate:      contract.DefaultServiceURLTemplate,
 		Kafka:                   kafka.DefaultConfig(),
@@ -67,6 +71,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.StateReplicationFactor, "state-replication-factor", c.StateReplicationFactor, "replication factor of the state topics (-1: cluster default)")
 	fs.IntVar(&c.BrokerPartitions, "broker-partitions", c.BrokerPartitions, "partitions of a broker's topic (annotation weft.dev/partitions overrides)")
 	fs.IntVar(&c.BrokerReplicationFactor, "broker-replication-factor", c.BrokerReplicationFactor, "replication factor of a broker's topic (-1: cluster default; annotation weft.dev/replication-factor overrides)")
+	fs.IntVar(&c.BrokerMaxMessageBytes, "broker-max-message-bytes", c.BrokerMaxMessageBytes, "max.message.bytes of broker topics: the largest event the ingress accepts plus headers (0: cluster default)")
 	fs.StringVar(&c.IngressURL, "ingress-url", c.IngressURL, "base URL brokers are addressed at")
 	fs.StringVar(&c.ServiceURLTemplate, "service-url-template", c.ServiceURLTemplate, "URL a Service ref resolves to; {name} and {namespace} are replaced")
 	fs.StringVar(&c.AuthTokenFile, "auth-token-file", c.AuthTokenFile, "file holding the bearer token gRPC callers must present (empty: no auth)")
@@ -94,6 +99,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BrokerReplicationFactor == 0 || c.BrokerReplicationFactor < -1 {
 		return fmt.Errorf("--broker-replication-factor: must be -1 or >= 1, got %d", c.BrokerReplicationFactor)
+	}
+	if c.BrokerMaxMessageBytes < 0 {
+		return fmt.Errorf("--broker-max-message-bytes: must be >= 0, got %d", c.BrokerMaxMessageBytes)
 	}
 	if c.StateReplicationFactor == 0 || c.StateReplicationFactor < -1 {
 		return fmt.Errorf("--state-replication-factor: must be -1 or >= 1, got %d", c.StateReplicationFactor)

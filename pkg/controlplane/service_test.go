@@ -69,6 +69,15 @@ func TestWalkthroughApplyAndGet(t *testing.T) {
 	if d := td["weft.broker.event-example.default"]; d.Err != nil || len(d.Partitions) != 3 {
 		t.Errorf("broker topic: %+v", d)
 	}
+	cfgs, err := adm.DescribeTopicConfigs(ctx, "weft.broker.event-example.default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := cfgs.On("weft.broker.event-example.default", nil); err != nil || c.Err != nil {
+		t.Errorf("describe broker topic configs: %v %v", err, c.Err)
+	} else if v := configValue(c.Configs, "max.message.bytes"); v != "2097152" {
+		t.Errorf("broker topic max.message.bytes = %q, want 2097152", v)
+	}
 
 	// Re-applying the same manifest changes nothing.
 	resp, err = r.client.Apply(ctx, &weftv1.ApplyRequest{Objects: objectsFromYAML(t, walkthrough)})
@@ -95,6 +104,15 @@ func TestWalkthroughApplyAndGet(t *testing.T) {
 			t.Errorf("changed trigger: action %q generation %d, want configured 2", res.Action, tr.ObjectMeta.Generation)
 		}
 	}
+}
+
+func configValue(cs []kadm.Config, name string) string {
+	for _, c := range cs {
+		if c.Key == name && c.Value != nil {
+			return *c.Value
+		}
+	}
+	return ""
 }
 
 func mustDecode(t *testing.T, po *weftv1.Object) apis.Object {

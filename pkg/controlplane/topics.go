@@ -25,7 +25,11 @@ func (s *Server) ensureBrokerTopic(ctx context.Context, b *apis.Broker) error {
 		rf = int16(n)
 	}
 	topic := contract.BrokerTopic(b.ObjectMeta.Namespace, b.ObjectMeta.Name)
-	resp, err := s.adm.CreateTopic(ctx, parts, rf, nil, topic)
+	var configs map[string]*string
+	if s.cfg.BrokerMaxMessageBytes > 0 {
+		configs = map[string]*string{"max.message.bytes": kadm.StringPtr(strconv.Itoa(s.cfg.BrokerMaxMessageBytes))}
+	}
+	resp, err := s.adm.CreateTopic(ctx, parts, rf, configs, topic)
 	if err == nil {
 		err = resp.Err
 	}

@@ -130,6 +130,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	producer, err := d.cfg.Kafka.NewClient(d.logger,
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0),
+		// Replies may be as large as delivery accepts them; the topic's
+		// max.message.bytes has the last word.
+		kgo.ProducerBatchMaxBytes(delivery.MaxReplyBytes+128<<10),
 	)
 	if err != nil {
 		return err

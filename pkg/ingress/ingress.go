@@ -202,6 +202,10 @@ func New(cfg Config, opts ...Option) (*Ingress, error) {
 // producerOpts are the franz-go options of the producer: acks from every
 // in-sync replica, idempotent writes (franz-go's default, never disabled
 // here), a bounded buffer, a delivery timeout.
+// RecordOverheadBytes is what a record adds to an event's data: its ce_
+// headers, key and framing (HTTP headers are bounded well below it).
+const RecordOverheadBytes = 128 << 10
+
 func (in *Ingress) producerOpts() ([]kgo.Opt, error) {
 	codec, err := compressionCodec(in.cfg.Compression)
 	if err != nil {
@@ -215,6 +219,9 @@ func (in *Ingress) producerOpts() ([]kgo.Opt, error) {
 		kgo.RecordDeliveryTimeout(max(in.cfg.ProduceTimeout, time.Second)),
 		kgo.ProducerLinger(in.cfg.ProduceLinger),
 		kgo.ProducerBatchCompression(codec),
+		// A batch must hold the largest event we accept plus its headers;
+		// broker topics are created with a max.message.bytes to match.
+		kgo.ProducerBatchMaxBytes(int32(max(in.cfg.MaxEventBytes+RecordOverheadBytes, 1_000_012))),
 	}
 	if in.cfg.MaxBufferedBytes > 0 {
 		opts = append(opts, kgo.MaxBufferedBytes(int(in.cfg.MaxBufferedBytes)))

@@ -2,6 +2,8 @@ package ingress_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -376,7 +378,8 @@ func TestRecordTooLargeForKafka(t *testing.T) {
 	}
 	hs := httptest.NewServer(in.Handler())
 	t.Cleanup(hs.Close)
-	req, _ := http.NewRequest(http.MethodPost, hs.URL+"/default/big", strings.NewReader(strings.Repeat("x", 2<<20)))
+	// Random data: compression must not shrink it under the topic's limit.
+	req, _ := http.NewRequest(http.MethodPost, hs.URL+"/default/big", strings.NewReader(randomText(2<<20)))
 	req.Header.Set("Ce-Specversion", "1.0")
 	req.Header.Set("Ce-Id", "big")
 	req.Header.Set("Ce-Source", "/s")
@@ -392,6 +395,54 @@ func TestRecordTooLargeForKafka(t *testing.T) {
 	}
 	t.Logf("%d %s", resp.StatusCode, body)
 	if ids := idsOf(t, newTopicReader(t, kcfg, adm, topic).next()); len(ids) != 0 {
+		t.Fatalf("topic holds %v", ids)
+	}
+}
+
+func randomText(n int) string {
+	b := make([]byte, n/2)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// TestOneMebibyteEvent: an event at the default --max-event-bytes is stored
+// when the topic allows it, as the control plane creates broker topics.
+func TestOneMebibyteEvent(t *testing.T) {
+	srv := kafkatest.Start(t)
+	kcfg := kafkatest.Config(srv)
+	const topic = "weft.broker.default.mib"
+	if err := srv.Cluster().CreateTopic(topic, 1, map[string]string{"max.message.bytes": "2097152"}); err != nil {
+		t.Fatal(err)
+	}
+	_, adm := adminFor(t, kcfg)
+	cfg := testConfig(kcfg)
+	in, err := ingress.New(cfg, ingress.WithLogger(testLogger(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(in.Close)
+	if err := in.ApplyContract(context.Background(), contractOf(1, brokerEntry("default", "mib", topic))); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(in.Handler())
+	t.Cleanup(hs.Close)
+	req, _ := http.NewRequest(http.MethodPost, hs.URL+"/default/mib", strings.NewReader(randomText(int(cfg.MaxEventBytes))))
+	req.Header.Set("Ce-Specversion", "1.0")
+	req.Header.Set("Ce-Id", "mib")
+	req.Header.Set("Ce-Source", "/s")
+	req.Header.Set("Ce-Type", "t")
+	resp, err := hs.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("1 MiB event: %d %s, want 202", resp.StatusCode, body)
+	}
+	if ids := idsOf(t, newTopicReader(t, kcfg, adm, topic).next()); len(ids) != 1 || ids[0] != "mib" {
 		t.Fatalf("topic holds %v", ids)
 	}
 }
