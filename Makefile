@@ -10,7 +10,7 @@ build:
 
 ## dev: run Weft on this machine (embedded Kafka-protocol server, control plane, ingress, dispatcher)
 dev: build
-	./$(BIN)/weft dev
+	./$(BIN)/weft dev $(ARGS)
 
 ## test: everything CI checks: generated code fresh, vet, unit + e2e tests with -race
 test: proto-check vet
