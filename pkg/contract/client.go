@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/weft-dev/weft/pkg/observability"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
@@ -21,6 +22,14 @@ import (
 // versions; it returns once the process runs the snapshot (or failed to).
 type Applier interface {
 	ApplyContract(ctx context.Context, c *weftv1.Contract) error
+}
+
+// ProblemReporter is implemented by an Applier that can say what is wrong
+// with the egresses it runs; the Client sends changes to the control plane,
+// which shows them on the resources' status. EgressProblems must be safe for
+// concurrent use with ApplyContract.
+type ProblemReporter interface {
+	EgressProblems() []*weftv1.EgressProblem
 }
 
 // ClientConfig says where the control plane is and who this process is.
@@ -35,6 +44,8 @@ type ClientConfig struct {
 	AuthToken string
 	// MaxBackoff caps the reconnect delay (default 5s).
 	MaxBackoff time.Duration
+	// ProblemInterval is how often a ProblemReporter is polled (default 2s).
+	ProblemInterval time.Duration
 }
 
 // Client follows the contract stream and feeds an Applier. A Client that
@@ -57,6 +68,9 @@ func NewClient(cfg ClientConfig, applier Applier, logger *slog.Logger) *Client {
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 5 * time.Second
+	}
+	if cfg.ProblemInterval <= 0 {
+		cfg.ProblemInterval = 2 * time.Second
 	}
 	return &Client{cfg: cfg, applier: applier, logger: logger.With("component", "contract-client"), ready: make(chan struct{})}
 }
@@ -117,6 +131,20 @@ func (c *Client) follow(ctx context.Context, api weftv1.ContractServiceClient) e
 	if err := stream.Send(hello); err != nil {
 		return fmt.Errorf("send hello: %w", err)
 	}
+	var sendMu sync.Mutex // acks and problem reports share the stream
+	send := func(m *weftv1.WatchContractRequest) error {
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		return stream.Send(m)
+	}
+	if pr, ok := c.applier.(ProblemReporter); ok {
+		done := make(chan struct{})
+		defer func() { cancel(); <-done }()
+		go func() {
+			defer close(done)
+			c.reportProblems(ctx, pr, send)
+		}()
+	}
 	for {
 		ct, err := stream.Recv()
 		if err != nil {
@@ -124,7 +152,7 @@ func (c *Client) follow(ctx context.Context, api weftv1.ContractServiceClient) e
 		}
 		if ct.GetVersion() <= c.Applied() && c.Applied() != 0 {
 			// Already running it (a reconnect); acknowledge again.
-			if err := stream.Send(&weftv1.WatchContractRequest{AckVersion: c.Applied()}); err != nil {
+			if err := send(&weftv1.WatchContractRequest{AckVersion: c.Applied()}); err != nil {
 				return fmt.Errorf("send ack: %w", err)
 			}
 			continue
@@ -146,8 +174,30 @@ func (c *Client) follow(ctx context.Context, api weftv1.ContractServiceClient) e
 			}
 			c.logger.Debug("applied contract", "version", ct.GetVersion())
 		}
-		if err := stream.Send(ack); err != nil {
+		if err := send(ack); err != nil {
 			return fmt.Errorf("send ack: %w", err)
+		}
+	}
+}
+
+// reportProblems sends pr's problems whenever they change (on a new stream,
+// the first poll always sends them), until ctx ends.
+func (c *Client) reportProblems(ctx context.Context, pr ProblemReporter, send func(*weftv1.WatchContractRequest) error) {
+	t := time.NewTicker(c.cfg.ProblemInterval)
+	defer t.Stop()
+	var last *weftv1.WatchContractRequest
+	for {
+		m := &weftv1.WatchContractRequest{Problems: pr.EgressProblems(), ProblemsReport: true}
+		if last == nil || !proto.Equal(m, last) {
+			if err := send(m); err != nil {
+				return // the stream is broken; follow reconnects
+			}
+			last = m
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

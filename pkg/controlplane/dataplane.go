@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,6 +52,14 @@ type process struct {
 	acked     uint64
 	lastError string
 	since     time.Time
+	problems  []problem
+}
+
+// problem is an egress problem a data-plane process reported.
+type problem struct {
+	UID     string `json:"uid"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
 }
 
 func newPublisher(opts contract.Options, logger *slog.Logger) *publisher {
@@ -123,7 +132,7 @@ func (p *publisher) shareLocked(id int64) {
 		p.peers.set(id, nil)
 		return
 	}
-	p.peers.set(id, &peerEntry{ProcessID: pr.id, Role: pr.role, Acked: pr.acked})
+	p.peers.set(id, &peerEntry{ProcessID: pr.id, Role: pr.role, Acked: pr.acked, Problems: append([]problem(nil), pr.problems...)})
 }
 
 // remoteChanged is called when another replica's report changed.
@@ -178,6 +187,34 @@ func (p *publisher) readiness(uid, role string) (ok bool, reason, msg string) {
 	return true, "", ""
 }
 
+// problems returns what connected processes (here and on other replicas)
+// report wrong with uid, as "process: message" per reason.
+func (p *publisher) problems(uid string) (reason, msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var msgs []string
+	add := func(id string, ps []problem) {
+		for _, x := range ps {
+			if x.UID == uid {
+				if reason == "" {
+					reason = x.Reason
+				}
+				msgs = append(msgs, id+": "+x.Message)
+			}
+		}
+	}
+	for _, pr := range p.procs {
+		add(pr.id, pr.problems)
+	}
+	if p.peers != nil {
+		for _, e := range p.peers.live() {
+			add(e.ProcessID, e.Problems)
+		}
+	}
+	sort.Strings(msgs)
+	return reason, strings.Join(msgs, "; ")
+}
+
 // processes lists the connected data-plane processes (for status and tests).
 func (p *publisher) processes() []process {
 	p.mu.Lock()
@@ -230,6 +267,13 @@ func (p *publisher) WatchContract(stream weftv1.ContractService_WatchContractSer
 			}
 			p.mu.Lock()
 			pr := p.procs[id]
+			if m.GetProblemsReport() {
+				pr.problems = pr.problems[:0]
+				for _, x := range m.GetProblems() {
+					pr.problems = append(pr.problems, problem{UID: x.GetUid(), Reason: x.GetReason(), Message: x.GetMessage()})
+				}
+				p.shareLocked(id)
+			}
 			if m.GetError() != "" {
 				pr.lastError = m.GetError()
 				p.logger.Warn("data-plane process failed to apply a contract", "process", pr.id, "version", m.GetAckVersion(), "err", m.GetError())

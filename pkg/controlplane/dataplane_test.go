@@ -4,8 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -223,4 +225,61 @@ func TestReadinessAcrossReplicas(t *testing.T) {
 		ok, msg := triggerReady(t, b, "event-example", "hello-display")
 		return !ok, msg
 	})
+}
+
+// problemApplier applies everything and reports the problems it is given.
+type problemApplier struct {
+	*gateApplier
+	mu       sync.Mutex
+	problems []*weftv1.EgressProblem
+}
+
+func (p *problemApplier) EgressProblems() []*weftv1.EgressProblem {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]*weftv1.EgressProblem(nil), p.problems...)
+}
+
+func (p *problemApplier) set(ps ...*weftv1.EgressProblem) {
+	p.mu.Lock()
+	p.problems = ps
+	p.mu.Unlock()
+}
+
+// A problem a dispatcher reports (a failing dead-letter sink) shows on the
+// Trigger, on every replica, until the dispatcher clears it.
+func TestReportedProblemsShowOnTriggers(t *testing.T) {
+	e := kafkatest.Start(t)
+	a, b := startReplica(t, e), startReplica(t, e)
+	ctx := testCtx(t)
+	resp, err := a.client.Apply(ctx, &weftv1.ApplyRequest{Objects: objectsFromYAML(t, walkthrough)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uid string
+	for _, r := range resp.Results {
+		if r.Object.Name == "hello-display" {
+			uid = mustDecode(t, r.Object).GetObjectMeta().UID
+		}
+	}
+	pa := &problemApplier{gateApplier: newGate(true)}
+	cl := contract.NewClient(contract.ClientConfig{Server: a.srv.Addr(), Role: RoleDispatcher, ProcessID: "d1", ProblemInterval: 20 * time.Millisecond}, pa, nil)
+	rctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = cl.Run(rctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, "Ready", func() (bool, string) { return triggerReady(t, b, "event-example", "hello-display") })
+
+	pa.set(&weftv1.EgressProblem{Uid: uid, Reason: "DeadLetterSinkFailing", Message: "3 event(s) held back"})
+	for _, r := range []*replica{a, b} {
+		waitFor(t, "the problem on the trigger", func() (bool, string) {
+			ok, msg := triggerReady(t, r, "event-example", "hello-display")
+			return !ok && strings.HasPrefix(msg, "DeadLetterSinkFailing: d1: 3 event(s) held back"), msg
+		})
+	}
+	if ok, msg := triggerReady(t, a, "event-example", "goodbye-display"); !ok {
+		t.Errorf("the other trigger is not Ready: %s", msg)
+	}
+	pa.set()
+	waitFor(t, "Ready again", func() (bool, string) { return triggerReady(t, b, "event-example", "hello-display") })
 }

@@ -22,10 +22,11 @@ const peerTTL = 30 * time.Second
 
 // peerEntry is what a replica reports about one data-plane stream it serves.
 type peerEntry struct {
-	ProcessID string `json:"processId"`
-	Role      string `json:"role"`
-	Acked     uint64 `json:"acked"`
-	ExpiresAt int64  `json:"expiresAt"` // unix milliseconds
+	ProcessID string    `json:"processId"`
+	Role      string    `json:"role"`
+	Acked     uint64    `json:"acked"`
+	Problems  []problem `json:"problems,omitempty"`
+	ExpiresAt int64     `json:"expiresAt"` // unix milliseconds
 }
 
 // peers shares the data-plane processes each replica serves through a

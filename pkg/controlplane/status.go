@@ -50,6 +50,8 @@ func (s *Server) withStatus(o apis.Object) apis.Object {
 		if res.Reason == "" {
 			ok, reason, msg := s.pub.readiness(m.UID, RoleDispatcher)
 			conds = append(conds, cond("DataPlaneReady", ok, reason, msg))
+			reason, msg = s.pub.problems(m.UID)
+			conds = append(conds, cond("DeliveryHealthy", reason == "", reason, msg))
 		}
 		st.Conditions = withReady(conds)
 	}

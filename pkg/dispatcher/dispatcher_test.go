@@ -362,6 +362,9 @@ func TestDeadLetterSinkFailing(t *testing.T) {
 	if got := e.committed(eg.ConsumerGroup, topic); got[0] != 0 {
 		t.Fatalf("committed %v while the dead-letter sink fails", got)
 	}
+	if ps := d.EgressProblems(); len(ps) != 1 || ps[0].Uid != eg.Uid || ps[0].Reason != ReasonDeadLetterSinkFailing || !strings.Contains(ps[0].Message, "1 event(s) held back") {
+		t.Errorf("problems reported to the control plane = %v", ps)
+	}
 	if got := d.metricValue(t, "weft_dispatcher_dead_letter_failures_total", `trigger="dlq"`); got < 3 {
 		t.Errorf("dead-letter failures = %v, want at least 3", got)
 	}
@@ -371,6 +374,9 @@ func TestDeadLetterSinkFailing(t *testing.T) {
 	e.waitCommitted(eg.ConsumerGroup, topic, map[int32]int64{0: 1})
 	if s := d.Stuck(); len(s) != 0 {
 		t.Errorf("still stuck after the sink recovered: %+v", s)
+	}
+	if ps := d.EgressProblems(); len(ps) != 0 {
+		t.Errorf("problems after the sink recovered: %v", ps)
 	}
 	got := dls.received()[0]
 	if code := fmt.Sprint(got.Extensions()["knativeerrorcode"]); code != "500" {

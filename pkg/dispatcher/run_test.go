@@ -88,13 +88,23 @@ func TestRunWithControlPlane(t *testing.T) {
 	if h := <-srv.hellos; h.GetRole() != "dispatcher" || h.GetProcessId() != "dispatcher-test-1" {
 		t.Errorf("hello = %v", h)
 	}
-	select {
-	case ack := <-srv.acks:
-		if ack.GetAckVersion() != 7 || ack.GetError() != "" {
-			t.Errorf("ack = %v, want version 7 without error", ack)
+	timeout := time.After(20 * time.Second)
+	for acked := false; !acked; {
+		select {
+		case ack := <-srv.acks:
+			if ack.GetProblemsReport() {
+				if len(ack.GetProblems()) != 0 {
+					t.Errorf("problems reported with nothing wrong: %v", ack)
+				}
+				continue // problem reports share the stream with acks
+			}
+			acked = true
+			if ack.GetAckVersion() != 7 || ack.GetError() != "" {
+				t.Errorf("ack = %v, want version 7 without error", ack)
+			}
+		case <-timeout:
+			t.Fatal("the contract was not acknowledged")
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the contract was not acknowledged")
 	}
 
 	var ops net.Addr

@@ -842,9 +842,13 @@ type WatchContractRequest struct {
 	// ack, when set, acknowledges that the process applied this version.
 	AckVersion uint64 `protobuf:"varint,3,opt,name=ack_version,json=ackVersion,proto3" json:"ack_version,omitempty"`
 	// error, with ack_version, reports that applying that version failed.
-	Error         string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Error string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	// problems, when problems_report is set, replaces every problem this
+	// process reported before (an empty list clears them).
+	Problems       []*EgressProblem `protobuf:"bytes,5,rep,name=problems,proto3" json:"problems,omitempty"`
+	ProblemsReport bool             `protobuf:"varint,6,opt,name=problems_report,json=problemsReport,proto3" json:"problems_report,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *WatchContractRequest) Reset() {
@@ -901,6 +905,84 @@ func (x *WatchContractRequest) GetAckVersion() uint64 {
 func (x *WatchContractRequest) GetError() string {
 	if x != nil {
 		return x.Error
+	}
+	return ""
+}
+
+func (x *WatchContractRequest) GetProblems() []*EgressProblem {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
+func (x *WatchContractRequest) GetProblemsReport() bool {
+	if x != nil {
+		return x.ProblemsReport
+	}
+	return false
+}
+
+// EgressProblem is something wrong with running one egress that its
+// resource's status should show (for example a failing dead-letter sink).
+type EgressProblem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// uid of the egress (the Trigger's uid).
+	Uid string `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	// reason is a CamelCase condition reason ("DeadLetterSinkFailing").
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EgressProblem) Reset() {
+	*x = EgressProblem{}
+	mi := &file_weft_v1_contract_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EgressProblem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EgressProblem) ProtoMessage() {}
+
+func (x *EgressProblem) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_contract_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EgressProblem.ProtoReflect.Descriptor instead.
+func (*EgressProblem) Descriptor() ([]byte, []int) {
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *EgressProblem) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *EgressProblem) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *EgressProblem) GetMessage() string {
+	if x != nil {
+		return x.Message
 	}
 	return ""
 }
@@ -974,14 +1056,20 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\n" +
 	"timeout_ms\x18\x04 \x01(\x03R\ttimeoutMs\x12&\n" +
 	"\x0fdead_letter_url\x18\x05 \x01(\tR\rdeadLetterUrl\x12+\n" +
-	"\x12retry_after_max_ms\x18\x06 \x01(\x03R\x0fretryAfterMaxMs\"\x80\x01\n" +
+	"\x12retry_after_max_ms\x18\x06 \x01(\x03R\x0fretryAfterMaxMs\"\xdd\x01\n" +
 	"\x14WatchContractRequest\x12\x1d\n" +
 	"\n" +
 	"process_id\x18\x01 \x01(\tR\tprocessId\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x1f\n" +
 	"\vack_version\x18\x03 \x01(\x04R\n" +
 	"ackVersion\x12\x14\n" +
-	"\x05error\x18\x04 \x01(\tR\x05error*i\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\x122\n" +
+	"\bproblems\x18\x05 \x03(\v2\x16.weft.v1.EgressProblemR\bproblems\x12'\n" +
+	"\x0fproblems_report\x18\x06 \x01(\bR\x0eproblemsReport\"S\n" +
+	"\rEgressProblem\x12\x10\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage*i\n" +
 	"\rDeliveryOrder\x12\x1e\n" +
 	"\x1aDELIVERY_ORDER_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18DELIVERY_ORDER_UNORDERED\x10\x01\x12\x1a\n" +
@@ -1010,7 +1098,7 @@ func file_weft_v1_contract_proto_rawDescGZIP() []byte {
 }
 
 var file_weft_v1_contract_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_weft_v1_contract_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_weft_v1_contract_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_weft_v1_contract_proto_goTypes = []any{
 	(DeliveryOrder)(0),           // 0: weft.v1.DeliveryOrder
 	(InitialOffset)(0),           // 1: weft.v1.InitialOffset
@@ -1023,13 +1111,14 @@ var file_weft_v1_contract_proto_goTypes = []any{
 	(*FilterList)(nil),           // 8: weft.v1.FilterList
 	(*Delivery)(nil),             // 9: weft.v1.Delivery
 	(*WatchContractRequest)(nil), // 10: weft.v1.WatchContractRequest
-	nil,                          // 11: weft.v1.Egress.AttributesEntry
-	nil,                          // 12: weft.v1.Attributes.AttributesEntry
+	(*EgressProblem)(nil),        // 11: weft.v1.EgressProblem
+	nil,                          // 12: weft.v1.Egress.AttributesEntry
+	nil,                          // 13: weft.v1.Attributes.AttributesEntry
 }
 var file_weft_v1_contract_proto_depIdxs = []int32{
 	4,  // 0: weft.v1.Contract.ingresses:type_name -> weft.v1.Ingress
 	5,  // 1: weft.v1.Ingress.egresses:type_name -> weft.v1.Egress
-	11, // 2: weft.v1.Egress.attributes:type_name -> weft.v1.Egress.AttributesEntry
+	12, // 2: weft.v1.Egress.attributes:type_name -> weft.v1.Egress.AttributesEntry
 	6,  // 3: weft.v1.Egress.filters:type_name -> weft.v1.Filter
 	9,  // 4: weft.v1.Egress.delivery:type_name -> weft.v1.Delivery
 	0,  // 5: weft.v1.Egress.order:type_name -> weft.v1.DeliveryOrder
@@ -1040,16 +1129,17 @@ var file_weft_v1_contract_proto_depIdxs = []int32{
 	8,  // 10: weft.v1.Filter.all:type_name -> weft.v1.FilterList
 	8,  // 11: weft.v1.Filter.any:type_name -> weft.v1.FilterList
 	6,  // 12: weft.v1.Filter.not:type_name -> weft.v1.Filter
-	12, // 13: weft.v1.Attributes.attributes:type_name -> weft.v1.Attributes.AttributesEntry
+	13, // 13: weft.v1.Attributes.attributes:type_name -> weft.v1.Attributes.AttributesEntry
 	6,  // 14: weft.v1.FilterList.filters:type_name -> weft.v1.Filter
 	2,  // 15: weft.v1.Delivery.backoff_policy:type_name -> weft.v1.BackoffPolicy
-	10, // 16: weft.v1.ContractService.WatchContract:input_type -> weft.v1.WatchContractRequest
-	3,  // 17: weft.v1.ContractService.WatchContract:output_type -> weft.v1.Contract
-	17, // [17:18] is the sub-list for method output_type
-	16, // [16:17] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	11, // 16: weft.v1.WatchContractRequest.problems:type_name -> weft.v1.EgressProblem
+	10, // 17: weft.v1.ContractService.WatchContract:input_type -> weft.v1.WatchContractRequest
+	3,  // 18: weft.v1.ContractService.WatchContract:output_type -> weft.v1.Contract
+	18, // [18:19] is the sub-list for method output_type
+	17, // [17:18] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_weft_v1_contract_proto_init() }
@@ -1072,7 +1162,7 @@ func file_weft_v1_contract_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_weft_v1_contract_proto_rawDesc), len(file_weft_v1_contract_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
