@@ -2,6 +2,9 @@ package controlplane
 
 import (
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -282,4 +285,31 @@ func TestReportedProblemsShowOnTriggers(t *testing.T) {
 	}
 	pa.set()
 	waitFor(t, "Ready again", func() (bool, string) { return triggerReady(t, b, "event-example", "hello-display") })
+}
+
+func TestOpsEndpoints(t *testing.T) {
+	e := kafkatest.Start(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := l.Addr().String()
+	l.Close()
+	startReplica(t, e, func(c *Config) { c.OpsAddr = ops })
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + ops + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	waitFor(t, "ops server", func() (bool, string) { code, body := get("/healthz"); return code == 200, body })
+	if code, body := get("/readyz"); code != 200 {
+		t.Errorf("/readyz = %d %s", code, body)
+	}
+	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "weft_contract_version") || !strings.Contains(body, "weft_dataplane_processes") {
+		t.Errorf("/metrics = %d %s", code, body)
+	}
 }

@@ -253,6 +253,16 @@ func (s *KafkaStore) waitPos(ctx context.Context, off int64) error {
 	}
 }
 
+// Ready reports whether the store still follows the log.
+func (s *KafkaStore) Ready() error {
+	select {
+	case <-s.done:
+		return fmt.Errorf("%w: no longer reading %s", ErrUnavailable, s.cfg.Topic)
+	default:
+		return nil
+	}
+}
+
 // Snapshot implements Store.
 func (s *KafkaStore) Snapshot() *State {
 	s.mu.Lock()

@@ -84,6 +84,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("open state store: %w", err)
 	}
 	s.store = store
+	s.health.AddCheck("state-store", store.Ready)
 	s.pub = newPublisher(s.opts, s.logger)
 	s.pub.peers, err = openPeers(ctx, cfg.Kafka, cfg.DataPlaneTopic, uuid.NewString(), int16(cfg.StateReplicationFactor), s.logger, s.pub.remoteChanged)
 	if err != nil {

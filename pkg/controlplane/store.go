@@ -105,6 +105,8 @@ type Store interface {
 	// returned state, and a cancel func. A subscriber that falls more than the
 	// buffer behind has its channel closed and must resubscribe.
 	Subscribe() (*State, <-chan Change, func())
+	// Ready returns nil while the store serves current state.
+	Ready() error
 	// Close stops the store.
 	Close()
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -283,5 +284,53 @@ spec:
 				t.Fatalf("event %d is %s, want %s (out of order)", i, r.ID, want)
 			}
 		}
+	})
+}
+
+// `weft dev` stops cleanly on Ctrl-C, and a restart on the same data dir
+// keeps resources and events: an event stored before the restart is
+// delivered to a trigger created after it with initial offset earliest.
+func TestWeftDevRestartKeepsState(t *testing.T) {
+	sub := newSubscriber(t)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	addrs := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	run := func() *proc {
+		p := start(t, "weft dev", "weft", "dev", "--kafka-addr", addrs[0], "--grpc-addr", addrs[1], "--http-addr", addrs[2], "--data-dir", dataDir)
+		p.waitLine(t, `^ready`, 60*time.Second)
+		return p
+	}
+	grpc, url := addrs[1], "http://"+addrs[2]+"/restart/default"
+	p := run()
+	weftCLI(t, grpc, "apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: default, namespace: restart}\n", "apply", "-f", "-")
+	waitFor(t, "broker served", 30*time.Second, func() (bool, string) {
+		code := post(t, url, "before-restart", "kept", "e2e", `{"n":1}`)
+		return code == http.StatusAccepted, fmt.Sprint(code)
+	})
+	p.stop(syscall.SIGINT)
+	if p.err != nil {
+		t.Fatalf("weft dev exited with %v after Ctrl-C", p.err)
+	}
+	if !strings.Contains(p.output(), "stopped") {
+		t.Errorf("no 'stopped' line after Ctrl-C")
+	}
+
+	run()
+	out := weftCLI(t, grpc, "", "get", "brokers", "-n", "restart")
+	if !strings.Contains(out, "default") {
+		t.Fatalf("broker gone after restart:\n%s", out)
+	}
+	weftCLI(t, grpc, fmt.Sprintf(`apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: replay
+  namespace: restart
+  annotations: {weft.dev/initial-offset: earliest}
+spec:
+  broker: default
+  filter: {attributes: {type: kept}}
+  subscriber: {uri: "%s/replay"}
+`, sub.srv.URL), "apply", "-f", "-")
+	waitFor(t, "the event stored before the restart", 30*time.Second, func() (bool, string) {
+		return sub.ids("/replay") == "before-restart", sub.ids("/replay")
 	})
 }
