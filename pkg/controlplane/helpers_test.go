@@ -76,6 +76,11 @@ func startReplica(t *testing.T, e *kafka.Embedded, mutate ...func(*Config)) *rep
 // without client-side validation (the server must do it).
 func objectsFromYAML(t *testing.T, manifest string) []*weftv1.Object {
 	t.Helper()
+	return objectsFromYAMLB(t, manifest)
+}
+
+func objectsFromYAMLB(t testing.TB, manifest string) []*weftv1.Object {
+	t.Helper()
 	var out []*weftv1.Object
 	for _, doc := range splitDocs(manifest) {
 		j, err := yaml.YAMLToJSON([]byte(doc))
@@ -140,6 +145,14 @@ func decode[T apis.Object](t *testing.T, po *weftv1.Object) T {
 		t.Fatalf("object is a %T", o)
 	}
 	return v
+}
+
+func dialForBench(t testing.TB, addr string) (weftv1.ControlPlaneClient, func()) {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return weftv1.NewControlPlaneClient(conn), func() { conn.Close() }
 }
 
 // waitFor polls cond until it holds or the deadline passes.
