@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build dev test test-short proto proto-check vet bench images clean
+.PHONY: all build dev test test-short proto proto-check vet bench images fault clean
 
 all: build
 
@@ -12,9 +12,15 @@ build:
 dev: build
 	./$(BIN)/weft dev $(ARGS)
 
-## test: everything CI checks: generated code fresh, vet, unit + e2e tests with -race
+## test: everything CI checks: generated code fresh, vet, unit + e2e tests with -race,
+## then the compose fault suite where Docker and Compose are usable
 test: proto-check vet
 	$(GO) test -race -count=1 -timeout 20m ./...
+	@if docker info >/dev/null 2>&1 && { docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; }; then \
+		$(MAKE) --no-print-directory fault; \
+	else \
+		echo "make test: no usable Docker Engine with Compose here: the compose fault suite is skipped (its loopback counterparts ran above)"; \
+	fi
 
 test-short:
 	$(GO) test -short -count=1 ./...
@@ -33,6 +39,14 @@ proto-check:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+
+## images: one FROM-scratch image per binary (weft/<bin>:dev), nothing pulled
+images:
+	GO=$(GO) ./hack/images.sh
+
+## fault: the compose fault suite (needs Docker): builds the images, brings the cluster up, injects each fault under load
+fault: images
+	$(GO) test -tags compose -count=1 -timeout 30m -run TestComposeCluster -v ./test/e2e
 
 clean:
 	rm -rf $(BIN)

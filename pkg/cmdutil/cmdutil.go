@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -26,6 +27,9 @@ func Main(name string, register func(*pflag.FlagSet), run func(ctx context.Conte
 	fs.StringVar(&logCfg.Format, "log-format", logCfg.Format, "log format: text or json")
 	fs.StringVar(&logCfg.Level, "log-level", logCfg.Level, "log level: debug, info, warn or error")
 	register(fs)
+	if len(os.Args) > 1 && os.Args[1] == "probe" {
+		os.Exit(runProbe(name, fs, os.Args[2:]))
+	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			os.Exit(0)
@@ -51,6 +55,9 @@ func Main(name string, register func(*pflag.FlagSet), run func(ctx context.Conte
 	}
 	os.Exit(0)
 }
+
+// stderr is where probe failures go (a variable for tests).
+var stderr io.Writer = os.Stderr
 
 // EnvName is the environment variable a flag falls back to: WEFT_ and the
 // flag name in upper snake case (--bootstrap-servers: WEFT_BOOTSTRAP_SERVERS).

@@ -1,6 +1,11 @@
 package cmdutil
 
 import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -32,5 +37,62 @@ func TestApplyEnv(t *testing.T) {
 	}
 	if got := EnvName("max-event-bytes"); got != "WEFT_MAX_EVENT_BYTES" {
 		t.Errorf("EnvName = %s", got)
+	}
+}
+
+func TestProbe(t *testing.T) {
+	ready := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" || !ready {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	if err := Probe(ctx, srv.URL+"/readyz"); err != nil {
+		t.Errorf("ready server: %v", err)
+	}
+	ready = false
+	if err := Probe(ctx, srv.URL+"/readyz"); err == nil || !strings.Contains(err.Error(), "status 503") {
+		t.Errorf("unready server: %v, want status 503", err)
+	}
+	if err := Probe(ctx, "tcp://"+srv.Listener.Addr().String()); err != nil {
+		t.Errorf("tcp to a listener: %v", err)
+	}
+	closed := httptest.NewServer(http.NotFoundHandler())
+	addr := closed.Listener.Addr().String()
+	closed.Close()
+	if err := Probe(ctx, "tcp://"+addr); err == nil {
+		t.Error("tcp to a closed port succeeded")
+	}
+	for _, bad := range []string{"localhost:80", "ftp://h:1", "://x"} {
+		if err := Probe(ctx, bad); err == nil {
+			t.Errorf("Probe(%q) accepted a bad target", bad)
+		}
+	}
+}
+
+func TestRunProbeUsesOpsAddr(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	var errs strings.Builder
+	stderr = &errs
+	defer func() { stderr = os.Stderr }()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	fs.String("ops-addr", "127.0.0.1:1", "")
+	t.Setenv("WEFT_OPS_ADDR", "0.0.0.0:"+port) // a container listens on every interface; the probe uses loopback
+	if code := runProbe("x", fs, nil); code != 0 {
+		t.Errorf("probe of a ready service: exit %d, stderr %q", code, errs.String())
+	}
+	fs = pflag.NewFlagSet("x", pflag.ContinueOnError)
+	fs.String("ops-addr", "", "")
+	t.Setenv("WEFT_OPS_ADDR", "")
+	if code := runProbe("x", fs, nil); code != 2 || !strings.Contains(errs.String(), "--ops-addr") {
+		t.Errorf("probe without an ops address: exit %d, stderr %q", code, errs.String())
 	}
 }

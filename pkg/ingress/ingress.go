@@ -427,7 +427,11 @@ func (in *Ingress) Run(ctx context.Context) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	in.logger.Info("ingress listening", "addr", a.String(), "ops", in.OpsAddr(), "control_plane", in.cfg.ControlPlane)
+	ops := ""
+	if o := in.OpsAddr(); o != nil {
+		ops = o.String()
+	}
+	in.logger.Info("ingress listening", "addr", a.String(), "ops", ops, "control_plane", in.cfg.ControlPlane)
 	close(in.started)
 
 	var runErr error

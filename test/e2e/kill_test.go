@@ -5,9 +5,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -18,13 +15,13 @@ import (
 type cluster struct {
 	kafka, grpc, http string
 	dataDir           string
+	kafkaProc         *proc
 }
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
 	c := &cluster{kafka: freeAddr(t), grpc: freeAddr(t), http: freeAddr(t), dataDir: t.TempDir()}
-	k := start(t, "kafka", "weft", "kafka", "--addr", c.kafka, "--data-dir", filepath.Join(c.dataDir, "kafka"))
-	k.waitLine(t, `^ready`, 30*time.Second)
+	c.startKafka(t)
 	start(t, "controlplane", "controlplane", "--bootstrap-servers", c.kafka, "--grpc-addr", c.grpc, "--ops-addr=", "--ingress-url", "http://"+c.http)
 	waitFor(t, "control plane", 30*time.Second, func() (bool, string) {
 		return dialable(c.grpc), "not listening"
@@ -33,61 +30,16 @@ func startCluster(t *testing.T) *cluster {
 	return c
 }
 
+// startKafka starts (or restarts) the Kafka-protocol server on the
+// cluster's address and data directory.
+func (c *cluster) startKafka(t *testing.T) {
+	c.kafkaProc = start(t, "kafka", "weft", "kafka", "--addr", c.kafka, "--data-dir", filepath.Join(c.dataDir, "kafka"))
+	c.kafkaProc.waitLine(t, `^ready`, 30*time.Second)
+}
+
 func (c *cluster) startDispatcher(t *testing.T, name string) *proc {
 	return start(t, name, "dispatcher", "--bootstrap-servers", c.kafka, "--control-plane", c.grpc, "--ops-addr=",
 		"--process-id", name, "--session-timeout", "6s")
-}
-
-// load posts n events with unique ids from workers goroutines and returns
-// the ids answered 202 and the count of other answers by status.
-type loadResult struct {
-	mu       sync.Mutex
-	acked    map[string]bool
-	statuses map[string]int
-	sent     atomic.Int64
-}
-
-func runLoad(t *testing.T, url, prefix string, n, workers int) *loadResult {
-	res := &loadResult{acked: map[string]bool{}, statuses: map[string]int{}}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 10 * time.Second}
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				id := fmt.Sprintf("%s-%05d", prefix, i)
-				req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"n":1}`))
-				req.Header.Set("Ce-Id", id)
-				req.Header.Set("Ce-Specversion", "1.0")
-				req.Header.Set("Ce-Type", "load")
-				req.Header.Set("Ce-Source", "e2e")
-				req.Header.Set("Content-Type", "application/json")
-				res.sent.Add(1)
-				resp, err := client.Do(req)
-				res.mu.Lock()
-				switch {
-				case err != nil:
-					res.statuses["error"]++
-				case resp.StatusCode == http.StatusAccepted:
-					res.acked[id] = true
-				default:
-					res.statuses[fmt.Sprint(resp.StatusCode)]++
-				}
-				res.mu.Unlock()
-				if resp != nil {
-					resp.Body.Close()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return res
 }
 
 // SIGKILL a dispatcher in the middle of 10,000 events and start it again:
