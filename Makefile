@@ -37,8 +37,11 @@ proto:
 proto-check:
 	./hack/verify-proto.sh
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+## bench: micro-benchmarks of the hot paths, then `weft bench`'s default profile
+## (weft dev against weft kafka, beside a bare HTTP server and a raw producer); about 2 minutes
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms ./pkg/...
+	./$(BIN)/weft bench $(ARGS)
 
 ## images: one FROM-scratch image per binary (weft/<bin>:dev), nothing pulled
 images:

@@ -455,3 +455,28 @@ func isV1Attribute(lowerKey string) bool {
 	}
 	return false
 }
+
+// AttributeHeaders returns a lookup of the raw ce_ header values of r by
+// attribute name (case-insensitive; the last header wins, as in FromRecord),
+// for deciding on a record before decoding it. ok is false, and there is no
+// lookup, when r is not a CloudEvents 1.0 binary-mode record.
+func AttributeHeaders(r *kgo.Record) (lookup func(name string) (string, bool), ok bool) {
+	for i := range r.Headers {
+		if k := r.Headers[i].Key; hasPrefixFold(k, HeaderPrefix) && strings.EqualFold(k[len(HeaderPrefix):], "specversion") {
+			ok = string(r.Headers[i].Value) == "1.0"
+		}
+	}
+	if !ok {
+		return nil, false
+	}
+	return func(name string) (string, bool) {
+		val, found := "", false
+		for i := range r.Headers {
+			k := r.Headers[i].Key
+			if len(k) == len(HeaderPrefix)+len(name) && hasPrefixFold(k, HeaderPrefix) && strings.EqualFold(k[len(HeaderPrefix):], name) {
+				val, found = string(r.Headers[i].Value), true
+			}
+		}
+		return val, found
+	}, true
+}

@@ -10,8 +10,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
@@ -35,6 +38,8 @@ type Config struct {
 	Partitions int
 	// ServiceURLTemplate resolves Service refs ({name}, {namespace}).
 	ServiceURLTemplate string
+	// PprofAddr, when set, serves net/http/pprof there (profiling).
+	PprofAddr string
 }
 
 // DefaultConfig binds loopback on the usual ports.
@@ -54,6 +59,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", c.GRPCAddr, "control plane gRPC listen address")
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "ingress HTTP listen address")
 	fs.IntVar(&c.Partitions, "partitions", c.Partitions, "partitions of each broker's topic")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve Go's /debug/pprof on this address (empty: off)")
 	fs.StringVar(&c.ServiceURLTemplate, "service-url-template", c.ServiceURLTemplate, "URL a Service ref resolves to; {name} and {namespace} are replaced (e.g. http://127.0.0.1:8090/{name})")
 }
 
@@ -128,6 +134,15 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, re
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	if cfg.PprofAddr != "" {
+		stop, err := servePprof(cfg.PprofAddr)
+		if err != nil {
+			httpLn.Close()
+			grpcLn.Close()
+			return err
+		}
+		defer stop()
+	}
 	g.Go(func() error { return cp.Run(gctx) })
 	env := dataPlaneEnv{Kafka: kcfg, ControlPlane: addrs.GRPC, HTTP: httpLn, Logger: logger}
 	g.Go(func() error { return runIngress(gctx, env) })
@@ -154,6 +169,23 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, re
 		return nil
 	}
 	return err
+}
+
+// servePprof serves the runtime profiles on addr until stop is called.
+func servePprof(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on --pprof-addr %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }
 
 func kafkaDir(dataDir string) string {

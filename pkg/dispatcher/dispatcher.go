@@ -377,9 +377,33 @@ type egressSpec struct {
 	filter      filter.Filter
 	policy      delivery.Policy
 	attrs       attribute.Set
+	// outcomes holds the attribute sets of the delivery latency metric, one
+	// per outcome, built once rather than per event.
+	outcomes map[string]attribute.Set
 }
 
 func (s *egressSpec) ref() string { return s.namespace + "/" + s.name }
+
+// deliveryOutcomes are the outcome labels of the latency metric.
+var deliveryOutcomes = []string{
+	delivery.OutcomeDelivered.String(), delivery.OutcomeDeadLettered.String(), delivery.OutcomeDropped.String(), "error",
+}
+
+func outcomeSets(namespace, name string) map[string]attribute.Set {
+	m := make(map[string]attribute.Set, len(deliveryOutcomes))
+	for _, o := range deliveryOutcomes {
+		m[o] = attribute.NewSet(attribute.String("namespace", namespace), attribute.String("trigger", name), attribute.String("outcome", o))
+	}
+	return m
+}
+
+// outcomeAttrs is the latency metric's attribute set for outcome.
+func (s *egressSpec) outcomeAttrs(outcome string) attribute.Set {
+	if set, ok := s.outcomes[outcome]; ok {
+		return set
+	}
+	return attribute.NewSet(attribute.String("namespace", s.namespace), attribute.String("trigger", s.name), attribute.String("outcome", outcome))
+}
 
 // inFlightLimit is how many deliveries a partition may have in flight: one
 // when ordered, else the egress's own limit or the process default.
@@ -439,6 +463,7 @@ func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 					attribute.String("namespace", eg.GetNamespace()),
 					attribute.String("trigger", eg.GetName()),
 				),
+				outcomes: outcomeSets(eg.GetNamespace(), eg.GetName()),
 			}
 		}
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/weft-dev/weft/pkg/cekafka"
 	"github.com/weft-dev/weft/pkg/delivery"
+	"github.com/weft-dev/weft/pkg/filter"
 )
 
 const (
@@ -51,6 +52,17 @@ func (c *consumer) process(ctx context.Context, l *lane, r *kgo.Record) bool {
 			attribute.Int64("messaging.kafka.offset", r.Offset),
 		))
 	defer span.End()
+
+	// Most records fail most triggers' filters: turn them away from their
+	// headers when the filter can, without decoding the event.
+	if rj, ok := spec.filter.(filter.HeaderRejecter); ok {
+		if lookup, ok := cekafka.AttributeHeaders(r); ok && rj.RejectHeaders(lookup) {
+			c.d.inst.filtered.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+			span.SetAttributes(attribute.Bool("weft.filtered", true))
+			c.unmarkStuck(l, r.Offset)
+			return true
+		}
+	}
 
 	ev, err := c.d.decode(r)
 	if err != nil {
@@ -114,11 +126,7 @@ func (c *consumer) send(ctx context.Context, spec *egressSpec, ev *event.Event, 
 	if err == nil {
 		outcome = res.Outcome.String()
 	}
-	inst.latency.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(
-		attribute.String("namespace", spec.namespace),
-		attribute.String("trigger", spec.name),
-		attribute.String("outcome", outcome),
-	))
+	inst.latency.Record(ctx, time.Since(start).Seconds(), metric.WithAttributeSet(spec.outcomeAttrs(outcome)))
 	if res.Attempts > 1 {
 		inst.retried.Add(ctx, int64(res.Attempts-1), metric.WithAttributeSet(spec.attrs))
 	}

@@ -3,6 +3,9 @@ package filter
 import (
 	"testing"
 
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/weft-dev/weft/pkg/cekafka"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
@@ -53,4 +56,45 @@ func BenchmarkFilter(b *testing.B) {
 			}
 		})
 	}
+}
+
+// A record that fails a trigger's exact type filter: decoding it to call
+// Match, against turning it away from its headers (what the dispatcher does
+// for every trigger whose filter allows it).
+func BenchmarkRejectNonMatching(b *testing.B) {
+	e := event.New()
+	e.SetID("b-1")
+	e.SetType("type-42")
+	e.SetSource("weft-bench")
+	e.SetExtension("knativearrivaltime", "2026-11-22T19:00:00Z")
+	if err := e.SetData("application/json", make([]byte, 1024)); err != nil {
+		b.Fatal(err)
+	}
+	rec, err := cekafka.ToRecord("t", &e)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := FromEgress(&weftv1.Egress{Attributes: map[string]string{"type": "type-07"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("DecodeThenMatch", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ev, err := cekafka.FromRecord(rec)
+			if err != nil || f.Match(ev) {
+				b.Fatal("matched")
+			}
+		}
+	})
+	b.Run("RejectHeaders", func(b *testing.B) {
+		b.ReportAllocs()
+		rj := f.(HeaderRejecter)
+		for b.Loop() {
+			lookup, ok := cekafka.AttributeHeaders(rec)
+			if !ok || !rj.RejectHeaders(lookup) {
+				b.Fatal("not rejected")
+			}
+		}
+	})
 }

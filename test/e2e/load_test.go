@@ -134,9 +134,9 @@ func (l *steadyLoad) Stop() {
 
 // faultRow is one line of a fault table.
 type faultRow struct {
-	Scenario                                          string
+	Scenario                                         string
 	Sent, Acked, Errors, Delivered, Duplicates, Lost int
-	Others                                            string
+	Others                                           string
 }
 
 // tally compares what the load saw with what a subscriber received:

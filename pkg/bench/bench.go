@@ -1,0 +1,479 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Config configures `weft bench`.
+type Config struct {
+	// WeftBinary is the weft executable started as `weft kafka`, `weft dev`
+	// and the bare server (default: this executable).
+	WeftBinary  string
+	Duration    time.Duration
+	Connections int
+	Payload     int
+	Mode        string
+	Partitions  int
+	// Sections to run, comma separated (see AllSections).
+	Sections string
+	// Triggers, Brokers and Payloads are the cost-growth points.
+	Triggers, Brokers, Payloads []int
+	// LatencyRate is the fixed rate of the latency run (events/s).
+	LatencyRate int
+	// BatchSize is events per request in the batch run.
+	BatchSize int
+	// CPUProfile, when set, is the prefix of the CPU profiles of `weft dev`
+	// taken during each run (FILE.<run name>).
+	CPUProfile string
+	// Drain bounds the wait for deliveries after each run.
+	Drain time.Duration
+}
+
+// AllSections are the parts of a benchmark run, in order.
+var AllSections = []string{"ceilings", "latency", "batch", "triggers", "brokers", "payloads"}
+
+// DefaultConfig is the short profile `make bench` runs.
+func DefaultConfig() Config {
+	return Config{
+		Duration: 3 * time.Second, Connections: 32, Payload: 1024, Mode: string(Binary), Partitions: 3,
+		Sections: strings.Join(AllSections, ","),
+		Triggers: []int{1, 10, 100, 1000}, Brokers: []int{1, 10, 100}, Payloads: []int{100, 1024, 64 << 10, 1 << 20},
+		LatencyRate: 5000, BatchSize: 100, Drain: 120 * time.Second,
+	}
+}
+
+// AddFlags registers the flags of `weft bench`.
+func (c *Config) AddFlags(fs *pflag.FlagSet) {
+	fs.DurationVar(&c.Duration, "duration", c.Duration, "length of each measured run")
+	fs.IntVar(&c.Connections, "connections", c.Connections, "keep-alive HTTP connections of the load")
+	fs.IntVar(&c.Payload, "payload", c.Payload, "bytes of data per event")
+	fs.StringVar(&c.Mode, "mode", c.Mode, "binary, structured or batch (the ingest run)")
+	fs.IntVar(&c.Partitions, "partitions", c.Partitions, "partitions of each broker topic")
+	fs.StringVar(&c.Sections, "sections", c.Sections, "what to run, comma separated: "+strings.Join(AllSections, ","))
+	fs.IntSliceVar(&c.Triggers, "triggers", c.Triggers, "cost growth: trigger counts on one broker")
+	fs.IntSliceVar(&c.Brokers, "brokers", c.Brokers, "cost growth: broker counts")
+	fs.IntSliceVar(&c.Payloads, "payloads", c.Payloads, "cost growth: payload sizes in bytes")
+	fs.IntVar(&c.LatencyRate, "latency-rate", c.LatencyRate, "events/s of the latency run")
+	fs.IntVar(&c.BatchSize, "batch-size", c.BatchSize, "events per request of the batch run")
+	fs.StringVar(&c.CPUProfile, "cpu-profile", c.CPUProfile, "write a CPU profile of `weft dev` during each run to FILE.<run>")
+	fs.DurationVar(&c.Drain, "drain", c.Drain, "longest wait for deliveries after each run")
+}
+
+// Validate reports the first problem with c.
+func (c *Config) Validate() error {
+	switch {
+	case c.Duration <= 0:
+		return fmt.Errorf("--duration: must be > 0, got %s", c.Duration)
+	case c.Connections < 1:
+		return fmt.Errorf("--connections: must be >= 1, got %d", c.Connections)
+	case c.Payload < 8:
+		return fmt.Errorf("--payload: must be >= 8 bytes, got %d", c.Payload)
+	case c.Partitions < 1:
+		return fmt.Errorf("--partitions: must be >= 1, got %d", c.Partitions)
+	case c.LatencyRate < 1:
+		return fmt.Errorf("--latency-rate: must be >= 1, got %d", c.LatencyRate)
+	case c.BatchSize < 1:
+		return fmt.Errorf("--batch-size: must be >= 1, got %d", c.BatchSize)
+	}
+	switch Mode(c.Mode) {
+	case Binary, Structured, Batch:
+	default:
+		return fmt.Errorf("--mode: %q is not binary, structured or batch", c.Mode)
+	}
+	for _, s := range c.sections() {
+		if !contains(AllSections, s) {
+			return fmt.Errorf("--sections: %q is not one of %s", s, strings.Join(AllSections, ", "))
+		}
+	}
+	for name, list := range map[string][]int{"--triggers": c.Triggers, "--brokers": c.Brokers, "--payloads": c.Payloads} {
+		for _, v := range list {
+			if v < 0 || (name != "--triggers" && v < 1) {
+				return fmt.Errorf("%s: %d is out of range", name, v)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) sections() []string {
+	var out []string
+	for _, s := range strings.Split(c.Sections, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// env is the running system under test.
+type env struct {
+	cfg                   Config
+	kafka, weft, bare     *child
+	kafkaAddr, grpc, http string
+	bareAddr, pprof       string
+	sub                   *subscriber
+	mesh                  *mesh
+	log                   io.Writer
+	runs                  int
+}
+
+func (e *env) close() {
+	if e.mesh != nil {
+		e.mesh.close()
+	}
+	if e.sub != nil {
+		e.sub.close()
+	}
+	for _, c := range []*child{e.bare, e.weft, e.kafka} {
+		if c != nil {
+			c.stop()
+		}
+	}
+}
+
+func start(ctx context.Context, cfg Config, log io.Writer) (*env, error) {
+	e := &env{cfg: cfg, log: log}
+	addrs := make([]string, 5)
+	for i := range addrs {
+		a, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		addrs[i] = a
+	}
+	e.kafkaAddr, e.grpc, e.http, e.bareAddr, e.pprof = addrs[0], addrs[1], addrs[2], addrs[3], addrs[4]
+	var err error
+	fmt.Fprintf(log, "starting weft kafka, weft dev and the bare HTTP server (%s)\n", cfg.WeftBinary)
+	if e.kafka, err = startChild(ctx, "weft kafka", cfg.WeftBinary, "kafka", "--addr", e.kafkaAddr, "--data-dir=",
+		"--default-partitions", strconv.Itoa(cfg.Partitions)); err != nil {
+		return nil, err
+	}
+	if e.weft, err = startChild(ctx, "weft dev", cfg.WeftBinary, "dev", "--bootstrap-servers", e.kafkaAddr,
+		"--grpc-addr", e.grpc, "--http-addr", e.http, "--partitions", strconv.Itoa(cfg.Partitions),
+		"--pprof-addr", e.pprof, "--log-level", "error"); err != nil {
+		e.close()
+		return nil, err
+	}
+	if e.bare, err = startChild(ctx, "bare server", cfg.WeftBinary, "bench", "bare-server", "--addr", e.bareAddr); err != nil {
+		e.close()
+		return nil, err
+	}
+	if e.sub, err = startSubscriber(); err != nil {
+		e.close()
+		return nil, err
+	}
+	if e.mesh, err = dialMesh(e.grpc); err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Run is one measured load through Weft.
+type Run struct {
+	Name      string
+	Load      *LoadResult
+	Delivered Delivery
+	// WeftCPU and KafkaCPU are CPU used during the load and the drain.
+	WeftCPU, KafkaCPU time.Duration
+	WeftPeakRSS       int64
+	// Delivers is false for an ingest-only run (no trigger).
+	Delivers bool
+}
+
+// DeliveredPerSec is the distinct events delivered to the all-matching
+// trigger per second, from the first request to the last arrival.
+func (r *Run) DeliveredPerSec() float64 {
+	if r.Delivered.Distinct == 0 {
+		return 0
+	}
+	span := r.Delivered.Last.Sub(r.Load.Start)
+	if span < r.Load.Elapsed {
+		span = r.Load.Elapsed
+	}
+	return float64(r.Delivered.Distinct) / span.Seconds()
+}
+
+// CPUPer1k is Weft's CPU per 1,000 accepted events.
+func (r *Run) CPUPer1k() time.Duration {
+	if len(r.Load.Acked) == 0 {
+		return 0
+	}
+	return time.Duration(float64(r.WeftCPU) * 1000 / float64(len(r.Load.Acked)))
+}
+
+// through sets up brokers and triggers in a namespace of its own, runs the
+// load against every broker, waits for the deliveries, and tears down.
+// Without deliver, the brokers have no trigger: the run measures the ingress alone.
+func (e *env) through(ctx context.Context, name string, brokers, triggers int, deliver bool, load Load) (*Run, error) {
+	e.runs++
+	ns := fmt.Sprintf("bench-%d", e.runs)
+	if err := e.mesh.setup(ctx, ns, brokers, triggers, deliver, e.sub.addr); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	defer e.mesh.teardown(context.WithoutCancel(ctx), ns)
+	for b := 0; b < brokers; b++ {
+		load.URLs = append(load.URLs, fmt.Sprintf("http://%s/%s/b%d", e.http, ns, b))
+	}
+	if err := e.warm(ctx, load.URLs, deliver); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	e.sub.reset()
+	load.RunID = ns
+	weftU, kafkaU := measure(e.weft.pid()), measure(e.kafka.pid())
+	profDone := make(chan error, 1)
+	profile, closeProfile, err := profileFile(e.cfg.CPUProfile, slug(name))
+	if err != nil {
+		return nil, err
+	}
+	defer closeProfile()
+	if profile != nil {
+		go func() { profDone <- e.cpuProfile(ctx, load.Duration, profile) }()
+	}
+	res, err := load.Run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if deliver {
+		e.sub.waitDrained(ctx, len(res.Acked), 30*time.Second, e.cfg.Drain)
+	}
+	weftU.Stop()
+	kafkaU.Stop()
+	if profile != nil {
+		if err := <-profDone; err != nil {
+			return nil, err
+		}
+	}
+	r := &Run{Name: name, Load: res, WeftCPU: weftU.CPU, KafkaCPU: kafkaU.CPU, WeftPeakRSS: weftU.Peak(), Delivers: deliver}
+	if deliver {
+		r.Delivered = e.sub.delivery(res.Acked)
+	}
+	fmt.Fprintf(e.log, "  %-28s accepted %8.0f ev/s  delivered %8.0f ev/s  p99 %6.1f ms  lost %d  dups %d  errors %s  Weft CPU %.1f ms/1k\n",
+		name, res.AcceptedPerSec(), r.DeliveredPerSec(), ms(r.Delivered.P99), r.Delivered.Lost, r.Delivered.Duplicates, res.Errors(), ms(r.CPUPer1k()))
+	return r, nil
+}
+
+// warm waits until every URL answers 202 (the ingress serves the broker).
+func (e *env) warm(ctx context.Context, urls []string, deliver bool) error {
+	for _, u := range urls {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(`{}`))
+			req.Header.Set("Ce-Id", "warmup")
+			req.Header.Set("Ce-Specversion", "1.0")
+			req.Header.Set("Ce-Type", "warmup")
+			req.Header.Set("Ce-Source", "weft-bench")
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusAccepted {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s does not accept events (last: %v)", u, statusOrErr(resp, err))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if deliver { // the warm-up events are delivered too: wait for them before counting
+		e.sub.waitDrained(ctx, len(urls), 2*time.Second, 30*time.Second)
+	}
+	return nil
+}
+
+func statusOrErr(resp *http.Response, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return resp.Status
+}
+
+func (e *env) cpuProfile(ctx context.Context, d time.Duration, w io.Writer) error {
+	secs := max(1, int(d.Round(time.Second)/time.Second))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", e.pprof, secs), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("cpu profile: %s", resp.Status)
+	}
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+// Report is everything one benchmark run measured.
+type Report struct {
+	Machine            string
+	Config             Config
+	BareHTTP, RawKafka float64
+	// Ingest has no trigger (the ingress alone); Deliver adds one matching all.
+	Ingest, Deliver            *Run
+	Latency, BatchRun          *Run
+	Triggers, Brokers, Payload []*Run
+	// TriggerCounts etc. label the growth runs.
+	TriggerCounts, BrokerCounts, PayloadSizes []int
+}
+
+// Bench runs the configured sections and returns the report; progress goes to log.
+func Bench(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.WeftBinary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("find the weft binary: %w", err)
+		}
+		cfg.WeftBinary = exe
+	}
+	e, err := start(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	rep := &Report{Machine: machine(), Config: cfg}
+	base := Load{Mode: Mode(cfg.Mode), Connections: cfg.Connections, Duration: cfg.Duration, Payload: cfg.Payload, Types: 100, BatchSize: cfg.BatchSize}
+	for _, s := range cfg.sections() {
+		fmt.Fprintf(log, "%s:\n", s)
+		switch s {
+		case "ceilings":
+			bare := base
+			bare.URLs, bare.RunID = []string{"http://" + e.bareAddr + "/bench/bare"}, "bare"
+			res, err := bare.Run(ctx)
+			if err != nil {
+				return nil, err
+			}
+			rep.BareHTTP = res.AcceptedPerSec()
+			fmt.Fprintf(log, "  %-28s accepted %8.0f ev/s\n", "bare HTTP 202 server", rep.BareHTTP)
+			if rep.RawKafka, err = rawProduce(ctx, e.kafkaAddr, cfg.Partitions, cfg.Connections, cfg.Payload, cfg.Duration); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(log, "  %-28s produced %8.0f ev/s\n", "raw franz-go producer", rep.RawKafka)
+			if rep.Ingest, err = e.through(ctx, "ingest only, "+cfg.Mode, 1, 0, false, base); err != nil {
+				return nil, err
+			}
+			if rep.Deliver, err = e.through(ctx, "ingest + one trigger", 1, 0, true, base); err != nil {
+				return nil, err
+			}
+		case "latency":
+			l := base
+			l.Mode, l.Rate = Binary, cfg.LatencyRate
+			if rep.Latency, err = e.through(ctx, fmt.Sprintf("latency at %d ev/s", cfg.LatencyRate), 1, 0, true, l); err != nil {
+				return nil, err
+			}
+		case "batch":
+			l := base
+			l.Mode = Batch
+			if rep.BatchRun, err = e.through(ctx, fmt.Sprintf("batch of %d", cfg.BatchSize), 1, 0, true, l); err != nil {
+				return nil, err
+			}
+		case "triggers":
+			for _, n := range cfg.Triggers {
+				r, err := e.through(ctx, fmt.Sprintf("%d triggers + 1", n), 1, n, true, base)
+				if err != nil {
+					return nil, err
+				}
+				rep.Triggers, rep.TriggerCounts = append(rep.Triggers, r), append(rep.TriggerCounts, n)
+			}
+		case "brokers":
+			for _, n := range cfg.Brokers {
+				r, err := e.through(ctx, fmt.Sprintf("%d brokers", n), n, 0, true, base)
+				if err != nil {
+					return nil, err
+				}
+				rep.Brokers, rep.BrokerCounts = append(rep.Brokers, r), append(rep.BrokerCounts, n)
+			}
+		case "payloads":
+			for _, n := range cfg.Payloads {
+				l := base
+				l.Payload = n
+				r, err := e.through(ctx, fmt.Sprintf("payload %s", size(n)), 1, 0, true, l)
+				if err != nil {
+					return nil, err
+				}
+				rep.Payload, rep.PayloadSizes = append(rep.Payload, r), append(rep.PayloadSizes, n)
+			}
+		}
+	}
+	return rep, nil
+}
+
+// slug turns a run name into a file suffix: ".ingest-only-binary".
+func slug(name string) string {
+	var b strings.Builder
+	b.WriteByte('.')
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 1 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
+}
+
+// profileFile opens path+suffix for a CPU profile (nil when path is "").
+func profileFile(path, suffix string) (io.Writer, func(), error) {
+	if path == "" {
+		return nil, func() {}, nil
+	}
+	f, err := os.Create(path + suffix)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
+}
+
+func machine() string {
+	model := ""
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "model name"); ok {
+				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	if model == "" {
+		model = runtime.GOARCH
+	}
+	return fmt.Sprintf("%d cores (%s), %s/%s, %s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func size(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,151 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+)
+
+// Target is one of the figures Weft aims for.
+type Target struct {
+	What, Want, Got string
+	Met             bool
+	// Measured is false when the run behind it was not part of this run.
+	Measured bool
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// Targets compares the report with the goals of the benchmark issue.
+func (r *Report) Targets() []Target {
+	var ts []Target
+	if r.Ingest != nil && r.BareHTTP > 0 {
+		x := ratio(r.Ingest.Load.AcceptedPerSec(), r.BareHTTP)
+		ts = append(ts, Target{"ingest vs bare HTTP (" + r.Config.Mode + ", " + size(r.Config.Payload) + ", " + fmt.Sprint(r.Config.Connections) + " connections)", ">= 70%", pct(x), x >= 0.70, true})
+	}
+	if r.Ingest != nil && r.Deliver != nil {
+		x := ratio(r.Deliver.DeliveredPerSec(), r.Ingest.Load.AcceptedPerSec())
+		ts = append(ts, Target{"delivered/s with one matching trigger vs ingest", ">= 60%", pct(x), x >= 0.60, true})
+	}
+	if r.Latency != nil {
+		p99 := ms(r.Latency.Delivered.P99)
+		ts = append(ts, Target{fmt.Sprintf("p99 end-to-end latency at %d ev/s", r.Config.LatencyRate), "<= 50 ms", fmt.Sprintf("%.1f ms (at %.0f ev/s)", p99, r.Latency.Load.AcceptedPerSec()), p99 <= 50 && p99 > 0, true})
+	}
+	if r.BatchRun != nil {
+		x := r.BatchRun.Load.AcceptedPerSec()
+		ts = append(ts, Target{fmt.Sprintf("batch mode (%d events per request, %s each)", r.Config.BatchSize, size(r.Config.Payload)), ">= 150,000 ev/s", fmt.Sprintf("%.0f ev/s", x), x >= 150000, true})
+	}
+	if one, many := r.triggerRun(1), r.triggerRun(1000); one != nil && many != nil {
+		x := ratio(many.DeliveredPerSec(), one.DeliveredPerSec())
+		ts = append(ts, Target{"1,000 triggers vs 1 trigger, delivered/s of the all-matching trigger", ">= 25%", pct(x), x >= 0.25, true})
+	}
+	return ts
+}
+
+func (r *Report) triggerRun(n int) *Run {
+	for i, c := range r.TriggerCounts {
+		if c == n {
+			return r.Triggers[i]
+		}
+	}
+	return nil
+}
+
+func pct(x float64) string { return fmt.Sprintf("%.0f%%", 100*x) }
+
+// Markdown writes the report as markdown tables.
+func (r *Report) Markdown(w io.Writer) {
+	c := r.Config
+	fmt.Fprintf(w, "Machine: %s. Each run %s, %d keep-alive connections, %s events unless said; Weft is `weft dev` against `weft kafka` (separate processes), all on this machine.\n\n",
+		r.Machine, c.Duration, c.Connections, size(c.Payload))
+	if r.Ingest != nil {
+		in := r.Ingest.Load.AcceptedPerSec()
+		fmt.Fprintf(w, "| measure | Weft | baseline | baseline figure | ratio |\n|---|---:|---|---:|---:|\n")
+		if r.BareHTTP > 0 {
+			fmt.Fprintf(w, "| ingest, %s mode (ev/s) | %.0f | bare Go HTTP server answering 202 | %.0f | %s |\n", c.Mode, in, r.BareHTTP, pct(ratio(in, r.BareHTTP)))
+		}
+		if r.RawKafka > 0 {
+			fmt.Fprintf(w, "| ingest, %s mode (ev/s) | %.0f | raw franz-go producer, acks=all, %d in flight | %.0f | %s |\n", c.Mode, in, c.Connections, r.RawKafka, pct(ratio(in, r.RawKafka)))
+		}
+		if r.Deliver != nil {
+			d := r.Deliver.DeliveredPerSec()
+			fmt.Fprintf(w, "| delivered, one matching trigger (ev/s) | %.0f | Weft's ingest alone | %.0f | %s |\n", d, in, pct(ratio(d, in)))
+		}
+		fmt.Fprintln(w)
+	}
+	var runs []*Run
+	for _, x := range []*Run{r.Ingest, r.Deliver, r.Latency, r.BatchRun} {
+		if x != nil {
+			runs = append(runs, x)
+		}
+	}
+	if len(runs) > 0 {
+		fmt.Fprintf(w, "| run | accepted ev/s | delivered ev/s | p50 ms | p90 ms | p99 ms | max ms | lost | duplicates | errors | Weft CPU ms / 1k events | Weft peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
+		for _, x := range runs {
+			d := x.Delivered
+			delivery := "no trigger | – | – | – | – | – | –"
+			if x.Delivers {
+				delivery = fmt.Sprintf("%.0f | %.1f | %.1f | %.1f | %.1f | %d | %d", x.DeliveredPerSec(), ms(d.P50), ms(d.P90), ms(d.P99), ms(d.Max), d.Lost, d.Duplicates)
+			}
+			fmt.Fprintf(w, "| %s | %.0f | %s | %s | %.1f | %.0f |\n", x.Name, x.Load.AcceptedPerSec(), delivery,
+				x.Load.Errors(), ms(x.CPUPer1k()), mib(x.WeftPeakRSS))
+		}
+		fmt.Fprintln(w)
+	}
+	if len(r.Triggers)+len(r.Brokers)+len(r.Payload) > 0 {
+		fmt.Fprintf(w, "Cost growth (each trigger beyond the all-matching one matches 1%% of events):\n\n")
+		fmt.Fprintf(w, "| dimension | accepted ev/s | delivered ev/s (all-matching trigger) | all deliveries/s | Weft CPU ms / 1k events | Kafka CPU ms / 1k events | Weft peak RSS MiB | p99 ms | lost |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, x := range append(append(append([]*Run{}, r.Triggers...), r.Brokers...), r.Payload...) {
+			all := float64(x.Delivered.Distinct+x.Delivered.Duplicates) + float64(x.Delivered.Others)
+			span := x.Load.Elapsed.Seconds()
+			if s := x.Delivered.Last.Sub(x.Load.Start).Seconds(); s > span {
+				span = s
+			}
+			kafka1k := 0.0
+			if n := len(x.Load.Acked); n > 0 {
+				kafka1k = ms(x.KafkaCPU) * 1000 / float64(n)
+			}
+			fmt.Fprintf(w, "| %s | %.0f | %.0f | %.0f | %.1f | %.1f | %.0f | %.1f | %d |\n", x.Name, x.Load.AcceptedPerSec(), x.DeliveredPerSec(), all/span,
+				ms(x.CPUPer1k()), kafka1k, mib(x.WeftPeakRSS), ms(x.Delivered.P99), x.Delivered.Lost)
+		}
+		fmt.Fprintln(w)
+	}
+	if ts := r.Targets(); len(ts) > 0 {
+		fmt.Fprintf(w, "| target | wanted | measured | |\n|---|---|---|---|\n")
+		for _, t := range ts {
+			mark := "missed"
+			if t.Met {
+				mark = "met"
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s |\n", t.What, t.Want, t.Got, mark)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// Lost sums the acknowledged events never delivered over every run.
+func (r *Report) Lost() int {
+	n := 0
+	for _, x := range r.all() {
+		n += x.Delivered.Lost
+	}
+	return n
+}
+
+func (r *Report) all() []*Run {
+	var out []*Run
+	for _, x := range []*Run{r.Ingest, r.Deliver, r.Latency, r.BatchRun} {
+		if x != nil {
+			out = append(out, x)
+		}
+	}
+	out = append(out, r.Triggers...)
+	out = append(out, r.Brokers...)
+	return append(out, r.Payload...)
+}

@@ -1,0 +1,133 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// subscriber counts what Weft delivers. Path /all is the trigger matching
+// every event: its arrivals are recorded per id with their latency; other
+// paths (the 1% triggers) are only counted.
+type subscriber struct {
+	srv       *http.Server
+	addr      string
+	mu        sync.Mutex
+	seen      map[string]int
+	latencies []time.Duration
+	last      time.Time
+	others    atomic.Int64
+}
+
+func startSubscriber() (*subscriber, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &subscriber{addr: ln.Addr().String(), seen: map[string]int{}}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+func (s *subscriber) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	io.Copy(io.Discard, r.Body) // keep the connection reusable whatever the size
+	id := r.Header.Get("Ce-Id")
+	if r.URL.Path != "/all" {
+		s.others.Add(1)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	s.mu.Lock()
+	n := s.seen[id]
+	s.seen[id] = n + 1
+	if n == 0 {
+		if t, ok := sentAt(id); ok {
+			s.latencies = append(s.latencies, now.Sub(t))
+		}
+	}
+	s.last = now
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+}
+
+// reset forgets everything (between runs).
+func (s *subscriber) reset() {
+	s.mu.Lock()
+	s.seen = map[string]int{}
+	s.latencies = nil
+	s.last = time.Time{}
+	s.mu.Unlock()
+	s.others.Store(0)
+}
+
+// distinct is the number of distinct ids delivered to /all.
+func (s *subscriber) distinct() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.seen)
+}
+
+// waitDrained waits until every acked id arrived at /all, or nothing arrived
+// for quiet, or max passed.
+func (s *subscriber) waitDrained(ctx context.Context, acked int, quiet, max time.Duration) {
+	deadline := time.Now().Add(max)
+	lastN, lastChange := -1, time.Now()
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		n := s.distinct()
+		if n >= acked {
+			return
+		}
+		if n != lastN {
+			lastN, lastChange = n, time.Now()
+		} else if time.Since(lastChange) > quiet {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Delivery is what a subscriber saw of one run.
+type Delivery struct {
+	Distinct, Duplicates, Lost int
+	// Others counts deliveries to the 1% triggers.
+	Others int64
+	// Last is the last arrival at /all.
+	Last               time.Time
+	P50, P90, P99, Max time.Duration
+}
+
+func (s *subscriber) delivery(acked []string) Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := Delivery{Distinct: len(s.seen), Last: s.last, Others: s.others.Load()}
+	for _, n := range s.seen {
+		d.Duplicates += n - 1
+	}
+	for _, id := range acked {
+		if s.seen[id] == 0 {
+			d.Lost++
+		}
+	}
+	lat := append([]time.Duration(nil), s.latencies...)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	q := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(p*float64(len(lat))))]
+	}
+	d.P50, d.P90, d.P99 = q(0.50), q(0.90), q(0.99)
+	if len(lat) > 0 {
+		d.Max = lat[len(lat)-1]
+	}
+	return d
+}
+
+func (s *subscriber) close() { s.srv.Close() }
