@@ -16,9 +16,10 @@ import (
 	"go.yaml.in/yaml/v2"
 )
 
-// The CloudEvents SQL TCK (cloudevents/spec cesql/cesql_tck, v1.0.0) lives in
-// the shared repository beside this one. Every case runs through the code the
-// dispatcher uses: Compile of a cesql filter entry, then the filter's
+// The CloudEvents SQL TCK (cloudevents/spec cesql/cesql_tck, v1.0.0) is copied
+// into testdata/cesql-tck (SOURCE.md there says from where, under which
+// license, and why one case is a known deviation). Every case runs through the
+// code the dispatcher uses: Compile of a cesql filter entry, then the filter's
 // evaluate and Match.
 
 // tckDeviations lists the cases where the sdk-go CESQL library (v2.16.2)
@@ -28,10 +29,11 @@ var tckDeviations = map[string]string{
 	"not_operator.yaml/Invalid int cast": "the TCK expects `NOT 10` to be a cast error with result true, " +
 		"but CESQL v1 defines the integer-to-boolean cast (non-zero is true), so sdk-go returns false " +
 		"without an error; sdk-go's own copy of the TCK renames the case 'Not true with casting' and " +
-		"expects false (shared/conformance/cesql-tck/SOURCE.md documents the contradiction)",
+		"expects false (testdata/cesql-tck/SOURCE.md documents the contradiction)",
 }
 
-const tckRel = "shared/conformance/cesql-tck"
+// tckDir holds the TCK, relative to this package.
+const tckDir = "testdata/cesql-tck"
 
 type tckFile struct {
 	Name  string    `yaml:"name"`
@@ -47,38 +49,8 @@ type tckCase struct {
 	EventOverrides map[string]any `yaml:"eventOverrides"`
 }
 
-// findTCK walks up from the working directory (and its symlink-free form)
-// until a directory holds shared/conformance/cesql-tck or
-// ../shared/conformance/cesql-tck.
-func findTCK(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("get working directory: %v", err)
-	}
-	starts := []string{wd}
-	if real, err := filepath.EvalSymlinks(wd); err == nil && real != wd {
-		starts = append(starts, real)
-	}
-	for _, start := range starts {
-		for dir := start; ; dir = filepath.Dir(dir) {
-			for _, cand := range []string{filepath.Join(dir, tckRel), filepath.Join(dir, "..", tckRel)} {
-				if fi, err := os.Stat(cand); err == nil && fi.IsDir() {
-					return filepath.Clean(cand)
-				}
-			}
-			if filepath.Dir(dir) == dir {
-				break
-			}
-		}
-	}
-	t.Fatalf("CESQL TCK not found: no %s or ../%s in %v or any parent; "+
-		"check out the shared repository beside this one (it is required, not optional)", tckRel, tckRel, starts)
-	return ""
-}
-
 func loadTCK(t *testing.T) (dir string, files map[string]tckFile, names []string) {
-	dir = findTCK(t)
+	dir = tckDir
 	paths, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no TCK files in %s (err %v)", dir, err)
