@@ -6,7 +6,7 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/weft-dev/weft/pkg/cmdutil"
+	"github.com/weft-dev/weft/internal/cmdutil"
 	"github.com/weft-dev/weft/pkg/dispatcher"
 )
 

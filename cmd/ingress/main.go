@@ -5,7 +5,7 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/weft-dev/weft/pkg/cmdutil"
+	"github.com/weft-dev/weft/internal/cmdutil"
 	"github.com/weft-dev/weft/pkg/ingress"
 )
 

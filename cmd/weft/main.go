@@ -8,7 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/weft-dev/weft/pkg/cli"
+	"github.com/weft-dev/weft/internal/cli"
 )
 
 func main() {

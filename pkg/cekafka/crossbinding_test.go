@@ -13,8 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/cekafka"
-	"github.com/weft-dev/weft/pkg/kafka/kafkatest"
 )
 
 // saramaMetadata are the extensions the sarama binding adds from the
@@ -29,11 +29,11 @@ var saramaMetadata = []string{"kafkaoffset", "kafkapartition", "kafkatopic"}
 func TestCrossBindingSarama(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	srv := kafkatest.Start(t)
+	srv := testutil.StartKafka(t)
 	const topic = "weft.broker.default.cross"
 	const partitions = 3
 
-	kcfg := kafkatest.Config(srv)
+	kcfg := testutil.KafkaConfig(srv)
 	cl, err := kcfg.NewClient(nil, kgo.RequiredAcks(kgo.AllISRAcks()))
 	if err != nil {
 		t.Fatal(err)

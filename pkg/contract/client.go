@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/weft-dev/weft/pkg/observability"
+	"github.com/weft-dev/weft/pkg/wire"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
@@ -36,8 +37,8 @@ type ProblemReporter interface {
 type ClientConfig struct {
 	// Server is the control plane's gRPC address (host:port).
 	Server string
-	// Role is "ingress" or "dispatcher".
-	Role string
+	// Role says what this process does.
+	Role wire.Role
 	// ProcessID identifies this process to the control plane.
 	ProcessID string
 	// AuthToken, when set, is sent as a bearer token.
@@ -89,7 +90,7 @@ func (c *Client) Ready() <-chan struct{} { return c.ready }
 func (c *Client) Run(ctx context.Context) error {
 	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 	if c.cfg.AuthToken != "" {
-		opts = append(opts, grpc.WithPerRPCCredentials(BearerToken(c.cfg.AuthToken)))
+		opts = append(opts, grpc.WithPerRPCCredentials(wire.BearerToken(c.cfg.AuthToken)))
 	}
 	conn, err := grpc.NewClient(c.cfg.Server, opts...)
 	if err != nil {
@@ -127,7 +128,7 @@ func (c *Client) follow(ctx context.Context, api weftv1.ContractServiceClient) e
 	if err != nil {
 		return fmt.Errorf("open contract stream: %w", err)
 	}
-	hello := &weftv1.WatchContractRequest{ProcessId: c.cfg.ProcessID, Role: c.cfg.Role, AckVersion: c.Applied()}
+	hello := &weftv1.WatchContractRequest{ProcessId: c.cfg.ProcessID, Role: string(c.cfg.Role), AckVersion: c.Applied()}
 	if err := stream.Send(hello); err != nil {
 		return fmt.Errorf("send hello: %w", err)
 	}
@@ -201,15 +202,3 @@ func (c *Client) reportProblems(ctx context.Context, pr ProblemReporter, send fu
 		}
 	}
 }
-
-// BearerToken is gRPC per-RPC credentials carrying "authorization: Bearer <token>".
-type BearerToken string
-
-// GetRequestMetadata implements credentials.PerRPCCredentials.
-func (t BearerToken) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer " + string(t)}, nil
-}
-
-// RequireTransportSecurity implements credentials.PerRPCCredentials; Weft
-// allows plaintext inside a cluster network.
-func (BearerToken) RequireTransportSecurity() bool { return false }

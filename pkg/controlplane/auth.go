@@ -2,27 +2,30 @@ package controlplane
 
 import (
 	"context"
-	"crypto/subtle"
-	"strings"
+	"errors"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/weft-dev/weft/pkg/wire"
 )
 
 // bearerAuth checks "authorization: Bearer <token>" on every call.
-type bearerAuth struct{ token []byte }
+type bearerAuth struct{ token string }
 
 func (a bearerAuth) check(ctx context.Context) error {
 	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md.Get("authorization")
-	if len(vals) == 0 {
-		return status.Error(codes.Unauthenticated, "missing bearer token: pass --auth-token-file or set WEFT_TOKEN")
+	var header string
+	if vals := md.Get(wire.AuthorizationHeader); len(vals) > 0 {
+		header = vals[0]
 	}
-	tok, ok := strings.CutPrefix(vals[0], "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(tok), a.token) != 1 {
-		return status.Error(codes.Unauthenticated, "invalid bearer token")
+	switch err := wire.CheckBearer(header, a.token); {
+	case errors.Is(err, wire.ErrNoToken):
+		return status.Error(codes.Unauthenticated, "missing bearer token: the CLI sends --token-file (or WEFT_TOKEN), data-plane processes --auth-token-file")
+	case err != nil:
+		return status.Error(codes.Unauthenticated, err.Error())
 	}
 	return nil
 }

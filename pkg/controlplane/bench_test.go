@@ -7,7 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/weft-dev/weft/pkg/kafka/kafkatest"
+	"github.com/weft-dev/weft/internal/testutil"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
@@ -15,9 +15,9 @@ import (
 // back from the log); the Baseline sub-benchmark is one acks=all produce to
 // the same server, the floor any durable write pays.
 func BenchmarkApply(b *testing.B) {
-	e := kafkatest.Start(b)
+	e := testutil.StartKafka(b)
 	cfg := DefaultConfig()
-	cfg.Kafka = kafkatest.Config(e)
+	cfg.Kafka = testutil.KafkaConfig(e)
 	cfg.GRPCAddr, cfg.OpsAddr = "127.0.0.1:0", ""
 	ctx := context.Background()
 	srv, err := New(ctx, cfg)
@@ -40,7 +40,7 @@ func BenchmarkApply(b *testing.B) {
 		}
 	})
 	b.Run("Baseline", func(b *testing.B) {
-		kcfg := kafkatest.Config(e)
+		kcfg := testutil.KafkaConfig(e)
 		cl, err := kcfg.NewClient(nil, kgo.DefaultProduceTopic("weft.broker.default.bench"), kgo.RequiredAcks(kgo.AllISRAcks()))
 		if err != nil {
 			b.Fatal(err)

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
 
-	"github.com/weft-dev/weft/pkg/contract"
+	"github.com/weft-dev/weft/pkg/controlplane/compile"
 	"github.com/weft-dev/weft/pkg/kafka"
+	"github.com/weft-dev/weft/pkg/wire"
 )
 
 // Config configures a control-plane replica.
@@ -57,7 +57,7 @@ func DefaultConfig() Config {
 		BrokerReplicationFactor: -1,
 		BrokerMaxMessageBytes:   2 << 20,
 		IngressURL:              "http://127.0.0.1:8080",
-		ServiceURLTemplate:      contract.DefaultServiceURLTemplate,
+		ServiceURLTemplate:      compile.DefaultServiceURLTemplate,
 		Kafka:                   kafka.DefaultConfig(),
 	}
 }
@@ -117,16 +117,9 @@ func (c *Config) Validate() error {
 
 // authToken reads the token file ("" when auth is off).
 func (c *Config) authToken() (string, error) {
-	if c.AuthTokenFile == "" {
-		return "", nil
-	}
-	b, err := os.ReadFile(c.AuthTokenFile)
+	tok, err := wire.ReadTokenFile(c.AuthTokenFile)
 	if err != nil {
-		return "", fmt.Errorf("read --auth-token-file: %w", err)
-	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" {
-		return "", fmt.Errorf("--auth-token-file: %s is empty", c.AuthTokenFile)
+		return "", fmt.Errorf("--auth-token-file: %w", err)
 	}
 	return tok, nil
 }

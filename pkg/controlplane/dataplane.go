@@ -16,25 +16,20 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/weft-dev/weft/pkg/apis"
-	"github.com/weft-dev/weft/pkg/contract"
+	"github.com/weft-dev/weft/pkg/controlplane/compile"
+	"github.com/weft-dev/weft/pkg/wire"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
-)
-
-// Data-plane roles.
-const (
-	RoleIngress    = "ingress"
-	RoleDispatcher = "dispatcher"
 )
 
 // publisher compiles the state into contracts, streams them to data-plane
 // processes and tracks which version each process acknowledged.
 type publisher struct {
 	weftv1.UnimplementedContractServiceServer
-	opts   contract.Options
+	opts   compile.Options
 	logger *slog.Logger
 
 	mu       sync.Mutex
-	compiled *contract.Compiled
+	compiled *compile.Compiled
 	// since maps a broker or trigger uid to the first contract version whose
 	// entry for it equals the current one: readiness needs acks of at least it.
 	since   map[string]uint64
@@ -62,10 +57,10 @@ type problem struct {
 	Message string `json:"message"`
 }
 
-func newPublisher(opts contract.Options, logger *slog.Logger) *publisher {
+func newPublisher(opts compile.Options, logger *slog.Logger) *publisher {
 	return &publisher{
 		opts: opts, logger: logger,
-		compiled: contract.Compile(0, nil, nil, opts),
+		compiled: compile.Compile(0, nil, nil, opts),
 		since:    map[string]uint64{}, prints: map[string]string{},
 		procs: map[int64]*process{}, changed: make(chan struct{}),
 	}
@@ -83,7 +78,7 @@ func (p *publisher) update(st *State) {
 			triggers = append(triggers, t)
 		}
 	}
-	c := contract.Compile(st.Version, brokers, triggers, p.opts)
+	c := compile.Compile(st.Version, brokers, triggers, p.opts)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c.Contract.Version <= p.compiled.Contract.Version && p.compiled.Contract.Version != 0 {
@@ -143,7 +138,7 @@ func (p *publisher) remoteChanged() {
 }
 
 // current returns the latest compiled contract and a channel closed on change.
-func (p *publisher) current() (*contract.Compiled, <-chan struct{}) {
+func (p *publisher) current() (*compile.Compiled, <-chan struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.compiled, p.changed
@@ -151,7 +146,7 @@ func (p *publisher) current() (*contract.Compiled, <-chan struct{}) {
 
 // readiness says whether every connected process of role acknowledged the
 // version that introduced uid's current entry.
-func (p *publisher) readiness(uid, role string) (ok bool, reason, msg string) {
+func (p *publisher) readiness(uid string, role wire.Role) (ok bool, reason, msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	need, known := p.since[uid]
@@ -161,7 +156,7 @@ func (p *publisher) readiness(uid, role string) (ok bool, reason, msg string) {
 	var n int
 	var behind []string
 	count := func(id, r string, acked uint64) {
-		if r != role {
+		if r != string(role) {
 			return
 		}
 		n++
@@ -233,9 +228,11 @@ func (p *publisher) WatchContract(stream weftv1.ContractService_WatchContractSer
 	if err != nil {
 		return err
 	}
-	if hello.GetProcessId() == "" || (hello.GetRole() != RoleIngress && hello.GetRole() != RoleDispatcher) {
-		return status.Errorf(codes.InvalidArgument, "hello: process_id must be set and role must be %q or %q (got %q, %q)",
-			RoleIngress, RoleDispatcher, hello.GetProcessId(), hello.GetRole())
+	if hello.GetProcessId() == "" {
+		return status.Error(codes.InvalidArgument, "hello: process_id: must not be empty")
+	}
+	if _, err := wire.ParseRole(hello.GetRole()); err != nil {
+		return status.Errorf(codes.InvalidArgument, "hello: role: %v", err)
 	}
 	p.mu.Lock()
 	id := p.nextID
@@ -311,8 +308,8 @@ func (p *publisher) WatchContract(stream weftv1.ContractService_WatchContractSer
 }
 
 // WaitForDataPlane blocks until at least one process of each role is
-// connected to this replica and has applied the latest contract.
-func (s *Server) WaitForDataPlane(ctx context.Context, roles ...string) error {
+// connected to this replica and has applied the latest compile.
+func (s *Server) WaitForDataPlane(ctx context.Context, roles ...wire.Role) error {
 	for {
 		c, changed := s.pub.current()
 		ready := true
@@ -320,7 +317,7 @@ func (s *Server) WaitForDataPlane(ctx context.Context, roles ...string) error {
 		for _, role := range roles {
 			found := false
 			for _, p := range procs {
-				if p.role == role && p.acked >= c.Contract.GetVersion() {
+				if p.role == string(role) && p.acked >= c.Contract.GetVersion() {
 					found = true
 				}
 			}

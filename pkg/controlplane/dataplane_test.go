@@ -17,9 +17,10 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/apis"
 	"github.com/weft-dev/weft/pkg/contract"
-	"github.com/weft-dev/weft/pkg/kafka/kafkatest"
+	"github.com/weft-dev/weft/pkg/wire"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
@@ -67,7 +68,7 @@ func (g *gateApplier) lastContract() *weftv1.Contract {
 	return g.last
 }
 
-func runDataPlane(t *testing.T, addr, role, id string, a contract.Applier) (*contract.Client, func()) {
+func runDataPlane(t *testing.T, addr string, role wire.Role, id string, a contract.Applier) (*contract.Client, func()) {
 	t.Helper()
 	cl := contract.NewClient(contract.ClientConfig{Server: addr, Role: role, ProcessID: id}, a, nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -93,7 +94,7 @@ func triggerReady(t *testing.T, r *replica, ns, name string) (bool, string) {
 }
 
 func TestContractStreamAndReadiness(t *testing.T) {
-	e := kafkatest.Start(t)
+	e := testutil.StartKafka(t)
 	r := startReplica(t, e)
 	ctx := testCtx(t)
 
@@ -101,14 +102,14 @@ func TestContractStreamAndReadiness(t *testing.T) {
 	if _, err := r.client.Apply(ctx, &weftv1.ApplyRequest{Objects: objectsFromYAML(t, walkthrough)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "NoDataPlane reason", func() (bool, string) {
+	testutil.Eventually(t, 20*time.Second, "NoDataPlane reason", func() (bool, string) {
 		ok, msg := triggerReady(t, r, "event-example", "hello-display")
 		return !ok && len(msg) > 11 && msg[:11] == "NoDataPlane", msg
 	})
 
 	open := newGate(true)
-	cl, _ := runDataPlane(t, r.srv.Addr(), RoleDispatcher, "dispatcher-1", open)
-	waitFor(t, "trigger Ready after the dispatcher acknowledged", func() (bool, string) { return triggerReady(t, r, "event-example", "hello-display") })
+	cl, _ := runDataPlane(t, r.srv.Addr(), wire.RoleDispatcher, "dispatcher-1", open)
+	testutil.Eventually(t, 20*time.Second, "trigger Ready after the dispatcher acknowledged", func() (bool, string) { return triggerReady(t, r, "event-example", "hello-display") })
 	c := open.lastContract()
 	if c == nil || len(c.Ingresses) != 1 || len(c.Ingresses[0].Egresses) != 2 {
 		t.Fatalf("contract: %v", c)
@@ -128,15 +129,15 @@ func TestContractStreamAndReadiness(t *testing.T) {
 
 	// A second dispatcher that does not apply holds readiness of new changes back.
 	stuck := newGate(false)
-	runDataPlane(t, r.srv.Addr(), RoleDispatcher, "dispatcher-2", stuck)
-	waitFor(t, "second dispatcher connected", func() (bool, string) {
+	runDataPlane(t, r.srv.Addr(), wire.RoleDispatcher, "dispatcher-2", stuck)
+	testutil.Eventually(t, 20*time.Second, "second dispatcher connected", func() (bool, string) {
 		return len(r.srv.pub.processes()) == 2, "processes connected"
 	})
 	m := "apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: late\n  namespace: event-example\nspec:\n  broker: default\n  subscriber:\n    uri: http://late.example/\n"
 	if _, err := r.client.Apply(ctx, &weftv1.ApplyRequest{Objects: objectsFromYAML(t, m)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first dispatcher has the new contract", func() (bool, string) {
+	testutil.Eventually(t, 20*time.Second, "the first dispatcher has the new contract", func() (bool, string) {
 		c := open.lastContract()
 		return c != nil && len(c.Ingresses[0].Egresses) == 3, "egresses"
 	})
@@ -146,14 +147,14 @@ func TestContractStreamAndReadiness(t *testing.T) {
 		t.Fatalf("reason %q, want DataPlaneNotReady", msg)
 	}
 	stuck.setOpen(true)
-	waitFor(t, "trigger Ready once both acknowledged", func() (bool, string) { return triggerReady(t, r, "event-example", "late") })
+	testutil.Eventually(t, 20*time.Second, "trigger Ready once both acknowledged", func() (bool, string) { return triggerReady(t, r, "event-example", "late") })
 
 	// A trigger whose broker is missing says so.
 	m = "apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: orphan\nspec:\n  broker: missing\n  subscriber:\n    uri: http://x.example/\n"
 	if _, err := r.client.Apply(ctx, &weftv1.ApplyRequest{Objects: objectsFromYAML(t, m)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "BrokerDoesNotExist", func() (bool, string) {
+	testutil.Eventually(t, 20*time.Second, "BrokerDoesNotExist", func() (bool, string) {
 		ok, msg := triggerReady(t, r, "default", "orphan")
 		return !ok && len(msg) > 18 && msg[:18] == "BrokerDoesNotExist", msg
 	})
@@ -162,21 +163,21 @@ func TestContractStreamAndReadiness(t *testing.T) {
 	if _, err := r.client.Apply(ctx, &weftv1.ApplyRequest{Objects: objectsFromYAML(t, m)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "SubscriberResolveFailed", func() (bool, string) {
+	testutil.Eventually(t, 20*time.Second, "SubscriberResolveFailed", func() (bool, string) {
 		ok, msg := triggerReady(t, r, "event-example", "oddref")
 		return !ok && len(msg) > 23 && msg[:23] == "SubscriberResolveFailed", msg
 	})
 }
 
 func TestDataPlaneKeepsContractWhenControlPlaneGoes(t *testing.T) {
-	e := kafkatest.Start(t)
+	e := testutil.StartKafka(t)
 	r := startReplica(t, e)
 	ctx := testCtx(t)
 	if _, err := r.client.Apply(ctx, &weftv1.ApplyRequest{Objects: objectsFromYAML(t, walkthrough)}); err != nil {
 		t.Fatal(err)
 	}
 	g := newGate(true)
-	cl, _ := runDataPlane(t, r.srv.Addr(), RoleIngress, "ingress-1", g)
+	cl, _ := runDataPlane(t, r.srv.Addr(), wire.RoleIngress, "ingress-1", g)
 	<-cl.Ready()
 	v := cl.Applied()
 	r.stop()
@@ -187,7 +188,7 @@ func TestDataPlaneKeepsContractWhenControlPlaneGoes(t *testing.T) {
 }
 
 func TestAuthToken(t *testing.T) {
-	e := kafkatest.Start(t)
+	e := testutil.StartKafka(t)
 	tokFile := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokFile, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -198,7 +199,7 @@ func TestAuthToken(t *testing.T) {
 		t.Errorf("no token: %v", err)
 	}
 	for tok, want := range map[string]codes.Code{"wrong": codes.Unauthenticated, "s3cret": codes.OK} {
-		conn, err := grpc.NewClient(r.srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(contract.BearerToken(tok)))
+		conn, err := grpc.NewClient(r.srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(wire.BearerToken(tok)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,19 +213,19 @@ func TestAuthToken(t *testing.T) {
 
 // A data-plane process connected to one replica counts on every replica.
 func TestReadinessAcrossReplicas(t *testing.T) {
-	e := kafkatest.Start(t)
+	e := testutil.StartKafka(t)
 	a, b := startReplica(t, e), startReplica(t, e)
 	ctx := testCtx(t)
 	if _, err := a.client.Apply(ctx, &weftv1.ApplyRequest{Objects: objectsFromYAML(t, walkthrough)}); err != nil {
 		t.Fatal(err)
 	}
 	g := newGate(true)
-	_, stop := runDataPlane(t, a.srv.Addr(), RoleDispatcher, "dispatcher-on-a", g)
-	waitFor(t, "Ready on the replica the dispatcher is not connected to", func() (bool, string) {
+	_, stop := runDataPlane(t, a.srv.Addr(), wire.RoleDispatcher, "dispatcher-on-a", g)
+	testutil.Eventually(t, 20*time.Second, "Ready on the replica the dispatcher is not connected to", func() (bool, string) {
 		return triggerReady(t, b, "event-example", "hello-display")
 	})
 	stop()
-	waitFor(t, "not Ready on b once the dispatcher left a", func() (bool, string) {
+	testutil.Eventually(t, 20*time.Second, "not Ready on b once the dispatcher left a", func() (bool, string) {
 		ok, msg := triggerReady(t, b, "event-example", "hello-display")
 		return !ok, msg
 	})
@@ -252,7 +253,7 @@ func (p *problemApplier) set(ps ...*weftv1.EgressProblem) {
 // A problem a dispatcher reports (a failing dead-letter sink) shows on the
 // Trigger, on every replica, until the dispatcher clears it.
 func TestReportedProblemsShowOnTriggers(t *testing.T) {
-	e := kafkatest.Start(t)
+	e := testutil.StartKafka(t)
 	a, b := startReplica(t, e), startReplica(t, e)
 	ctx := testCtx(t)
 	resp, err := a.client.Apply(ctx, &weftv1.ApplyRequest{Objects: objectsFromYAML(t, walkthrough)})
@@ -266,16 +267,16 @@ func TestReportedProblemsShowOnTriggers(t *testing.T) {
 		}
 	}
 	pa := &problemApplier{gateApplier: newGate(true)}
-	cl := contract.NewClient(contract.ClientConfig{Server: a.srv.Addr(), Role: RoleDispatcher, ProcessID: "d1", ProblemInterval: 20 * time.Millisecond}, pa, nil)
+	cl := contract.NewClient(contract.ClientConfig{Server: a.srv.Addr(), Role: wire.RoleDispatcher, ProcessID: "d1", ProblemInterval: 20 * time.Millisecond}, pa, nil)
 	rctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = cl.Run(rctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	waitFor(t, "Ready", func() (bool, string) { return triggerReady(t, b, "event-example", "hello-display") })
+	testutil.Eventually(t, 20*time.Second, "Ready", func() (bool, string) { return triggerReady(t, b, "event-example", "hello-display") })
 
 	pa.set(&weftv1.EgressProblem{Uid: uid, Reason: "DeadLetterSinkFailing", Message: "3 event(s) held back"})
 	for _, r := range []*replica{a, b} {
-		waitFor(t, "the problem on the trigger", func() (bool, string) {
+		testutil.Eventually(t, 20*time.Second, "the problem on the trigger", func() (bool, string) {
 			ok, msg := triggerReady(t, r, "event-example", "hello-display")
 			return !ok && strings.HasPrefix(msg, "DeadLetterSinkFailing: d1: 3 event(s) held back"), msg
 		})
@@ -284,11 +285,11 @@ func TestReportedProblemsShowOnTriggers(t *testing.T) {
 		t.Errorf("the other trigger is not Ready: %s", msg)
 	}
 	pa.set()
-	waitFor(t, "Ready again", func() (bool, string) { return triggerReady(t, b, "event-example", "hello-display") })
+	testutil.Eventually(t, 20*time.Second, "Ready again", func() (bool, string) { return triggerReady(t, b, "event-example", "hello-display") })
 }
 
 func TestOpsEndpoints(t *testing.T) {
-	e := kafkatest.Start(t)
+	e := testutil.StartKafka(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -305,7 +306,7 @@ func TestOpsEndpoints(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	waitFor(t, "ops server", func() (bool, string) { code, body := get("/healthz"); return code == 200, body })
+	testutil.Eventually(t, 20*time.Second, "ops server", func() (bool, string) { code, body := get("/healthz"); return code == 200, body })
 	if code, body := get("/readyz"); code != 200 {
 		t.Errorf("/readyz = %d %s", code, body)
 	}

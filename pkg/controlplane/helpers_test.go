@@ -10,9 +10,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"sigs.k8s.io/yaml"
 
+	"github.com/weft-dev/weft/internal/devkafka"
+	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/apis"
-	"github.com/weft-dev/weft/pkg/kafka"
-	"github.com/weft-dev/weft/pkg/kafka/kafkatest"
 	"github.com/weft-dev/weft/pkg/observability"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
@@ -33,10 +33,10 @@ type replica struct {
 }
 
 // startReplica runs a control plane on a loopback port against e.
-func startReplica(t *testing.T, e *kafka.Embedded, mutate ...func(*Config)) *replica {
+func startReplica(t *testing.T, e *devkafka.Server, mutate ...func(*Config)) *replica {
 	t.Helper()
 	cfg := DefaultConfig()
-	cfg.Kafka = kafkatest.Config(e)
+	cfg.Kafka = testutil.KafkaConfig(e)
 	cfg.GRPCAddr = "127.0.0.1:0"
 	cfg.OpsAddr = ""
 	cfg.IngressURL = "http://ingress.test:8080"
@@ -153,22 +153,6 @@ func dialForBench(t testing.TB, addr string) (weftv1.ControlPlaneClient, func())
 		t.Fatal(err)
 	}
 	return weftv1.NewControlPlaneClient(conn), func() { conn.Close() }
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var last string
-	for time.Now().Before(deadline) {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		last = msg
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s; last: %s", what, last)
 }
 
 const walkthrough = `apiVersion: eventing.knative.dev/v1

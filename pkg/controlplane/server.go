@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
-	"github.com/weft-dev/weft/pkg/contract"
+	"github.com/weft-dev/weft/pkg/controlplane/compile"
 	"github.com/weft-dev/weft/pkg/observability"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
@@ -35,7 +35,7 @@ func WithMetrics(m *observability.Metrics) Option { return func(s *Server) { s.m
 // Server is one control-plane replica.
 type Server struct {
 	cfg     Config
-	opts    contract.Options
+	opts    compile.Options
 	logger  *slog.Logger
 	metrics *observability.Metrics
 	health  *observability.Health
@@ -59,7 +59,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 		o(s)
 	}
 	s.logger = s.logger.With("component", "controlplane")
-	s.opts = contract.Options{IngressURL: cfg.IngressURL, ServiceURLTemplate: cfg.ServiceURLTemplate}
+	s.opts = compile.Options{IngressURL: cfg.IngressURL, ServiceURLTemplate: cfg.ServiceURLTemplate}
 	if s.metrics == nil {
 		m, err := observability.NewMetrics()
 		if err != nil {
@@ -102,7 +102,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	}
 	var gopts []grpc.ServerOption
 	if token != "" {
-		a := bearerAuth{token: []byte(token)}
+		a := bearerAuth{token: token}
 		gopts = append(gopts, grpc.ChainUnaryInterceptor(a.unary), grpc.ChainStreamInterceptor(a.stream))
 	}
 	s.grpc = grpc.NewServer(gopts...)

@@ -3,6 +3,7 @@ package controlplane
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -10,13 +11,13 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/apis"
-	"github.com/weft-dev/weft/pkg/kafka/kafkatest"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
 func TestWalkthroughApplyAndGet(t *testing.T) {
-	e := kafkatest.Start(t)
+	e := testutil.StartKafka(t)
 	r := startReplica(t, e)
 	ctx := testCtx(t)
 
@@ -181,7 +182,7 @@ func TestInvalidManifestsChangeNothing(t *testing.T) {
 	if len(invalidManifests) < 25 {
 		t.Fatalf("only %d invalid manifests", len(invalidManifests))
 	}
-	e := kafkatest.Start(t)
+	e := testutil.StartKafka(t)
 	r := startReplica(t, e)
 	ctx := testCtx(t)
 	seed := brokerYAML("existing", "") + "---\n" + "apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: existing-trigger\nspec:\n  broker: existing\n  subscriber:\n    uri: http://x.example/\n"
@@ -232,7 +233,7 @@ func TestInvalidManifestsChangeNothing(t *testing.T) {
 }
 
 func TestGetDeleteErrors(t *testing.T) {
-	e := kafkatest.Start(t)
+	e := testutil.StartKafka(t)
 	r := startReplica(t, e)
 	ctx := testCtx(t)
 	_, err := r.client.Get(ctx, &weftv1.GetRequest{Kind: "broker", Namespace: "default", Name: "nope"})
@@ -263,7 +264,7 @@ func TestGetDeleteErrors(t *testing.T) {
 		t.Fatalf("delete: %v", err)
 	}
 	adm := kadm.NewClient(mustClient(t, e))
-	waitFor(t, "broker topic deleted", func() (bool, string) {
+	testutil.Eventually(t, 20*time.Second, "broker topic deleted", func() (bool, string) {
 		td, err := adm.ListTopics(ctx, "weft.broker.default.b")
 		if err != nil {
 			return false, err.Error()
@@ -273,7 +274,7 @@ func TestGetDeleteErrors(t *testing.T) {
 }
 
 func TestLabelSelector(t *testing.T) {
-	e := kafkatest.Start(t)
+	e := testutil.StartKafka(t)
 	r := startReplica(t, e)
 	ctx := testCtx(t)
 	m := "apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: a\n  labels:\n    team: blue\n---\n" +

@@ -2,7 +2,8 @@ package controlplane
 
 import (
 	"github.com/weft-dev/weft/pkg/apis"
-	"github.com/weft-dev/weft/pkg/contract"
+	"github.com/weft-dev/weft/pkg/controlplane/compile"
+	"github.com/weft-dev/weft/pkg/wire"
 )
 
 // withStatus returns a copy of o with its status computed from the compiled
@@ -15,13 +16,13 @@ func (s *Server) withStatus(o apis.Object) apis.Object {
 	case *apis.Broker:
 		st := &t.Status
 		st.ObservedGeneration = m.Generation
-		st.Topic = contract.BrokerTopic(m.Namespace, m.Name)
+		st.Topic = wire.BrokerTopic(m.Namespace, m.Name)
 		st.Address = &apis.Addressable{Name: "http", URL: s.opts.BrokerURL(m.Namespace, m.Name)}
 		conds := []apis.Condition{
 			cond("Addressable", true, "", ""),
 			cond("TopicReady", true, "", "topic "+st.Topic),
 		}
-		ok, reason, msg := s.pub.readiness(m.UID, RoleIngress)
+		ok, reason, msg := s.pub.readiness(m.UID, wire.RoleIngress)
 		conds = append(conds, cond("IngressReady", ok, reason, msg))
 		st.Conditions = withReady(conds)
 	case *apis.Trigger:
@@ -39,16 +40,16 @@ func (s *Server) withStatus(o apis.Object) apis.Object {
 		if res.BrokerExists {
 			conds = append(conds, cond("BrokerReady", true, "", ""))
 		} else {
-			conds = append(conds, cond("BrokerReady", false, contract.ReasonBrokerDoesNotExist, res.Message))
+			conds = append(conds, cond("BrokerReady", false, compile.ReasonBrokerDoesNotExist, res.Message))
 		}
 		switch res.Reason {
-		case contract.ReasonSubscriberResolve, contract.ReasonDeadLetterResolve, contract.ReasonInvalidDelivery:
+		case compile.ReasonSubscriberResolve, compile.ReasonDeadLetterResolve, compile.ReasonInvalidDelivery:
 			conds = append(conds, cond("SubscriberResolved", false, res.Reason, res.Message))
 		default:
 			conds = append(conds, cond("SubscriberResolved", true, "", ""))
 		}
 		if res.Reason == "" {
-			ok, reason, msg := s.pub.readiness(m.UID, RoleDispatcher)
+			ok, reason, msg := s.pub.readiness(m.UID, wire.RoleDispatcher)
 			conds = append(conds, cond("DataPlaneReady", ok, reason, msg))
 			reason, msg = s.pub.problems(m.UID)
 			conds = append(conds, cond("DeliveryHealthy", reason == "", reason, msg))

@@ -5,19 +5,20 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/weft-dev/weft/pkg/kafka"
-	"github.com/weft-dev/weft/pkg/kafka/kafkatest"
+	"github.com/weft-dev/weft/internal/devkafka"
+	"github.com/weft-dev/weft/internal/testutil"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
-func mustClient(t *testing.T, e *kafka.Embedded) *kgo.Client {
+func mustClient(t *testing.T, e *devkafka.Server) *kgo.Client {
 	t.Helper()
-	cfg := kafkatest.Config(e)
+	cfg := testutil.KafkaConfig(e)
 	cl, err := cfg.NewClient(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +29,7 @@ func mustClient(t *testing.T, e *kafka.Embedded) *kgo.Client {
 
 func TestStateSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	e := kafkatest.StartConfig(t, kafka.EmbeddedConfig{Addr: "127.0.0.1:0", DataDir: dir})
+	e := testutil.StartKafkaConfig(t, devkafka.Config{Addr: "127.0.0.1:0", DataDir: dir})
 	r := startReplica(t, e)
 	ctx := testCtx(t)
 	if _, err := r.client.Apply(ctx, &weftv1.ApplyRequest{Objects: objectsFromYAML(t, walkthrough)}); err != nil {
@@ -63,7 +64,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	// And so does one after the Kafka-protocol server itself restarted from its data dir.
 	addr := e.Addr()
 	e.Close()
-	e2 := kafkatest.StartConfig(t, kafka.EmbeddedConfig{Addr: addr, DataDir: dir})
+	e2 := testutil.StartKafkaConfig(t, devkafka.Config{Addr: addr, DataDir: dir})
 	r3 := startReplica(t, e2)
 	again, err := r3.client.List(ctx, &weftv1.ListRequest{})
 	if err != nil {
@@ -83,7 +84,7 @@ func names(objs []*weftv1.Object) string {
 }
 
 func TestReplicasConverge(t *testing.T) {
-	e := kafkatest.Start(t)
+	e := testutil.StartKafka(t)
 	a, b := startReplica(t, e), startReplica(t, e)
 	ctx := testCtx(t)
 	if _, err := a.client.Apply(ctx, &weftv1.ApplyRequest{Objects: objectsFromYAML(t, brokerYAML("from-a", ""))}); err != nil {
@@ -93,7 +94,7 @@ func TestReplicasConverge(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range []*replica{a, b} {
-		waitFor(t, "replica sees both writes", func() (bool, string) {
+		testutil.Eventually(t, 20*time.Second, "replica sees both writes", func() (bool, string) {
 			l, err := r.client.List(ctx, &weftv1.ListRequest{Kind: "brokers"})
 			if err != nil {
 				return false, err.Error()
@@ -107,7 +108,7 @@ func TestReplicasConverge(t *testing.T) {
 // Two replicas updating one resource from the same resourceVersion: exactly
 // one wins, the other gets Aborted, and both replicas agree on the winner.
 func TestConcurrentWritersOneWins(t *testing.T) {
-	e := kafkatest.Start(t)
+	e := testutil.StartKafka(t)
 	a, b := startReplica(t, e), startReplica(t, e)
 	ctx := testCtx(t)
 	resp, err := a.client.Apply(ctx, &weftv1.ApplyRequest{Objects: objectsFromYAML(t, brokerYAML("shared", ""))})
@@ -115,7 +116,7 @@ func TestConcurrentWritersOneWins(t *testing.T) {
 		t.Fatal(err)
 	}
 	rv := mustDecode(t, resp.Results[0].Object).GetObjectMeta().ResourceVersion
-	waitFor(t, "b sees the broker", func() (bool, string) {
+	testutil.Eventually(t, 20*time.Second, "b sees the broker", func() (bool, string) {
 		_, err := b.client.Get(ctx, &weftv1.GetRequest{Kind: "broker", Name: "shared"})
 		return err == nil, status.Convert(err).Message()
 	})
@@ -147,7 +148,7 @@ func TestConcurrentWritersOneWins(t *testing.T) {
 		}
 		var label string
 		for _, r := range []*replica{a, b} {
-			waitFor(t, "replicas agree", func() (bool, string) {
+			testutil.Eventually(t, 20*time.Second, "replicas agree", func() (bool, string) {
 				po, err := r.client.Get(ctx, &weftv1.GetRequest{Kind: "broker", Name: "shared"})
 				if err != nil {
 					return false, err.Error()

@@ -10,7 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/weft-dev/weft/pkg/apis"
-	"github.com/weft-dev/weft/pkg/contract"
+	"github.com/weft-dev/weft/pkg/wire"
 )
 
 // ensureBrokerTopic creates the broker's topic when it does not exist.
@@ -24,7 +24,7 @@ func (s *Server) ensureBrokerTopic(ctx context.Context, b *apis.Broker) error {
 		n, _ := strconv.Atoi(v)
 		rf = int16(n)
 	}
-	topic := contract.BrokerTopic(b.ObjectMeta.Namespace, b.ObjectMeta.Name)
+	topic := wire.BrokerTopic(b.ObjectMeta.Namespace, b.ObjectMeta.Name)
 	var configs map[string]*string
 	if s.cfg.BrokerMaxMessageBytes > 0 {
 		configs = map[string]*string{"max.message.bytes": kadm.StringPtr(strconv.Itoa(s.cfg.BrokerMaxMessageBytes))}
@@ -41,7 +41,7 @@ func (s *Server) ensureBrokerTopic(ctx context.Context, b *apis.Broker) error {
 
 // deleteBrokerTopic deletes the broker's topic (missing is fine).
 func (s *Server) deleteBrokerTopic(ctx context.Context, namespace, name string) error {
-	topic := contract.BrokerTopic(namespace, name)
+	topic := wire.BrokerTopic(namespace, name)
 	resp, err := s.adm.DeleteTopic(ctx, topic)
 	if err == nil {
 		err = resp.Err
@@ -61,7 +61,7 @@ func (s *Server) fixStartOffsets(ctx context.Context, t *apis.Trigger, brokerExi
 	if !brokerExists {
 		return nil
 	}
-	topic := contract.BrokerTopic(t.ObjectMeta.Namespace, t.Spec.Broker)
+	topic := wire.BrokerTopic(t.ObjectMeta.Namespace, t.Spec.Broker)
 	var offs kadm.ListedOffsets
 	var err error
 	if t.ObjectMeta.Annotations[apis.AnnotationInitialOffset] == "earliest" {
@@ -75,7 +75,7 @@ func (s *Server) fixStartOffsets(ctx context.Context, t *apis.Trigger, brokerExi
 	if err != nil {
 		return fmt.Errorf("%w: list offsets of %s: %w", ErrUnavailable, topic, err)
 	}
-	group := contract.TriggerGroup(t.ObjectMeta.Namespace, t.ObjectMeta.Name)
+	group := wire.TriggerGroup(t.ObjectMeta.Namespace, t.ObjectMeta.Name)
 	resp, err := s.adm.CommitOffsets(ctx, group, offs.Offsets())
 	if err == nil {
 		err = resp.Error()
@@ -90,7 +90,7 @@ func (s *Server) fixStartOffsets(ctx context.Context, t *apis.Trigger, brokerExi
 // a dispatcher may still be leaving it, and a later trigger of the same name
 // overwrites its offsets at creation anyway.
 func (s *Server) deleteTriggerGroup(ctx context.Context, namespace, name string) {
-	group := contract.TriggerGroup(namespace, name)
+	group := wire.TriggerGroup(namespace, name)
 	if _, err := s.adm.DeleteGroup(ctx, group); err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
 		s.logger.Debug("delete consumer group (it is overwritten on re-creation)", "group", group, "err", err)
 	}

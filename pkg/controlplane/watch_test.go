@@ -7,12 +7,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/weft-dev/weft/pkg/kafka/kafkatest"
+	"github.com/weft-dev/weft/internal/testutil"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
 func TestWatch(t *testing.T) {
-	e := kafkatest.Start(t)
+	e := testutil.StartKafka(t)
 	r := startReplica(t, e)
 	ctx := testCtx(t)
 	if _, err := r.client.Apply(ctx, &weftv1.ApplyRequest{Objects: objectsFromYAML(t, brokerYAML("first", ""))}); err != nil {
@@ -62,7 +62,7 @@ func TestWatch(t *testing.T) {
 // A new trigger's consumer group starts where the topic ended when the
 // trigger was created, durably, before any dispatcher joins.
 func TestTriggerStartOffsetsFixedAtCreation(t *testing.T) {
-	e := kafkatest.Start(t)
+	e := testutil.StartKafka(t)
 	r := startReplica(t, e, func(c *Config) { c.BrokerPartitions = 2 })
 	ctx := testCtx(t)
 	if _, err := r.client.Apply(ctx, &weftv1.ApplyRequest{Objects: objectsFromYAML(t, brokerYAML("b", ""))}); err != nil {

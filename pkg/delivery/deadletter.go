@@ -6,36 +6,28 @@ import (
 	"strconv"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-)
 
-// The extensions a dead-lettered event carries (Knative's names).
-const (
-	// ExtensionErrorDest is the URL of the subscriber that failed.
-	ExtensionErrorDest = "knativeerrordest"
-	// ExtensionErrorCode is the last HTTP status code, as a decimal string;
-	// absent when the last attempt got no response.
-	ExtensionErrorCode = "knativeerrorcode"
-	// ExtensionErrorData is the base64 (standard, padded) of the first
-	// ErrorDataMax bytes of the last response body; when there was no body to
-	// keep (no response, a reply that could not be stored) it is the base64
-	// of the error message instead, and absent when both are empty.
-	ExtensionErrorData = "knativeerrordata"
+	"github.com/weft-dev/weft/pkg/wire"
 )
 
 // deadLetterEvent is a copy of ev with the knativeerror* extensions
-// describing the last failed attempt to dest. ev is not modified.
+// describing the last failed attempt to dest (wire.ExtErrorDest, ExtErrorCode,
+// ExtErrorData: the code is absent when there was no response; the data is
+// the first ErrorDataMax bytes of the last response body, or when there was
+// no body to keep, of the error message, and absent when both are empty). ev
+// is not modified.
 func deadLetterEvent(ev *event.Event, dest string, last *attemptResult) *event.Event {
 	dl := ev.Clone()
-	dl.SetExtension(ExtensionErrorDest, dest)
+	dl.SetExtension(wire.ExtErrorDest, dest)
 	if last.status != 0 {
-		dl.SetExtension(ExtensionErrorCode, strconv.Itoa(last.status))
+		dl.SetExtension(wire.ExtErrorCode, strconv.Itoa(last.status))
 	} else {
-		dl.SetExtension(ExtensionErrorCode, nil) // delete one the event carried
+		dl.SetExtension(wire.ExtErrorCode, nil) // delete one the event carried
 	}
 	if data := errorData(last); len(data) > 0 {
-		dl.SetExtension(ExtensionErrorData, base64.StdEncoding.EncodeToString(data))
+		dl.SetExtension(wire.ExtErrorData, base64.StdEncoding.EncodeToString(data))
 	} else {
-		dl.SetExtension(ExtensionErrorData, nil)
+		dl.SetExtension(wire.ExtErrorData, nil)
 	}
 	return &dl
 }

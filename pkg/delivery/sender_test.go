@@ -21,6 +21,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/weft-dev/weft/pkg/wire"
 )
 
 func TestSendBinaryRequest(t *testing.T) {
@@ -173,7 +175,7 @@ func TestSendDeadLetter(t *testing.T) {
 	if string(reqs[0].body) != `{"hello":"world"}` {
 		t.Errorf("dead letter body = %q", reqs[0].body)
 	}
-	if _, ok := ev.Extensions()[ExtensionErrorDest]; ok || ev.String() != before.String() {
+	if _, ok := ev.Extensions()[wire.ExtErrorDest]; ok || ev.String() != before.String() {
 		t.Errorf("Send modified the caller's event")
 	}
 }
@@ -184,7 +186,7 @@ func TestSendDeadLetterNoResponse(t *testing.T) {
 	dead.Close() // connection refused from now on
 	dls := newServer(t, nil)
 	ev := testEvent()
-	ev.SetExtension(ExtensionErrorCode, "999") // stale, from an earlier dead-lettering
+	ev.SetExtension(wire.ExtErrorCode, "999") // stale, from an earlier dead-lettering
 	res, err := newTestSender(t).Send(t.Context(), ev, deadURL, Policy{Retry: 1, DeadLetterURL: dls.URL}, nil)
 	if err != nil || res.Outcome != OutcomeDeadLettered || res.Attempts != 2 || res.StatusCode != 0 || res.Err == nil {
 		t.Fatalf("Send = %+v, %v; want dead-lettered after 2 attempts without response", res, err)

@@ -6,12 +6,12 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/weft-dev/weft/pkg/kafka"
+	"github.com/weft-dev/weft/pkg/wire"
 )
 
 // Config is everything a dispatcher process needs to run.
@@ -111,13 +111,11 @@ func (c *Config) Validate() error {
 	return c.Kafka.Validate()
 }
 
+// authToken reads the token file ("" when none is configured).
 func (c *Config) authToken() (string, error) {
-	if c.AuthTokenFile == "" {
-		return "", nil
-	}
-	b, err := os.ReadFile(c.AuthTokenFile)
+	tok, err := wire.ReadTokenFile(c.AuthTokenFile)
 	if err != nil {
-		return "", fmt.Errorf("read auth token file: %w", err)
+		return "", fmt.Errorf("--auth-token-file: %w", err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	return tok, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/weft-dev/weft/pkg/delivery"
 	"github.com/weft-dev/weft/pkg/filter"
 	"github.com/weft-dev/weft/pkg/observability"
+	"github.com/weft-dev/weft/pkg/wire"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
@@ -170,7 +171,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	if d.cfg.ControlPlane != "" {
 		cc := contract.NewClient(contract.ClientConfig{
 			Server:    d.cfg.ControlPlane,
-			Role:      "dispatcher",
+			Role:      wire.RoleDispatcher,
 			ProcessID: d.cfg.ProcessID,
 			AuthToken: token,
 		}, d, d.logger)

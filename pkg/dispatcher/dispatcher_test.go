@@ -21,8 +21,10 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/cekafka"
 	"github.com/weft-dev/weft/pkg/observability"
+	"github.com/weft-dev/weft/pkg/wire"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
@@ -114,8 +116,7 @@ func TestOrdered(t *testing.T) {
 		evs[i] = ev(strconv.Itoa(i), "partitionkey", "one-key")
 	}
 	e.produce(topic, evs...)
-	eventually(t, 60*time.Second, func() bool { return len(sub.ids()) >= n },
-		func() string { return fmt.Sprintf("received %d of %d", len(sub.ids()), n) })
+	testutil.Eventually(t, 60*time.Second, "", func() (bool, string) { return len(sub.ids()) >= n, fmt.Sprintf("received %d of %d", len(sub.ids()), n) })
 	ids := sub.ids()
 	for i, id := range ids {
 		if id != strconv.Itoa(i) {
@@ -218,11 +219,11 @@ func TestReplyChain(t *testing.T) {
 	b.Attributes = map[string]string{"type": "greeting.reply"}
 	d.apply(t, contractOf(1, topic, a, b))
 
-	e.produce(topic, ev("hello", "type", "greeting"), ev("last-hop", "type", "greeting", TTLExtension, "1"))
+	e.produce(topic, ev("hello", "type", "greeting"), ev("last-hop", "type", "greeting", wire.ExtBrokerTTL, "1"))
 	sink.waitIDs(t, "reply-to-hello")
-	eventually(t, 20*time.Second, func() bool {
-		return d.metricValue(t, "weft_dispatcher_replies_dropped_total", `trigger="a"`) == 1
-	}, func() string { return "the reply of the last hop was not dropped" })
+	testutil.Eventually(t, 20*time.Second, "", func() (bool, string) {
+		return d.metricValue(t, "weft_dispatcher_replies_dropped_total", `trigger="a"`) == 1, "the reply of the last hop was not dropped"
+	})
 	// Both of A's events finished, and the one reply was the only record
 	// added to the topic.
 	ends := e.endOffsets(topic)
@@ -239,12 +240,12 @@ func TestReplyChain(t *testing.T) {
 		t.Errorf("a reply with no hops left was delivered: %v", ids)
 	}
 	got := sink.received()[0]
-	if _, ok := got.Extensions()[TTLExtension]; ok {
-		t.Errorf("subscriber saw the internal %s extension", TTLExtension)
+	if _, ok := got.Extensions()[wire.ExtBrokerTTL]; ok {
+		t.Errorf("subscriber saw the internal %s extension", wire.ExtBrokerTTL)
 	}
 	// The stored reply carries the decremented hop count.
 	if ttl := storedTTL(t, e, "reply-to-hello"); ttl != "254" {
-		t.Errorf("stored reply has %s=%q, want 254", TTLExtension, ttl)
+		t.Errorf("stored reply has %s=%q, want 254", wire.ExtBrokerTTL, ttl)
 	}
 }
 
@@ -268,7 +269,7 @@ func storedTTL(t *testing.T, e *env, id string) string {
 				switch h.Key {
 				case "ce_id":
 					rid = string(h.Value)
-				case "ce_" + TTLExtension:
+				case "ce_" + wire.ExtBrokerTTL:
 					rttl = string(h.Value)
 				}
 			}
@@ -313,8 +314,7 @@ func TestSubscriberDownThenBack(t *testing.T) {
 	eg.Delivery = &weftv1.Delivery{Retry: 100, BackoffPolicy: weftv1.BackoffPolicy_BACKOFF_POLICY_LINEAR, BackoffDelayMs: 20, TimeoutMs: 2000}
 	d.apply(t, contractOf(1, topic, eg))
 	e.produce(topic, ev("while-down"))
-	eventually(t, 20*time.Second, func() bool { return sub.hitCount() >= 3 },
-		func() string { return "the subscriber was not retried" })
+	testutil.Eventually(t, 20*time.Second, "", func() (bool, string) { return sub.hitCount() >= 3, "the subscriber was not retried" })
 	if got := e.committed(eg.ConsumerGroup, topic); got[0] != 0 {
 		t.Fatalf("committed %v while the subscriber is down", got)
 	}
@@ -352,10 +352,10 @@ func TestDeadLetterSinkFailing(t *testing.T) {
 	e.produce(topic, ev("doomed"))
 
 	var stuck []StuckRecord
-	eventually(t, 20*time.Second, func() bool {
+	testutil.Eventually(t, 20*time.Second, "", func() (bool, string) {
 		stuck = d.Stuck()
-		return len(stuck) == 1 && stuck[0].Retries >= 3
-	}, func() string { return fmt.Sprintf("stuck = %+v, want the record retried 3 times", stuck) })
+		return len(stuck) == 1 && stuck[0].Retries >= 3, fmt.Sprintf("stuck = %+v, want the record retried 3 times", stuck)
+	})
 	if s := stuck[0]; s.Name != "dlq" || s.Group != eg.ConsumerGroup || s.Partition != 0 || s.Offset != 0 || s.Err == "" {
 		t.Errorf("stuck = %+v", s)
 	}
@@ -412,14 +412,14 @@ func TestContractChanges(t *testing.T) {
 		t.Fatalf("Egresses = %v, want only %s", got, a.ConsumerGroup)
 	}
 	// B left its group once it stopped, with its finished work committed.
-	eventually(t, 20*time.Second, func() bool {
+	testutil.Eventually(t, 20*time.Second, "", func() (bool, string) {
 		gs, err := e.adm.DescribeGroups(context.Background(), b.ConsumerGroup)
 		if err != nil {
-			return false
+			return false, "removed trigger still has group members"
 		}
 		g := gs[b.ConsumerGroup]
-		return g.Err == nil && len(g.Members) == 0
-	}, func() string { return "removed trigger still has group members" })
+		return g.Err == nil && len(g.Members) == 0, "removed trigger still has group members"
+	})
 	var want int64
 	for _, o := range e.endOffsets(topic) {
 		want += o
@@ -479,8 +479,7 @@ func TestRestartRedelivers(t *testing.T) {
 		evs[i] = ev(strconv.Itoa(i), "partitionkey", strconv.Itoa(i%7))
 	}
 	e.produce(topic, evs...)
-	eventually(t, 30*time.Second, func() bool { return accepted.Load() > 110 },
-		func() string { return "the first instance did not get going" })
+	testutil.Eventually(t, 30*time.Second, "", func() (bool, string) { return accepted.Load() > 110, "the first instance did not get going" })
 	d.stop(t)
 
 	phase2.Store(true)
@@ -533,7 +532,7 @@ func TestApplyBeforeRunAndAfterStop(t *testing.T) {
 	e.createTopic(topic, 1)
 	sub := newSubscriber(t, nil)
 	_, before := ourGoroutines(nil)
-	d, err := New(testConfig(e.kcfg), WithLogger(testLogger(t)))
+	d, err := New(testConfig(e.kcfg), WithLogger(testutil.Logger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -553,10 +552,10 @@ func TestApplyBeforeRunAndAfterStop(t *testing.T) {
 	// No goroutine of the Dispatcher, its Kafka clients or its HTTP
 	// sender outlives Run.
 	var leaked string
-	eventually(t, 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "", func() (bool, string) {
 		leaked, _ = ourGoroutines(before)
-		return leaked == ""
-	}, func() string { return "goroutines left after Run returned:\n" + leaked })
+		return leaked == "", "goroutines left after Run returned:\n" + leaked
+	})
 	if err := d.ApplyContract(context.Background(), contractOf(2, topic)); !errors.Is(err, ErrStopped) {
 		t.Errorf("ApplyContract after Run = %v, want ErrStopped", err)
 	}
@@ -597,15 +596,15 @@ func TestEventTTL(t *testing.T) {
 		v    any
 		want int
 	}{
-		"absent": {nil, DefaultTTL},
+		"absent": {nil, int(wire.DefaultTTL)},
 		"string": {"7", 7},
 		"int":    {int32(9), 9},
-		"junk":   {"x", DefaultTTL},
+		"junk":   {"x", int(wire.DefaultTTL)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := ev("x")
 			if tc.v != nil {
-				e.SetExtension(TTLExtension, tc.v)
+				e.SetExtension(wire.ExtBrokerTTL, tc.v)
 			}
 			if got := eventTTL(e); got != tc.want {
 				t.Errorf("eventTTL = %d, want %d", got, tc.want)
@@ -641,13 +640,11 @@ func TestRebalance(t *testing.T) {
 		evs[i] = ev(strconv.Itoa(i), "partitionkey", strconv.Itoa(i))
 	}
 	e.produce(topic, evs...)
-	eventually(t, 30*time.Second, func() bool { return len(sub1.ids()) > 20 },
-		func() string { return "the first dispatcher did not start delivering" })
+	testutil.Eventually(t, 30*time.Second, "", func() (bool, string) { return len(sub1.ids()) > 20, "the first dispatcher did not start delivering" })
 
 	d2 := start(t, testConfig(e.kcfg))
 	d2.apply(t, contractOf(1, topic, eg2))
-	eventually(t, 30*time.Second, func() bool { return len(sub2.ids()) > 0 },
-		func() string { return "the second dispatcher got no partitions" })
+	testutil.Eventually(t, 30*time.Second, "", func() (bool, string) { return len(sub2.ids()) > 0, "the second dispatcher got no partitions" })
 	d1.stop(t)
 
 	e.waitCommitted(eg1.ConsumerGroup, topic, e.endOffsets(topic))
@@ -672,7 +669,7 @@ func TestTracing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(testConfig(e.kcfg), WithTracerProvider(tp), WithMetrics(m), WithLogger(testLogger(t)))
+	d, err := New(testConfig(e.kcfg), WithTracerProvider(tp), WithMetrics(m), WithLogger(testutil.Logger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -697,15 +694,15 @@ func TestTracing(t *testing.T) {
 	}
 	sub.waitIDs(t, "traced")
 	var span sdktrace.ReadOnlySpan
-	eventually(t, 10*time.Second, func() bool {
+	testutil.Eventually(t, 10*time.Second, "", func() (bool, string) {
 		for _, s := range rec.Ended() {
 			if s.Name() == "weft.dispatch" {
 				span = s
-				return true
+				return true, ""
 			}
 		}
-		return false
-	}, func() string { return "no weft.dispatch span ended" })
+		return false, "no weft.dispatch span ended"
+	})
 	if got := span.SpanContext().TraceID().String(); got != traceID {
 		t.Errorf("span trace id = %s, want %s", got, traceID)
 	}
@@ -747,17 +744,17 @@ func TestBackpressure(t *testing.T) {
 	c := d.consumers[eg.Uid]
 	d.mu.Unlock()
 	var l *lane
-	eventually(t, 20*time.Second, func() bool {
+	testutil.Eventually(t, 20*time.Second, "", func() (bool, string) {
 		c.lanesMu.Lock()
 		l = c.lanes[0]
 		c.lanesMu.Unlock()
 		if l == nil {
-			return false
+			return false, "the lane never paused its partition"
 		}
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		return l.paused
-	}, func() string { return "the lane never paused its partition" })
+		return l.paused, "the lane never paused its partition"
+	})
 	if paused := c.cl.PauseFetchPartitions(nil); !slices.Equal(paused[topic], []int32{0}) {
 		t.Errorf("franz-go paused %v, want partition 0", paused)
 	}
@@ -767,10 +764,8 @@ func TestBackpressure(t *testing.T) {
 	if bound := l.high + maxPollRecords; queued > bound || queued < l.high-20 {
 		t.Errorf("queue holds %d records while paused, want between %d and %d", queued, l.high-20, bound)
 	}
-	eventually(t, 20*time.Second, func() bool {
-		return d.metricValue(t, "weft_dispatcher_events_in_flight", `trigger="slow"`) == 20
-	}, func() string {
-		return fmt.Sprintf("in flight = %v, want 20", d.metricValue(t, "weft_dispatcher_events_in_flight", `trigger="slow"`))
+	testutil.Eventually(t, 20*time.Second, "", func() (bool, string) {
+		return d.metricValue(t, "weft_dispatcher_events_in_flight", `trigger="slow"`) == 20, fmt.Sprintf("in flight = %v, want 20", d.metricValue(t, "weft_dispatcher_events_in_flight", `trigger="slow"`))
 	})
 
 	close(gate)
@@ -813,17 +808,18 @@ func TestSessionEndRevoke(t *testing.T) {
 	d.mu.Lock()
 	c := d.consumers[eg.Uid]
 	d.mu.Unlock()
-	eventually(t, 20*time.Second, func() bool {
+	testutil.Eventually(t, 20*time.Second, "", func() (bool, string) {
 		c.lanesMu.Lock()
 		defer c.lanesMu.Unlock()
 		l := c.lanes[0]
 		if l == nil {
-			return false
+			return false, "the lane did not queue the events"
 		}
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		return l.queue.len() == n-1 // one in flight, the rest queued
-	}, func() string { return "the lane did not queue the events" })
+		// One in flight, the rest queued.
+		return l.queue.len() == n-1, "the lane did not queue the events"
+	})
 	c.onRevoked(context.Background(), c.cl, map[string][]int32{})
 	c.onLost(context.Background(), c.cl, map[string][]int32{"other-topic": {0}})
 	close(gate)

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -19,9 +17,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/cekafka"
 	"github.com/weft-dev/weft/pkg/kafka"
-	"github.com/weft-dev/weft/pkg/kafka/kafkatest"
 	"github.com/weft-dev/weft/pkg/observability"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
@@ -36,8 +34,8 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	k := kafkatest.Start(t)
-	kcfg := kafkatest.Config(k)
+	k := testutil.StartKafka(t)
+	kcfg := testutil.KafkaConfig(k)
 	cl, err := kcfg.NewClient(nil, kgo.DefaultProduceTopic("unused"))
 	if err != nil {
 		t.Fatal(err)
@@ -126,29 +124,15 @@ func (e *env) endOffsets(topic string) map[int32]int64 {
 func (e *env) waitCommitted(group, topic string, want map[int32]int64) {
 	e.t.Helper()
 	var got map[int32]int64
-	eventually(e.t, 20*time.Second, func() bool {
+	testutil.Eventually(e.t, 20*time.Second, "", func() (bool, string) {
 		got = e.committed(group, topic)
 		for p, o := range want {
 			if got[p] != o {
-				return false
+				return false, fmt.Sprintf("group %s committed %v, want %v", group, got, want)
 			}
 		}
-		return true
-	}, func() string { return fmt.Sprintf("group %s committed %v, want %v", group, got, want) })
-}
-
-// eventually polls cond until it holds, failing with msg after timeout.
-func eventually(t *testing.T, timeout time.Duration, cond func() bool, msg func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal(msg())
-		}
-		<-tick.C
-	}
+		return true, ""
+	})
 }
 
 // testConfig is a Config for tests: no control plane, no ops server, fast
@@ -179,7 +163,7 @@ func start(t *testing.T, cfg Config) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(cfg, WithMetrics(m), WithLogger(testLogger(t)))
+	d, err := New(cfg, WithMetrics(m), WithLogger(testutil.Logger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,8 +197,9 @@ func (r *running) apply(t *testing.T, c *weftv1.Contract) {
 		t.Fatalf("ApplyContract: %v", err)
 	}
 	// Before Run starts the contract is kept; wait until it runs.
-	eventually(t, 10*time.Second, func() bool { return r.Version() == c.GetVersion() },
-		func() string { return fmt.Sprintf("contract %d not applied (at %d)", c.GetVersion(), r.Version()) })
+	testutil.Eventually(t, 10*time.Second, "", func() (bool, string) {
+		return r.Version() == c.GetVersion(), fmt.Sprintf("contract %d not applied (at %d)", c.GetVersion(), r.Version())
+	})
 }
 
 // metricValue sums the samples of a Prometheus metric whose line contains
@@ -324,18 +309,18 @@ func (s *subscriber) hitCount() int {
 // waitIDs waits until the subscriber received every id in want.
 func (s *subscriber) waitIDs(t *testing.T, want ...string) {
 	t.Helper()
-	eventually(t, 30*time.Second, func() bool {
+	testutil.Eventually(t, 30*time.Second, "", func() (bool, string) {
 		got := map[string]bool{}
 		for _, id := range s.ids() {
 			got[id] = true
 		}
 		for _, id := range want {
 			if !got[id] {
-				return false
+				return false, fmt.Sprintf("subscriber received %v, want %v", s.ids(), want)
 			}
 		}
-		return true
-	}, func() string { return fmt.Sprintf("subscriber received %v, want %v", s.ids(), want) })
+		return true, ""
+	})
 }
 
 // uniqueIDs returns the set of ids received and how many were duplicates.
@@ -349,18 +334,4 @@ func uniqueIDs(ids []string) (map[string]bool, int) {
 		set[id] = true
 	}
 	return set, dups
-}
-
-// testLogger logs to stderr at WEFT_TEST_LOG's level (default: errors only).
-func testLogger(t *testing.T) *slog.Logger {
-	t.Helper()
-	level := os.Getenv("WEFT_TEST_LOG")
-	if level == "" {
-		level = "error"
-	}
-	l, err := observability.NewLogger(os.Stderr, observability.LogConfig{Format: "text", Level: level})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l.With("test", t.Name())
 }

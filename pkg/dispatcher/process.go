@@ -19,15 +19,10 @@ import (
 	"github.com/weft-dev/weft/pkg/cekafka"
 	"github.com/weft-dev/weft/pkg/delivery"
 	"github.com/weft-dev/weft/pkg/filter"
+	"github.com/weft-dev/weft/pkg/wire"
 )
 
 const (
-	// TTLExtension is the hop count carried by events in a broker; a reply
-	// gets the delivered event's count minus one and is dropped at zero.
-	TTLExtension = "knativebrokerttl"
-	// DefaultTTL is the hop count of an event that carries none.
-	DefaultTTL = 255
-
 	// firstStuckBackoff is the first wait before retrying a record whose
 	// dead-letter sink failed.
 	firstStuckBackoff = 200 * time.Millisecond
@@ -74,7 +69,7 @@ func (c *consumer) process(ctx context.Context, l *lane, r *kgo.Record) bool {
 	}
 	span.SetAttributes(attribute.String("cloudevents.event_id", ev.ID()), attribute.String("cloudevents.event_type", ev.Type()))
 	ttl := eventTTL(ev)
-	ev.SetExtension(TTLExtension, nil) // internal: subscribers do not see it
+	ev.SetExtension(wire.ExtBrokerTTL, nil) // internal: subscribers do not see it
 
 	backoff := time.Duration(0)
 	for {
@@ -166,7 +161,7 @@ func (c *consumer) replyFunc(spec *egressSpec, ttl int) delivery.ReplyFunc {
 			c.logger.Warn("reply dropped: hop count exhausted (reply loop?)", "id", reply.ID(), "type", reply.Type(), "ttl", ttl)
 			return nil
 		}
-		reply.SetExtension(TTLExtension, int32(next))
+		reply.SetExtension(wire.ExtBrokerTTL, int32(next))
 		rec, err := c.d.encode(spec.replyTopic, reply)
 		if err != nil {
 			return fmt.Errorf("encode reply: %w", err)
@@ -182,11 +177,11 @@ func (c *consumer) replyFunc(spec *egressSpec, ttl int) delivery.ReplyFunc {
 	}
 }
 
-// eventTTL reads the hop count (DefaultTTL when absent or unreadable).
+// eventTTL reads the hop count (wire.DefaultTTL when absent or unreadable).
 func eventTTL(ev *event.Event) int {
-	v, ok := ev.Extensions()[TTLExtension]
+	v, ok := ev.Extensions()[wire.ExtBrokerTTL]
 	if !ok {
-		return DefaultTTL
+		return int(wire.DefaultTTL)
 	}
 	n, err := types.ToInteger(v)
 	if err != nil {
@@ -195,7 +190,7 @@ func eventTTL(ev *event.Event) int {
 				return i
 			}
 		}
-		return DefaultTTL
+		return int(wire.DefaultTTL)
 	}
 	return int(n)
 }

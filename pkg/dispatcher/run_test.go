@@ -2,7 +2,6 @@ package dispatcher
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/weft-dev/weft/internal/testutil"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
@@ -108,10 +108,9 @@ func TestRunWithControlPlane(t *testing.T) {
 	}
 
 	var ops net.Addr
-	eventually(t, 10*time.Second, func() bool { ops = d.OpsAddr(); return ops != nil },
-		func() string { return "the ops server did not listen" })
+	testutil.Eventually(t, 10*time.Second, "", func() (bool, string) { ops = d.OpsAddr(); return ops != nil, "the ops server did not listen" })
 	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ok"} {
-		if code, body := get(t, "http://"+ops.String()+path); code != http.StatusOK || !strings.Contains(body, want) {
+		if code, body := testutil.Get(t, "http://"+ops.String()+path); code != http.StatusOK || !strings.Contains(body, want) {
 			t.Errorf("GET %s = %d %q", path, code, body)
 		}
 	}
@@ -119,21 +118,10 @@ func TestRunWithControlPlane(t *testing.T) {
 	e.produce(topic, ev("via-stream"))
 	sub.waitIDs(t, "via-stream")
 	e.waitCommitted("weft.trigger.ns.streamed", topic, map[int32]int64{0: 1})
-	if code, body := get(t, "http://"+ops.String()+"/metrics"); code != http.StatusOK ||
+	if code, body := testutil.Get(t, "http://"+ops.String()+"/metrics"); code != http.StatusOK ||
 		!strings.Contains(body, `weft_dispatcher_events_delivered_total{`) {
 		t.Errorf("GET /metrics = %d, lacks the delivered counter:\n%s", code, body)
 	}
-}
-
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 func TestConfigFlags(t *testing.T) {

@@ -12,21 +12,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/ingress"
-	"github.com/weft-dev/weft/pkg/kafka/kafkatest"
 )
 
 // benchIngress is an Ingress serving /default/bench on a real kfake.
 func benchIngress(b *testing.B) *ingress.Ingress {
 	b.Helper()
-	srv := kafkatest.Start(b)
-	kcfg := kafkatest.Config(srv)
+	srv := testutil.StartKafka(b)
+	kcfg := testutil.KafkaConfig(srv)
 	_, adm := adminFor(b, kcfg)
 	createTopic(b, adm, "weft.broker.default.bench", 4)
 	cfg := testConfig(kcfg)
 	cfg.ProduceTimeout = 10 * time.Second
 	cfg.Compression = "none"
-	in, err := ingress.New(cfg, ingress.WithLogger(testLogger(b)))
+	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(b)))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/weft-dev/weft/pkg/cmdutil"
+	"github.com/weft-dev/weft/internal/cmdutil"
 	"github.com/weft-dev/weft/pkg/ingress"
 )
 

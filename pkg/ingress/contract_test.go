@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/contract"
 	"github.com/weft-dev/weft/pkg/ingress"
-	"github.com/weft-dev/weft/pkg/kafka/kafkatest"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
@@ -19,13 +19,13 @@ var _ contract.Applier = (*ingress.Ingress)(nil)
 // TestApplyContract serves a broker as soon as its contract is applied and
 // answers 404 once it is removed; a bad snapshot is refused whole.
 func TestApplyContract(t *testing.T) {
-	srv := kafkatest.Start(t)
-	kcfg := kafkatest.Config(srv)
+	srv := testutil.StartKafka(t)
+	kcfg := testutil.KafkaConfig(srv)
 	_, adm := adminFor(t, kcfg)
 	const topicA, topicB = "weft.broker.ns1.a", "weft.broker.ns2.b"
 	createTopic(t, adm, topicA, 1)
 	createTopic(t, adm, topicB, 1)
-	in, err := ingress.New(testConfig(kcfg), ingress.WithLogger(testLogger(t)))
+	in, err := ingress.New(testConfig(kcfg), ingress.WithLogger(testutil.Logger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,18 +28,10 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weft-dev/weft/pkg/cekafka"
+	"github.com/weft-dev/weft/pkg/wire"
 )
 
 const (
-	// ArrivalTimeExtension is set by the ingress on every event: when it
-	// arrived, RFC 3339 in UTC.
-	ArrivalTimeExtension = "knativearrivaltime"
-	// TTLExtension bounds how often an event may loop through a broker
-	// (replies); the ingress sets DefaultTTL when an event has none.
-	TTLExtension = "knativebrokerttl"
-	// DefaultTTL is the knativebrokerttl given to events that have none.
-	DefaultTTL int32 = 255
-
 	mediaStructuredJSON = "application/cloudevents+json"
 	mediaBatchJSON      = "application/cloudevents-batch+json"
 	mediaBatchPrefix    = "application/cloudevents-batch"
@@ -355,9 +347,9 @@ func validate(e *event.Event) error {
 	if err := e.Validate(); err != nil {
 		return invalid("", err)
 	}
-	if v, ok := extensions(e)[TTLExtension]; ok {
+	if v, ok := extensions(e)[wire.ExtBrokerTTL]; ok {
 		if _, err := types.ToInteger(v); err != nil {
-			return fmt.Errorf("%w: %s: must be an integer, not %v", ErrInvalidEvent, TTLExtension, v)
+			return fmt.Errorf("%w: %s: must be an integer, not %v", ErrInvalidEvent, wire.ExtBrokerTTL, v)
 		}
 	}
 	return nil
@@ -374,9 +366,9 @@ func extensions(e *event.Event) map[string]any {
 // stamp adds the extensions the ingress owns.
 func stamp(e *event.Event, arrival any) {
 	ec := e.Context
-	_ = ec.SetExtension(ArrivalTimeExtension, arrival)
-	if _, ok := extensions(e)[TTLExtension]; !ok {
-		_ = ec.SetExtension(TTLExtension, DefaultTTL)
+	_ = ec.SetExtension(wire.ExtArrivalTime, arrival)
+	if _, ok := extensions(e)[wire.ExtBrokerTTL]; !ok {
+		_ = ec.SetExtension(wire.ExtBrokerTTL, wire.DefaultTTL)
 	}
 }
 

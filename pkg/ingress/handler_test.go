@@ -17,9 +17,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/cekafka"
 	"github.com/weft-dev/weft/pkg/ingress"
-	"github.com/weft-dev/weft/pkg/kafka/kafkatest"
 )
 
 // stored is what a test expects one Kafka record to hold.
@@ -59,8 +59,8 @@ const (
 // TestHandler posts valid and invalid requests in every mode and checks the
 // status, the body, and exactly which records reached Kafka.
 func TestHandler(t *testing.T) {
-	srv := kafkatest.Start(t)
-	kcfg := kafkatest.Config(srv)
+	srv := testutil.StartKafka(t)
+	kcfg := testutil.KafkaConfig(srv)
 	// Every produce request the server sees must ask for acks from all
 	// in-sync replicas.
 	var produces, notAll atomic.Int64
@@ -80,7 +80,7 @@ func TestHandler(t *testing.T) {
 	cfg.MaxBatchBytes = maxBatch
 	cfg.MaxBatchEvents = 5
 	cfg.ProduceTimeout = 1500 * time.Millisecond
-	in, err := ingress.New(cfg, ingress.WithLogger(testLogger(t)))
+	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package ingress_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,18 +18,6 @@ import (
 	"github.com/weft-dev/weft/pkg/kafka"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
-
-// testLogger logs to the test log, so failures come with the ingress's view.
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
 
 // testConfig is a Config for tests against the Kafka-protocol server kcfg.
 func testConfig(kcfg kafka.Config) ingress.Config {
@@ -182,16 +169,4 @@ func binaryPost(ctx context.Context, c *http.Client, url, id string) (int, http.
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, string(b), nil
-}
-
-// eventually polls cond every few milliseconds until it holds or d passes.
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

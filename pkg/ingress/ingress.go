@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/weft-dev/weft/pkg/contract"
 	"github.com/weft-dev/weft/pkg/observability"
+	"github.com/weft-dev/weft/pkg/wire"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
@@ -365,14 +365,10 @@ func (in *Ingress) Run(ctx context.Context) error {
 			}
 		}
 	}
-	token := ""
-	if in.cfg.AuthTokenFile != "" {
-		b, err := os.ReadFile(in.cfg.AuthTokenFile)
-		if err != nil {
-			closeListeners()
-			return fmt.Errorf("read auth token: %w", err)
-		}
-		token = strings.TrimSpace(string(b))
+	token, err := wire.ReadTokenFile(in.cfg.AuthTokenFile)
+	if err != nil {
+		closeListeners()
+		return fmt.Errorf("--auth-token-file: %w", err)
 	}
 	if ln == nil {
 		var err error
@@ -410,7 +406,7 @@ func (in *Ingress) Run(ctx context.Context) error {
 	}
 	if in.cfg.ControlPlane != "" {
 		cc := contract.NewClient(contract.ClientConfig{
-			Server: in.cfg.ControlPlane, Role: "ingress", ProcessID: in.cfg.ProcessID, AuthToken: token,
+			Server: in.cfg.ControlPlane, Role: wire.RoleIngress, ProcessID: in.cfg.ProcessID, AuthToken: token,
 		}, in, in.logger)
 		wg.Go(func() {
 			if err := cc.Run(bgCtx); err != nil {

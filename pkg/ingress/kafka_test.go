@@ -19,9 +19,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/weft-dev/weft/internal/devkafka"
+	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/ingress"
 	"github.com/weft-dev/weft/pkg/kafka"
-	"github.com/weft-dev/weft/pkg/kafka/kafkatest"
 )
 
 // outcome records every answer of a run of posts.
@@ -67,7 +68,7 @@ func (o *outcome) post(t *testing.T, c *http.Client, url, id string) int {
 // is in the topic.
 func TestKafkaOutage(t *testing.T) {
 	dir := t.TempDir()
-	srv, err := kafka.StartEmbedded(kafka.EmbeddedConfig{Addr: "127.0.0.1:0", DataDir: dir})
+	srv, err := devkafka.Start(devkafka.Config{Addr: "127.0.0.1:0", DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestKafkaOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := ingress.New(cfg, ingress.WithLogger(testLogger(t)), ingress.WithListener(ln))
+	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)), ingress.WithListener(ln))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestKafkaOutage(t *testing.T) {
 		}
 		wg.Wait()
 	}
-	eventually(t, 10*time.Second, "ready", func() bool { return in.Ready() == nil })
+	testutil.Eventually(t, 10*time.Second, "ready", func() (bool, string) { return in.Ready() == nil, "" })
 
 	// Phase 1: Kafka up.
 	burst("up", 20)
@@ -140,9 +141,9 @@ func TestKafkaOutage(t *testing.T) {
 		})
 	}
 	srv.Close()
-	eventually(t, 10*time.Second, "readiness to turn false", func() bool { return in.Ready() != nil })
+	testutil.Eventually(t, 10*time.Second, "readiness to turn false", func() (bool, string) { return in.Ready() != nil, "" })
 	unavailable := func() int { o.mu.Lock(); defer o.mu.Unlock(); return o.codes[503] }
-	eventually(t, 10*time.Second, "posts to be refused with 503", func() bool { return unavailable() >= 20 })
+	testutil.Eventually(t, 10*time.Second, "posts to be refused with 503", func() (bool, string) { return unavailable() >= 20, "" })
 	close(stopLoad)
 	wg.Wait()
 	// While it is down, nothing is accepted.
@@ -156,13 +157,13 @@ func TestKafkaOutage(t *testing.T) {
 	}
 
 	// Phase 3: Kafka back on the same port and data.
-	srv2, err := kafka.StartEmbedded(kafka.EmbeddedConfig{Addr: addr, DataDir: dir})
+	srv2, err := devkafka.Start(devkafka.Config{Addr: addr, DataDir: dir})
 	if err != nil {
 		t.Fatalf("restart kafka: %v", err)
 	}
 	defer srv2.Close()
-	eventually(t, 20*time.Second, "posts to be accepted again", func() bool {
-		return o.post(t, client, url, nextID("back")) == http.StatusAccepted
+	testutil.Eventually(t, 20*time.Second, "posts to be accepted again", func() (bool, string) {
+		return o.post(t, client, url, nextID("back")) == http.StatusAccepted, ""
 	})
 	o.mu.Lock()
 	n := len(o.accepted)
@@ -219,15 +220,15 @@ func holdProduce(c *kfake.Cluster) (held chan struct{}, release chan struct{}) {
 // next request is refused at once with 503 and Retry-After and never stored,
 // the buffered one is stored and answered 202 once Kafka answers.
 func TestBufferFull(t *testing.T) {
-	srv := kafkatest.Start(t)
-	kcfg := kafkatest.Config(srv)
+	srv := testutil.StartKafka(t)
+	kcfg := testutil.KafkaConfig(srv)
 	_, adm := adminFor(t, kcfg)
 	const topic = "weft.broker.default.full"
 	createTopic(t, adm, topic, 1)
 	cfg := testConfig(kcfg)
 	cfg.MaxBufferedRecords = 1
 	cfg.ProduceTimeout = 20 * time.Second
-	in, err := ingress.New(cfg, ingress.WithLogger(testLogger(t)))
+	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,14 +276,14 @@ func TestBufferFull(t *testing.T) {
 // TestProduceTimeout answers 503 when Kafka does not acknowledge within
 // --produce-timeout, and never 202.
 func TestProduceTimeout(t *testing.T) {
-	srv := kafkatest.Start(t)
-	kcfg := kafkatest.Config(srv)
+	srv := testutil.StartKafka(t)
+	kcfg := testutil.KafkaConfig(srv)
 	_, adm := adminFor(t, kcfg)
 	const topic = "weft.broker.default.slow"
 	createTopic(t, adm, topic, 1)
 	cfg := testConfig(kcfg)
 	cfg.ProduceTimeout = 300 * time.Millisecond
-	in, err := ingress.New(cfg, ingress.WithLogger(testLogger(t)))
+	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,15 +309,15 @@ func TestProduceTimeout(t *testing.T) {
 // TestMaxInFlight refuses requests beyond --max-in-flight at once, before
 // reading their bodies.
 func TestMaxInFlight(t *testing.T) {
-	srv := kafkatest.Start(t)
-	kcfg := kafkatest.Config(srv)
+	srv := testutil.StartKafka(t)
+	kcfg := testutil.KafkaConfig(srv)
 	_, adm := adminFor(t, kcfg)
 	const topic = "weft.broker.default.busy"
 	createTopic(t, adm, topic, 1)
 	cfg := testConfig(kcfg)
 	cfg.MaxInFlight = 1
 	cfg.ProduceTimeout = 20 * time.Second
-	in, err := ingress.New(cfg, ingress.WithLogger(testLogger(t)))
+	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,15 +361,15 @@ func TestMaxInFlight(t *testing.T) {
 // TestRecordTooLargeForKafka answers 413 when the event fits
 // --max-event-bytes but not in a Kafka record batch.
 func TestRecordTooLargeForKafka(t *testing.T) {
-	srv := kafkatest.Start(t)
-	kcfg := kafkatest.Config(srv)
+	srv := testutil.StartKafka(t)
+	kcfg := testutil.KafkaConfig(srv)
 	_, adm := adminFor(t, kcfg)
 	const topic = "weft.broker.default.big"
 	createTopic(t, adm, topic, 1)
 	cfg := testConfig(kcfg)
 	cfg.MaxEventBytes = 4 << 20
 	cfg.MaxBufferedBytes = 0
-	in, err := ingress.New(cfg, ingress.WithLogger(testLogger(t)))
+	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,15 +411,15 @@ func randomText(n int) string {
 // TestOneMebibyteEvent: an event at the default --max-event-bytes is stored
 // when the topic allows it, as the control plane creates broker topics.
 func TestOneMebibyteEvent(t *testing.T) {
-	srv := kafkatest.Start(t)
-	kcfg := kafkatest.Config(srv)
+	srv := testutil.StartKafka(t)
+	kcfg := testutil.KafkaConfig(srv)
 	const topic = "weft.broker.default.mib"
 	if err := srv.Cluster().CreateTopic(topic, 1, map[string]string{"max.message.bytes": "2097152"}); err != nil {
 		t.Fatal(err)
 	}
 	_, adm := adminFor(t, kcfg)
 	cfg := testConfig(kcfg)
-	in, err := ingress.New(cfg, ingress.WithLogger(testLogger(t)))
+	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

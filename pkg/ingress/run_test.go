@@ -20,8 +20,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/ingress"
-	"github.com/weft-dev/weft/pkg/kafka/kafkatest"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
@@ -110,22 +110,11 @@ func (f *fakeControlPlane) push(t *testing.T, c *weftv1.Contract) {
 	}
 }
 
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 // TestRun runs the whole process: contract from a control plane stream,
 // readiness, metrics, traces, and a graceful drain with a produce in flight.
 func TestRun(t *testing.T) {
-	srv := kafkatest.Start(t)
-	kcfg := kafkatest.Config(srv)
+	srv := testutil.StartKafka(t)
+	kcfg := testutil.KafkaConfig(srv)
 	_, adm := adminFor(t, kcfg)
 	createTopic(t, adm, "weft.broker.default.a", 2)
 	createTopic(t, adm, "weft.broker.default.b", 2)
@@ -142,7 +131,7 @@ func TestRun(t *testing.T) {
 	cfg.ProduceTimeout = 20 * time.Second
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
-	in, err := ingress.New(cfg, ingress.WithLogger(testLogger(t)), ingress.WithTracerProvider(tp))
+	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)), ingress.WithTracerProvider(tp))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,15 +143,15 @@ func TestRun(t *testing.T) {
 	base := "http://" + in.Addr().String()
 	ops := "http://" + in.OpsAddr().String()
 
-	if code, body := get(t, ops+"/healthz"); code != 200 {
+	if code, body := testutil.Get(t, ops+"/healthz"); code != 200 {
 		t.Fatalf("/healthz: %d %s", code, body)
 	}
-	if code, body := get(t, ops+"/readyz"); code != 503 || !strings.Contains(body, "contract") {
+	if code, body := testutil.Get(t, ops+"/readyz"); code != 503 || !strings.Contains(body, "contract") {
 		t.Fatalf("/readyz before a contract: %d %s, want 503 naming the contract", code, body)
 	}
 	cp.push(t, contractOf(1, brokerEntry("default", "a", "weft.broker.default.a")))
-	eventually(t, 10*time.Second, "readiness", func() bool { code, _ := get(t, ops+"/readyz"); return code == 200 })
-	if code, _ := get(t, base+"/readyz"); code != 200 {
+	testutil.Eventually(t, 10*time.Second, "readiness", func() (bool, string) { code, _ := testutil.Get(t, ops+"/readyz"); return code == 200, "" })
+	if code, _ := testutil.Get(t, base+"/readyz"); code != 200 {
 		t.Errorf("/readyz on the event port: %d", code)
 	}
 
@@ -231,7 +220,7 @@ func TestRun(t *testing.T) {
 	}
 
 	// Metrics on the ops port.
-	_, metrics := get(t, ops+"/metrics")
+	_, metrics := testutil.Get(t, ops+"/metrics")
 	for _, want := range []string{
 		`weft_ingress_requests_total{broker="a",code="202",namespace="default"`,
 		`weft_ingress_requests_total{broker="b",code="202",namespace="default"`,
@@ -254,7 +243,7 @@ func TestRun(t *testing.T) {
 	}()
 	<-held
 	cancel()
-	eventually(t, 10*time.Second, "readiness to turn false", func() bool { code, _ := get(t, ops+"/readyz"); return code == 503 })
+	testutil.Eventually(t, 10*time.Second, "readiness to turn false", func() (bool, string) { code, _ := testutil.Get(t, ops+"/readyz"); return code == 503, "" })
 	code, h, body := post("/default/a", "a-late")
 	if code != 503 || h.Get("Retry-After") == "" || !strings.Contains(body, "shutting down") {
 		t.Errorf("post while draining: %d (Retry-After %q) %s, want 503 shutting down", code, h.Get("Retry-After"), body)
@@ -286,14 +275,14 @@ func TestRun(t *testing.T) {
 
 // TestDrainTimeout bounds the drain when Kafka never answers.
 func TestDrainTimeout(t *testing.T) {
-	srv := kafkatest.Start(t)
-	kcfg := kafkatest.Config(srv)
+	srv := testutil.StartKafka(t)
+	kcfg := testutil.KafkaConfig(srv)
 	_, adm := adminFor(t, kcfg)
 	createTopic(t, adm, "weft.broker.default.stuck", 1)
 	cfg := testConfig(kcfg)
 	cfg.DrainTimeout = 300 * time.Millisecond
 	cfg.ProduceTimeout = 30 * time.Second
-	in, err := ingress.New(cfg, ingress.WithLogger(testLogger(t)))
+	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,20 +323,20 @@ func TestDrainTimeout(t *testing.T) {
 }
 
 func TestRunErrors(t *testing.T) {
-	cfg := testConfig(kafkatest.Config(kafkatest.Start(t)))
+	cfg := testConfig(testutil.KafkaConfig(testutil.StartKafka(t)))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	cfg.HTTPAddr = ln.Addr().String() // taken
-	err = ingress.Run(context.Background(), cfg, ingress.WithLogger(testLogger(t)))
+	err = ingress.Run(context.Background(), cfg, ingress.WithLogger(testutil.Logger(t)))
 	if err == nil || !strings.Contains(err.Error(), "listen on") {
 		t.Errorf("Run on a taken port: %v", err)
 	}
-	cfg = testConfig(kafkatest.Config(kafkatest.Start(t)))
+	cfg = testConfig(testutil.KafkaConfig(testutil.StartKafka(t)))
 	cfg.AuthTokenFile = filepath.Join(t.TempDir(), "missing")
-	if err := ingress.Run(context.Background(), cfg, ingress.WithLogger(testLogger(t))); err == nil || !errors.Is(err, os.ErrNotExist) {
+	if err := ingress.Run(context.Background(), cfg, ingress.WithLogger(testutil.Logger(t))); err == nil || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Run with a missing token file: %v", err)
 	}
 	cfg.MaxEventBytes = 0

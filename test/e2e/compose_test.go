@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/weft-dev/weft/internal/testutil"
 )
 
 // The compose fault suite: the cluster of docker-compose.yaml with the Weft
@@ -105,7 +107,7 @@ func upCompose(t *testing.T) *composeCluster {
 		}
 	})
 	c.must("up", "-d")
-	waitFor(t, "the apply service to finish", 120*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 120*time.Second, "the apply service to finish", func() (bool, string) {
 		out, _ := exec.Command("docker", "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", c.container("apply")).CombinedOutput()
 		return strings.TrimSpace(string(out)) == "exited 0", string(out)
 	})
@@ -151,7 +153,7 @@ func (c *composeCluster) docker(args ...string) string {
 func (c *composeCluster) waitHealthy(svc string) {
 	c.t.Helper()
 	id := c.container(svc)
-	waitFor(c.t, svc+" healthy", 90*time.Second, func() (bool, string) {
+	testutil.Eventually(c.t, 90*time.Second, svc+" healthy", func() (bool, string) {
 		out, _ := exec.Command("docker", "inspect", "-f", "{{.State.Health.Status}}", id).CombinedOutput()
 		s := strings.TrimSpace(string(out))
 		return s == "healthy", s
@@ -203,20 +205,20 @@ func (c *composeCluster) scenario(name, prefix string, fault func(l *steadyLoad)
 			l.Stop()
 		}
 	}()
-	waitFor(t, name+": steady delivery before the fault", 60*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 60*time.Second, name+": steady delivery before the fault", func() (bool, string) {
 		n := len(c.sink.deliveries(prefix))
 		return n >= 100, fmt.Sprint(n)
 	})
 	fault(l)
 	before, _, _ := l.snapshot()
-	waitFor(t, name+": 200 more events acknowledged after the fault", 120*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 120*time.Second, name+": 200 more events acknowledged after the fault", func() (bool, string) {
 		acked, _, st := l.snapshot()
 		return len(acked) >= len(before)+200, fmt.Sprintf("%d acknowledged, others %v", len(acked), st)
 	})
 	l.Stop()
 	stopped = true
 	acked, _, _ := l.snapshot()
-	waitFor(t, name+": every acknowledged event delivered", 180*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 180*time.Second, name+": every acknowledged event delivered", func() (bool, string) {
 		n := missing(acked, c.sink.deliveries(prefix))
 		return n == 0, fmt.Sprintf("%d of %d acknowledged events not delivered", n, len(acked))
 	})
@@ -233,7 +235,7 @@ func (c *composeCluster) scenario(name, prefix string, fault func(l *steadyLoad)
 func (c *composeCluster) waitAllDelivered(what, prefix string, l *steadyLoad) {
 	c.t.Helper()
 	acked, _, _ := l.snapshot()
-	waitFor(c.t, what, 120*time.Second, func() (bool, string) {
+	testutil.Eventually(c.t, 120*time.Second, what, func() (bool, string) {
 		n := missing(acked, c.sink.deliveries(prefix))
 		return n == 0, fmt.Sprintf("%d of %d not delivered", n, len(acked))
 	})
@@ -242,7 +244,7 @@ func (c *composeCluster) waitAllDelivered(what, prefix string, l *steadyLoad) {
 func (c *composeCluster) waitAcked(what string, l *steadyLoad, more int, url string) {
 	c.t.Helper()
 	_, at0, _ := l.snapshot()
-	waitFor(c.t, what, 120*time.Second, func() (bool, string) {
+	testutil.Eventually(c.t, 120*time.Second, what, func() (bool, string) {
 		_, at, st := l.snapshot()
 		return at[url] >= at0[url]+more, fmt.Sprintf("%d acknowledged at %s, others %v", at[url], url, st)
 	})
@@ -258,7 +260,7 @@ func TestComposeCluster(t *testing.T) {
 	if code != http.StatusAccepted {
 		t.Fatalf("post to %s: %d", c.urls()[0], code)
 	}
-	waitFor(t, "the event at event-display", 60*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 60*time.Second, "the event at event-display", func() (bool, string) {
 		out := c.docker("logs", c.container("event-display"))
 		return strings.Contains(out, "id: compose-hello"), out
 	})
@@ -277,7 +279,7 @@ func TestComposeCluster(t *testing.T) {
 	rows = append(rows, c.scenario("ingress SIGKILL under load, later restarted", "ikill", func(l *steadyLoad) {
 		_, _, st0 := l.snapshot()
 		c.must("kill", "-s", "SIGKILL", "ingress-2")
-		waitFor(t, "clients of ingress-2 see errors", 60*time.Second, func() (bool, string) {
+		testutil.Eventually(t, 60*time.Second, "clients of ingress-2 see errors", func() (bool, string) {
 			_, _, st := l.snapshot()
 			return st["error"] >= st0["error"]+5, fmt.Sprint(st)
 		})
@@ -299,14 +301,14 @@ func TestComposeCluster(t *testing.T) {
 				t.Fatalf("late event %d: %d", i, code)
 			}
 		}
-		waitFor(t, "the late trigger delivers", 60*time.Second, func() (bool, string) {
+		testutil.Eventually(t, 60*time.Second, "the late trigger delivers", func() (bool, string) {
 			n := len(c.sink.deliveries("late"))
 			return n == 20, fmt.Sprint(n)
 		})
 	}))
 	rows = append(rows, c.scenario("Kafka paused, then unpaused", "kpause", func(l *steadyLoad) {
 		c.must("pause", "kafka")
-		waitFor(t, "the ingress answers 503 while Kafka is paused", 90*time.Second, func() (bool, string) {
+		testutil.Eventually(t, 90*time.Second, "the ingress answers 503 while Kafka is paused", func() (bool, string) {
 			_, _, st := l.snapshot()
 			return st["503"] > 0, fmt.Sprint(st)
 		})
@@ -335,4 +337,16 @@ func TestComposeCluster(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// freeAddr returns a loopback address with a free port (the compose suite
+// runs alone, after the go tests, so nothing else races for it).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/weft-dev/weft/internal/testutil"
 )
 
 // devMesh is a running `weft dev` process.
@@ -22,10 +24,19 @@ type devMesh struct {
 
 func startDev(t *testing.T, serviceTemplate string) *devMesh {
 	t.Helper()
-	d := &devMesh{grpc: freeAddr(t), http: freeAddr(t), kafka: freeAddr(t)}
-	d.proc = start(t, "weft dev", "weft", "dev", "--kafka-addr", d.kafka, "--grpc-addr", d.grpc, "--http-addr", d.http,
-		"--data-dir", filepath.Join(t.TempDir(), "data"), "--service-url-template", serviceTemplate, "--log-level", "info")
-	d.proc.waitLine(t, `^ready`, 60*time.Second)
+	return runDev(t, "--data-dir", filepath.Join(t.TempDir(), "data"), "--service-url-template", serviceTemplate, "--log-level", "info")
+}
+
+// runDev starts `weft dev` with args on ports the kernel picks (unless args
+// name them) and reads the bound addresses from its banner.
+func runDev(t *testing.T, args ...string) *devMesh {
+	t.Helper()
+	args = append([]string{"dev", "--kafka-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, args...)
+	d := &devMesh{proc: start(t, "weft dev", "weft", args...)}
+	d.kafka = d.proc.waitLine(t, `^\s+kafka:\s+(\S+)`, 60*time.Second)[1]
+	d.grpc = d.proc.waitLine(t, `^\s+control plane:\s+(\S+)`, 10*time.Second)[1]
+	d.http = d.proc.waitLine(t, `^\s+ingress:\s+http://([^/]+)/`, 10*time.Second)[1]
+	d.proc.waitLine(t, `^ready`, 10*time.Second)
 	return d
 }
 
@@ -69,7 +80,7 @@ func postStructured(t *testing.T, url, id, typ, source string) int {
 // waitReady waits until `weft get triggers` shows every trigger of ns Ready.
 func waitReady(t *testing.T, server, ns string, n int) {
 	t.Helper()
-	waitFor(t, "triggers Ready in "+ns, 30*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 30*time.Second, "triggers Ready in "+ns, func() (bool, string) {
 		out := weftCLI(t, server, "", "get", "triggers", "-n", ns)
 		return strings.Count(out, " True ") == n, out
 	})
@@ -106,13 +117,13 @@ func TestWalkthroughThroughWeftDev(t *testing.T) {
 	if code := postStructured(t, url, "say-hello-goodbye", "greeting", "sendoff"); code != http.StatusAccepted {
 		t.Fatalf("say-hello-goodbye (structured): %d", code)
 	}
-	waitFor(t, "both subscribers", 30*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 30*time.Second, "both subscribers", func() (bool, string) {
 		h, g := sub.ids("/hello-display"), sub.ids("/goodbye-display")
 		return h == "say-hello,say-hello-goodbye" && g == "say-goodbye,say-hello-goodbye", h + " | " + g
 	})
 	// A last event for both: once it arrived, nothing else is in flight.
 	post(t, url, "zz-last", "greeting", "sendoff", `{}`)
-	waitFor(t, "the last event", 30*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 30*time.Second, "the last event", func() (bool, string) {
 		return strings.HasSuffix(sub.ids("/hello-display"), "zz-last") && strings.HasSuffix(sub.ids("/goodbye-display"), "zz-last"), ""
 	})
 	if h := sub.ids("/hello-display"); h != "say-hello,say-hello-goodbye,zz-last" {
@@ -218,7 +229,7 @@ spec:
 
 	t.Run("retries with exponential backoff", func(t *testing.T) {
 		post(t, url, "f1", "flaky", "e2e", `{}`)
-		waitFor(t, "flaky delivered", 30*time.Second, func() (bool, string) { return sub.ids("/flaky") == "f1", sub.ids("/flaky") })
+		testutil.Eventually(t, 30*time.Second, "flaky delivered", func() (bool, string) { return sub.ids("/flaky") == "f1", sub.ids("/flaky") })
 		mu.Lock()
 		at := attempts["/flaky/f1"]
 		mu.Unlock()
@@ -234,7 +245,7 @@ spec:
 	})
 	t.Run("dead letter after retries", func(t *testing.T) {
 		post(t, url, "b1", "broken", "e2e", `{}`)
-		waitFor(t, "dead letter", 30*time.Second, func() (bool, string) { return sub.ids("/dead") == "b1", sub.ids("/dead") })
+		testutil.Eventually(t, 30*time.Second, "dead letter", func() (bool, string) { return sub.ids("/dead") == "b1", sub.ids("/dead") })
 		r := sub.list("/dead")[0]
 		wantData := base64.StdEncoding.EncodeToString([]byte("subscriber says 500"))
 		if r.Ext["knativeerrordest"] != s+"/broken" || r.Ext["knativeerrorcode"] != "500" || r.Ext["knativeerrordata"] != wantData {
@@ -249,7 +260,7 @@ spec:
 	})
 	t.Run("400 is not retried", func(t *testing.T) {
 		post(t, url, "p1", "picky", "e2e", `{}`)
-		waitFor(t, "dead letter of 400", 30*time.Second, func() (bool, string) { return sub.ids("/dead-picky") == "p1", sub.ids("/dead-picky") })
+		testutil.Eventually(t, 30*time.Second, "dead letter of 400", func() (bool, string) { return sub.ids("/dead-picky") == "p1", sub.ids("/dead-picky") })
 		mu.Lock()
 		n := len(attempts["/picky/p1"])
 		mu.Unlock()
@@ -259,7 +270,7 @@ spec:
 	})
 	t.Run("reply chain", func(t *testing.T) {
 		post(t, url, "o1", "order.placed", "e2e", `{"order":1}`)
-		waitFor(t, "reply delivered to the second trigger", 30*time.Second, func() (bool, string) {
+		testutil.Eventually(t, 30*time.Second, "reply delivered to the second trigger", func() (bool, string) {
 			return sub.ids("/confirmed") == "reply-to-o1", sub.ids("/confirmed")
 		})
 		r := sub.list("/confirmed")[0]
@@ -274,7 +285,7 @@ spec:
 				t.Fatalf("post %d: %d", i, code)
 			}
 		}
-		waitFor(t, "all ordered events", 60*time.Second, func() (bool, string) {
+		testutil.Eventually(t, 60*time.Second, "all ordered events", func() (bool, string) {
 			total, _, _ := sub.count("/ordered")
 			return total >= n, fmt.Sprint(total)
 		})
@@ -293,16 +304,15 @@ spec:
 func TestWeftDevRestartKeepsState(t *testing.T) {
 	sub := newSubscriber(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
-	addrs := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	// The first run picks free ports; the restart binds the same ones.
+	first := runDev(t, "--data-dir", dataDir)
+	p := first.proc
 	run := func() *proc {
-		p := start(t, "weft dev", "weft", "dev", "--kafka-addr", addrs[0], "--grpc-addr", addrs[1], "--http-addr", addrs[2], "--data-dir", dataDir)
-		p.waitLine(t, `^ready`, 60*time.Second)
-		return p
+		return runDev(t, "--kafka-addr", first.kafka, "--grpc-addr", first.grpc, "--http-addr", first.http, "--data-dir", dataDir).proc
 	}
-	grpc, url := addrs[1], "http://"+addrs[2]+"/restart/default"
-	p := run()
+	grpc, url := first.grpc, first.url("restart", "default")
 	weftCLI(t, grpc, "apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: default, namespace: restart}\n", "apply", "-f", "-")
-	waitFor(t, "broker served", 30*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 30*time.Second, "broker served", func() (bool, string) {
 		code := post(t, url, "before-restart", "kept", "e2e", `{"n":1}`)
 		return code == http.StatusAccepted, fmt.Sprint(code)
 	})
@@ -330,7 +340,7 @@ spec:
   filter: {attributes: {type: kept}}
   subscriber: {uri: "%s/replay"}
 `, sub.srv.URL), "apply", "-f", "-")
-	waitFor(t, "the event stored before the restart", 30*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 30*time.Second, "the event stored before the restart", func() (bool, string) {
 		return sub.ids("/replay") == "before-restart", sub.ids("/replay")
 	})
 }

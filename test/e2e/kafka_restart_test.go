@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/weft-dev/weft/internal/testutil"
 )
 
 // The Kafka-protocol server is killed (SIGKILL) under a steady load and
@@ -29,7 +31,7 @@ spec:
 `, sub.srv.URL), "apply", "-f", "-")
 	waitReady(t, c.grpc, "restart", 1)
 	url := "http://" + c.http + "/restart/default"
-	waitFor(t, "ingress serves the broker", 30*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 30*time.Second, "ingress serves the broker", func() (bool, string) {
 		code := post(t, url, "warmup", "warmup", "e2e", `{}`)
 		return code == http.StatusAccepted, fmt.Sprint(code)
 	})
@@ -49,24 +51,24 @@ spec:
 			load.Stop()
 		}
 	}()
-	waitFor(t, "500 events delivered before the restart", 60*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 60*time.Second, "500 events delivered before the restart", func() (bool, string) {
 		n := len(delivered())
 		return n >= 500, fmt.Sprint(n)
 	})
 	c.kafkaProc.stop(syscall.SIGKILL)
 	ackedAtKill, _, _ := load.snapshot()
-	waitFor(t, "the ingress to refuse events while Kafka is down", 60*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 60*time.Second, "the ingress to refuse events while Kafka is down", func() (bool, string) {
 		_, _, st := load.snapshot()
 		return st["503"] > 0, fmt.Sprint(st)
 	})
 	c.startKafka(t)
-	waitFor(t, "202s again after the restart", 90*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 90*time.Second, "202s again after the restart", func() (bool, string) {
 		acked, _, st := load.snapshot()
 		return len(acked) >= len(ackedAtKill)+500, fmt.Sprintf("%d acknowledged, %d at the kill, others %v", len(acked), len(ackedAtKill), st)
 	})
 	load.Stop()
 	acked, _, _ := load.snapshot()
-	waitFor(t, "every acknowledged event delivered", 120*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 120*time.Second, "every acknowledged event delivered", func() (bool, string) {
 		n := missing(acked, delivered())
 		return n == 0, fmt.Sprintf("%d acknowledged events not delivered", n)
 	})

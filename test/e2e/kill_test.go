@@ -2,12 +2,13 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/weft-dev/weft/internal/testutil"
 )
 
 // cluster is the mesh as separate processes: the Kafka-protocol server, a
@@ -20,20 +21,28 @@ type cluster struct {
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
-	c := &cluster{kafka: freeAddr(t), grpc: freeAddr(t), http: freeAddr(t), dataDir: t.TempDir()}
+	c := &cluster{dataDir: t.TempDir()}
 	c.startKafka(t)
-	start(t, "controlplane", "controlplane", "--bootstrap-servers", c.kafka, "--grpc-addr", c.grpc, "--ops-addr=", "--ingress-url", "http://"+c.http)
-	waitFor(t, "control plane", 30*time.Second, func() (bool, string) {
-		return dialable(c.grpc), "not listening"
-	})
-	start(t, "ingress", "ingress", "--bootstrap-servers", c.kafka, "--control-plane", c.grpc, "--http-addr", c.http, "--ops-addr=")
+	// Every process binds a port the kernel picks and logs it. The control
+	// plane starts before the ingress, so the broker URLs in its status name
+	// a placeholder; these tests post to the ingress's real address.
+	cp := start(t, "controlplane", "controlplane", "--bootstrap-servers", c.kafka, "--grpc-addr", "127.0.0.1:0", "--ops-addr=",
+		"--ingress-url", "http://ingress.e2e.invalid")
+	c.grpc = cp.waitLine(t, `"msg":"control plane serving".*"grpc":"([^"]+)"`, 30*time.Second)[1]
+	in := start(t, "ingress", "ingress", "--bootstrap-servers", c.kafka, "--control-plane", c.grpc, "--http-addr", "127.0.0.1:0", "--ops-addr=")
+	c.http = in.waitLine(t, `"msg":"ingress listening".*"addr":"([^"]+)"`, 30*time.Second)[1]
 	return c
 }
 
-// startKafka starts (or restarts) the Kafka-protocol server on the
-// cluster's address and data directory.
+// startKafka starts the Kafka-protocol server on a port the kernel picks,
+// or restarts it on the port and data directory of the first start.
 func (c *cluster) startKafka(t *testing.T) {
-	c.kafkaProc = start(t, "kafka", "weft", "kafka", "--addr", c.kafka, "--data-dir", filepath.Join(c.dataDir, "kafka"))
+	addr := c.kafka
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	c.kafkaProc = start(t, "kafka", "weft", "kafka", "--addr", addr, "--data-dir", filepath.Join(c.dataDir, "kafka"))
+	c.kafka = c.kafkaProc.waitLine(t, `^kafka-protocol server listening on (\S+)`, 30*time.Second)[1]
 	c.kafkaProc.waitLine(t, `^ready`, 30*time.Second)
 }
 
@@ -62,7 +71,7 @@ spec:
 `, sub.srv.URL)
 	weftCLI(t, c.grpc, manifest, "apply", "-f", "-")
 	waitReady(t, c.grpc, "kill", 1)
-	waitFor(t, "ingress serves the broker", 30*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 30*time.Second, "ingress serves the broker", func() (bool, string) {
 		code := post(t, "http://"+c.http+"/kill/default", "warmup", "warmup", "e2e", `{}`)
 		return code == http.StatusAccepted, fmt.Sprint(code)
 	})
@@ -70,7 +79,7 @@ spec:
 	var res *loadResult
 	loadDone := make(chan struct{})
 	go func() { res = runLoad(t, "http://"+c.http+"/kill/default", "ev", n, 16); close(loadDone) }()
-	waitFor(t, "a quarter of the events delivered", 120*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 120*time.Second, "a quarter of the events delivered", func() (bool, string) {
 		_, distinct, _ := sub.count("/kill")
 		return distinct >= n/4, fmt.Sprint(distinct)
 	})
@@ -86,7 +95,7 @@ spec:
 	if acked < n*9/10 {
 		t.Fatalf("only %d of %d events acknowledged (%s)", acked, n, statuses)
 	}
-	waitFor(t, "every acknowledged event delivered", 180*time.Second, func() (bool, string) {
+	testutil.Eventually(t, 180*time.Second, "every acknowledged event delivered", func() (bool, string) {
 		missing := 0
 		got := map[string]bool{}
 		for _, r := range sub.list("/kill") {
@@ -102,13 +111,4 @@ spec:
 	total, distinct, dups := sub.count("/kill")
 	t.Logf("sent %d, acknowledged %d (others: %s), delivered %d distinct (%d total), duplicates %d (events delivered twice or more: %d), delivered before the kill: %d, lost 0",
 		res.sent.Load(), acked, statuses, distinct, total, total-distinct, len(dups), atKill)
-}
-
-func dialable(addr string) bool {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return false
-	}
-	conn.Close()
-	return true
 }

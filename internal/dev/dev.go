@@ -19,9 +19,11 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/weft-dev/weft/pkg/contract"
+	"github.com/weft-dev/weft/internal/devkafka"
 	"github.com/weft-dev/weft/pkg/controlplane"
+	"github.com/weft-dev/weft/pkg/controlplane/compile"
 	"github.com/weft-dev/weft/pkg/kafka"
+	"github.com/weft-dev/weft/pkg/wire"
 )
 
 // Config configures `weft dev`.
@@ -47,7 +49,7 @@ func DefaultConfig() Config {
 	return Config{
 		KafkaAddr: "127.0.0.1:9092", DataDir: ".weft",
 		GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", Partitions: 3,
-		ServiceURLTemplate: contract.DefaultServiceURLTemplate,
+		ServiceURLTemplate: compile.DefaultServiceURLTemplate,
 	}
 }
 
@@ -79,6 +81,8 @@ func (c *Config) Validate() error {
 // Addrs are where a running dev process serves.
 type Addrs struct {
 	Kafka, GRPC, HTTP string
+	// Pprof is empty unless --pprof-addr is set.
+	Pprof string
 }
 
 // Run runs everything until ctx ends. ready, when non-nil, is called with the
@@ -98,7 +102,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, re
 				return fmt.Errorf("create --data-dir: %w", err)
 			}
 		}
-		emb, err := kafka.StartEmbedded(kafka.EmbeddedConfig{Addr: cfg.KafkaAddr, DataDir: kafkaDir(cfg.DataDir), DefaultPartitions: cfg.Partitions})
+		emb, err := devkafka.Start(devkafka.Config{Addr: cfg.KafkaAddr, DataDir: kafkaDir(cfg.DataDir), DefaultPartitions: cfg.Partitions})
 		if err != nil {
 			return err
 		}
@@ -135,13 +139,14 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, re
 
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.PprofAddr != "" {
-		stop, err := servePprof(cfg.PprofAddr)
+		stop, addr, err := servePprof(cfg.PprofAddr)
 		if err != nil {
 			httpLn.Close()
 			grpcLn.Close()
 			return err
 		}
 		defer stop()
+		addrs.Pprof = addr
 	}
 	g.Go(func() error { return cp.Run(gctx) })
 	env := dataPlaneEnv{Kafka: kcfg, ControlPlane: addrs.GRPC, HTTP: httpLn, Logger: logger}
@@ -149,10 +154,13 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, re
 	g.Go(func() error { return runDispatcher(gctx, env) })
 
 	g.Go(func() error {
-		if err := cp.WaitForDataPlane(gctx, controlplane.RoleIngress, controlplane.RoleDispatcher); err != nil {
+		if err := cp.WaitForDataPlane(gctx, wire.RoleIngress, wire.RoleDispatcher); err != nil {
 			return nil // stopping before we were ready
 		}
 		fmt.Fprintf(out, "weft dev\n  kafka:         %s\n  control plane: %s  (weft --server %s)\n  ingress:       http://%s/{namespace}/{broker}\n", addrs.Kafka, addrs.GRPC, addrs.GRPC, addrs.HTTP)
+		if addrs.Pprof != "" {
+			fmt.Fprintf(out, "  pprof:         http://%s/debug/pprof/\n", addrs.Pprof)
+		}
 		if cfg.DataDir != "" && len(cfg.BootstrapServers) == 0 {
 			abs, _ := filepath.Abs(cfg.DataDir)
 			fmt.Fprintf(out, "  data dir:      %s\n", abs)
@@ -172,10 +180,10 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, re
 }
 
 // servePprof serves the runtime profiles on addr until stop is called.
-func servePprof(addr string) (stop func(), err error) {
+func servePprof(addr string) (stop func(), bound string, err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on --pprof-addr %s: %w", addr, err)
+		return nil, "", fmt.Errorf("listen on --pprof-addr %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -185,7 +193,7 @@ func servePprof(addr string) (stop func(), err error) {
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	return func() { srv.Close() }, nil
+	return func() { srv.Close() }, ln.Addr().String(), nil
 }
 
 func kafkaDir(dataDir string) string {

@@ -1,4 +1,8 @@
-package contract
+// Package compile turns the control plane's resources into the data-plane
+// contract: every broker an ingress entry, every runnable trigger an egress,
+// references resolved to URLs. Only the control plane imports it; the data
+// plane receives its output over the contract stream.
+package compile
 
 import (
 	"fmt"
@@ -7,17 +11,9 @@ import (
 	"strings"
 
 	"github.com/weft-dev/weft/pkg/apis"
+	"github.com/weft-dev/weft/pkg/wire"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
-
-// BrokerTopic is the Kafka topic backing a broker.
-func BrokerTopic(namespace, name string) string { return "weft.broker." + namespace + "." + name }
-
-// TriggerGroup is the Kafka consumer group of a trigger.
-func TriggerGroup(namespace, name string) string { return "weft.trigger." + namespace + "." + name }
-
-// BrokerPath is the HTTP path the ingress serves a broker at.
-func BrokerPath(namespace, name string) string { return "/" + namespace + "/" + name }
 
 // Options say how references resolve to URLs.
 type Options struct {
@@ -73,7 +69,7 @@ func Compile(version uint64, brokers []*apis.Broker, triggers []*apis.Trigger, o
 		m := &b.ObjectMeta
 		in := &weftv1.Ingress{
 			Uid: m.UID, Kind: apis.KindBroker, Namespace: m.Namespace, Name: m.Name,
-			Path: BrokerPath(m.Namespace, m.Name), Topic: BrokerTopic(m.Namespace, m.Name),
+			Path: wire.BrokerPath(m.Namespace, m.Name), Topic: wire.BrokerTopic(m.Namespace, m.Name),
 			Generation: m.Generation,
 		}
 		out.Contract.Ingresses = append(out.Contract.Ingresses, in)
@@ -112,7 +108,7 @@ func Compile(version uint64, brokers []*apis.Broker, triggers []*apis.Trigger, o
 		}
 		eg := &weftv1.Egress{
 			Uid: m.UID, Namespace: m.Namespace, Name: m.Name,
-			ConsumerGroup: TriggerGroup(m.Namespace, m.Name),
+			ConsumerGroup: wire.TriggerGroup(m.Namespace, m.Name),
 			Destination:   sub,
 			Delivery:      del,
 			ReplyTopic:    in.Topic,
@@ -172,7 +168,7 @@ type resolver struct {
 
 // BrokerURL is the address of a broker.
 func (o Options) BrokerURL(namespace, name string) string {
-	return strings.TrimRight(o.IngressURL, "/") + BrokerPath(namespace, name)
+	return strings.TrimRight(o.IngressURL, "/") + wire.BrokerPath(namespace, name)
 }
 
 // ServiceURL expands the Service template.

@@ -1,38 +1,20 @@
 package display
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/weft-dev/weft/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe for the handler and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func testEvent(id string) event.Event {
 	e := event.New()
@@ -82,7 +64,7 @@ func TestHandler(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			var out syncBuffer
+			var out testutil.SyncBuffer
 			srv := httptest.NewServer(NewHandler(tc.cfg, &out))
 			defer srv.Close()
 			for i, want := range tc.statuses {
@@ -108,7 +90,7 @@ func TestHandler(t *testing.T) {
 }
 
 func TestHandlerReply(t *testing.T) {
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	srv := httptest.NewServer(NewHandler(Config{ReplyType: "greeting.reply", FailStatus: 503}, &out))
 	defer srv.Close()
 	resp := post(t, srv.URL, testEvent("e1"))
@@ -125,7 +107,7 @@ func TestHandlerReply(t *testing.T) {
 }
 
 func TestHandlerRejects(t *testing.T) {
-	srv := httptest.NewServer(NewHandler(DefaultConfig(), &syncBuffer{}))
+	srv := httptest.NewServer(NewHandler(DefaultConfig(), &testutil.SyncBuffer{}))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL)
 	if err != nil {
@@ -146,7 +128,7 @@ func TestHandlerRejects(t *testing.T) {
 }
 
 func TestHandlerBatch(t *testing.T) {
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	srv := httptest.NewServer(NewHandler(DefaultConfig(), &out))
 	defer srv.Close()
 	req, err := cehttp.NewHTTPRequestFromEvents(context.Background(), srv.URL, []event.Event{testEvent("b1"), testEvent("b2")})
@@ -172,7 +154,7 @@ func TestRun(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Port = 0
 	cfg.OnListen = func(a net.Addr) { addrc <- a }
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	errc := make(chan error, 1)
 	go func() { errc <- Run(ctx, cfg, &out) }()
 	var addr net.Addr

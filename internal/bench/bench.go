@@ -152,28 +152,38 @@ func (e *env) close() {
 
 func start(ctx context.Context, cfg Config, log io.Writer) (*env, error) {
 	e := &env{cfg: cfg, log: log}
-	addrs := make([]string, 5)
-	for i := range addrs {
-		a, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		addrs[i] = a
-	}
-	e.kafkaAddr, e.grpc, e.http, e.bareAddr, e.pprof = addrs[0], addrs[1], addrs[2], addrs[3], addrs[4]
+	// Every child binds a port the kernel picks and prints it before "ready".
 	var err error
 	fmt.Fprintf(log, "starting weft kafka, weft dev and the bare HTTP server (%s)\n", cfg.WeftBinary)
-	if e.kafka, err = startChild(ctx, "weft kafka", cfg.WeftBinary, "kafka", "--addr", e.kafkaAddr, "--data-dir=",
+	if e.kafka, err = startChild(ctx, "weft kafka", cfg.WeftBinary, "kafka", "--addr", "127.0.0.1:0", "--data-dir=",
 		"--default-partitions", strconv.Itoa(cfg.Partitions)); err != nil {
 		return nil, err
 	}
-	if e.weft, err = startChild(ctx, "weft dev", cfg.WeftBinary, "dev", "--bootstrap-servers", e.kafkaAddr,
-		"--grpc-addr", e.grpc, "--http-addr", e.http, "--partitions", strconv.Itoa(cfg.Partitions),
-		"--pprof-addr", e.pprof, "--log-level", "error"); err != nil {
+	if e.kafkaAddr, err = e.kafka.printed(`(?m)^kafka-protocol server listening on (\S+)`); err != nil {
 		e.close()
 		return nil, err
 	}
-	if e.bare, err = startChild(ctx, "bare server", cfg.WeftBinary, "bench", "bare-server", "--addr", e.bareAddr); err != nil {
+	if e.weft, err = startChild(ctx, "weft dev", cfg.WeftBinary, "dev", "--bootstrap-servers", e.kafkaAddr,
+		"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--partitions", strconv.Itoa(cfg.Partitions),
+		"--pprof-addr", "127.0.0.1:0", "--log-level", "error"); err != nil {
+		e.close()
+		return nil, err
+	}
+	for re, dst := range map[string]*string{
+		`(?m)^\s+control plane:\s+(\S+)`:     &e.grpc,
+		`(?m)^\s+ingress:\s+http://([^/]+)/`: &e.http,
+		`(?m)^\s+pprof:\s+http://([^/]+)/`:   &e.pprof,
+	} {
+		if *dst, err = e.weft.printed(re); err != nil {
+			e.close()
+			return nil, err
+		}
+	}
+	if e.bare, err = startChild(ctx, "bare server", cfg.WeftBinary, "bench", "bare-server", "--addr", "127.0.0.1:0"); err != nil {
+		e.close()
+		return nil, err
+	}
+	if e.bareAddr, err = e.bare.printed(`(?m)^ready: bare 202 server on (\S+)`); err != nil {
 		e.close()
 		return nil, err
 	}

@@ -3,9 +3,9 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/weft-dev/weft/pkg/display"
-	"github.com/weft-dev/weft/pkg/send"
-	"github.com/weft-dev/weft/pkg/watch"
+	"github.com/weft-dev/weft/internal/display"
+	"github.com/weft-dev/weft/internal/send"
+	"github.com/weft-dev/weft/internal/watch"
 )
 
 func init() { extraCommands = append(extraCommands, newDisplayCmd, newWatchCmd) }

@@ -1,11 +1,10 @@
 package watch
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,26 +12,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/cekafka"
-	"github.com/weft-dev/weft/pkg/kafka/kafkatest"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func produce(t *testing.T, cl *kgo.Client, topic string, ids ...string) {
 	t.Helper()
@@ -56,36 +38,29 @@ func produce(t *testing.T, cl *kgo.Client, topic string, ids ...string) {
 	}
 }
 
-func waitFor(t *testing.T, out *syncBuffer, errc <-chan error, wants ...string) {
+// waitOutput waits until out holds every one of wants, failing at once
+// when Run returns early.
+func waitOutput(t *testing.T, out *testutil.SyncBuffer, errc <-chan error, wants ...string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		got := out.String()
-		missing := ""
-		for _, w := range wants {
-			if !strings.Contains(got, w) {
-				missing = w
-				break
-			}
-		}
-		if missing == "" {
-			return
-		}
+	testutil.Eventually(t, 20*time.Second, "watch output", func() (bool, string) {
 		select {
 		case err := <-errc:
 			t.Fatalf("Run returned early: %v", err)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("output lacks %q:\n%s", missing, got)
+		got := out.String()
+		for _, w := range wants {
+			if !strings.Contains(got, w) {
+				return false, fmt.Sprintf("output lacks %q:\n%s", w, got)
+			}
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return true, ""
+	})
 }
 
 func TestWatch(t *testing.T) {
-	k := kafkatest.Start(t)
-	kcfg := kafkatest.Config(k)
+	k := testutil.StartKafka(t)
+	kcfg := testutil.KafkaConfig(k)
 	cl, err := kcfg.NewClient(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +93,7 @@ func TestWatch(t *testing.T) {
 			cfg.FromBeginning, cfg.Output = tc.fromBeginning, tc.output
 			started := make(chan struct{})
 			cfg.OnStart = func() { close(started) }
-			var out syncBuffer
+			var out testutil.SyncBuffer
 			errc := make(chan error, 1)
 			go func() { errc <- Run(ctx, cfg, &out) }()
 			select {
@@ -127,7 +102,7 @@ func TestWatch(t *testing.T) {
 				t.Fatalf("Run: %v", err)
 			}
 			produce(t, cl, topic, "live-1")
-			waitFor(t, &out, errc, tc.want...)
+			waitOutput(t, &out, errc, tc.want...)
 			cancel()
 			if err := <-errc; err != nil {
 				t.Errorf("Run: %v", err)
@@ -140,12 +115,12 @@ func TestWatch(t *testing.T) {
 }
 
 func TestWatchMissingTopic(t *testing.T) {
-	k := kafkatest.Start(t)
+	k := testutil.StartKafka(t)
 	cfg := DefaultConfig()
-	cfg.Broker, cfg.Kafka = "nope", kafkatest.Config(k)
+	cfg.Broker, cfg.Kafka = "nope", testutil.KafkaConfig(k)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	err := Run(ctx, cfg, &syncBuffer{})
+	err := Run(ctx, cfg, &testutil.SyncBuffer{})
 	if !errors.Is(err, ErrTopicNotFound) {
 		t.Fatalf("Run = %v, want ErrTopicNotFound", err)
 	}

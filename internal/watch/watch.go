@@ -17,9 +17,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weft-dev/weft/pkg/cekafka"
-	"github.com/weft-dev/weft/pkg/contract"
 	"github.com/weft-dev/weft/pkg/kafka"
 	"github.com/weft-dev/weft/pkg/observability"
+	"github.com/weft-dev/weft/pkg/wire"
 )
 
 // Config says which broker to tail and how to print it.
@@ -71,7 +71,7 @@ func (c *Config) Validate() error {
 }
 
 // Topic is the Kafka topic c tails.
-func (c *Config) Topic() string { return contract.BrokerTopic(c.Namespace, c.Broker) }
+func (c *Config) Topic() string { return wire.BrokerTopic(c.Namespace, c.Broker) }
 
 // Run prints the broker's events to stdout until ctx ends.
 func Run(ctx context.Context, cfg Config, stdout io.Writer) error {

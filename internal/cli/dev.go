@@ -3,7 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/weft-dev/weft/pkg/dev"
+	"github.com/weft-dev/weft/internal/dev"
 	"github.com/weft-dev/weft/pkg/observability"
 )
 

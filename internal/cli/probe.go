@@ -3,7 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/weft-dev/weft/pkg/cmdutil"
+	"github.com/weft-dev/weft/internal/cmdutil"
 )
 
 func init() { extraCommands = append(extraCommands, newProbeCmd) }

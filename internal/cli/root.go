@@ -15,7 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/weft-dev/weft/pkg/contract"
+	"github.com/weft-dev/weft/pkg/wire"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
@@ -88,14 +88,13 @@ func (g *globals) dial() (weftv1.ControlPlaneClient, func(), error) {
 	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 	tok := os.Getenv("WEFT_TOKEN")
 	if g.tokenFile != "" {
-		b, err := os.ReadFile(g.tokenFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("read --token-file: %w", err)
+		var err error
+		if tok, err = wire.ReadTokenFile(g.tokenFile); err != nil {
+			return nil, nil, fmt.Errorf("--token-file: %w", err)
 		}
-		tok = strings.TrimSpace(string(b))
 	}
 	if tok != "" {
-		opts = append(opts, grpc.WithPerRPCCredentials(contract.BearerToken(tok)))
+		opts = append(opts, grpc.WithPerRPCCredentials(wire.BearerToken(tok)))
 	}
 	conn, err := grpc.NewClient(g.server, opts...)
 	if err != nil {

@@ -19,11 +19,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/weft-dev/weft/internal/send"
+	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/cekafka"
 	"github.com/weft-dev/weft/pkg/ingress"
-	"github.com/weft-dev/weft/pkg/kafka/kafkatest"
 	"github.com/weft-dev/weft/pkg/observability"
-	"github.com/weft-dev/weft/pkg/send"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
@@ -209,8 +209,8 @@ func TestValidate(t *testing.T) {
 // TestSendToIngress sends through the real ingress into a Kafka-protocol
 // server, in both modes, and to a broker that does not exist.
 func TestSendToIngress(t *testing.T) {
-	srv := kafkatest.Start(t)
-	kcfg := kafkatest.Config(srv)
+	srv := testutil.StartKafka(t)
+	kcfg := testutil.KafkaConfig(srv)
 	cl, err := kcfg.NewClient(nil)
 	if err != nil {
 		t.Fatal(err)

@@ -3,22 +3,23 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/controlplane"
-	"github.com/weft-dev/weft/pkg/kafka/kafkatest"
 )
 
 // startControlPlane runs a control plane on loopback and returns its address.
 func startControlPlane(t *testing.T) string {
 	t.Helper()
-	e := kafkatest.Start(t)
+	e := testutil.StartKafka(t)
 	cfg := controlplane.DefaultConfig()
-	cfg.Kafka = kafkatest.Config(e)
+	cfg.Kafka = testutil.KafkaConfig(e)
 	cfg.GRPCAddr = "127.0.0.1:0"
 	cfg.OpsAddr = ""
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -44,7 +45,7 @@ func weft(t *testing.T, server, stdin string, args ...string) (string, string, i
 
 func TestCLIWalkthrough(t *testing.T) {
 	addr := startControlPlane(t)
-	manifest, err := os.ReadFile(filepath.Join("..", "apis", "testdata", "walkthrough.yaml"))
+	manifest, err := os.ReadFile(filepath.Join("..", "..", "pkg", "apis", "testdata", "walkthrough.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,17 +58,22 @@ func TestCLIWalkthrough(t *testing.T) {
 			t.Errorf("apply output lacks %q:\n%s", want, out)
 		}
 	}
-	out, errs, code = weft(t, addr, "", "get", "triggers", "-n", "event-example")
-	if code != 0 {
-		t.Fatalf("get failed: %s", errs)
-	}
-	for _, want := range []string{"NAME", "SUBSCRIBER_URI", "READY", "REASON",
-		"hello-display", "http://hello-display.event-example.svc.cluster.local",
-		"goodbye-display", "http://goodbye-display.event-example.svc.cluster.local", "NoDataPlane"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("get triggers output lacks %q:\n%s", want, out)
+	// Status is computed from the compiled contract, which follows the
+	// stored state a moment later: poll until the URIs are resolved.
+	testutil.Eventually(t, 20*time.Second, "get triggers to show the resolved triggers", func() (bool, string) {
+		out, errs, code := weft(t, addr, "", "get", "triggers", "-n", "event-example")
+		if code != 0 {
+			t.Fatalf("get failed: %s", errs)
 		}
-	}
+		for _, want := range []string{"NAME", "SUBSCRIBER_URI", "READY", "REASON",
+			"hello-display", "http://hello-display.event-example.svc.cluster.local",
+			"goodbye-display", "http://goodbye-display.event-example.svc.cluster.local", "NoDataPlane"} {
+			if !strings.Contains(out, want) {
+				return false, fmt.Sprintf("output lacks %q:\n%s", want, out)
+			}
+		}
+		return true, ""
+	})
 	out, _, code = weft(t, addr, "", "get", "brokers", "-n", "event-example", "-o", "yaml")
 	if code != 0 || !strings.Contains(out, "url: http://127.0.0.1:8080/event-example/default") {
 		t.Errorf("get brokers -o yaml (code %d):\n%s", code, out)

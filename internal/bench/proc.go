@@ -6,9 +6,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,6 +78,16 @@ func (c *child) output() string {
 }
 
 func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// printed returns the first submatch of re in the child's output: how a
+// child started on port 0 tells which port it bound.
+func (c *child) printed(re string) (string, error) {
+	m := regexp.MustCompile(re).FindStringSubmatch(c.output())
+	if m == nil {
+		return "", fmt.Errorf("%s did not print %q:\n%s", c.name, re, c.output())
+	}
+	return m[1], nil
+}
 
 // stop sends SIGTERM and waits (SIGKILL after 20s).
 func (c *child) stop() {
@@ -185,13 +195,3 @@ func (u *usage) Stop() {
 
 // Peak is the largest RSS sampled.
 func (u *usage) Peak() int64 { return u.peak }
-
-// freePort returns a free loopback address.
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}

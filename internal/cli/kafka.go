@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/weft-dev/weft/pkg/kafka"
+	"github.com/weft-dev/weft/internal/devkafka"
 )
 
 func init() { extraCommands = append(extraCommands, newKafkaCmd) }
@@ -13,18 +13,18 @@ func init() { extraCommands = append(extraCommands, newKafkaCmd) }
 // newKafkaCmd runs the development Kafka-protocol server on its own, for a
 // cluster where no Kafka image can be had.
 func newKafkaCmd(g *globals) *cobra.Command {
-	cfg := kafka.EmbeddedConfig{Addr: "127.0.0.1:9092", DataDir: ".weft/kafka", DefaultPartitions: 3}
+	cfg := devkafka.Config{Addr: "127.0.0.1:9092", DataDir: ".weft/kafka", DefaultPartitions: 3}
 	c := &cobra.Command{
 		Use:   "kafka",
 		Short: "Run the development Kafka-protocol server (the one `weft dev` embeds) on its own",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := kafka.StartEmbedded(cfg)
+			e, err := devkafka.Start(cfg)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			fmt.Fprintf(g.out, "kafka-protocol server listening on %s (advertised as %s), data dir %q\nready\n", cfg.Addr, e.Addr(), cfg.DataDir)
+			fmt.Fprintf(g.out, "kafka-protocol server listening on %s (advertised as %s), data dir %q\nready\n", e.ListenAddr(), e.Addr(), cfg.DataDir)
 			<-cmd.Context().Done()
 			fmt.Fprintln(g.out, "stopped")
 			return nil

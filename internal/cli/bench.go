@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/weft-dev/weft/pkg/bench"
+	"github.com/weft-dev/weft/internal/bench"
 )
 
 func init() { extraCommands = append(extraCommands, newBenchCmd) }

@@ -1,0 +1,134 @@
+// Package wire owns the names every Weft process shares on the wire: Kafka
+// topic and consumer-group naming, the ingress paths, the CloudEvents
+// extensions Knative defines and Weft sets, the data-plane roles, and how a
+// bearer token travels and is read. It is a leaf: it imports nothing of Weft's,
+// so the control plane and the data plane agree on each name by construction.
+package wire
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Kafka names.
+const (
+	// BrokerTopicPrefix starts the name of every broker's topic.
+	BrokerTopicPrefix = "weft.broker."
+	// TriggerGroupPrefix starts the consumer group of every trigger: the
+	// group holds the trigger's committed progress, so lag per trigger is
+	// visible with any Kafka tool.
+	TriggerGroupPrefix = "weft.trigger."
+)
+
+// BrokerTopic is the Kafka topic backing a broker.
+func BrokerTopic(namespace, name string) string { return BrokerTopicPrefix + namespace + "." + name }
+
+// TriggerGroup is the Kafka consumer group of a trigger.
+func TriggerGroup(namespace, name string) string { return TriggerGroupPrefix + namespace + "." + name }
+
+// BrokerPath is the HTTP path the ingress serves a broker at.
+func BrokerPath(namespace, name string) string { return "/" + namespace + "/" + name }
+
+// CloudEvents extensions (Knative's names).
+const (
+	// ExtArrivalTime is set by the ingress on every event it stores: when
+	// it arrived (RFC 3339, UTC).
+	ExtArrivalTime = "knativearrivaltime"
+	// ExtBrokerTTL is the hop count of an event inside a broker: the
+	// ingress sets DefaultTTL on events without one, a reply gets the
+	// delivered event's count minus one and is dropped at zero. Subscribers
+	// never see it.
+	ExtBrokerTTL = "knativebrokerttl"
+	// ExtErrorDest is the URL of the subscriber a dead-lettered event failed at.
+	ExtErrorDest = "knativeerrordest"
+	// ExtErrorCode is the last HTTP status code of a dead-lettered event, as
+	// a decimal string; absent when the last attempt got no response.
+	ExtErrorCode = "knativeerrorcode"
+	// ExtErrorData is the base64 (standard, padded) of the start of the last
+	// response body of a dead-lettered event, or of the error message when
+	// there was no body.
+	ExtErrorData = "knativeerrordata"
+)
+
+// DefaultTTL is the ExtBrokerTTL of an event that carries none.
+const DefaultTTL int32 = 255
+
+// Role is what a data-plane process does; it says so when it opens the
+// contract stream, and a resource's readiness waits for the processes of the
+// role that serve it.
+type Role string
+
+// The data-plane roles.
+const (
+	RoleIngress    Role = "ingress"
+	RoleDispatcher Role = "dispatcher"
+)
+
+// ParseRole returns the Role named s.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case RoleIngress, RoleDispatcher:
+		return r, nil
+	}
+	return "", fmt.Errorf("role %q is not %q or %q", s, RoleIngress, RoleDispatcher)
+}
+
+// AuthorizationHeader carries the bearer token ("Bearer <token>"), in gRPC
+// metadata as in HTTP.
+const AuthorizationHeader = "authorization"
+
+// BearerToken is gRPC per-RPC credentials carrying "authorization: Bearer
+// <token>" (it implements credentials.PerRPCCredentials).
+type BearerToken string
+
+// GetRequestMetadata implements credentials.PerRPCCredentials.
+func (t BearerToken) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{AuthorizationHeader: "Bearer " + string(t)}, nil
+}
+
+// RequireTransportSecurity implements credentials.PerRPCCredentials; Weft
+// allows plaintext inside a cluster network.
+func (BearerToken) RequireTransportSecurity() bool { return false }
+
+// Errors of bearer-token checks.
+var (
+	ErrNoToken  = errors.New("missing bearer token")
+	ErrBadToken = errors.New("invalid bearer token")
+)
+
+// CheckBearer checks an authorization header value against want in constant
+// time: ErrNoToken when the header is empty, ErrBadToken when it is not
+// "Bearer want".
+func CheckBearer(header string, want string) error {
+	if header == "" {
+		return ErrNoToken
+	}
+	tok, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(want)) != 1 {
+		return ErrBadToken
+	}
+	return nil
+}
+
+// ReadTokenFile reads a bearer token from path: the file's content without
+// surrounding white space. An empty path means no token (""); a file that
+// cannot be read, or holds only white space, is an error, so a process never
+// runs without the authentication it was configured with.
+func ReadTokenFile(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read token file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("token file %s is empty", path)
+	}
+	return tok, nil
+}
