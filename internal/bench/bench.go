@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/weft-dev/weft/internal/flagcheck"
 )
 
 // Config configures `weft bench`.
@@ -69,40 +71,30 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.Drain, "drain", c.Drain, "longest wait for deliveries after each run")
 }
 
-// Validate reports the first problem with c.
+// Validate reports every problem with c.
 func (c *Config) Validate() error {
-	switch {
-	case c.Duration <= 0:
-		return fmt.Errorf("--duration: must be > 0, got %s", c.Duration)
-	case c.Connections < 1:
-		return fmt.Errorf("--connections: must be >= 1, got %d", c.Connections)
-	case c.Payload < 8:
-		return fmt.Errorf("--payload: must be >= 8 bytes, got %d", c.Payload)
-	case c.Partitions < 1:
-		return fmt.Errorf("--partitions: must be >= 1, got %d", c.Partitions)
-	case c.LatencyRate < 1:
-		return fmt.Errorf("--latency-rate: must be >= 1, got %d", c.LatencyRate)
-	case c.BatchSize < 1:
-		return fmt.Errorf("--batch-size: must be >= 1, got %d", c.BatchSize)
-	}
-	switch Mode(c.Mode) {
-	case Binary, Structured, Batch:
-	default:
-		return fmt.Errorf("--mode: %q is not binary, structured or batch", c.Mode)
+	errs := []error{
+		flagcheck.Positive("--duration", c.Duration),
+		flagcheck.AtLeast("--connections", c.Connections, 1),
+		flagcheck.AtLeast("--payload", c.Payload, 8),
+		flagcheck.AtLeast("--partitions", c.Partitions, 1),
+		flagcheck.AtLeast("--latency-rate", c.LatencyRate, 1),
+		flagcheck.AtLeast("--batch-size", c.BatchSize, 1),
+		flagcheck.OneOf("--mode", c.Mode, string(Binary), string(Structured), string(Batch)),
+		flagcheck.Positive("--drain", c.Drain),
 	}
 	for _, s := range c.sections() {
-		if !contains(AllSections, s) {
-			return fmt.Errorf("--sections: %q is not one of %s", s, strings.Join(AllSections, ", "))
-		}
+		errs = append(errs, flagcheck.OneOf("--sections", s, AllSections...))
 	}
-	for name, list := range map[string][]int{"--triggers": c.Triggers, "--brokers": c.Brokers, "--payloads": c.Payloads} {
+	for _, v := range c.Triggers {
+		errs = append(errs, flagcheck.AtLeast("--triggers", v, 0))
+	}
+	for name, list := range map[string][]int{"--brokers": c.Brokers, "--payloads": c.Payloads} {
 		for _, v := range list {
-			if v < 0 || (name != "--triggers" && v < 1) {
-				return fmt.Errorf("%s: %d is out of range", name, v)
-			}
+			errs = append(errs, flagcheck.AtLeast(name, v, 1))
 		}
 	}
-	return nil
+	return flagcheck.Join(errs...)
 }
 
 func (c *Config) sections() []string {

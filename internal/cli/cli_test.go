@@ -102,11 +102,13 @@ func TestCLIShortcuts(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("trigger create: %s", errs)
 	}
-	out, _, _ := weft(t, addr, "", "trigger", "list")
-	if !strings.Contains(out, "audit") || !strings.Contains(out, "http://auditor.default.svc.cluster.local") {
-		t.Errorf("trigger list:\n%s", out)
-	}
-	out, _, _ = weft(t, addr, "", "broker", "list")
+	// The subscriber URI is resolved by the compiler, a moment after the
+	// trigger is stored.
+	testutil.Eventually(t, 20*time.Second, "trigger list to show the resolved sink", func() (bool, string) {
+		out, _, _ := weft(t, addr, "", "trigger", "list")
+		return strings.Contains(out, "audit") && strings.Contains(out, "http://auditor.default.svc.cluster.local"), out
+	})
+	out, _, _ := weft(t, addr, "", "broker", "list")
 	if !strings.Contains(out, "orders") || !strings.Contains(out, "/default/orders") {
 		t.Errorf("broker list:\n%s", out)
 	}
@@ -148,5 +150,69 @@ func TestCLIErrorsAreOneLine(t *testing.T) {
 	_, errs, code := weft(t, "127.0.0.1:1", "", "get", "brokers")
 	if code == 0 || !strings.Contains(errs, "cannot reach the control plane") {
 		t.Errorf("unreachable server: %q", errs)
+	}
+}
+
+// Every flag of every command reads its WEFT_* variable; the command line
+// wins; a bad value names the variable.
+func TestCLIEnvironment(t *testing.T) {
+	addr := startControlPlane(t)
+	run := func(args ...string) (string, string, int) {
+		var out, errw bytes.Buffer
+		code := Main(context.Background(), args, strings.NewReader(""), &out, &errw)
+		return out.String(), errw.String(), code
+	}
+	t.Setenv("WEFT_SERVER", addr)
+	if _, errs, code := run("broker", "create", "from-env"); code != 0 {
+		t.Fatalf("broker create with WEFT_SERVER: %s", errs)
+	}
+	t.Setenv("WEFT_OUTPUT", "json")
+	out, errs, code := run("get", "brokers")
+	if code != 0 || !strings.Contains(out, `"name": "from-env"`) {
+		t.Errorf("get brokers with WEFT_OUTPUT=json: code %d, %s%s", code, out, errs)
+	}
+	if out, _, _ := run("get", "brokers", "-o", "table"); !strings.HasPrefix(out, "NAME") {
+		t.Errorf("-o table given on the command line should win over WEFT_OUTPUT:\n%s", out)
+	}
+	t.Setenv("WEFT_OUTPUT", "xml")
+	if _, errs, code := run("get", "brokers"); code == 0 || !strings.Contains(errs, "--output") || !strings.Contains(errs, "xml") {
+		t.Errorf("WEFT_OUTPUT=xml: code %d, stderr %q", code, errs)
+	}
+	t.Setenv("WEFT_OUTPUT", "")
+	t.Setenv("WEFT_REQUEST_TIMEOUT", "soon")
+	if _, errs, code := run("get", "brokers"); code == 0 || !strings.Contains(errs, "WEFT_REQUEST_TIMEOUT") {
+		t.Errorf("bad WEFT_REQUEST_TIMEOUT: code %d, stderr %q", code, errs)
+	}
+	t.Setenv("WEFT_REQUEST_TIMEOUT", "")
+	// A subcommand that is not a control-plane command reads its own flags.
+	t.Setenv("WEFT_MODE", "carrier-pigeon")
+	if _, errs, code := run("send", "--broker", "b", "--type", "t"); code == 0 || !strings.Contains(errs, `--mode: must be one of binary, structured, got "carrier-pigeon"`) {
+		t.Errorf("send with WEFT_MODE: code %d, stderr %q", code, errs)
+	}
+}
+
+// Commands show the flags they use, each with its variable, and not the
+// control-plane flags when they do not call the control plane.
+func TestCLIHelp(t *testing.T) {
+	help := func(args ...string) string {
+		var out, errw bytes.Buffer
+		if code := Main(context.Background(), append(args, "--help"), strings.NewReader(""), &out, &errw); code != 0 {
+			t.Fatalf("%v --help: exit %d: %s", args, code, errw.String())
+		}
+		return out.String()
+	}
+	for _, cmd := range [][]string{{"get"}, {"apply"}, {"delete"}, {"describe"}, {"broker", "create"}, {"trigger", "list"}} {
+		if h := help(cmd...); !strings.Contains(h, "--server") || !strings.Contains(h, "[$WEFT_SERVER]") || !strings.Contains(h, "[$WEFT_REQUEST_TIMEOUT]") {
+			t.Errorf("weft %s --help lacks --server [$WEFT_SERVER] or --request-timeout:\n%s", strings.Join(cmd, " "), h)
+		}
+	}
+	for _, cmd := range [][]string{{"dev"}, {"send"}, {"display"}, {"watch"}, {"kafka"}, {"probe"}, {"bench"}} {
+		h := help(cmd...)
+		if strings.Contains(h, "--server") || strings.Contains(h, "--token-file") || strings.Contains(h, "--request-timeout") {
+			t.Errorf("weft %s --help shows control-plane flags it ignores:\n%s", strings.Join(cmd, " "), h)
+		}
+	}
+	if h := help("dev"); !strings.Contains(h, "[$WEFT_HTTP_ADDR]") {
+		t.Errorf("weft dev --help does not name WEFT_HTTP_ADDR:\n%s", h)
 	}
 }

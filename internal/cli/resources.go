@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
+	"github.com/weft-dev/weft/internal/flagcheck"
 	"github.com/weft-dev/weft/pkg/apis"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
@@ -27,7 +29,7 @@ func newApplyCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(files) == 0 {
-				return fmt.Errorf("apply: -f is required (a file, or - for standard input)")
+				return errors.New("-f: must be set: a file, or - for standard input (-f is required)")
 			}
 			var objs []apis.Object
 			for _, f := range files {
@@ -70,6 +72,7 @@ func newApplyCmd(g *globals) *cobra.Command {
 	}
 	c.Flags().StringArrayVarP(&files, "filename", "f", nil, "manifest file (YAML or JSON, multi-document), or - for standard input")
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "validate on the server without storing anything")
+	g.serverFlags(c.Flags())
 	return c
 }
 
@@ -155,16 +158,11 @@ func newGetCmd(g *globals) *cobra.Command {
 	c.Flags().BoolVarP(&o.all, "all-namespaces", "A", false, "list across all namespaces")
 	c.Flags().StringVarP(&o.output, "output", "o", "table", "output format: table, yaml or json")
 	c.Flags().StringVarP(&o.selector, "selector", "l", "", "label selector (a=b,c!=d,e,!f)")
+	g.serverFlags(c.Flags())
 	return c
 }
 
-func checkOutput(o string) error {
-	switch o {
-	case "table", "yaml", "json":
-		return nil
-	}
-	return fmt.Errorf("--output: %q is not one of table, yaml, json", o)
-}
+func checkOutput(o string) error { return flagcheck.OneOf("--output", o, "table", "yaml", "json") }
 
 // printObjects prints objs of kind in format.
 func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string, withNS bool) error {
@@ -279,6 +277,7 @@ func newDescribeCmd(g *globals) *cobra.Command {
 		},
 	}
 	namespaceFlag(c.Flags(), &ns)
+	g.serverFlags(c.Flags())
 	return c
 }
 
@@ -364,5 +363,6 @@ func newDeleteCmd(g *globals) *cobra.Command {
 		},
 	}
 	namespaceFlag(c.Flags(), &ns)
+	g.serverFlags(c.Flags())
 	return c
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,11 +14,14 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/weft-dev/weft/internal/cmdutil"
 	"github.com/weft-dev/weft/pkg/wire"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
-// globals are the flags every control-plane command shares.
+// globals are the streams every command writes to, and the flags every
+// control-plane command shares (registered by serverFlags on just those
+// commands, so the others do not show flags they ignore).
 type globals struct {
 	server    string
 	tokenFile string
@@ -33,35 +35,33 @@ func Main(ctx context.Context, args []string, in io.Reader, out, errw io.Writer)
 	root := NewRoot(in, out, errw)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(errw, "error: "+oneLine(err))
+		fmt.Fprintln(errw, "error: "+cmdutil.OneLine(err))
 		return 1
 	}
 	return 0
-}
-
-// oneLine renders err as the single line the user sees.
-func oneLine(err error) string {
-	if st, ok := status.FromError(err); ok {
-		return fmt.Sprintf("%s (%s)", st.Message(), st.Code())
-	}
-	return strings.ReplaceAll(err.Error(), "\n", "; ")
 }
 
 // NewRoot builds the command tree.
 func NewRoot(in io.Reader, out, errw io.Writer) *cobra.Command {
 	g := &globals{out: out, errw: errw, in: in}
 	root := &cobra.Command{
-		Use:           "weft",
-		Short:         "Weft: a Kafka-backed CloudEvents broker that speaks the Knative Eventing API",
+		Use:   "weft",
+		Short: "Weft: a Kafka-backed CloudEvents broker that speaks the Knative Eventing API",
+		Long: `Weft: a Kafka-backed CloudEvents broker that speaks the Knative Eventing API.
+
+Every flag of every command can also be set by an environment variable:
+WEFT_ and the flag's name in upper snake case (--server: WEFT_SERVER). A flag
+given on the command line wins. WEFT_TOKEN holds the control plane's bearer
+token itself, for when no --token-file is given.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Flags not given on the command line come from WEFT_* variables.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return cmdutil.ApplyEnv(cmd.Flags())
+		},
 	}
 	root.SetOut(out)
 	root.SetErr(errw)
-	pf := root.PersistentFlags()
-	pf.StringVar(&g.server, "server", envOr("WEFT_SERVER", "127.0.0.1:9090"), "control plane gRPC address [WEFT_SERVER]")
-	pf.StringVar(&g.tokenFile, "token-file", os.Getenv("WEFT_TOKEN_FILE"), "file holding the control plane's bearer token [WEFT_TOKEN_FILE; WEFT_TOKEN holds the token itself]")
-	pf.DurationVar(&g.timeout, "timeout", 30*time.Second, "timeout of each control-plane call")
 	root.AddCommand(
 		newApplyCmd(g), newGetCmd(g), newDescribeCmd(g), newDeleteCmd(g),
 		newBrokerCmd(g), newTriggerCmd(g),
@@ -69,19 +69,29 @@ func NewRoot(in io.Reader, out, errw io.Writer) *cobra.Command {
 	for _, add := range extraCommands {
 		root.AddCommand(add(g))
 	}
+	annotateEnv(root)
 	return root
+}
+
+// serverFlags registers the flags of commands that call the control plane.
+func (g *globals) serverFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&g.server, "server", "127.0.0.1:9090", "control plane gRPC address")
+	fs.StringVar(&g.tokenFile, "token-file", "", "file holding the control plane's bearer token (without it, $WEFT_TOKEN holds the token itself)")
+	fs.DurationVar(&g.timeout, "request-timeout", 30*time.Second, "how long one control-plane call may take")
+}
+
+// annotateEnv names each flag's WEFT_* variable in the help of c and every
+// command below it.
+func annotateEnv(c *cobra.Command) {
+	cmdutil.AnnotateEnv(c.Flags(), c.PersistentFlags())
+	for _, sub := range c.Commands() {
+		annotateEnv(sub)
+	}
 }
 
 // extraCommands are registered by the files that implement them (send,
 // display, watch, dev, ...), so adding a command touches only its own file.
 var extraCommands []func(*globals) *cobra.Command
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
-}
 
 // dial connects to the control plane.
 func (g *globals) dial() (weftv1.ControlPlaneClient, func(), error) {
@@ -123,5 +133,3 @@ func (g *globals) call(ctx context.Context, fn func(context.Context, weftv1.Cont
 func namespaceFlag(fs *pflag.FlagSet, ns *string) {
 	fs.StringVarP(ns, "namespace", "n", "default", "namespace")
 }
-
-var errUsage = errors.New("usage")

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/weft-dev/weft/internal/flagcheck"
 	"github.com/weft-dev/weft/pkg/apis"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
@@ -31,6 +33,7 @@ func kindCmd(g *globals, kind string, create *cobra.Command) *cobra.Command {
 	desc.Use, desc.Short, desc.Args = "describe NAME", "Describe a "+lower, cobra.ExactArgs(1)
 	innerDesc := desc.RunE
 	desc.RunE = func(cmd *cobra.Command, args []string) error { return innerDesc(cmd, []string{kind, args[0]}) }
+	g.serverFlags(create.Flags())
 	c.AddCommand(create, list, del, desc)
 	return c
 }
@@ -140,7 +143,7 @@ func parseSink(flag, s string) (*apis.Destination, error) {
 		case "broker":
 			return &apis.Destination{Ref: &apis.KReference{APIVersion: apis.EventingV1, Kind: apis.KindBroker, Name: name}}, nil
 		}
-		return nil, fmt.Errorf("%s: %q: unknown sink prefix %q (want a URL, ksvc:NAME, svc:NAME or broker:NAME)", flag, s, prefix)
+		return nil, flagcheck.Errorf(flag, s, "be a URL, ksvc:NAME, svc:NAME or broker:NAME (unknown sink prefix %q)", prefix)
 	}
 	return &apis.Destination{URI: s}, nil
 }
@@ -155,7 +158,7 @@ func newTriggerCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if sink == "" {
-				return fmt.Errorf("--sink: required (a URL, ksvc:NAME, svc:NAME or broker:NAME)")
+				return errors.New("--sink: must be set: a URL, ksvc:NAME, svc:NAME or broker:NAME")
 			}
 			dest, err := parseSink("--sink", sink)
 			if err != nil {
@@ -169,7 +172,7 @@ func newTriggerCmd(g *globals) *cobra.Command {
 				for _, f := range filters {
 					k, v, ok := strings.Cut(f, "=")
 					if !ok {
-						return fmt.Errorf("--filter: %q is not attribute=value", f)
+						return flagcheck.Errorf("--filter", f, "be attribute=value")
 					}
 					t.Spec.Filter.Attributes[k] = v
 				}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/pflag"
+	"google.golang.org/grpc/status"
 
 	"github.com/weft-dev/weft/pkg/observability"
 )
@@ -27,6 +28,7 @@ func Main(name string, register func(*pflag.FlagSet), run func(ctx context.Conte
 	fs.StringVar(&logCfg.Format, "log-format", logCfg.Format, "log format: text or json")
 	fs.StringVar(&logCfg.Level, "log-level", logCfg.Level, "log level: debug, info, warn or error")
 	register(fs)
+	AnnotateEnv(fs)
 	if len(os.Args) > 1 && os.Args[1] == "probe" {
 		os.Exit(runProbe(name, fs, os.Args[2:]))
 	}
@@ -34,26 +36,35 @@ func Main(name string, register func(*pflag.FlagSet), run func(ctx context.Conte
 		if errors.Is(err, pflag.ErrHelp) {
 			os.Exit(0)
 		}
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, OneLine(err))
 		os.Exit(2)
 	}
 	if err := ApplyEnv(fs); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, OneLine(err))
 		os.Exit(2)
 	}
 	logger, err := observability.NewLogger(os.Stdout, logCfg)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, OneLine(err))
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err = run(ctx, logger.With("service", name))
 	stop()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, OneLine(err))
 		os.Exit(1)
 	}
 	os.Exit(0)
+}
+
+// OneLine renders err as the single line a user sees: a gRPC status as its
+// message and code, several joined problems separated by "; ".
+func OneLine(err error) string {
+	if st, ok := status.FromError(err); ok {
+		return fmt.Sprintf("%s (%s)", strings.ReplaceAll(st.Message(), "\n", "; "), st.Code())
+	}
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
 }
 
 // stderr is where probe failures go (a variable for tests).
@@ -65,12 +76,27 @@ func EnvName(flag string) string {
 	return "WEFT_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
+// AnnotateEnv appends each flag's environment variable to its help text
+// ("[$WEFT_BOOTSTRAP_SERVERS]"), so --help tells both ways to set it. A flag
+// is annotated once however many flag sets hold it; help is not.
+func AnnotateEnv(fs ...*pflag.FlagSet) {
+	for _, s := range fs {
+		s.VisitAll(func(f *pflag.Flag) {
+			suffix := " [$" + EnvName(f.Name) + "]"
+			if f.Name == "help" || strings.HasSuffix(f.Usage, suffix) {
+				return
+			}
+			f.Usage += suffix
+		})
+	}
+}
+
 // ApplyEnv sets every flag not given on the command line from its
 // environment variable, when that is set.
 func ApplyEnv(fs *pflag.FlagSet) error {
 	var errs []error
 	fs.VisitAll(func(f *pflag.Flag) {
-		if f.Changed {
+		if f.Changed || f.Name == "help" {
 			return
 		}
 		v, ok := os.LookupEnv(EnvName(f.Name))

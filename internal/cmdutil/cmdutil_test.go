@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 func TestApplyEnv(t *testing.T) {
@@ -94,5 +97,32 @@ func TestRunProbeUsesOpsAddr(t *testing.T) {
 	t.Setenv("WEFT_OPS_ADDR", "")
 	if code := runProbe("x", fs, nil); code != 2 || !strings.Contains(errs.String(), "--ops-addr") {
 		t.Errorf("probe without an ops address: exit %d, stderr %q", code, errs.String())
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	for name, tc := range map[string]struct {
+		err  error
+		want string
+	}{
+		"plain":  {errors.New("listen: boom"), "listen: boom"},
+		"joined": {errors.Join(errors.New("--a: must be set"), errors.New("--b: must be at least 1, got 0")), "--a: must be set; --b: must be at least 1, got 0"},
+		"grpc":   {status.Error(codes.InvalidArgument, "spec.broker: required\nspec.subscriber: required"), "spec.broker: required; spec.subscriber: required (InvalidArgument)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := OneLine(tc.err); got != tc.want {
+				t.Errorf("OneLine = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAnnotateEnv(t *testing.T) {
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	fs.String("bootstrap-servers", "", "Kafka bootstrap servers")
+	AnnotateEnv(fs)
+	AnnotateEnv(fs) // twice: still one annotation
+	if got := fs.Lookup("bootstrap-servers").Usage; got != "Kafka bootstrap servers [$WEFT_BOOTSTRAP_SERVERS]" {
+		t.Errorf("usage = %q", got)
 	}
 }

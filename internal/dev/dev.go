@@ -14,12 +14,14 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/weft-dev/weft/internal/devkafka"
+	"github.com/weft-dev/weft/internal/flagcheck"
 	"github.com/weft-dev/weft/pkg/controlplane"
 	"github.com/weft-dev/weft/pkg/controlplane/compile"
 	"github.com/weft-dev/weft/pkg/kafka"
@@ -65,17 +67,22 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ServiceURLTemplate, "service-url-template", c.ServiceURLTemplate, "URL a Service ref resolves to; {name} and {namespace} are replaced (e.g. http://127.0.0.1:8090/{name})")
 }
 
-// Validate reports the first problem with c.
+// Validate reports every problem with c.
 func (c *Config) Validate() error {
-	for flag, a := range map[string]string{"--kafka-addr": c.KafkaAddr, "--grpc-addr": c.GRPCAddr, "--http-addr": c.HTTPAddr} {
-		if _, _, err := net.SplitHostPort(a); err != nil {
-			return fmt.Errorf("%s: %q is not host:port", flag, a)
-		}
+	errs := []error{
+		flagcheck.HostPort("--kafka-addr", c.KafkaAddr),
+		flagcheck.HostPort("--grpc-addr", c.GRPCAddr),
+		flagcheck.HostPort("--http-addr", c.HTTPAddr),
+		flagcheck.OptionalHostPort("--pprof-addr", c.PprofAddr),
+		flagcheck.AtLeast("--partitions", c.Partitions, 1),
 	}
-	if c.Partitions < 1 {
-		return fmt.Errorf("--partitions: must be >= 1, got %d", c.Partitions)
+	if len(c.BootstrapServers) > 0 {
+		errs = append(errs, flagcheck.HostPorts("--bootstrap-servers", c.BootstrapServers))
 	}
-	return nil
+	if !strings.Contains(c.ServiceURLTemplate, "{name}") {
+		errs = append(errs, flagcheck.Errorf("--service-url-template", c.ServiceURLTemplate, "contain {name}"))
+	}
+	return flagcheck.Join(errs...)
 }
 
 // Addrs are where a running dev process serves.

@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/pflag"
 
+	"github.com/weft-dev/weft/internal/flagcheck"
 	"github.com/weft-dev/weft/pkg/observability"
 )
 
@@ -59,18 +60,13 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.JSON, "json", c.JSON, "print events as JSON lines")
 }
 
-// Validate reports the first problem with c.
+// Validate reports every problem with c.
 func (c *Config) Validate() error {
-	if c.Port < 0 || c.Port > 65535 {
-		return fmt.Errorf("--port: %d is not a port", c.Port)
-	}
-	if c.FailFirst < 0 {
-		return fmt.Errorf("--fail-first: %d must not be negative", c.FailFirst)
-	}
-	if c.FailStatus < 100 || c.FailStatus > 599 {
-		return fmt.Errorf("--fail-status: %d is not an HTTP status", c.FailStatus)
-	}
-	return nil
+	return flagcheck.Join(
+		flagcheck.Between("--port", c.Port, 0, 65535),
+		flagcheck.AtLeast("--fail-first", c.FailFirst, 0),
+		flagcheck.Between("--fail-status", c.FailStatus, 100, 599),
+	)
 }
 
 // Run serves the sink until ctx ends.

@@ -21,6 +21,8 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/google/uuid"
 	"github.com/spf13/pflag"
+
+	"github.com/weft-dev/weft/internal/flagcheck"
 )
 
 // Modes of the CloudEvents HTTP binding.
@@ -91,57 +93,33 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 
 // Validate reports the first problem with c.
 func (c *Config) Validate() error {
-	if c.Type == "" {
-		return errors.New("--type: required")
-	}
-	if c.Source == "" {
-		return errors.New("--source: must not be empty")
+	errs := []error{
+		flagcheck.Required("--type", c.Type),
+		flagcheck.Required("--source", c.Source),
+		flagcheck.OneOf("--mode", c.Mode, ModeBinary, ModeStructured),
+		flagcheck.Positive("--timeout", c.Timeout),
 	}
 	if c.URL == "" {
 		if c.Broker == "" {
-			return errors.New("--broker: required (or --url)")
+			errs = append(errs, errors.New("--broker: must be set (or --url)"))
 		}
-		if c.Namespace == "" {
-			return errors.New("--namespace: required with --broker")
-		}
-		if err := checkURL(c.Ingress); err != nil {
-			return fmt.Errorf("--ingress: %w", err)
-		}
-	} else if err := checkURL(c.URL); err != nil {
-		return fmt.Errorf("--url: %w", err)
+		errs = append(errs, flagcheck.Required("--namespace", c.Namespace), flagcheck.URL("--ingress", c.Ingress, "http", "https"))
+	} else {
+		errs = append(errs, flagcheck.URL("--url", c.URL, "http", "https"))
 	}
 	if c.Data != "" && c.DataFile != "" {
-		return errors.New("--data and --data-file: give one")
+		errs = append(errs, errors.New("--data, --data-file: must give one of them, got both"))
 	}
 	for _, kv := range c.Extensions {
 		name, _, ok := strings.Cut(kv, "=")
-		if !ok {
-			return fmt.Errorf("--extension %q: want name=value", kv)
+		switch {
+		case !ok:
+			errs = append(errs, flagcheck.Errorf("--extension", kv, "be name=value"))
+		case name != strings.ToLower(name) || !event.IsExtensionNameValid(name):
+			errs = append(errs, flagcheck.Errorf("--extension", kv, "have a name of lower-case letters and digits"))
 		}
-		if name != strings.ToLower(name) || !event.IsExtensionNameValid(name) {
-			return fmt.Errorf("--extension %q: names are lower-case letters and digits", kv)
-		}
 	}
-	switch c.Mode {
-	case ModeBinary, ModeStructured:
-	default:
-		return fmt.Errorf("--mode: %q is not binary or structured", c.Mode)
-	}
-	if c.Timeout <= 0 {
-		return errors.New("--timeout: must be positive")
-	}
-	return nil
-}
-
-func checkURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return err
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL", s)
-	}
-	return nil
+	return flagcheck.Join(errs...)
 }
 
 // Target is the URL the event is posted to.

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/weft-dev/weft/internal/flagcheck"
 	"github.com/weft-dev/weft/pkg/cekafka"
 	"github.com/weft-dev/weft/pkg/kafka"
 	"github.com/weft-dev/weft/pkg/observability"
@@ -54,20 +55,14 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	c.Kafka.AddFlags(fs)
 }
 
-// Validate reports the first problem with c.
+// Validate reports every problem with c.
 func (c *Config) Validate() error {
-	if c.Broker == "" {
-		return errors.New("--broker: required")
-	}
-	if c.Namespace == "" {
-		return errors.New("--namespace: required")
-	}
-	switch c.Output {
-	case "", "text", "json":
-	default:
-		return fmt.Errorf("--output: %q is not one of text, json", c.Output)
-	}
-	return c.Kafka.Validate()
+	return flagcheck.Join(
+		flagcheck.Required("--broker", c.Broker),
+		flagcheck.Required("--namespace", c.Namespace),
+		flagcheck.OneOf("--output", c.Output, "text", "json"),
+		c.Kafka.Validate(),
+	)
 }
 
 // Topic is the Kafka topic c tails.

@@ -1,14 +1,12 @@
 package controlplane
 
 import (
-	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"strings"
 
 	"github.com/spf13/pflag"
 
+	"github.com/weft-dev/weft/internal/flagcheck"
 	"github.com/weft-dev/weft/pkg/controlplane/compile"
 	"github.com/weft-dev/weft/pkg/kafka"
 	"github.com/weft-dev/weft/pkg/wire"
@@ -65,7 +63,7 @@ func DefaultConfig() Config {
 // AddFlags registers the control plane's flags.
 func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", c.GRPCAddr, "gRPC listen address (resource API and contract stream)")
-	fs.StringVar(&c.OpsAddr, "ops-addr", c.OpsAddr, "listen address of /healthz, /readyz and /metrics (empty disables)")
+	fs.StringVar(&c.OpsAddr, "ops-addr", c.OpsAddr, `address of /healthz, /readyz and /metrics ("" disables)`)
 	fs.StringVar(&c.StateTopic, "state-topic", c.StateTopic, "compacted Kafka topic holding the resources")
 	fs.StringVar(&c.DataPlaneTopic, "dataplane-topic", c.DataPlaneTopic, "compacted Kafka topic where replicas share data-plane acknowledgements")
 	fs.IntVar(&c.StateReplicationFactor, "state-replication-factor", c.StateReplicationFactor, "replication factor of the state topics (-1: cluster default)")
@@ -74,45 +72,31 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.BrokerMaxMessageBytes, "broker-max-message-bytes", c.BrokerMaxMessageBytes, "max.message.bytes of broker topics: the largest event the ingress accepts plus headers (0: cluster default)")
 	fs.StringVar(&c.IngressURL, "ingress-url", c.IngressURL, "base URL brokers are addressed at")
 	fs.StringVar(&c.ServiceURLTemplate, "service-url-template", c.ServiceURLTemplate, "URL a Service ref resolves to; {name} and {namespace} are replaced")
-	fs.StringVar(&c.AuthTokenFile, "auth-token-file", c.AuthTokenFile, "file holding the bearer token gRPC callers must present (empty: no auth)")
+	fs.StringVar(&c.AuthTokenFile, "auth-token-file", c.AuthTokenFile, `file holding the bearer token gRPC callers must present ("" : no authentication)`)
 	c.Kafka.AddFlags(fs)
 }
 
-// Validate reports the first problem with c.
+// Validate reports every problem with c.
 func (c *Config) Validate() error {
-	if _, _, err := net.SplitHostPort(c.GRPCAddr); err != nil {
-		return fmt.Errorf("--grpc-addr: %q is not host:port", c.GRPCAddr)
+	errs := []error{
+		flagcheck.HostPort("--grpc-addr", c.GRPCAddr),
+		flagcheck.OptionalHostPort("--ops-addr", c.OpsAddr),
+		flagcheck.Required("--state-topic", c.StateTopic),
+		flagcheck.Required("--dataplane-topic", c.DataPlaneTopic),
+		flagcheck.AtLeast("--broker-partitions", c.BrokerPartitions, 1),
+		flagcheck.ReplicationFactor("--broker-replication-factor", c.BrokerReplicationFactor),
+		flagcheck.AtLeast("--broker-max-message-bytes", c.BrokerMaxMessageBytes, 0),
+		flagcheck.ReplicationFactor("--state-replication-factor", c.StateReplicationFactor),
+		flagcheck.URL("--ingress-url", c.IngressURL, "http", "https"),
+		c.Kafka.Validate(),
 	}
-	if c.OpsAddr != "" {
-		if _, _, err := net.SplitHostPort(c.OpsAddr); err != nil {
-			return fmt.Errorf("--ops-addr: %q is not host:port", c.OpsAddr)
-		}
-	}
-	if c.StateTopic == "" {
-		return errors.New("--state-topic: must not be empty")
-	}
-	if c.DataPlaneTopic == "" || c.DataPlaneTopic == c.StateTopic {
-		return fmt.Errorf("--dataplane-topic: must be set and differ from --state-topic (got %q)", c.DataPlaneTopic)
-	}
-	if c.BrokerPartitions < 1 {
-		return fmt.Errorf("--broker-partitions: must be >= 1, got %d", c.BrokerPartitions)
-	}
-	if c.BrokerReplicationFactor == 0 || c.BrokerReplicationFactor < -1 {
-		return fmt.Errorf("--broker-replication-factor: must be -1 or >= 1, got %d", c.BrokerReplicationFactor)
-	}
-	if c.BrokerMaxMessageBytes < 0 {
-		return fmt.Errorf("--broker-max-message-bytes: must be >= 0, got %d", c.BrokerMaxMessageBytes)
-	}
-	if c.StateReplicationFactor == 0 || c.StateReplicationFactor < -1 {
-		return fmt.Errorf("--state-replication-factor: must be -1 or >= 1, got %d", c.StateReplicationFactor)
-	}
-	if u, err := url.Parse(c.IngressURL); err != nil || u.Scheme == "" || u.Host == "" {
-		return fmt.Errorf("--ingress-url: %q is not an absolute URL", c.IngressURL)
+	if c.DataPlaneTopic != "" && c.DataPlaneTopic == c.StateTopic {
+		errs = append(errs, flagcheck.Errorf("--dataplane-topic", c.DataPlaneTopic, "differ from --state-topic"))
 	}
 	if !strings.Contains(c.ServiceURLTemplate, "{name}") {
-		return fmt.Errorf("--service-url-template: %q must contain {name}", c.ServiceURLTemplate)
+		errs = append(errs, flagcheck.Errorf("--service-url-template", c.ServiceURLTemplate, "contain {name}"))
 	}
-	return c.Kafka.Validate()
+	return flagcheck.Join(errs...)
 }
 
 // authToken reads the token file ("" when auth is off).

@@ -1,15 +1,14 @@
 package dispatcher
 
 import (
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/weft-dev/weft/internal/flagcheck"
 	"github.com/weft-dev/weft/pkg/kafka"
 	"github.com/weft-dev/weft/pkg/wire"
 )
@@ -66,49 +65,31 @@ func DefaultConfig() Config {
 
 // AddFlags registers the dispatcher's flags (and the Kafka flags) on fs.
 func (c *Config) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&c.ControlPlane, "control-plane", c.ControlPlane, "control plane gRPC address (host:port) [WEFT_CONTROL_PLANE]")
-	fs.StringVar(&c.AuthTokenFile, "auth-token-file", c.AuthTokenFile, "file holding the bearer token for the control plane [WEFT_AUTH_TOKEN_FILE]")
-	fs.StringVar(&c.OpsAddr, "ops-addr", c.OpsAddr, "address serving /healthz, /readyz and /metrics (empty disables) [WEFT_OPS_ADDR]")
-	fs.StringVar(&c.ProcessID, "process-id", c.ProcessID, "identity of this process towards the control plane [WEFT_PROCESS_ID]")
-	fs.IntVar(&c.MaxInFlight, "max-in-flight", c.MaxInFlight, "deliveries in flight per partition for unordered triggers [WEFT_MAX_IN_FLIGHT]")
-	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "how long in-flight deliveries may finish on shutdown or revocation [WEFT_DRAIN_TIMEOUT]")
-	fs.DurationVar(&c.DeadLetterRetryMaxBackoff, "dead-letter-retry-max-backoff", c.DeadLetterRetryMaxBackoff, "backoff cap when retrying an event whose dead-letter sink failed [WEFT_DEAD_LETTER_RETRY_MAX_BACKOFF]")
-	fs.DurationVar(&c.CommitInterval, "commit-interval", c.CommitInterval, "how often finished offsets are committed [WEFT_COMMIT_INTERVAL]")
-	fs.DurationVar(&c.SessionTimeout, "session-timeout", c.SessionTimeout, "consumer group session timeout: how soon a crashed dispatcher's partitions move [WEFT_SESSION_TIMEOUT]")
+	fs.StringVar(&c.ControlPlane, "control-plane", c.ControlPlane, `gRPC address of the control plane ("" runs without one)`)
+	fs.StringVar(&c.AuthTokenFile, "auth-token-file", c.AuthTokenFile, "file holding the bearer token presented to the control plane")
+	fs.StringVar(&c.OpsAddr, "ops-addr", c.OpsAddr, `address of /healthz, /readyz and /metrics ("" disables)`)
+	fs.StringVar(&c.ProcessID, "process-id", c.ProcessID, "identity of this process towards the control plane")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", c.MaxInFlight, "deliveries in flight per partition for unordered triggers")
+	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "how long in-flight deliveries may finish on shutdown or revocation")
+	fs.DurationVar(&c.DeadLetterRetryMaxBackoff, "dead-letter-retry-max-backoff", c.DeadLetterRetryMaxBackoff, "backoff cap when retrying an event whose dead-letter sink failed")
+	fs.DurationVar(&c.CommitInterval, "commit-interval", c.CommitInterval, "how often finished offsets are committed")
+	fs.DurationVar(&c.SessionTimeout, "session-timeout", c.SessionTimeout, "consumer group session timeout: how soon a crashed dispatcher's partitions move (0: the client's default)")
 	c.Kafka.AddFlags(fs)
 }
 
-// Validate reports the first problem with c.
+// Validate reports every problem with c.
 func (c *Config) Validate() error {
-	if c.ControlPlane != "" {
-		if _, _, err := net.SplitHostPort(c.ControlPlane); err != nil {
-			return fmt.Errorf("--control-plane: %q is not host:port", c.ControlPlane)
-		}
-	}
-	if c.OpsAddr != "" {
-		if _, _, err := net.SplitHostPort(c.OpsAddr); err != nil {
-			return fmt.Errorf("--ops-addr: %q is not host:port", c.OpsAddr)
-		}
-	}
-	if c.ProcessID == "" {
-		return errors.New("--process-id: must not be empty")
-	}
-	if c.MaxInFlight < 1 {
-		return fmt.Errorf("--max-in-flight: %d must be at least 1", c.MaxInFlight)
-	}
-	if c.DrainTimeout <= 0 {
-		return fmt.Errorf("--drain-timeout: %s must be positive", c.DrainTimeout)
-	}
-	if c.DeadLetterRetryMaxBackoff <= 0 {
-		return fmt.Errorf("--dead-letter-retry-max-backoff: %s must be positive", c.DeadLetterRetryMaxBackoff)
-	}
-	if c.CommitInterval <= 0 {
-		return fmt.Errorf("--commit-interval: %s must be positive", c.CommitInterval)
-	}
-	if c.SessionTimeout < 0 {
-		return fmt.Errorf("--session-timeout: %s must not be negative", c.SessionTimeout)
-	}
-	return c.Kafka.Validate()
+	return flagcheck.Join(
+		flagcheck.OptionalHostPort("--control-plane", c.ControlPlane),
+		flagcheck.OptionalHostPort("--ops-addr", c.OpsAddr),
+		flagcheck.Required("--process-id", c.ProcessID),
+		flagcheck.AtLeast("--max-in-flight", c.MaxInFlight, 1),
+		flagcheck.Positive("--drain-timeout", c.DrainTimeout),
+		flagcheck.Positive("--dead-letter-retry-max-backoff", c.DeadLetterRetryMaxBackoff),
+		flagcheck.Positive("--commit-interval", c.CommitInterval),
+		flagcheck.AtLeast("--session-timeout", c.SessionTimeout, 0),
+		c.Kafka.Validate(),
+	)
 }
 
 // authToken reads the token file ("" when none is configured).

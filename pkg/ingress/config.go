@@ -3,14 +3,12 @@ package ingress
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
-	"fmt"
-	"net"
 	"os"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/weft-dev/weft/internal/flagcheck"
 	"github.com/weft-dev/weft/pkg/kafka"
 )
 
@@ -112,47 +110,32 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	c.Kafka.AddFlags(fs)
 }
 
-// Validate reports the first problem with c.
+// Validate reports every problem with c.
 func (c *Config) Validate() error {
-	if c.HTTPAddr == "" {
-		return errors.New("--http-addr: required")
+	errs := []error{
+		flagcheck.HostPort("--http-addr", c.HTTPAddr),
+		flagcheck.OptionalHostPort("--ops-addr", c.OpsAddr),
+		flagcheck.OptionalHostPort("--control-plane", c.ControlPlane),
+		flagcheck.Positive("--max-event-bytes", c.MaxEventBytes),
+		flagcheck.Positive("--max-batch-events", c.MaxBatchEvents),
+		flagcheck.AtLeast("--produce-timeout", c.ProduceTimeout, 100*time.Millisecond),
+		flagcheck.Positive("--max-buffered-records", c.MaxBufferedRecords),
+		flagcheck.Positive("--max-in-flight", c.MaxInFlight),
+		flagcheck.AtLeast("--max-buffered-bytes", c.MaxBufferedBytes, 0),
+		flagcheck.Between("--produce-linger", c.ProduceLinger, 0, time.Minute),
+		flagcheck.Positive("--kafka-check-interval", c.KafkaCheckInterval),
+		flagcheck.AtLeast("--drain-timeout", c.DrainTimeout, 0),
+		flagcheck.Required("--process-id", c.ProcessID),
+		c.Kafka.Validate(),
 	}
-	for flag, addr := range map[string]string{"--http-addr": c.HTTPAddr, "--ops-addr": c.OpsAddr, "--control-plane": c.ControlPlane} {
-		if addr == "" {
-			continue
-		}
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return fmt.Errorf("%s: %q is not host:port", flag, addr)
-		}
+	if c.MaxBatchBytes < c.MaxEventBytes {
+		errs = append(errs, flagcheck.Errorf("--max-batch-bytes", c.MaxBatchBytes, "be at least --max-event-bytes (%d)", c.MaxEventBytes))
 	}
-	switch {
-	case c.MaxEventBytes <= 0:
-		return errors.New("--max-event-bytes: must be positive")
-	case c.MaxBatchBytes < c.MaxEventBytes:
-		return errors.New("--max-batch-bytes: must be at least --max-event-bytes")
-	case c.MaxBatchEvents <= 0:
-		return errors.New("--max-batch-events: must be positive")
-	case c.ProduceTimeout < 100*time.Millisecond:
-		return errors.New("--produce-timeout: must be at least 100ms")
-	case c.MaxBufferedRecords <= 0:
-		return errors.New("--max-buffered-records: must be positive")
-	case c.MaxInFlight <= 0:
-		return errors.New("--max-in-flight: must be positive")
-	case c.MaxBufferedBytes < 0:
-		return errors.New("--max-buffered-bytes: must not be negative")
-	case c.MaxBufferedBytes > 0 && c.MaxBufferedBytes < c.MaxEventBytes:
-		return errors.New("--max-buffered-bytes: must hold at least one event of --max-event-bytes")
-	case c.ProduceLinger < 0 || c.ProduceLinger > time.Minute:
-		return errors.New("--produce-linger: must be between 0 and 1m")
-	case c.KafkaCheckInterval <= 0:
-		return errors.New("--kafka-check-interval: must be positive")
-	case c.DrainTimeout < 0:
-		return errors.New("--drain-timeout: must not be negative")
-	case c.ProcessID == "":
-		return errors.New("--process-id: required")
+	if c.MaxBufferedBytes > 0 && c.MaxBufferedBytes < c.MaxEventBytes {
+		errs = append(errs, flagcheck.Errorf("--max-buffered-bytes", c.MaxBufferedBytes, "be 0 (no limit) or hold one event of --max-event-bytes (%d)", c.MaxEventBytes))
 	}
 	if _, err := compressionCodec(c.Compression); err != nil {
-		return err
+		errs = append(errs, err)
 	}
-	return c.Kafka.Validate()
+	return flagcheck.Join(errs...)
 }

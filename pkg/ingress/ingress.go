@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/weft-dev/weft/internal/flagcheck"
 	"github.com/weft-dev/weft/pkg/contract"
 	"github.com/weft-dev/weft/pkg/observability"
 	"github.com/weft-dev/weft/pkg/wire"
@@ -242,7 +243,7 @@ func compressionCodec(name string) (kgo.CompressionCodec, error) {
 	case "zstd":
 		return kgo.ZstdCompression(), nil
 	}
-	return kgo.CompressionCodec{}, fmt.Errorf("--produce-compression: %q is not one of none, gzip, snappy, lz4, zstd", name)
+	return kgo.CompressionCodec{}, flagcheck.OneOf("--produce-compression", name, "none", "gzip", "snappy", "lz4", "zstd")
 }
 
 // ApplyContract implements contract.Applier: from now on, every ingress

@@ -3,17 +3,17 @@ package kafka
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 	"github.com/twmb/franz-go/plugin/kslog"
+
+	"github.com/weft-dev/weft/internal/flagcheck"
 )
 
 // Config says how to reach a Kafka cluster.
@@ -38,34 +38,28 @@ func DefaultConfig() Config {
 
 // AddFlags registers the Kafka flags on fs.
 func (c *Config) AddFlags(fs *pflag.FlagSet) {
-	fs.StringSliceVar(&c.BootstrapServers, "bootstrap-servers", c.BootstrapServers, "Kafka bootstrap servers (host:port, comma separated) [WEFT_BOOTSTRAP_SERVERS]")
+	fs.StringSliceVar(&c.BootstrapServers, "bootstrap-servers", c.BootstrapServers, "Kafka bootstrap servers (host:port, comma separated)")
 	fs.StringVar(&c.ClientID, "kafka-client-id", c.ClientID, "Kafka client id")
 	fs.BoolVar(&c.TLS, "kafka-tls", c.TLS, "connect to Kafka with TLS")
 	fs.StringVar(&c.CAFile, "kafka-ca-file", c.CAFile, "PEM CA bundle for Kafka TLS")
 	fs.StringVar(&c.SASLMechanism, "kafka-sasl-mechanism", c.SASLMechanism, "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
 	fs.StringVar(&c.SASLUser, "kafka-sasl-user", c.SASLUser, "SASL user")
-	fs.StringVar(&c.SASLPassword, "kafka-sasl-password", c.SASLPassword, "SASL password [WEFT_KAFKA_SASL_PASSWORD]")
+	fs.StringVar(&c.SASLPassword, "kafka-sasl-password", c.SASLPassword, "SASL password (prefer the environment variable to a command-line flag)")
 }
 
-// Validate reports the first problem with c.
+// Validate reports every problem with c.
 func (c *Config) Validate() error {
-	if len(c.BootstrapServers) == 0 {
-		return errors.New("--bootstrap-servers: at least one host:port is required")
-	}
-	for _, s := range c.BootstrapServers {
-		if i := strings.LastIndexByte(s, ':'); i <= 0 || i == len(s)-1 {
-			return fmt.Errorf("--bootstrap-servers: %q is not host:port", s)
+	errs := []error{flagcheck.HostPorts("--bootstrap-servers", c.BootstrapServers)}
+	if c.SASLMechanism != "" {
+		errs = append(errs, flagcheck.OneOf("--kafka-sasl-mechanism", c.SASLMechanism, "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"))
+		if c.SASLUser == "" {
+			errs = append(errs, fmt.Errorf("--kafka-sasl-user: must be set with --kafka-sasl-mechanism %s", c.SASLMechanism))
 		}
 	}
-	switch c.SASLMechanism {
-	case "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
-	default:
-		return fmt.Errorf("--kafka-sasl-mechanism: %q is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", c.SASLMechanism)
+	if c.CAFile != "" && !c.TLS {
+		errs = append(errs, fmt.Errorf("--kafka-ca-file: must come with --kafka-tls, got %q without it", c.CAFile))
 	}
-	if c.SASLMechanism != "" && c.SASLUser == "" {
-		return errors.New("--kafka-sasl-user: required with --kafka-sasl-mechanism")
-	}
-	return nil
+	return flagcheck.Join(errs...)
 }
 
 // Opts returns the franz-go options for c, logging through logger (nil: no logs).

@@ -1,10 +1,11 @@
 package observability
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+
+	"github.com/weft-dev/weft/internal/flagcheck"
 )
 
 // LogConfig selects the log format and level.
@@ -26,7 +27,7 @@ func NewLogger(w io.Writer, cfg LogConfig) (*slog.Logger, error) {
 	case "error":
 		lvl = slog.LevelError
 	default:
-		return nil, fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", cfg.Level)
+		return nil, flagcheck.Errorf("--log-level", cfg.Level, "be one of debug, info, warn, error")
 	}
 	opts := &slog.HandlerOptions{Level: lvl}
 	switch strings.ToLower(cfg.Format) {
@@ -35,7 +36,7 @@ func NewLogger(w io.Writer, cfg LogConfig) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	default:
-		return nil, fmt.Errorf("--log-format: %q is not one of text, json", cfg.Format)
+		return nil, flagcheck.Errorf("--log-format", cfg.Format, "be one of text, json")
 	}
 }
 
