@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build dev test test-short proto proto-check vet bench images fault clean
+.PHONY: all build dev test test-short proto proto-check tidy-check vet bench images fault clean
 
 all: build
 
@@ -12,9 +12,9 @@ build:
 dev: build
 	./$(BIN)/weft dev $(ARGS)
 
-## test: everything CI checks: generated code fresh, vet, unit + e2e tests with -race,
-## then the compose fault suite where Docker and Compose are usable
-test: proto-check vet
+## test: everything CI checks: generated code fresh, go.mod tidy, vet, unit + e2e tests
+## with -race, then the compose fault suite where Docker and Compose are usable
+test: proto-check tidy-check vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 	@if docker info >/dev/null 2>&1 && { docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; }; then \
 		$(MAKE) --no-print-directory fault; \
@@ -27,6 +27,11 @@ test-short:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags compose ./test/e2e
+
+## tidy-check: fail when go.mod/go.sum are not what `go mod tidy` makes them
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "tidy-check: go.mod/go.sum are not tidy: run 'go mod tidy' and commit" >&2; exit 1; }
 
 ## proto: regenerate the Go code in proto/ (needs protoc; installed from Debian's packages when missing)
 proto:
