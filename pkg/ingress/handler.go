@@ -28,6 +28,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weft-dev/weft/pkg/cekafka"
+	"github.com/weft-dev/weft/pkg/observability"
 	"github.com/weft-dev/weft/pkg/wire"
 )
 
@@ -96,7 +97,7 @@ func (in *Ingress) serveHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.URL.Path == "/readyz" {
 		if err := in.Ready(); err != nil {
-			writeText(w, http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
+			writeText(w, http.StatusServiceUnavailable, observability.NotReady(err)+"\n")
 			return
 		}
 	}

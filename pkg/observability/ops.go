@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,29 +45,49 @@ func (m *Metrics) Handler() http.Handler {
 // Health tracks readiness checks; liveness is "the process answers".
 type Health struct {
 	mu     sync.Mutex
-	checks map[string]func() error
+	checks []namedCheck // in registration order
+}
+
+type namedCheck struct {
+	name  string
+	check func() error
 }
 
 // NewHealth returns a Health with no checks (ready).
-func NewHealth() *Health { return &Health{checks: map[string]func() error{}} }
+func NewHealth() *Health { return &Health{} }
 
-// AddCheck registers a named readiness check; an error means not ready.
+// AddCheck registers a named readiness check; an error means not ready. A
+// second check of the same name replaces the first.
 func (h *Health) AddCheck(name string, check func() error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.checks[name] = check
-}
-
-// Ready runs every check and returns the first failure.
-func (h *Health) Ready() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for name, c := range h.checks {
-		if err := c(); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+	for i := range h.checks {
+		if h.checks[i].name == name {
+			h.checks[i].check = check
+			return
 		}
 	}
-	return nil
+	h.checks = append(h.checks, namedCheck{name, check})
+}
+
+// Ready runs every check and returns every failure, in registration order,
+// as "name: error" lines (nil when all pass).
+func (h *Health) Ready() error {
+	h.mu.Lock()
+	checks := append([]namedCheck(nil), h.checks...)
+	h.mu.Unlock()
+	var errs []error
+	for _, c := range checks {
+		if err := c.check(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", c.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// NotReady is the one-line body of a 503 from /readyz: every failing check.
+func NotReady(err error) string {
+	return "not ready: " + strings.ReplaceAll(err.Error(), "\n", "; ")
 }
 
 // OpsMux serves /healthz, /readyz and /metrics.
@@ -77,7 +98,7 @@ func OpsMux(h *Health, m *Metrics) *http.ServeMux {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := h.Ready(); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			http.Error(w, NotReady(err), http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ok\n"))
