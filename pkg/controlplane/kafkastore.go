@@ -9,6 +9,7 @@ import (
 	"maps"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -31,6 +32,11 @@ type KafkaStoreConfig struct {
 	// commit on top of a state they did not see.
 	TransactionalID string
 	Logger          *slog.Logger
+
+	// onApply, when set (tests only), is called by the follower for each
+	// data record of a live fetch, after applying it to the fetch's private
+	// copy of the state and before the fetch is published.
+	onApply func(*kgo.Record)
 }
 
 // KafkaStore keeps the state in a compacted, single-partition Kafka topic.
@@ -45,6 +51,13 @@ type KafkaStoreConfig struct {
 // that initialised its producer fences every earlier one: two commits can never
 // interleave, and only validated records are ever committed — which keeps the
 // log safe to compact.
+//
+// One goroutine (follow) reads the log. It decodes each fetch and applies it
+// to a private copy of the state map (one copy per fetch that changes
+// something), then publishes the new State with one atomic store: Snapshot
+// never waits, and a State never shows part of a fetch. The initial replay
+// applies its fetches in place to a map nobody else sees yet, so it costs
+// O(records), and publishes once at the end.
 type KafkaStore struct {
 	cfg    KafkaStoreConfig
 	logger *slog.Logger
@@ -53,26 +66,32 @@ type KafkaStore struct {
 	writeMu sync.Mutex
 	writer  *kgo.Client // transactional; nil until first commit or after a fence
 
-	mu    sync.Mutex
-	state *State
-	pos   int64 // next offset to read
+	// state is the current State, immutable once stored. Only the follower
+	// stores it, under mu, so that Subscribe's state and channel agree;
+	// Snapshot loads it without locking.
+	state atomic.Pointer[State]
+
+	// mu guards what follows. It is held only to publish an applied fetch,
+	// never while decoding or copying state.
+	mu  sync.Mutex
+	pos int64 // next offset to read
 	// markers are the most recent transaction markers read, oldest first:
 	// how a commit whose EndTxn answer was lost really ended.
 	markers []txnMarker
-	moved   chan struct{}
+	moved   chan struct{} // closed and replaced whenever pos moves
 	subs    map[int]chan Change
 	nextID  int
+	closed  bool
 
 	cancel context.CancelFunc
 	done   chan struct{}
-	runErr error
 }
 
 const subscriberBuffer = 4096
 
 // OpenKafkaStore creates the state topic if needed, replays it, and keeps
 // following it until Close. It returns once the replay reached the end the
-// log had when it started.
+// log had when it started; ctx bounds the replay only.
 func OpenKafkaStore(ctx context.Context, cfg KafkaStoreConfig) (*KafkaStore, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -101,24 +120,50 @@ func OpenKafkaStore(ctx context.Context, cfg KafkaStoreConfig) (*KafkaStore, err
 	if err != nil {
 		return nil, err
 	}
-	rctx, cancel := context.WithCancel(context.Background())
 	s := &KafkaStore{
 		cfg:    cfg,
 		logger: cfg.Logger.With("component", "state-store", "topic", cfg.Topic),
 		reader: reader,
-		state:  &State{objects: map[Key]apis.Object{}},
 		moved:  make(chan struct{}),
 		subs:   map[int]chan Change{},
-		cancel: cancel,
 		done:   make(chan struct{}),
 	}
-	go s.follow(rctx)
-	if err := s.waitPos(ctx, end); err != nil {
-		s.Close()
+	if err := s.replay(ctx, end); err != nil {
+		reader.Close()
 		return nil, fmt.Errorf("replay state topic %s to offset %d: %w", cfg.Topic, end, err)
 	}
-	s.logger.Info("state replayed", "resources", len(s.Snapshot().objects), "version", end)
+	rctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.follow(rctx)
+	s.logger.Info("state replayed", "resources", len(s.Snapshot().objects), "version", s.Snapshot().Version, "offset", end)
 	return s, nil
+}
+
+// replay reads the log up to at least end into a map no one else sees yet,
+// applying every fetch in place, and publishes the result once.
+func (s *KafkaStore) replay(ctx context.Context, end int64) error {
+	st := &State{objects: map[Key]apis.Object{}}
+	var pos int64
+	for pos < end {
+		fs := s.reader.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%w: read the state log to offset %d (at %d): %w", ErrUnavailable, end, pos, err)
+		}
+		fs.EachError(func(t string, p int32, err error) {
+			s.logger.Warn("read state topic", "err", err)
+		})
+		f := s.applyFetch(fs, st, false)
+		st.objects, st.Version = f.objects, f.version
+		s.addMarkers(f.markers)
+		if f.last >= 0 {
+			pos = f.last + 1
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state.Store(st)
+	s.pos = pos
+	return nil
 }
 
 // ensureStateTopic creates the topic (compacted, one partition) when missing
@@ -162,76 +207,131 @@ func (s *KafkaStore) follow(ctx context.Context) {
 		fs.EachError(func(t string, p int32, err error) {
 			s.logger.Warn("read state topic", "err", err)
 		})
-		var changes []Change
-		var last int64 = -1
-		s.mu.Lock()
-		fs.EachRecord(func(r *kgo.Record) {
-			last = r.Offset
-			if r.Attrs.IsControl() {
-				// Key: version int16, type int16 (0 abort, 1 commit).
-				if len(r.Key) >= 4 {
-					if len(s.markers) >= maxMarkers {
-						s.markers = append(s.markers[:0], s.markers[maxMarkers/2:]...)
-					}
-					s.markers = append(s.markers, txnMarker{pid: r.ProducerID, offset: r.Offset, commit: binary.BigEndian.Uint16(r.Key[2:4]) == 1})
-				}
-				return
-			}
-			if c, ok := s.applyLocked(r); ok {
-				changes = append(changes, c)
-			}
-		})
-		if last >= 0 {
-			s.pos = last + 1
-			close(s.moved)
-			s.moved = make(chan struct{})
-		subs:
-			for id, ch := range s.subs {
-				for _, c := range changes {
-					select {
-					case ch <- c:
-					default:
-						s.logger.Warn("state subscriber too slow; dropping it", "subscriber", id)
-						close(ch)
-						delete(s.subs, id)
-						continue subs
-					}
-				}
-			}
+		// Only this goroutine stores state: what it loads stays current
+		// while the fetch is applied outside the lock.
+		f := s.applyFetch(fs, s.state.Load(), true)
+		if f.last >= 0 {
+			s.publish(f)
 		}
-		s.mu.Unlock()
 	}
 }
 
-// applyLocked applies one data record to a copy-on-write state.
-func (s *KafkaStore) applyLocked(r *kgo.Record) (Change, bool) {
+// fetched is one fetch applied on top of a State.
+type fetched struct {
+	objects map[Key]apis.Object
+	version uint64
+	changes []Change // live fetches only
+	markers []txnMarker
+	last    int64 // offset of the fetch's last record; -1 when it had none
+}
+
+// applyFetch applies the records of fs on top of base. When live, base is
+// shared: its map is copied once, at the first record that changes it, and
+// the changes are collected for subscribers. Otherwise (the replay, which no
+// one else sees) base's map is changed in place and no changes are kept.
+func (s *KafkaStore) applyFetch(fs kgo.Fetches, base *State, live bool) fetched {
+	f := fetched{objects: base.objects, version: base.Version, last: -1}
+	private := !live
+	fs.EachRecord(func(r *kgo.Record) {
+		f.last = r.Offset
+		if r.Attrs.IsControl() {
+			// Key: version int16, type int16 (0 abort, 1 commit).
+			if len(r.Key) >= 4 {
+				f.markers = append(f.markers, txnMarker{pid: r.ProducerID, offset: r.Offset, commit: binary.BigEndian.Uint16(r.Key[2:4]) == 1})
+			}
+			return
+		}
+		k, obj, ok := s.decodeRecord(r)
+		if !ok {
+			return
+		}
+		old := f.objects[k]
+		if old == nil && obj == nil {
+			return
+		}
+		if !private {
+			f.objects = maps.Clone(f.objects)
+			private = true
+		}
+		if obj == nil {
+			delete(f.objects, k)
+		} else {
+			f.objects[k] = obj
+		}
+		f.version = uint64(r.Offset) + 1
+		if live {
+			f.changes = append(f.changes, Change{Old: old, New: obj, Version: f.version})
+			if s.cfg.onApply != nil {
+				s.cfg.onApply(r)
+			}
+		}
+	})
+	return f
+}
+
+// decodeRecord decodes a data record into its key and object (nil for a
+// tombstone); ok is false for a record to skip.
+func (s *KafkaStore) decodeRecord(r *kgo.Record) (k Key, obj apis.Object, ok bool) {
 	k, err := ParseKey(string(r.Key))
 	if err != nil {
 		s.logger.Error("skip state record with a bad key", "offset", r.Offset, "err", err)
-		return Change{}, false
+		return Key{}, nil, false
 	}
-	old := s.state.objects[k]
-	var obj apis.Object
-	if r.Value != nil {
-		obj, err = apis.DecodeObject(r.Value)
-		if err != nil {
-			s.logger.Error("skip undecodable state record", "offset", r.Offset, "key", k, "err", err)
-			return Change{}, false
+	if r.Value == nil {
+		return k, nil, true
+	}
+	obj, err = apis.DecodeObject(r.Value)
+	if err != nil {
+		s.logger.Error("skip undecodable state record", "offset", r.Offset, "key", k, "err", err)
+		return Key{}, nil, false
+	}
+	// resourceVersion is offset+1, so that 0 always means "absent".
+	obj.GetObjectMeta().ResourceVersion = strconv.FormatInt(r.Offset+1, 10)
+	return k, obj, true
+}
+
+// publish makes an applied fetch current: the new State (when the fetch
+// changed anything), the read position, and the changes for subscribers,
+// all under one critical section so that Subscribe sees either none or all
+// of it.
+func (s *KafkaStore) publish(f fetched) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(f.changes) > 0 {
+		s.state.Store(&State{Version: f.version, objects: f.objects})
+	}
+	s.addMarkersLocked(f.markers)
+	s.pos = f.last + 1
+	close(s.moved)
+	s.moved = make(chan struct{})
+subs:
+	for id, ch := range s.subs {
+		for _, c := range f.changes {
+			select {
+			case ch <- c:
+			default:
+				s.logger.Warn("state subscriber too slow; dropping it", "subscriber", id)
+				close(ch)
+				delete(s.subs, id)
+				continue subs
+			}
 		}
-		// resourceVersion is offset+1, so that 0 always means "absent".
-		obj.GetObjectMeta().ResourceVersion = strconv.FormatInt(r.Offset+1, 10)
 	}
-	if old == nil && obj == nil {
-		return Change{}, false
+}
+
+func (s *KafkaStore) addMarkers(ms []txnMarker) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.addMarkersLocked(ms)
+}
+
+func (s *KafkaStore) addMarkersLocked(ms []txnMarker) {
+	for _, m := range ms {
+		if len(s.markers) >= maxMarkers {
+			s.markers = append(s.markers[:0], s.markers[maxMarkers/2:]...)
+		}
+		s.markers = append(s.markers, m)
 	}
-	next := maps.Clone(s.state.objects)
-	if obj == nil {
-		delete(next, k)
-	} else {
-		next[k] = obj
-	}
-	s.state = &State{Version: uint64(r.Offset) + 1, objects: next}
-	return Change{Old: old, New: obj, Version: s.state.Version}, true
 }
 
 // waitPos blocks until every record before off has been applied.
@@ -263,22 +363,24 @@ func (s *KafkaStore) Ready() error {
 	}
 }
 
-// Snapshot implements Store.
+// Snapshot implements Store: one atomic load, never a lock.
 func (s *KafkaStore) Snapshot() *State {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.state
+	return s.state.Load()
 }
 
 // Subscribe implements Store.
 func (s *KafkaStore) Subscribe() (*State, <-chan Change, func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	ch := make(chan Change, subscriberBuffer)
+	if s.closed {
+		close(ch)
+		return s.state.Load(), ch, func() {}
+	}
 	id := s.nextID
 	s.nextID++
-	ch := make(chan Change, subscriberBuffer)
 	s.subs[id] = ch
-	return s.state, ch, func() {
+	return s.state.Load(), ch, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if c, ok := s.subs[id]; ok {
@@ -450,6 +552,7 @@ func (s *KafkaStore) Close() {
 	s.dropWriterLocked()
 	s.writeMu.Unlock()
 	s.mu.Lock()
+	s.closed = true
 	for id, ch := range s.subs {
 		close(ch)
 		delete(s.subs, id)
