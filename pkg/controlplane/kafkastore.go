@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -32,6 +34,9 @@ type KafkaStoreConfig struct {
 	// commit on top of a state they did not see.
 	TransactionalID string
 	Logger          *slog.Logger
+	// History is how many recent changes the store keeps so that watchers
+	// can resume (Resume); default DefaultHistory.
+	History int
 
 	// onApply, when set (tests only), is called by the follower for each
 	// data record of a live fetch, after applying it to the fetch's private
@@ -71,8 +76,9 @@ type KafkaStore struct {
 	// Snapshot loads it without locking.
 	state atomic.Pointer[State]
 
-	// mu guards what follows. It is held only to publish an applied fetch,
-	// never while decoding or copying state.
+	// mu guards what follows. It is held briefly (to publish an applied
+	// fetch, to subscribe or resume), never while decoding records or
+	// copying the state map.
 	mu  sync.Mutex
 	pos int64 // next offset to read
 	// markers are the most recent transaction markers read, oldest first:
@@ -82,12 +88,19 @@ type KafkaStore struct {
 	subs    map[int]chan Change
 	nextID  int
 	closed  bool
+	// history holds the latest changes read live (never the replay's: the
+	// log may have been compacted), for Resume.
+	history changeRing
 
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
 const subscriberBuffer = 4096
+
+// DefaultHistory is how many recent changes a KafkaStore keeps for Resume
+// unless KafkaStoreConfig.History says otherwise.
+const DefaultHistory = 4096
 
 // OpenKafkaStore creates the state topic if needed, replays it, and keeps
 // following it until Close. It returns once the replay reached the end the
@@ -101,6 +114,9 @@ func OpenKafkaStore(ctx context.Context, cfg KafkaStoreConfig) (*KafkaStore, err
 	}
 	if cfg.TransactionalID == "" {
 		cfg.TransactionalID = "weft.controlplane." + cfg.Topic
+	}
+	if cfg.History <= 0 {
+		cfg.History = DefaultHistory
 	}
 	adm, err := cfg.Kafka.NewClient(nil)
 	if err != nil {
@@ -121,12 +137,13 @@ func OpenKafkaStore(ctx context.Context, cfg KafkaStoreConfig) (*KafkaStore, err
 		return nil, err
 	}
 	s := &KafkaStore{
-		cfg:    cfg,
-		logger: cfg.Logger.With("component", "state-store", "topic", cfg.Topic),
-		reader: reader,
-		moved:  make(chan struct{}),
-		subs:   map[int]chan Change{},
-		done:   make(chan struct{}),
+		cfg:     cfg,
+		logger:  cfg.Logger.With("component", "state-store", "topic", cfg.Topic),
+		reader:  reader,
+		moved:   make(chan struct{}),
+		subs:    map[int]chan Change{},
+		history: changeRing{buf: make([]Change, cfg.History)},
+		done:    make(chan struct{}),
 	}
 	if err := s.replay(ctx, end); err != nil {
 		reader.Close()
@@ -163,6 +180,8 @@ func (s *KafkaStore) replay(ctx context.Context, end int64) error {
 	defer s.mu.Unlock()
 	s.state.Store(st)
 	s.pos = pos
+	// Watchers can resume from here on: every later change is read live.
+	s.history.from = st.Version
 	return nil
 }
 
@@ -304,6 +323,9 @@ func (s *KafkaStore) publish(f fetched) {
 	s.pos = f.last + 1
 	close(s.moved)
 	s.moved = make(chan struct{})
+	for _, c := range f.changes {
+		s.history.add(c)
+	}
 subs:
 	for id, ch := range s.subs {
 		for _, c := range f.changes {
@@ -336,18 +358,33 @@ func (s *KafkaStore) addMarkersLocked(ms []txnMarker) {
 
 // waitPos blocks until every record before off has been applied.
 func (s *KafkaStore) waitPos(ctx context.Context, off int64) error {
+	pos, err := s.awaitPos(ctx, off)
+	switch {
+	case errors.Is(err, errStoreClosed):
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	case err != nil:
+		return fmt.Errorf("%w: read the state log to offset %d (at %d): %w", ErrUnavailable, off, pos, err)
+	}
+	return nil
+}
+
+var errStoreClosed = errors.New("store closed")
+
+// awaitPos blocks until every record before off has been applied, and
+// returns the read position; the error is ctx's or errStoreClosed.
+func (s *KafkaStore) awaitPos(ctx context.Context, off int64) (int64, error) {
 	for {
 		s.mu.Lock()
 		pos, moved := s.pos, s.moved
 		s.mu.Unlock()
 		if pos >= off {
-			return nil
+			return pos, nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w: read the state log to offset %d (at %d): %w", ErrUnavailable, off, pos, ctx.Err())
+			return pos, ctx.Err()
 		case <-s.done:
-			return fmt.Errorf("%w: store closed", ErrUnavailable)
+			return pos, errStoreClosed
 		case <-moved:
 		}
 	}
@@ -372,6 +409,10 @@ func (s *KafkaStore) Snapshot() *State {
 func (s *KafkaStore) Subscribe() (*State, <-chan Change, func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.subscribeLocked()
+}
+
+func (s *KafkaStore) subscribeLocked() (*State, <-chan Change, func()) {
 	ch := make(chan Change, subscriberBuffer)
 	if s.closed {
 		close(ch)
@@ -388,6 +429,65 @@ func (s *KafkaStore) Subscribe() (*State, <-chan Change, func()) {
 			delete(s.subs, id)
 		}
 	}
+}
+
+// Resume implements Store. Version from is caught up with once the log is
+// read up to offset from (a version is an offset plus one).
+func (s *KafkaStore) Resume(ctx context.Context, from uint64) (*State, []Change, <-chan Change, func(), error) {
+	if from > math.MaxInt64 {
+		return nil, nil, nil, nil, fmt.Errorf("%w: resource_version %d is newer than any state version", ErrUnavailable, from)
+	}
+	if pos, err := s.awaitPos(ctx, int64(from)); err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("%w: resource_version %d is newer than this replica's state, read up to version %d: %w", ErrUnavailable, from, pos, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, nil, nil, nil, fmt.Errorf("%w: %w", ErrUnavailable, errStoreClosed)
+	}
+	backlog, ok := s.history.after(from)
+	if !ok {
+		return nil, nil, nil, nil, fmt.Errorf("%w: resource_version %d: the oldest version this replica can resume from is %d; list again and watch from the list's resource_version",
+			ErrVersionTooOld, from, s.history.from)
+	}
+	st, ch, cancel := s.subscribeLocked()
+	return st, backlog, ch, cancel, nil
+}
+
+// changeRing keeps the latest changes, oldest first: every change after
+// version from.
+type changeRing struct {
+	buf   []Change
+	start int // index of the oldest
+	n     int
+	from  uint64
+}
+
+func (r *changeRing) at(i int) Change { return r.buf[(r.start+i)%len(r.buf)] }
+
+func (r *changeRing) add(c Change) {
+	if r.n < len(r.buf) {
+		r.buf[(r.start+r.n)%len(r.buf)] = c
+		r.n++
+		return
+	}
+	r.from = r.buf[r.start].Version
+	r.buf[r.start] = c
+	r.start = (r.start + 1) % len(r.buf)
+}
+
+// after returns the kept changes with a version above v, oldest first; ok
+// is false when some of them are no longer kept.
+func (r *changeRing) after(v uint64) (out []Change, ok bool) {
+	if v < r.from {
+		return nil, false
+	}
+	i := sort.Search(r.n, func(i int) bool { return r.at(i).Version > v })
+	out = make([]Change, 0, r.n-i)
+	for ; i < r.n; i++ {
+		out = append(out, r.at(i))
+	}
+	return out, true
 }
 
 // Commit implements Store (see KafkaStore for the protocol).

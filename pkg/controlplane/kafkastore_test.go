@@ -1,8 +1,11 @@
 package controlplane
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -284,5 +287,182 @@ func TestSubscribeNoGapNoOverlap(t *testing.T) {
 		if len(objs) != len(final.List("", "")) {
 			t.Errorf("subscription %d: %d objects, final state has %d", i, len(objs), len(final.List("", "")))
 		}
+	}
+}
+
+// commitEach commits one change per broker in order and returns the state
+// after each.
+func commitEach(t *testing.T, s *KafkaStore, brokers ...*apis.Broker) []*State {
+	t.Helper()
+	var out []*State
+	for _, b := range brokers {
+		st, err := s.Commit(testCtx(t), []Mutation{put(s.Snapshot(), b)})
+		if err != nil {
+			t.Fatalf("commit %s: %v", KeyOf(b), err)
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+func versionsOf(cs []Change) []uint64 {
+	var out []uint64
+	for _, c := range cs {
+		out = append(out, c.Version)
+	}
+	return out
+}
+
+// Resume hands back exactly the changes after a version while the bounded
+// history holds them, and refuses versions it cannot serve.
+func TestResume(t *testing.T) {
+	e := testutil.StartKafka(t)
+	ctx := testCtx(t)
+	cfg := storeConfig(e, "weft.test.resume")
+	cfg.History = 3
+	s := openStore(t, cfg)
+	sts := commitEach(t, s, testBroker("h", "a", "1"), testBroker("h", "b", "1"), testBroker("h", "a", "2"), testBroker("h", "c", "1"), testBroker("h", "b", "2"))
+	v := func(i int) uint64 { return sts[i].Version }
+
+	tests := []struct {
+		name    string
+		from    uint64
+		want    []uint64 // backlog versions
+		wantErr error
+	}{
+		{"the last change", v(3), []uint64{v(4)}, nil},
+		{"the oldest kept version", v(1), []uint64{v(2), v(3), v(4)}, nil},
+		{"current", v(4), nil, nil},
+		{"between two changes", v(3) + 1, []uint64{v(4)}, nil},
+		{"trimmed from the history", v(0), nil, ErrVersionTooOld},
+		{"before the store opened", 0, nil, ErrVersionTooOld},
+		{"beyond any offset", 1 << 63, nil, ErrUnavailable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st, backlog, ch, cancel, err := s.Resume(ctx, tc.from)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Resume(%d): %v, want %v", tc.from, err, tc.wantErr)
+			}
+			if err != nil {
+				if errors.Is(err, ErrVersionTooOld) && !strings.Contains(err.Error(), "oldest version this replica can resume from is "+strconv.FormatUint(v(1), 10)) {
+					t.Errorf("error %q does not name the oldest resumable version %d", err, v(1))
+				}
+				return
+			}
+			defer cancel()
+			if fmt.Sprint(versionsOf(backlog)) != fmt.Sprint(tc.want) || st.Version != v(4) {
+				t.Errorf("Resume(%d): backlog %v and state %d, want %v and %d", tc.from, versionsOf(backlog), st.Version, tc.want, v(4))
+			}
+			select {
+			case c := <-ch:
+				t.Errorf("a change on the channel before any commit: %d", c.Version)
+			default:
+			}
+		})
+	}
+
+	// A second store replays the log: its history starts after the replay.
+	s2 := openStore(t, cfg)
+	if _, _, _, _, err := s2.Resume(ctx, v(3)); !errors.Is(err, ErrVersionTooOld) {
+		t.Errorf("Resume into the replayed log: %v, want ErrVersionTooOld", err)
+	}
+	if _, backlog, _, cancel, err := s2.Resume(ctx, v(4)); err != nil || len(backlog) != 0 {
+		t.Errorf("Resume at the replayed version: %v, backlog %v", err, versionsOf(backlog))
+	} else {
+		cancel()
+	}
+}
+
+// Resume waits for a version the store has not read yet, then returns the
+// changes after it, split between backlog and channel with no gap and no
+// overlap; it gives up when ctx ends.
+func TestResumeAhead(t *testing.T) {
+	e := testutil.StartKafka(t)
+	ctx := testCtx(t)
+	s := openStore(t, storeConfig(e, "weft.test.resume-ahead"))
+	base := s.Snapshot().Version
+	short, cancelShort := context.WithCancel(ctx)
+	cancelShort()
+	if _, _, _, _, err := s.Resume(short, base+100); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), strconv.FormatUint(base+100, 10)) {
+		t.Errorf("Resume ahead with an ended context: %v, want ErrUnavailable naming the version", err)
+	}
+
+	type resumed struct {
+		backlog []Change
+		ch      <-chan Change
+		cancel  func()
+		err     error
+	}
+	done := make(chan resumed, 1)
+	from := base + 5
+	go func() {
+		_, backlog, ch, cancel, err := s.Resume(ctx, from)
+		done <- resumed{backlog, ch, cancel, err}
+	}()
+	sts := commitEach(t, s, testBroker("f", "a", "1"), testBroker("f", "a", "2"), testBroker("f", "a", "3"), testBroker("f", "a", "4"), testBroker("f", "a", "5"))
+	var r resumed
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		t.Fatal("Resume still waiting after the store passed its version")
+	}
+	if r.err != nil {
+		t.Fatalf("Resume(%d): %v", from, r.err)
+	}
+	defer r.cancel()
+	var want, got []uint64
+	for _, st := range sts {
+		if st.Version > from {
+			want = append(want, st.Version)
+		}
+	}
+	got = versionsOf(r.backlog)
+	for len(got) < len(want) {
+		select {
+		case c := <-r.ch:
+			got = append(got, c.Version)
+		case <-ctx.Done():
+			t.Fatalf("got changes %v, want %v", got, want)
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("changes after %d: %v, want %v", from, got, want)
+	}
+}
+
+// A backlog longer than the subscriber buffer is handed over whole and does
+// not drop the subscription.
+func TestResumeBacklogBeyondBuffer(t *testing.T) {
+	e := testutil.StartKafka(t)
+	ctx := testCtx(t)
+	cfg := storeConfig(e, "weft.test.resume-big")
+	cfg.History = 2 * subscriberBuffer
+	s := openStore(t, cfg)
+	before := s.Snapshot()
+	n := subscriberBuffer + 100
+	muts := make([]Mutation, n)
+	for i := range muts {
+		muts[i] = put(before, testBroker("big", "b"+strconv.Itoa(i), "1"))
+	}
+	if _, err := s.Commit(ctx, muts); err != nil {
+		t.Fatal(err)
+	}
+	_, backlog, ch, cancel, err := s.Resume(ctx, before.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel()
+	if len(backlog) != n {
+		t.Fatalf("backlog of %d changes, want %d", len(backlog), n)
+	}
+	commitEach(t, s, testBroker("big", "after", "1"))
+	select {
+	case c, ok := <-ch:
+		if !ok || c.New == nil || c.New.GetObjectMeta().Name != "after" {
+			t.Fatalf("after the backlog: %+v (open %v), want the next change", c, ok)
+		}
+	case <-ctx.Done():
+		t.Fatal("no change after the backlog")
 	}
 }

@@ -334,11 +334,16 @@ const (
 )
 
 // Watch implements ControlPlaneServer with Kubernetes' watch semantics: the
-// current matching objects as ADDED, then every change typed by whether the
-// object matched the watch before and after it (ADDED, MODIFIED, DELETED: an
-// object whose labels stop matching leaves as DELETED), and MODIFIED
-// whenever a watched object's computed status changes.
+// current matching objects as ADDED, or with a resource_version the changes
+// after it; then every change typed by whether the object matched the watch
+// before and after it (ADDED, MODIFIED, DELETED: an object whose labels stop
+// matching leaves as DELETED), and MODIFIED whenever a watched object's
+// computed status changes.
 func (a api) Watch(req *weftv1.WatchRequest, stream weftv1.ControlPlane_WatchServer) error {
+	from, resume, err := parseWatchVersion(req.GetResourceVersion())
+	if err != nil {
+		return toStatus(err)
+	}
 	kind := ""
 	if req.GetKind() != "" {
 		k, err := apis.ResolveKind(req.GetKind())
@@ -358,13 +363,42 @@ func (a api) Watch(req *weftv1.WatchRequest, stream weftv1.ControlPlane_WatchSer
 	// Taken before anything is rendered, so that no status change between
 	// rendering and waiting goes unnoticed.
 	_, statusChanged := a.s.pub.current()
-	st, changes, cancel := a.s.store.Subscribe()
-	defer cancel()
 	w := &watcher{s: a.s, stream: stream, current: map[Key]apis.Object{}, sent: map[Key][]byte{}}
-	for _, o := range st.List("", "") {
-		if match(o) {
-			if err := w.send(EventAdded, o); err != nil {
-				return err
+	var changes <-chan Change
+	if !resume {
+		st, ch, cancel := a.s.store.Subscribe()
+		defer cancel()
+		changes = ch
+		for _, o := range st.List("", "") {
+			if match(o) {
+				if err := w.send(EventAdded, o); err != nil {
+					return err
+				}
+			}
+		}
+	} else {
+		ctx, stop := context.WithTimeout(stream.Context(), a.s.resumeWait)
+		st, backlog, ch, cancel, err := a.s.store.Resume(ctx, from)
+		stop()
+		if err != nil {
+			return toStatus(err)
+		}
+		defer cancel()
+		changes = ch
+		for _, c := range backlog {
+			if typ, o := eventOf(c, match); typ != "" {
+				if err := w.send(typ, o); err != nil {
+					return err
+				}
+			}
+		}
+		// The client has every other watched object as it is in st: so
+		// far as status goes, it knows what it would see now.
+		for _, o := range st.List("", "") {
+			if match(o) {
+				if err := w.know(o); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -412,6 +446,21 @@ func eventOf(c Change, match func(apis.Object) bool) (string, apis.Object) {
 	return "", nil
 }
 
+// parseWatchVersion reads WatchRequest.resource_version: "" and "0"
+// (Kubernetes' "any version") start from the current objects, a number
+// resumes after that version.
+func parseWatchVersion(rv string) (from uint64, resume bool, err error) {
+	if rv == "" || rv == "0" {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseUint(rv, 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("%w: resource_version: %q is not a resource version: want a ListResponse.resource_version or an object's metadata.resourceVersion (a decimal number), or empty to start from the current objects",
+			apis.ErrInvalid, rv)
+	}
+	return n, true, nil
+}
+
 // watcher is one Watch stream's view: the objects it shows and the JSON it
 // last sent for each, to report status changes only when they happen.
 type watcher struct {
@@ -419,6 +468,22 @@ type watcher struct {
 	stream  weftv1.ControlPlane_WatchServer
 	current map[Key]apis.Object
 	sent    map[Key][]byte
+}
+
+// know puts o in the view as the client already has it: its current
+// rendering is what it was last sent, unless an event for it was.
+func (w *watcher) know(o apis.Object) error {
+	k := KeyOf(o)
+	w.current[k] = o
+	if _, ok := w.sent[k]; ok {
+		return nil
+	}
+	po, err := w.s.toProto(w.s.withStatus(o))
+	if err != nil {
+		return err
+	}
+	w.sent[k] = po.Json
+	return nil
 }
 
 // send sends an event, keeping the view in step; an ADDED or MODIFIED that

@@ -110,6 +110,15 @@ type Store interface {
 	// closed and must subscribe again; so do subscribers when the store is
 	// closed.
 	Subscribe() (*State, <-chan Change, func())
+	// Resume is Subscribe for a watcher that has seen the state at version
+	// from. Besides the state and the channel, it returns the backlog: every
+	// change after from up to that state, in log order. The backlog is not
+	// queued on the channel, so it cannot overflow it. Resume waits until
+	// the store has read up to from or ctx ends (then ErrUnavailable), and
+	// returns ErrVersionTooOld when changes after from are no longer kept:
+	// the store keeps a bounded history of the changes it followed live,
+	// never those of the log it replayed when it opened.
+	Resume(ctx context.Context, from uint64) (*State, []Change, <-chan Change, func(), error)
 	// Ready returns nil while the store serves current state.
 	Ready() error
 	// Close stops the store and closes every subscriber's channel.

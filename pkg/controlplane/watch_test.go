@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/apis"
@@ -230,5 +233,164 @@ func TestWatchSelectorTransitions(t *testing.T) {
 	rv3 := applyRV(t, r, labelledTrigger("t3", "x", "team: blue", "tier: gold"))
 	if ev := recvEvent(t, stream); ev.typ != EventModified || ev.name != "t3" || ev.rv != rv3 {
 		t.Fatalf("after the fence: %v, want MODIFIED t3@%s (nothing about t1)", ev, rv3)
+	}
+}
+
+// watchFrom opens a watch of triggers labelled team=blue in namespace
+// default, from resourceVersion rv.
+func watchFrom(t *testing.T, r *replica, rv string) weftv1.ControlPlane_WatchClient {
+	t.Helper()
+	wctx, cancel := context.WithCancel(testCtx(t))
+	t.Cleanup(cancel)
+	stream, err := r.client.Watch(wctx, &weftv1.WatchRequest{Kind: "triggers", Namespace: "default", LabelSelector: "team=blue", ResourceVersion: rv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stream
+}
+
+// Watching from a List's resource_version replays exactly the changes since,
+// typed for the watch, then goes on live.
+func TestWatchResume(t *testing.T) {
+	e := testutil.StartKafka(t)
+	r := startReplica(t, e)
+	ctx := testCtx(t)
+	applyRV(t, r, labelledTrigger("t1", "x", "team: blue"))
+	applyRV(t, r, labelledTrigger("t2", "x", "team: red"))
+	waitCompiled(t, r)
+	list, err := r.client.List(ctx, &weftv1.ListRequest{Kind: "triggers", Namespace: "default", LabelSelector: "team=blue"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Statuses are computed as of the watch (so t3, gone by then, shows as
+	// not in the contract): this test compares everything else.
+	var want []event
+	expect := func(typ, name, rv, labels string) {
+		want = append(want, event{typ: typ, name: name, rv: rv, labels: labels})
+	}
+	expect(EventAdded, "t3", applyRV(t, r, labelledTrigger("t3", "x", "team: blue")), "team=blue")
+	expect(EventModified, "t1", applyRV(t, r, labelledTrigger("t1", "x", "team: blue", "tier: gold")), "team=blue,tier=gold")
+	expect(EventAdded, "t2", applyRV(t, r, labelledTrigger("t2", "x", "team: blue")), "team=blue")
+	// t1 stops matching: it leaves with its last matching content.
+	expect(EventDeleted, "t1", applyRV(t, r, labelledTrigger("t1", "x", "team: red", "tier: gold")), "team=blue,tier=gold")
+	applyRV(t, r, labelledTrigger("t4", "x", "team: red"))                                                                                      // never matched
+	applyRV(t, r, brokerYAML("y", "")+"---\n"+strings.Replace(brokerYAML("z", ""), "metadata:\n", "metadata:\n  labels:\n    team: blue\n", 1)) // other kind
+	applyRV(t, r, strings.Replace(labelledTrigger("t5", "x", "team: blue"), "metadata:\n", "metadata:\n  namespace: other\n", 1))               // other namespace
+	if _, err := r.client.Delete(ctx, &weftv1.DeleteRequest{Kind: "trigger", Name: "t3"}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := r.client.List(ctx, &weftv1.ListRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(EventDeleted, "t3", after.ResourceVersion, "team=blue") // the deletion's version
+	expect(EventAdded, "t4", applyRV(t, r, labelledTrigger("t4", "x", "team: blue")), "team=blue")
+	waitCompiled(t, r)
+
+	stream := watchFrom(t, r, list.ResourceVersion)
+	next := func() event {
+		ev := recvEvent(t, stream)
+		ev.statusReady = ""
+		return ev
+	}
+	for i, w := range want {
+		if ev := next(); ev != w {
+			t.Fatalf("event %d: %v, want %v", i, ev, w)
+		}
+	}
+	// Then live, with nothing in between.
+	rv := applyRV(t, r, labelledTrigger("t2", "x", "team: blue", "tier: silver"))
+	if ev, w := next(), (event{typ: EventModified, name: "t2", rv: rv, labels: "team=blue,tier=silver"}); ev != w {
+		t.Fatalf("live event %v, want %v", ev, w)
+	}
+}
+
+// Right after a resume, a status change reports the objects whose status
+// changed, not every object of the view.
+func TestWatchResumeStatusChanges(t *testing.T) {
+	e := testutil.StartKafka(t)
+	r := startReplica(t, e)
+	ctx := testCtx(t)
+	applyRV(t, r, brokerYAML("b0", ""))
+	applyRV(t, r, labelledTrigger("s1", "b0", "team: blue"))
+	applyRV(t, r, labelledTrigger("s2", "b0", "team: blue"))
+	s3 := applyRV(t, r, labelledTrigger("s3", "x", "team: blue")) // broker x does not exist yet
+	waitCompiled(t, r)
+	list, err := r.client.List(ctx, &weftv1.ListRequest{Kind: "triggers", LabelSelector: "team=blue"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := watchFrom(t, r, list.ResourceVersion)
+
+	// A change once the watch is established (received: it is).
+	rv := applyRV(t, r, labelledTrigger("s1", "b0", "team: blue", "tier: gold"))
+	if ev := recvEvent(t, stream); ev.typ != EventModified || ev.name != "s1" || ev.rv != rv {
+		t.Fatalf("first event %v, want MODIFIED s1@%s", ev, rv)
+	}
+	// Creating broker x changes s3's status, and only s3's.
+	applyRV(t, r, brokerYAML("x", ""))
+	if ev := recvEvent(t, stream); ev.typ != EventModified || ev.name != "s3" || ev.rv != s3 {
+		t.Fatalf("after creating broker x: %v, want a status-only MODIFIED s3@%s", ev, s3)
+	}
+	// A fence: the pass over the view that sent s3's status is over.
+	rv = applyRV(t, r, labelledTrigger("s3", "x", "team: blue", "tier: gold"))
+	if ev := recvEvent(t, stream); ev.typ != EventModified || ev.name != "s3" || ev.rv != rv {
+		t.Fatalf("after relabelling s3: %v, want MODIFIED s3@%s", ev, rv)
+	}
+}
+
+// A resource_version the replica cannot resume from fails the watch with
+// Kubernetes' answers; "0" means "any version", like "".
+func TestWatchResumeErrors(t *testing.T) {
+	e := testutil.StartKafka(t)
+	first := startReplica(t, e)
+	old := applyRV(t, first, labelledTrigger("a", "x", "team: blue"))
+	applyRV(t, first, labelledTrigger("a", "x", "team: blue", "tier: gold"))
+	first.stop()
+	// A new replica keeps the changes it follows live, not those it replayed.
+	r := startReplicaWith(t, e, []Option{withResumeWait(200 * time.Millisecond)})
+	ctx := testCtx(t)
+	list, err := r.client.List(ctx, &weftv1.ListRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	current, _ := strconv.ParseUint(list.ResourceVersion, 10, 64)
+	ahead := strconv.FormatUint(current+1000, 10)
+	tests := []struct {
+		name, rv string
+		code     codes.Code
+		want     []string // in the message
+	}{
+		{"too old", old, codes.OutOfRange, []string{"too old resource version", "resource_version " + old, "oldest version this replica can resume from is " + list.ResourceVersion, "list again"}},
+		{"ahead of the replica", ahead, codes.Unavailable, []string{"resource_version " + ahead, "newer than this replica's state"}},
+		{"not a number", "abc", codes.InvalidArgument, []string{"resource_version", `"abc"`}},
+		{"negative", "-1", codes.InvalidArgument, []string{"resource_version", `"-1"`}},
+		{"a list's version with spaces", " " + list.ResourceVersion, codes.InvalidArgument, []string{"resource_version"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := watchFrom(t, r, tc.rv).Recv()
+			st := status.Convert(err)
+			if st.Code() != tc.code {
+				t.Fatalf("watch from %q: %v, want code %s", tc.rv, err, tc.code)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(st.Message(), w) {
+					t.Errorf("message %q does not say %q", st.Message(), w)
+				}
+			}
+		})
+	}
+	for _, rv := range []string{"", "0"} {
+		if ev := recvEvent(t, watchFrom(t, r, rv)); ev.typ != EventAdded || ev.name != "a" {
+			t.Errorf("watch from %q: first event %v, want ADDED a", rv, ev)
+		}
+	}
+	// The current version resumes with nothing to catch up on.
+	stream := watchFrom(t, r, list.ResourceVersion)
+	rv := applyRV(t, r, labelledTrigger("b", "x", "team: blue"))
+	if ev := recvEvent(t, stream); ev.typ != EventAdded || ev.name != "b" || ev.rv != rv {
+		t.Errorf("watch from the current version: %v, want ADDED b@%s", ev, rv)
 	}
 }
