@@ -15,4 +15,7 @@ var (
 	ErrUnavailable = errors.New("state store unavailable")
 	// ErrUnknownOutcome: a commit may or may not have happened.
 	ErrUnknownOutcome = errors.New("commit outcome unknown")
+	// ErrVersionTooOld: the changes after a resourceVersion are no longer
+	// kept (Kubernetes' 410 Gone); list again.
+	ErrVersionTooOld = errors.New("too old resource version")
 )

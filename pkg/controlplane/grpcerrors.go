@@ -25,6 +25,7 @@ var errorCodes = []struct {
 	{ErrNotFound, codes.NotFound},
 	{ErrUnavailable, codes.Unavailable},
 	{ErrUnknownOutcome, codes.Unavailable},
+	{ErrVersionTooOld, codes.OutOfRange},
 	{context.DeadlineExceeded, codes.DeadlineExceeded},
 	{context.Canceled, codes.Canceled},
 }

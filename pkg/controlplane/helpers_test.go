@@ -35,6 +35,12 @@ type replica struct {
 // startReplica runs a control plane on a loopback port against e.
 func startReplica(t *testing.T, e *devkafka.Server, mutate ...func(*Config)) *replica {
 	t.Helper()
+	return startReplicaWith(t, e, nil, mutate...)
+}
+
+// startReplicaWith is startReplica with server options.
+func startReplicaWith(t *testing.T, e *devkafka.Server, opts []Option, mutate ...func(*Config)) *replica {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Kafka = testutil.KafkaConfig(e)
 	cfg.GRPCAddr = "127.0.0.1:0"
@@ -44,7 +50,7 @@ func startReplica(t *testing.T, e *devkafka.Server, mutate ...func(*Config)) *re
 		m(&cfg)
 	}
 	ctx := testCtx(t)
-	srv, err := New(ctx, cfg, WithLogger(observability.DiscardLogger()))
+	srv, err := New(ctx, cfg, append([]Option{WithLogger(observability.DiscardLogger())}, opts...)...)
 	if err != nil {
 		t.Fatalf("start control plane: %v", err)
 	}

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
+	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -31,6 +34,14 @@ type KafkaStoreConfig struct {
 	// commit on top of a state they did not see.
 	TransactionalID string
 	Logger          *slog.Logger
+	// History is how many recent changes the store keeps so that watchers
+	// can resume (Resume); default DefaultHistory.
+	History int
+
+	// onApply, when set (tests only), is called by the follower for each
+	// data record of a live fetch, after applying it to the fetch's private
+	// copy of the state and before the fetch is published.
+	onApply func(*kgo.Record)
 }
 
 // KafkaStore keeps the state in a compacted, single-partition Kafka topic.
@@ -45,6 +56,13 @@ type KafkaStoreConfig struct {
 // that initialised its producer fences every earlier one: two commits can never
 // interleave, and only validated records are ever committed — which keeps the
 // log safe to compact.
+//
+// One goroutine (follow) reads the log. It decodes each fetch and applies it
+// to a private copy of the state map (one copy per fetch that changes
+// something), then publishes the new State with one atomic store: Snapshot
+// never waits, and a State never shows part of a fetch. The initial replay
+// applies its fetches in place to a map nobody else sees yet, so it costs
+// O(records), and publishes once at the end.
 type KafkaStore struct {
 	cfg    KafkaStoreConfig
 	logger *slog.Logger
@@ -53,26 +71,40 @@ type KafkaStore struct {
 	writeMu sync.Mutex
 	writer  *kgo.Client // transactional; nil until first commit or after a fence
 
-	mu    sync.Mutex
-	state *State
-	pos   int64 // next offset to read
+	// state is the current State, immutable once stored. Only the follower
+	// stores it, under mu, so that Subscribe's state and channel agree;
+	// Snapshot loads it without locking.
+	state atomic.Pointer[State]
+
+	// mu guards what follows. It is held briefly (to publish an applied
+	// fetch, to subscribe or resume), never while decoding records or
+	// copying the state map.
+	mu  sync.Mutex
+	pos int64 // next offset to read
 	// markers are the most recent transaction markers read, oldest first:
 	// how a commit whose EndTxn answer was lost really ended.
 	markers []txnMarker
-	moved   chan struct{}
+	moved   chan struct{} // closed and replaced whenever pos moves
 	subs    map[int]chan Change
 	nextID  int
+	closed  bool
+	// history holds the latest changes read live (never the replay's: the
+	// log may have been compacted), for Resume.
+	history changeRing
 
 	cancel context.CancelFunc
 	done   chan struct{}
-	runErr error
 }
 
 const subscriberBuffer = 4096
 
+// DefaultHistory is how many recent changes a KafkaStore keeps for Resume
+// unless KafkaStoreConfig.History says otherwise.
+const DefaultHistory = 4096
+
 // OpenKafkaStore creates the state topic if needed, replays it, and keeps
 // following it until Close. It returns once the replay reached the end the
-// log had when it started.
+// log had when it started; ctx bounds the replay only.
 func OpenKafkaStore(ctx context.Context, cfg KafkaStoreConfig) (*KafkaStore, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -82,6 +114,9 @@ func OpenKafkaStore(ctx context.Context, cfg KafkaStoreConfig) (*KafkaStore, err
 	}
 	if cfg.TransactionalID == "" {
 		cfg.TransactionalID = "weft.controlplane." + cfg.Topic
+	}
+	if cfg.History <= 0 {
+		cfg.History = DefaultHistory
 	}
 	adm, err := cfg.Kafka.NewClient(nil)
 	if err != nil {
@@ -101,24 +136,53 @@ func OpenKafkaStore(ctx context.Context, cfg KafkaStoreConfig) (*KafkaStore, err
 	if err != nil {
 		return nil, err
 	}
-	rctx, cancel := context.WithCancel(context.Background())
 	s := &KafkaStore{
-		cfg:    cfg,
-		logger: cfg.Logger.With("component", "state-store", "topic", cfg.Topic),
-		reader: reader,
-		state:  &State{objects: map[Key]apis.Object{}},
-		moved:  make(chan struct{}),
-		subs:   map[int]chan Change{},
-		cancel: cancel,
-		done:   make(chan struct{}),
+		cfg:     cfg,
+		logger:  cfg.Logger.With("component", "state-store", "topic", cfg.Topic),
+		reader:  reader,
+		moved:   make(chan struct{}),
+		subs:    map[int]chan Change{},
+		history: changeRing{buf: make([]Change, cfg.History)},
+		done:    make(chan struct{}),
 	}
-	go s.follow(rctx)
-	if err := s.waitPos(ctx, end); err != nil {
-		s.Close()
+	if err := s.replay(ctx, end); err != nil {
+		reader.Close()
 		return nil, fmt.Errorf("replay state topic %s to offset %d: %w", cfg.Topic, end, err)
 	}
-	s.logger.Info("state replayed", "resources", len(s.Snapshot().objects), "version", end)
+	rctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.follow(rctx)
+	s.logger.Info("state replayed", "resources", len(s.Snapshot().objects), "version", s.Snapshot().Version, "offset", end)
 	return s, nil
+}
+
+// replay reads the log up to at least end into a map no one else sees yet,
+// applying every fetch in place, and publishes the result once.
+func (s *KafkaStore) replay(ctx context.Context, end int64) error {
+	st := &State{objects: map[Key]apis.Object{}}
+	var pos int64
+	for pos < end {
+		fs := s.reader.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%w: read the state log to offset %d (at %d): %w", ErrUnavailable, end, pos, err)
+		}
+		fs.EachError(func(t string, p int32, err error) {
+			s.logger.Warn("read state topic", "err", err)
+		})
+		f := s.applyFetch(fs, st, false)
+		st.objects, st.Version = f.objects, f.version
+		s.addMarkers(f.markers)
+		if f.last >= 0 {
+			pos = f.last + 1
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state.Store(st)
+	s.pos = pos
+	// Watchers can resume from here on: every later change is read live.
+	s.history.from = st.Version
+	return nil
 }
 
 // ensureStateTopic creates the topic (compacted, one partition) when missing
@@ -162,92 +226,165 @@ func (s *KafkaStore) follow(ctx context.Context) {
 		fs.EachError(func(t string, p int32, err error) {
 			s.logger.Warn("read state topic", "err", err)
 		})
-		var changes []Change
-		var last int64 = -1
-		s.mu.Lock()
-		fs.EachRecord(func(r *kgo.Record) {
-			last = r.Offset
-			if r.Attrs.IsControl() {
-				// Key: version int16, type int16 (0 abort, 1 commit).
-				if len(r.Key) >= 4 {
-					if len(s.markers) >= maxMarkers {
-						s.markers = append(s.markers[:0], s.markers[maxMarkers/2:]...)
-					}
-					s.markers = append(s.markers, txnMarker{pid: r.ProducerID, offset: r.Offset, commit: binary.BigEndian.Uint16(r.Key[2:4]) == 1})
-				}
-				return
-			}
-			if c, ok := s.applyLocked(r); ok {
-				changes = append(changes, c)
-			}
-		})
-		if last >= 0 {
-			s.pos = last + 1
-			close(s.moved)
-			s.moved = make(chan struct{})
-		subs:
-			for id, ch := range s.subs {
-				for _, c := range changes {
-					select {
-					case ch <- c:
-					default:
-						s.logger.Warn("state subscriber too slow; dropping it", "subscriber", id)
-						close(ch)
-						delete(s.subs, id)
-						continue subs
-					}
-				}
-			}
+		// Only this goroutine stores state: what it loads stays current
+		// while the fetch is applied outside the lock.
+		f := s.applyFetch(fs, s.state.Load(), true)
+		if f.last >= 0 {
+			s.publish(f)
 		}
-		s.mu.Unlock()
 	}
 }
 
-// applyLocked applies one data record to a copy-on-write state.
-func (s *KafkaStore) applyLocked(r *kgo.Record) (Change, bool) {
+// fetched is one fetch applied on top of a State.
+type fetched struct {
+	objects map[Key]apis.Object
+	version uint64
+	changes []Change // live fetches only
+	markers []txnMarker
+	last    int64 // offset of the fetch's last record; -1 when it had none
+}
+
+// applyFetch applies the records of fs on top of base. When live, base is
+// shared: its map is copied once, at the first record that changes it, and
+// the changes are collected for subscribers. Otherwise (the replay, which no
+// one else sees) base's map is changed in place and no changes are kept.
+func (s *KafkaStore) applyFetch(fs kgo.Fetches, base *State, live bool) fetched {
+	f := fetched{objects: base.objects, version: base.Version, last: -1}
+	private := !live
+	fs.EachRecord(func(r *kgo.Record) {
+		f.last = r.Offset
+		if r.Attrs.IsControl() {
+			// Key: version int16, type int16 (0 abort, 1 commit).
+			if len(r.Key) >= 4 {
+				f.markers = append(f.markers, txnMarker{pid: r.ProducerID, offset: r.Offset, commit: binary.BigEndian.Uint16(r.Key[2:4]) == 1})
+			}
+			return
+		}
+		k, obj, ok := s.decodeRecord(r)
+		if !ok {
+			return
+		}
+		old := f.objects[k]
+		if old == nil && obj == nil {
+			return
+		}
+		if !private {
+			f.objects = maps.Clone(f.objects)
+			private = true
+		}
+		if obj == nil {
+			delete(f.objects, k)
+		} else {
+			f.objects[k] = obj
+		}
+		f.version = uint64(r.Offset) + 1
+		if live {
+			f.changes = append(f.changes, Change{Old: old, New: obj, Version: f.version})
+			if s.cfg.onApply != nil {
+				s.cfg.onApply(r)
+			}
+		}
+	})
+	return f
+}
+
+// decodeRecord decodes a data record into its key and object (nil for a
+// tombstone); ok is false for a record to skip.
+func (s *KafkaStore) decodeRecord(r *kgo.Record) (k Key, obj apis.Object, ok bool) {
 	k, err := ParseKey(string(r.Key))
 	if err != nil {
 		s.logger.Error("skip state record with a bad key", "offset", r.Offset, "err", err)
-		return Change{}, false
+		return Key{}, nil, false
 	}
-	old := s.state.objects[k]
-	var obj apis.Object
-	if r.Value != nil {
-		obj, err = apis.DecodeObject(r.Value)
-		if err != nil {
-			s.logger.Error("skip undecodable state record", "offset", r.Offset, "key", k, "err", err)
-			return Change{}, false
+	if r.Value == nil {
+		return k, nil, true
+	}
+	obj, err = apis.DecodeObject(r.Value)
+	if err != nil {
+		s.logger.Error("skip undecodable state record", "offset", r.Offset, "key", k, "err", err)
+		return Key{}, nil, false
+	}
+	// resourceVersion is offset+1, so that 0 always means "absent".
+	obj.GetObjectMeta().ResourceVersion = strconv.FormatInt(r.Offset+1, 10)
+	return k, obj, true
+}
+
+// publish makes an applied fetch current: the new State (when the fetch
+// changed anything), the read position, and the changes for subscribers,
+// all under one critical section so that Subscribe sees either none or all
+// of it.
+func (s *KafkaStore) publish(f fetched) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(f.changes) > 0 {
+		s.state.Store(&State{Version: f.version, objects: f.objects})
+	}
+	s.addMarkersLocked(f.markers)
+	s.pos = f.last + 1
+	close(s.moved)
+	s.moved = make(chan struct{})
+	for _, c := range f.changes {
+		s.history.add(c)
+	}
+subs:
+	for id, ch := range s.subs {
+		for _, c := range f.changes {
+			select {
+			case ch <- c:
+			default:
+				s.logger.Warn("state subscriber too slow; dropping it", "subscriber", id)
+				close(ch)
+				delete(s.subs, id)
+				continue subs
+			}
 		}
-		// resourceVersion is offset+1, so that 0 always means "absent".
-		obj.GetObjectMeta().ResourceVersion = strconv.FormatInt(r.Offset+1, 10)
 	}
-	if old == nil && obj == nil {
-		return Change{}, false
+}
+
+func (s *KafkaStore) addMarkers(ms []txnMarker) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.addMarkersLocked(ms)
+}
+
+func (s *KafkaStore) addMarkersLocked(ms []txnMarker) {
+	for _, m := range ms {
+		if len(s.markers) >= maxMarkers {
+			s.markers = append(s.markers[:0], s.markers[maxMarkers/2:]...)
+		}
+		s.markers = append(s.markers, m)
 	}
-	next := maps.Clone(s.state.objects)
-	if obj == nil {
-		delete(next, k)
-	} else {
-		next[k] = obj
-	}
-	s.state = &State{Version: uint64(r.Offset) + 1, objects: next}
-	return Change{Old: old, New: obj, Version: s.state.Version}, true
 }
 
 // waitPos blocks until every record before off has been applied.
 func (s *KafkaStore) waitPos(ctx context.Context, off int64) error {
+	pos, err := s.awaitPos(ctx, off)
+	switch {
+	case errors.Is(err, errStoreClosed):
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	case err != nil:
+		return fmt.Errorf("%w: read the state log to offset %d (at %d): %w", ErrUnavailable, off, pos, err)
+	}
+	return nil
+}
+
+var errStoreClosed = errors.New("store closed")
+
+// awaitPos blocks until every record before off has been applied, and
+// returns the read position; the error is ctx's or errStoreClosed.
+func (s *KafkaStore) awaitPos(ctx context.Context, off int64) (int64, error) {
 	for {
 		s.mu.Lock()
 		pos, moved := s.pos, s.moved
 		s.mu.Unlock()
 		if pos >= off {
-			return nil
+			return pos, nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w: read the state log to offset %d (at %d): %w", ErrUnavailable, off, pos, ctx.Err())
+			return pos, ctx.Err()
 		case <-s.done:
-			return fmt.Errorf("%w: store closed", ErrUnavailable)
+			return pos, errStoreClosed
 		case <-moved:
 		}
 	}
@@ -263,22 +400,28 @@ func (s *KafkaStore) Ready() error {
 	}
 }
 
-// Snapshot implements Store.
+// Snapshot implements Store: one atomic load, never a lock.
 func (s *KafkaStore) Snapshot() *State {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.state
+	return s.state.Load()
 }
 
 // Subscribe implements Store.
 func (s *KafkaStore) Subscribe() (*State, <-chan Change, func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.subscribeLocked()
+}
+
+func (s *KafkaStore) subscribeLocked() (*State, <-chan Change, func()) {
+	ch := make(chan Change, subscriberBuffer)
+	if s.closed {
+		close(ch)
+		return s.state.Load(), ch, func() {}
+	}
 	id := s.nextID
 	s.nextID++
-	ch := make(chan Change, subscriberBuffer)
 	s.subs[id] = ch
-	return s.state, ch, func() {
+	return s.state.Load(), ch, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if c, ok := s.subs[id]; ok {
@@ -286,6 +429,65 @@ func (s *KafkaStore) Subscribe() (*State, <-chan Change, func()) {
 			delete(s.subs, id)
 		}
 	}
+}
+
+// Resume implements Store. Version from is caught up with once the log is
+// read up to offset from (a version is an offset plus one).
+func (s *KafkaStore) Resume(ctx context.Context, from uint64) (*State, []Change, <-chan Change, func(), error) {
+	if from > math.MaxInt64 {
+		return nil, nil, nil, nil, fmt.Errorf("%w: resource_version %d is newer than any state version", ErrUnavailable, from)
+	}
+	if pos, err := s.awaitPos(ctx, int64(from)); err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("%w: resource_version %d is newer than this replica's state, read up to version %d: %w", ErrUnavailable, from, pos, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, nil, nil, nil, fmt.Errorf("%w: %w", ErrUnavailable, errStoreClosed)
+	}
+	backlog, ok := s.history.after(from)
+	if !ok {
+		return nil, nil, nil, nil, fmt.Errorf("%w: resource_version %d: the oldest version this replica can resume from is %d; list again and watch from the list's resource_version",
+			ErrVersionTooOld, from, s.history.from)
+	}
+	st, ch, cancel := s.subscribeLocked()
+	return st, backlog, ch, cancel, nil
+}
+
+// changeRing keeps the latest changes, oldest first: every change after
+// version from.
+type changeRing struct {
+	buf   []Change
+	start int // index of the oldest
+	n     int
+	from  uint64
+}
+
+func (r *changeRing) at(i int) Change { return r.buf[(r.start+i)%len(r.buf)] }
+
+func (r *changeRing) add(c Change) {
+	if r.n < len(r.buf) {
+		r.buf[(r.start+r.n)%len(r.buf)] = c
+		r.n++
+		return
+	}
+	r.from = r.buf[r.start].Version
+	r.buf[r.start] = c
+	r.start = (r.start + 1) % len(r.buf)
+}
+
+// after returns the kept changes with a version above v, oldest first; ok
+// is false when some of them are no longer kept.
+func (r *changeRing) after(v uint64) (out []Change, ok bool) {
+	if v < r.from {
+		return nil, false
+	}
+	i := sort.Search(r.n, func(i int) bool { return r.at(i).Version > v })
+	out = make([]Change, 0, r.n-i)
+	for ; i < r.n; i++ {
+		out = append(out, r.at(i))
+	}
+	return out, true
 }
 
 // Commit implements Store (see KafkaStore for the protocol).
@@ -450,6 +652,7 @@ func (s *KafkaStore) Close() {
 	s.dropWriterLocked()
 	s.writeMu.Unlock()
 	s.mu.Lock()
+	s.closed = true
 	for id, ch := range s.subs {
 		close(ch)
 		delete(s.subs, id)

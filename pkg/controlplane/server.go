@@ -32,6 +32,13 @@ func WithListener(ln net.Listener) Option { return func(s *Server) { s.ln = ln }
 // WithMetrics exports metrics through m (default: a private registry).
 func WithMetrics(m *observability.Metrics) Option { return func(s *Server) { s.metrics = m } }
 
+// defaultResumeWait bounds how long Watch waits for this replica's state to
+// reach a resource_version it has not read yet.
+const defaultResumeWait = 3 * time.Second
+
+// withResumeWait changes defaultResumeWait (tests).
+func withResumeWait(d time.Duration) Option { return func(s *Server) { s.resumeWait = d } }
+
 // Server is one control-plane replica.
 type Server struct {
 	cfg     Config
@@ -46,6 +53,8 @@ type Server struct {
 	pub     *publisher
 	grpc    *grpc.Server
 	running bool // Run owns the peers client from then on
+	// resumeWait bounds Watch's wait for a resource_version ahead of the state.
+	resumeWait time.Duration
 }
 
 // New validates cfg, connects to Kafka, replays the state and binds the gRPC
@@ -54,7 +63,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logger: observability.DiscardLogger(), health: observability.NewHealth()}
+	s := &Server{cfg: cfg, logger: observability.DiscardLogger(), health: observability.NewHealth(), resumeWait: defaultResumeWait}
 	for _, o := range opts {
 		o(s)
 	}

@@ -326,9 +326,24 @@ func (s *Server) delete(ctx context.Context, k Key, rv string) (apis.Object, err
 	}
 }
 
-// Watch implements ControlPlaneServer: the current objects as ADDED, then
-// every change, and MODIFIED whenever a status changes.
+// Watch event types, as Kubernetes names them.
+const (
+	EventAdded    = "ADDED"
+	EventModified = "MODIFIED"
+	EventDeleted  = "DELETED"
+)
+
+// Watch implements ControlPlaneServer with Kubernetes' watch semantics: the
+// current matching objects as ADDED, or with a resource_version the changes
+// after it; then every change typed by whether the object matched the watch
+// before and after it (ADDED, MODIFIED, DELETED: an object whose labels stop
+// matching leaves as DELETED), and MODIFIED whenever a watched object's
+// computed status changes.
 func (a api) Watch(req *weftv1.WatchRequest, stream weftv1.ControlPlane_WatchServer) error {
+	from, resume, err := parseWatchVersion(req.GetResourceVersion())
+	if err != nil {
+		return toStatus(err)
+	}
 	kind := ""
 	if req.GetKind() != "" {
 		k, err := apis.ResolveKind(req.GetKind())
@@ -345,38 +360,49 @@ func (a api) Watch(req *weftv1.WatchRequest, stream weftv1.ControlPlane_WatchSer
 		k := KeyOf(o)
 		return (kind == "" || k.Kind == kind) && (req.GetNamespace() == "" || k.Namespace == req.GetNamespace()) && sel.matches(o.GetObjectMeta().Labels)
 	}
-	st, changes, cancel := a.s.store.Subscribe()
-	defer cancel()
-	sent := map[Key][]byte{} // last JSON sent per object, to report status changes
-	send := func(typ string, o apis.Object) error {
-		if typ != "DELETED" {
-			o = a.s.withStatus(o)
-		}
-		po, err := a.s.toProto(o)
-		if err != nil {
-			return err
-		}
-		if typ == "DELETED" {
-			delete(sent, KeyOf(o))
-		} else {
-			if bytes.Equal(sent[KeyOf(o)], po.Json) {
-				return nil
+	// Taken before anything is rendered, so that no status change between
+	// rendering and waiting goes unnoticed.
+	_, statusChanged := a.s.pub.current()
+	w := &watcher{s: a.s, stream: stream, current: map[Key]apis.Object{}, sent: map[Key][]byte{}}
+	var changes <-chan Change
+	if !resume {
+		st, ch, cancel := a.s.store.Subscribe()
+		defer cancel()
+		changes = ch
+		for _, o := range st.List("", "") {
+			if match(o) {
+				if err := w.send(EventAdded, o); err != nil {
+					return err
+				}
 			}
-			sent[KeyOf(o)] = po.Json
 		}
-		return stream.Send(&weftv1.WatchEvent{Type: typ, Object: po})
-	}
-	current := map[Key]apis.Object{}
-	for _, o := range st.List("", "") {
-		if match(o) {
-			current[KeyOf(o)] = o
-			if err := send("ADDED", o); err != nil {
-				return err
+	} else {
+		ctx, stop := context.WithTimeout(stream.Context(), a.s.resumeWait)
+		st, backlog, ch, cancel, err := a.s.store.Resume(ctx, from)
+		stop()
+		if err != nil {
+			return toStatus(err)
+		}
+		defer cancel()
+		changes = ch
+		for _, c := range backlog {
+			if typ, o := eventOf(c, match); typ != "" {
+				if err := w.send(typ, o); err != nil {
+					return err
+				}
+			}
+		}
+		// The client has every other watched object as it is in st: so
+		// far as status goes, it knows what it would see now.
+		for _, o := range st.List("", "") {
+			if match(o) {
+				if err := w.know(o); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	for {
-		_, statusChanged := a.s.pub.current()
 		select {
 		case <-stream.Context().Done():
 			return nil
@@ -384,30 +410,104 @@ func (a api) Watch(req *weftv1.WatchRequest, stream weftv1.ControlPlane_WatchSer
 			if !ok {
 				return status.Error(codes.ResourceExhausted, "watch fell too far behind; watch again")
 			}
-			var err error
-			switch {
-			case c.New == nil && match(c.Old):
-				delete(current, KeyOf(c.Old))
-				err = send("DELETED", c.Old)
-			case c.New != nil && match(c.New):
-				typ := "MODIFIED"
-				if c.Old == nil || current[KeyOf(c.New)] == nil {
-					typ = "ADDED"
+			if typ, o := eventOf(c, match); typ != "" {
+				if err := w.send(typ, o); err != nil {
+					return err
 				}
-				current[KeyOf(c.New)] = c.New
-				err = send(typ, c.New)
-			}
-			if err != nil {
-				return err
 			}
 		case <-statusChanged:
-			for _, o := range current {
-				if err := send("MODIFIED", o); err != nil {
+			_, statusChanged = a.s.pub.current()
+			for _, o := range w.current {
+				if err := w.send(EventModified, o); err != nil {
 					return err
 				}
 			}
 		}
 	}
+}
+
+// eventOf types change c for a watch that matches objects with match
+// ("" when the watch does not see it). An object that stops matching is
+// DELETED, carrying its previous content with the change's version, as is
+// a deleted object.
+func eventOf(c Change, match func(apis.Object) bool) (string, apis.Object) {
+	was := c.Old != nil && match(c.Old)
+	is := c.New != nil && match(c.New)
+	switch {
+	case is && was:
+		return EventModified, c.New
+	case is:
+		return EventAdded, c.New
+	case was:
+		gone := apis.DeepCopy(c.Old)
+		gone.GetObjectMeta().ResourceVersion = strconv.FormatUint(c.Version, 10)
+		return EventDeleted, gone
+	}
+	return "", nil
+}
+
+// parseWatchVersion reads WatchRequest.resource_version: "" and "0"
+// (Kubernetes' "any version") start from the current objects, a number
+// resumes after that version.
+func parseWatchVersion(rv string) (from uint64, resume bool, err error) {
+	if rv == "" || rv == "0" {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseUint(rv, 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("%w: resource_version: %q is not a resource version: want a ListResponse.resource_version or an object's metadata.resourceVersion (a decimal number), or empty to start from the current objects",
+			apis.ErrInvalid, rv)
+	}
+	return n, true, nil
+}
+
+// watcher is one Watch stream's view: the objects it shows and the JSON it
+// last sent for each, to report status changes only when they happen.
+type watcher struct {
+	s       *Server
+	stream  weftv1.ControlPlane_WatchServer
+	current map[Key]apis.Object
+	sent    map[Key][]byte
+}
+
+// know puts o in the view as the client already has it: its current
+// rendering is what it was last sent, unless an event for it was.
+func (w *watcher) know(o apis.Object) error {
+	k := KeyOf(o)
+	w.current[k] = o
+	if _, ok := w.sent[k]; ok {
+		return nil
+	}
+	po, err := w.s.toProto(w.s.withStatus(o))
+	if err != nil {
+		return err
+	}
+	w.sent[k] = po.Json
+	return nil
+}
+
+// send sends an event, keeping the view in step; an ADDED or MODIFIED that
+// would repeat what was last sent for the object is skipped.
+func (w *watcher) send(typ string, o apis.Object) error {
+	k := KeyOf(o)
+	if typ == EventDeleted {
+		delete(w.current, k)
+		delete(w.sent, k)
+	} else {
+		w.current[k] = o
+		o = w.s.withStatus(o)
+	}
+	po, err := w.s.toProto(o)
+	if err != nil {
+		return err
+	}
+	if typ != EventDeleted {
+		if bytes.Equal(w.sent[k], po.Json) {
+			return nil
+		}
+		w.sent[k] = po.Json
+	}
+	return w.stream.Send(&weftv1.WatchEvent{Type: typ, Object: po})
 }
 
 // toProto wraps an object for the wire.

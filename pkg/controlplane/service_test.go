@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -33,22 +34,30 @@ func TestWalkthroughApplyAndGet(t *testing.T) {
 			t.Errorf("%s/%s: action %q, want created", res.Object.Kind, res.Object.Name, res.Action)
 		}
 	}
-	list, err := r.client.List(ctx, &weftv1.ListRequest{Kind: "triggers", Namespace: "event-example"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := map[string]string{
 		"hello-display":   "http://hello-display.event-example.svc.cluster.local",
 		"goodbye-display": "http://goodbye-display.event-example.svc.cluster.local",
 	}
-	if len(list.Objects) != 2 {
-		t.Fatalf("listed %d triggers, want 2", len(list.Objects))
-	}
+	// Status follows the compiled contract, a moment behind the state.
+	var list *weftv1.ListResponse
+	testutil.Eventually(t, 20*time.Second, "both triggers listed with their subscriberUri", func() (bool, string) {
+		list, err = r.client.List(ctx, &weftv1.ListRequest{Kind: "triggers", Namespace: "event-example"})
+		if err != nil {
+			return false, err.Error()
+		}
+		if len(list.Objects) != 2 {
+			return false, fmt.Sprintf("listed %d triggers", len(list.Objects))
+		}
+		for _, po := range list.Objects {
+			tr := decode[*apis.Trigger](t, po)
+			if got := tr.Status.SubscriberURI; got != want[tr.ObjectMeta.Name] {
+				return false, fmt.Sprintf("%s: subscriberUri %q, want %q", tr.ObjectMeta.Name, got, want[tr.ObjectMeta.Name])
+			}
+		}
+		return true, ""
+	})
 	for _, po := range list.Objects {
 		tr := decode[*apis.Trigger](t, po)
-		if got := tr.Status.SubscriberURI; got != want[tr.ObjectMeta.Name] {
-			t.Errorf("%s: subscriberUri %q, want %q", tr.ObjectMeta.Name, got, want[tr.ObjectMeta.Name])
-		}
 		if tr.ObjectMeta.UID == "" || tr.ObjectMeta.Generation != 1 || tr.ObjectMeta.ResourceVersion == "" || tr.ObjectMeta.CreationTimestamp == nil {
 			t.Errorf("%s: metadata not filled: %+v", tr.ObjectMeta.Name, tr.ObjectMeta)
 		}

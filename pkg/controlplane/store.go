@@ -93,20 +93,34 @@ type Change struct {
 // Store holds the desired state. Implementations: the Kafka-backed store
 // (a compacted topic); a Kubernetes-backed one can feed the same service.
 //
-// All methods are safe for concurrent use. Snapshot never blocks.
+// All methods are safe for concurrent use. Snapshot, Subscribe, Ready and a
+// subscription's cancel func never wait on I/O or on the store applying
+// changes; Commit blocks until its outcome is known or ctx ends.
 type Store interface {
-	// Snapshot returns the current state.
+	// Snapshot returns the current state. It never blocks, and the State
+	// it returns never shows part of a commit.
 	Snapshot() *State
 	// Commit applies mutations all or nothing. It returns ErrConflict when a
 	// Base is stale (recompute from a new Snapshot and retry), and returns
 	// only once Snapshot reflects the commit.
 	Commit(ctx context.Context, muts []Mutation) (*State, error)
-	// Subscribe returns a channel of changes in log order, starting after the
-	// returned state, and a cancel func. A subscriber that falls more than the
-	// buffer behind has its channel closed and must resubscribe.
+	// Subscribe returns a state, a channel of every change after it in log
+	// order (no gap, no overlap), and a cancel func that closes the channel.
+	// A subscriber that falls more than a buffer behind has its channel
+	// closed and must subscribe again; so do subscribers when the store is
+	// closed.
 	Subscribe() (*State, <-chan Change, func())
+	// Resume is Subscribe for a watcher that has seen the state at version
+	// from. Besides the state and the channel, it returns the backlog: every
+	// change after from up to that state, in log order. The backlog is not
+	// queued on the channel, so it cannot overflow it. Resume waits until
+	// the store has read up to from or ctx ends (then ErrUnavailable), and
+	// returns ErrVersionTooOld when changes after from are no longer kept:
+	// the store keeps a bounded history of the changes it followed live,
+	// never those of the log it replayed when it opened.
+	Resume(ctx context.Context, from uint64) (*State, []Change, <-chan Change, func(), error)
 	// Ready returns nil while the store serves current state.
 	Ready() error
-	// Close stops the store.
+	// Close stops the store and closes every subscriber's channel.
 	Close()
 }

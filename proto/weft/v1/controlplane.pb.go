@@ -548,8 +548,21 @@ type WatchRequest struct {
 	Kind          string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	Namespace     string `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	LabelSelector string `protobuf:"bytes,3,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// resource_version says where the watch starts, as in Kubernetes.
+	// "" (or "0"): the current matching objects as ADDED, then every change.
+	// "N", a ListResponse.resource_version or an object's
+	// metadata.resourceVersion: no initial ADDED; every change after version N
+	// in log order, then live changes, each typed by whether the object
+	// matched kind, namespace and label_selector before and after it (ADDED,
+	// MODIFIED, DELETED). The server keeps a bounded history of recent
+	// changes, from when it started: an N older than that fails with
+	// OUT_OF_RANGE (Kubernetes' 410 Gone): list again and watch from the
+	// list's resource_version. An N newer than the server's state is waited
+	// for a few seconds, then fails with UNAVAILABLE (retry, perhaps on
+	// another replica); a non-numeric N fails with INVALID_ARGUMENT.
+	ResourceVersion string `protobuf:"bytes,4,opt,name=resource_version,json=resourceVersion,proto3" json:"resource_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *WatchRequest) Reset() {
@@ -603,10 +616,20 @@ func (x *WatchRequest) GetLabelSelector() string {
 	return ""
 }
 
+func (x *WatchRequest) GetResourceVersion() string {
+	if x != nil {
+		return x.ResourceVersion
+	}
+	return ""
+}
+
 type WatchEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// type is "ADDED", "MODIFIED" or "DELETED".
-	Type          string  `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// object is the object as of the event. For DELETED it is the last content
+	// the watch matched, with the resourceVersion of the change that removed
+	// it (its deletion, or the change after which it no longer matches).
 	Object        *Object `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -694,11 +717,12 @@ const file_weft_v1_controlplane_proto_rawDesc = "" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12)\n" +
 	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\"9\n" +
 	"\x0eDeleteResponse\x12'\n" +
-	"\x06object\x18\x01 \x01(\v2\x0f.weft.v1.ObjectR\x06object\"g\n" +
+	"\x06object\x18\x01 \x01(\v2\x0f.weft.v1.ObjectR\x06object\"\x92\x01\n" +
 	"\fWatchRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12%\n" +
-	"\x0elabel_selector\x18\x03 \x01(\tR\rlabelSelector\"I\n" +
+	"\x0elabel_selector\x18\x03 \x01(\tR\rlabelSelector\x12)\n" +
+	"\x10resource_version\x18\x04 \x01(\tR\x0fresourceVersion\"I\n" +
 	"\n" +
 	"WatchEvent\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12'\n" +

@@ -37,7 +37,10 @@ type ControlPlaneClient interface {
 	Get(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (*Object, error)
 	List(ctx context.Context, in *ListRequest, opts ...grpc.CallOption) (*ListResponse, error)
 	Delete(ctx context.Context, in *DeleteRequest, opts ...grpc.CallOption) (*DeleteResponse, error)
-	// Watch streams the current objects as ADDED, then every change.
+	// Watch streams the current objects as ADDED (or, from a
+	// resource_version, the changes since it), then every change; an object
+	// whose labels stop matching the selector is DELETED, one whose labels
+	// start matching ADDED. MODIFIED also reports a change of computed status.
 	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEvent], error)
 }
 
@@ -116,7 +119,10 @@ type ControlPlaneServer interface {
 	Get(context.Context, *GetRequest) (*Object, error)
 	List(context.Context, *ListRequest) (*ListResponse, error)
 	Delete(context.Context, *DeleteRequest) (*DeleteResponse, error)
-	// Watch streams the current objects as ADDED, then every change.
+	// Watch streams the current objects as ADDED (or, from a
+	// resource_version, the changes since it), then every change; an object
+	// whose labels stop matching the selector is DELETED, one whose labels
+	// start matching ADDED. MODIFIED also reports a change of computed status.
 	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchEvent]) error
 	mustEmbedUnimplementedControlPlaneServer()
 }
