@@ -175,12 +175,7 @@ func TestSetupTelemetryExports(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			clearOTelEnv(t)
-			var col *collector
-			if tc.protocol == "grpc" {
-				col = startGRPCCollector(t)
-			} else {
-				col = startHTTPCollector(t, nil)
-			}
+			col := testutil.StartOTLPCollector(t, tc.protocol)
 			setenv(t, map[string]string{
 				"OTEL_EXPORTER_OTLP_ENDPOINT": col.Endpoint,
 				"OTEL_EXPORTER_OTLP_PROTOCOL": tc.protocol,
@@ -212,7 +207,7 @@ func TestSetupTelemetryExports(t *testing.T) {
 				spans[0].Resource["deployment.environment.name"] != "test" {
 				t.Errorf("collector got spans %v, want hello from %s in deployment test", spans, tc.wantService)
 			}
-			if !slices.Contains(col.Metrics(), "test.counter") {
+			if !slices.Contains(col.Metrics(), testutil.OTLPMetric{Service: tc.wantService, Name: "test.counter"}) {
 				t.Errorf("collector got metrics %v, want test.counter", col.Metrics())
 			}
 		})
@@ -223,9 +218,8 @@ func TestSetupTelemetryExports(t *testing.T) {
 // Shutdown past its context.
 func TestShutdownBounded(t *testing.T) {
 	clearOTelEnv(t)
-	hold := make(chan struct{})
-	col := startHTTPCollector(t, hold)
-	t.Cleanup(func() { close(hold) }) // before the server closes
+	col := testutil.StartOTLPCollector(t, "http/protobuf")
+	defer col.Hold()()
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", col.Endpoint)
 	tel, err := observability.SetupTelemetry(context.Background(), "svc", testutil.Logger(t))
 	if err != nil {
