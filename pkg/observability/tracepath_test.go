@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"go.opentelemetry.io/otel/trace/noop"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/weft-dev/weft/internal/testutil"
@@ -20,6 +21,9 @@ import (
 	"github.com/weft-dev/weft/pkg/observability"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
+
+// topic is the Kafka topic of the broker ns/default.
+const topic = "weft.broker.ns.default"
 
 // TestTracePath follows one event through a real ingress, Kafka, a real
 // dispatcher, a subscriber that replies, and the reply's own delivery, with
@@ -51,96 +55,10 @@ func TestTracePath(t *testing.T) {
 		}
 	})
 
-	// Kafka and the broker's topic.
-	k := testutil.StartKafka(t)
-	kcfg := testutil.KafkaConfig(k)
-	const topic = "weft.broker.ns.default"
-	adminCl, err := kcfg.NewClient(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(adminCl.Close)
-	if resp, err := kadm.NewClient(adminCl).CreateTopic(context.Background(), 1, 1, nil, topic); err != nil || resp.Err != nil {
-		t.Fatalf("create topic: %v %v", err, resp.Err)
-	}
-
-	// The subscriber replies to a request and keeps every traceparent.
 	sub := &tracingSubscriber{traceparents: map[string]string{}}
-	subSrv := httptest.NewServer(sub)
-	t.Cleanup(subSrv.Close)
-
-	egress := func(name, typ string) *weftv1.Egress {
-		return &weftv1.Egress{
-			Uid: "uid-" + name, Namespace: "ns", Name: name, ConsumerGroup: "weft.trigger.ns." + name,
-			Destination: subSrv.URL + "/" + name, ReplyTopic: topic,
-			Attributes: map[string]string{"type": typ},
-			Delivery:   &weftv1.Delivery{TimeoutMs: 10_000},
-		}
-	}
-	contract := &weftv1.Contract{Version: 1, Ingresses: []*weftv1.Ingress{{
-		Uid: "uid-broker", Kind: "Broker", Namespace: "ns", Name: "default", Path: "/ns/default", Topic: topic,
-		Egresses: []*weftv1.Egress{egress("requests", "test.request"), egress("replies", "test.reply")},
-	}}}
-
-	// A real ingress and a real dispatcher, given the providers as the
-	// binaries give them.
-	icfg := ingress.DefaultConfig()
-	icfg.Kafka, icfg.ControlPlane, icfg.OpsAddr = kcfg, "", ""
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := ingress.New(icfg, ingress.WithLogger(logger), ingress.WithListener(ln),
-		ingress.WithMetrics(tel.Metrics), ingress.WithTracerProvider(tel.TracerProvider))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.ApplyContract(context.Background(), contract); err != nil {
-		t.Fatal(err)
-	}
-	dcfg := dispatcher.DefaultConfig()
-	dcfg.Kafka, dcfg.ControlPlane, dcfg.OpsAddr = kcfg, "", ""
-	dcfg.DrainTimeout = 5 * time.Second
-	d, err := dispatcher.New(dcfg, dispatcher.WithLogger(logger),
-		dispatcher.WithMetrics(tel.Metrics), dispatcher.WithTracerProvider(tel.TracerProvider))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.ApplyContract(context.Background(), contract); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	t.Cleanup(func() { cancel(); wg.Wait() }) // before Shutdown: every span ended
-	wg.Go(func() {
-		if err := in.Run(ctx); err != nil {
-			t.Errorf("ingress: %v", err)
-		}
-	})
-	wg.Go(func() {
-		if err := d.Run(ctx); err != nil {
-			t.Errorf("dispatcher: %v", err)
-		}
-	})
-	<-in.Started()
-
-	// The client's span.
+	addr := startMesh(t, tel, sub)
 	const traceID, clientSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
-	req, _ := http.NewRequest(http.MethodPost, "http://"+in.Addr().String()+"/ns/default", strings.NewReader(`{"n":1}`))
-	for k, v := range map[string]string{
-		"Ce-Specversion": "1.0", "Ce-Id": "request-1", "Ce-Source": "/client", "Ce-Type": "test.request",
-		"Content-Type": "application/json", "Traceparent": "00-" + traceID + "-" + clientSpan + "-01",
-	} {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("post: %d", resp.StatusCode)
-	}
+	postTraced(t, addr, "00-"+traceID+"-"+clientSpan+"-01")
 
 	// Every span of the path reached the collector: 1 server, 2 producer
 	// (the event, the reply), 4 dispatch (each trigger sees both records;
@@ -205,6 +123,131 @@ func TestTracePath(t *testing.T) {
 	// The other trigger turned each record away, in the same trace.
 	find("ns/replies' filtered weft.dispatch of the event", childOf(send, "weft.dispatch", tracepb.Span_SPAN_KIND_CONSUMER, "weft.trigger", "ns/replies", "weft.filtered", "true"))
 	find("ns/requests' filtered weft.dispatch of the reply", childOf(replySend, "weft.dispatch", tracepb.Span_SPAN_KIND_CONSUMER, "weft.trigger", "ns/requests", "weft.filtered", "true"))
+}
+
+// TestTracePathOff: with no endpoint the telemetry is off, and the caller's
+// trace context still reaches the subscriber, through the reply too.
+func TestTracePathOff(t *testing.T) {
+	clearOTelEnv(t)
+	tel, err := observability.SetupTelemetry(context.Background(), "unused", testutil.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tel.TracerProvider.(noop.TracerProvider); !ok {
+		t.Fatalf("TracerProvider is %T, want the no-op one", tel.TracerProvider)
+	}
+	sub := &tracingSubscriber{traceparents: map[string]string{}}
+	addr := startMesh(t, tel, sub)
+	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	postTraced(t, addr, traceparent)
+	testutil.Eventually(t, 30*time.Second, "the event and its reply at the subscriber", func() (bool, string) {
+		return len(sub.got()) == 2, fmt.Sprint(sub.got())
+	})
+	for _, id := range []string{"request-1", "reply-to-request-1"} {
+		if got := sub.traceparent(id); got != traceparent {
+			t.Errorf("%s reached the subscriber with traceparent %q, want the caller's %q", id, got, traceparent)
+		}
+	}
+}
+
+// startMesh runs a real ingress and dispatcher with tel's providers, as the
+// binaries give them, on the Kafka-protocol server, for a broker ns/default
+// with two triggers to sub: ns/requests (type test.request) and ns/replies
+// (type test.reply). It returns the ingress's address.
+func startMesh(t *testing.T, tel *observability.Telemetry, sub *tracingSubscriber) string {
+	t.Helper()
+	logger := testutil.Logger(t)
+	// Kafka and the broker's topic.
+	k := testutil.StartKafka(t)
+	kcfg := testutil.KafkaConfig(k)
+	adminCl, err := kcfg.NewClient(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(adminCl.Close)
+	if resp, err := kadm.NewClient(adminCl).CreateTopic(context.Background(), 1, 1, nil, topic); err != nil || resp.Err != nil {
+		t.Fatalf("create topic: %v %v", err, resp.Err)
+	}
+
+	subSrv := httptest.NewServer(sub)
+	t.Cleanup(subSrv.Close)
+
+	egress := func(name, typ string) *weftv1.Egress {
+		return &weftv1.Egress{
+			Uid: "uid-" + name, Namespace: "ns", Name: name, ConsumerGroup: "weft.trigger.ns." + name,
+			Destination: subSrv.URL + "/" + name, ReplyTopic: topic,
+			Attributes: map[string]string{"type": typ},
+			Delivery:   &weftv1.Delivery{TimeoutMs: 10_000},
+		}
+	}
+	contract := &weftv1.Contract{Version: 1, Ingresses: []*weftv1.Ingress{{
+		Uid: "uid-broker", Kind: "Broker", Namespace: "ns", Name: "default", Path: "/ns/default", Topic: topic,
+		Egresses: []*weftv1.Egress{egress("requests", "test.request"), egress("replies", "test.reply")},
+	}}}
+
+	// A real ingress and a real dispatcher, given the providers as the
+	// binaries give them.
+	icfg := ingress.DefaultConfig()
+	icfg.Kafka, icfg.ControlPlane, icfg.OpsAddr = kcfg, "", ""
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := ingress.New(icfg, ingress.WithLogger(logger), ingress.WithListener(ln),
+		ingress.WithMetrics(tel.Metrics), ingress.WithTracerProvider(tel.TracerProvider))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.ApplyContract(context.Background(), contract); err != nil {
+		t.Fatal(err)
+	}
+	dcfg := dispatcher.DefaultConfig()
+	dcfg.Kafka, dcfg.ControlPlane, dcfg.OpsAddr = kcfg, "", ""
+	dcfg.DrainTimeout = 5 * time.Second
+	d, err := dispatcher.New(dcfg, dispatcher.WithLogger(logger),
+		dispatcher.WithMetrics(tel.Metrics), dispatcher.WithTracerProvider(tel.TracerProvider))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ApplyContract(context.Background(), contract); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() }) // before Shutdown: every span ended
+	wg.Go(func() {
+		if err := in.Run(ctx); err != nil {
+			t.Errorf("ingress: %v", err)
+		}
+	})
+	wg.Go(func() {
+		if err := d.Run(ctx); err != nil {
+			t.Errorf("dispatcher: %v", err)
+		}
+	})
+	<-in.Started()
+
+	return in.Addr().String()
+}
+
+// postTraced posts a test.request to the ingress at addr with traceparent.
+func postTraced(t *testing.T, addr, traceparent string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/ns/default", strings.NewReader(`{"n":1}`))
+	for k, v := range map[string]string{
+		"Ce-Specversion": "1.0", "Ce-Id": "request-1", "Ce-Source": "/client", "Ce-Type": "test.request",
+		"Content-Type": "application/json", "Traceparent": traceparent,
+	} {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("post: %d", resp.StatusCode)
+	}
 }
 
 func spansList(spans []testutil.OTLPSpan) string {
