@@ -8,11 +8,13 @@ import (
 
 	"github.com/weft-dev/weft/internal/cmdutil"
 	"github.com/weft-dev/weft/pkg/controlplane"
+	"github.com/weft-dev/weft/pkg/observability"
 )
 
 func main() {
 	cfg := controlplane.DefaultConfig()
-	cmdutil.Main("controlplane", cfg.AddFlags, func(ctx context.Context, logger *slog.Logger) error {
-		return controlplane.Run(ctx, cfg, controlplane.WithLogger(logger))
+	cmdutil.Main("controlplane", cfg.AddFlags, func(ctx context.Context, logger *slog.Logger, tel *observability.Telemetry) error {
+		return controlplane.Run(ctx, cfg, controlplane.WithLogger(logger),
+			controlplane.WithMetrics(tel.Metrics), controlplane.WithTracerProvider(tel.TracerProvider))
 	})
 }

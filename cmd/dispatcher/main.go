@@ -8,11 +8,13 @@ import (
 
 	"github.com/weft-dev/weft/internal/cmdutil"
 	"github.com/weft-dev/weft/pkg/dispatcher"
+	"github.com/weft-dev/weft/pkg/observability"
 )
 
 func main() {
 	cfg := dispatcher.DefaultConfig()
-	cmdutil.Main("dispatcher", cfg.AddFlags, func(ctx context.Context, logger *slog.Logger) error {
-		return dispatcher.Run(ctx, cfg, dispatcher.WithLogger(logger))
+	cmdutil.Main("dispatcher", cfg.AddFlags, func(ctx context.Context, logger *slog.Logger, tel *observability.Telemetry) error {
+		return dispatcher.Run(ctx, cfg, dispatcher.WithLogger(logger),
+			dispatcher.WithMetrics(tel.Metrics), dispatcher.WithTracerProvider(tel.TracerProvider))
 	})
 }

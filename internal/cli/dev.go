@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/weft-dev/weft/internal/dev"
@@ -21,7 +23,17 @@ func newDevCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return dev.Run(cmd.Context(), cfg, logger, g.out, nil)
+			// One set-up for the whole process: every component's spans
+			// and metrics go out as service weft-dev.
+			tel, err := observability.SetupTelemetry(cmd.Context(), "weft-dev", logger)
+			if err != nil {
+				return err
+			}
+			err = dev.Run(cmd.Context(), cfg, logger, tel, g.out, nil)
+			if serr := tel.Shutdown(context.Background()); serr != nil {
+				logger.Warn("telemetry not flushed", "err", serr)
+			}
+			return err
 		},
 	}
 	cfg.AddFlags(c.Flags())

@@ -21,8 +21,10 @@ import (
 )
 
 // Main runs a service binary: register adds the service's flags, run is
-// called with a context cancelled on SIGINT/SIGTERM. It never returns.
-func Main(name string, register func(*pflag.FlagSet), run func(ctx context.Context, logger *slog.Logger) error) {
+// called with a context cancelled on SIGINT/SIGTERM and the process's
+// telemetry (set up from the OTEL_* environment, flushed once run returns),
+// whose providers run passes on to the service as options. It never returns.
+func Main(name string, register func(*pflag.FlagSet), run func(ctx context.Context, logger *slog.Logger, tel *observability.Telemetry) error) {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	logCfg := observability.LogConfig{Format: "json", Level: "info"}
 	fs.StringVar(&logCfg.Format, "log-format", logCfg.Format, "log format: text or json")
@@ -48,9 +50,18 @@ func Main(name string, register func(*pflag.FlagSet), run func(ctx context.Conte
 		fmt.Fprintf(os.Stderr, "%s: %s\n", name, OneLine(err))
 		os.Exit(2)
 	}
+	logger = logger.With("service", name)
+	tel, err := observability.SetupTelemetry(context.Background(), name, logger)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, OneLine(err))
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err = run(ctx, logger.With("service", name))
+	err = run(ctx, logger, tel)
 	stop()
+	if serr := tel.Shutdown(context.Background()); serr != nil {
+		logger.Warn("telemetry not flushed", "err", serr)
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %s\n", name, OneLine(err))
 		os.Exit(1)

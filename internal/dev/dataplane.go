@@ -16,7 +16,11 @@ func runIngress(ctx context.Context, env dataPlaneEnv) error {
 	cfg.ControlPlane = env.ControlPlane
 	cfg.OpsAddr = ""
 	cfg.ProcessID = "weft-dev-ingress"
-	if err := ingress.Run(ctx, cfg, ingress.WithLogger(env.Logger), ingress.WithListener(env.HTTP)); err != nil {
+	opts := []ingress.Option{ingress.WithLogger(env.Logger), ingress.WithListener(env.HTTP)}
+	if tel := env.Telemetry; tel != nil {
+		opts = append(opts, ingress.WithMetrics(tel.Metrics), ingress.WithTracerProvider(tel.TracerProvider))
+	}
+	if err := ingress.Run(ctx, cfg, opts...); err != nil {
 		return fmt.Errorf("ingress: %w", err)
 	}
 	return nil
@@ -29,7 +33,11 @@ func runDispatcher(ctx context.Context, env dataPlaneEnv) error {
 	cfg.ControlPlane = env.ControlPlane
 	cfg.OpsAddr = ""
 	cfg.ProcessID = "weft-dev-dispatcher"
-	if err := dispatcher.Run(ctx, cfg, dispatcher.WithLogger(env.Logger)); err != nil {
+	opts := []dispatcher.Option{dispatcher.WithLogger(env.Logger)}
+	if tel := env.Telemetry; tel != nil {
+		opts = append(opts, dispatcher.WithMetrics(tel.Metrics), dispatcher.WithTracerProvider(tel.TracerProvider))
+	}
+	if err := dispatcher.Run(ctx, cfg, opts...); err != nil {
 		return fmt.Errorf("dispatcher: %w", err)
 	}
 	return nil

@@ -25,6 +25,7 @@ import (
 	"github.com/weft-dev/weft/pkg/controlplane"
 	"github.com/weft-dev/weft/pkg/controlplane/compile"
 	"github.com/weft-dev/weft/pkg/kafka"
+	"github.com/weft-dev/weft/pkg/observability"
 	"github.com/weft-dev/weft/pkg/wire"
 )
 
@@ -92,9 +93,11 @@ type Addrs struct {
 	Pprof string
 }
 
-// Run runs everything until ctx ends. ready, when non-nil, is called with the
-// bound addresses once every component serves. Progress goes to out.
-func Run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, ready func(Addrs)) error {
+// Run runs everything until ctx ends. Every component records its spans and
+// metrics through tel (nil: no tracing, private metrics). ready, when
+// non-nil, is called with the bound addresses once every component serves.
+// Progress goes to out.
+func Run(ctx context.Context, cfg Config, logger *slog.Logger, tel *observability.Telemetry, out io.Writer, ready func(Addrs)) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -137,7 +140,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, re
 	cpCfg.BrokerPartitions = cfg.Partitions
 	cpCfg.IngressURL = "http://" + addrs.HTTP
 	cpCfg.ServiceURLTemplate = cfg.ServiceURLTemplate
-	cp, err := controlplane.New(ctx, cpCfg, controlplane.WithLogger(logger), controlplane.WithListener(grpcLn))
+	cpOpts := []controlplane.Option{controlplane.WithLogger(logger), controlplane.WithListener(grpcLn)}
+	if tel != nil {
+		cpOpts = append(cpOpts, controlplane.WithMetrics(tel.Metrics), controlplane.WithTracerProvider(tel.TracerProvider))
+	}
+	cp, err := controlplane.New(ctx, cpCfg, cpOpts...)
 	if err != nil {
 		httpLn.Close()
 		grpcLn.Close()
@@ -156,7 +163,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, re
 		addrs.Pprof = addr
 	}
 	g.Go(func() error { return cp.Run(gctx) })
-	env := dataPlaneEnv{Kafka: kcfg, ControlPlane: addrs.GRPC, HTTP: httpLn, Logger: logger}
+	env := dataPlaneEnv{Kafka: kcfg, ControlPlane: addrs.GRPC, HTTP: httpLn, Logger: logger, Telemetry: tel}
 	g.Go(func() error { return runIngress(gctx, env) })
 	g.Go(func() error { return runDispatcher(gctx, env) })
 
@@ -215,6 +222,7 @@ type dataPlaneEnv struct {
 	Kafka        kafka.Config
 	ControlPlane string
 	// HTTP is the ingress listener (only the ingress uses it).
-	HTTP   net.Listener
-	Logger *slog.Logger
+	HTTP      net.Listener
+	Logger    *slog.Logger
+	Telemetry *observability.Telemetry // nil: none
 }

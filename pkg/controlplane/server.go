@@ -11,7 +11,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
@@ -39,12 +43,18 @@ const defaultResumeWait = 3 * time.Second
 // withResumeWait changes defaultResumeWait (tests).
 func withResumeWait(d time.Duration) Option { return func(s *Server) { s.resumeWait = d } }
 
+// WithTracerProvider traces the gRPC calls (resource API and contract
+// streams) through tp, continuing the caller's W3C trace context (default:
+// no tracing).
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(s *Server) { s.tp = tp } }
+
 // Server is one control-plane replica.
 type Server struct {
 	cfg     Config
 	opts    compile.Options
 	logger  *slog.Logger
 	metrics *observability.Metrics
+	tp      trace.TracerProvider // nil: no tracing
 	health  *observability.Health
 	ln      net.Listener
 	kcl     *kgo.Client
@@ -110,6 +120,14 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 		s.ln = ln
 	}
 	var gopts []grpc.ServerOption
+	if _, off := s.tp.(noop.TracerProvider); s.tp != nil && !off {
+		gopts = append(gopts, grpc.StatsHandler(otelgrpc.NewServerHandler(
+			otelgrpc.WithTracerProvider(s.tp),
+			otelgrpc.WithPropagators(observability.Propagator()),
+			// /metrics keeps the control plane's own metrics only.
+			otelgrpc.WithMeterProvider(metricnoop.NewMeterProvider()),
+		)))
+	}
 	if token != "" {
 		a := bearerAuth{token: token}
 		gopts = append(gopts, grpc.ChainUnaryInterceptor(a.unary), grpc.ChainStreamInterceptor(a.stream))

@@ -106,8 +106,8 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 }
 
 // WithTracerProvider sets where attempt spans go (default: the global
-// provider). Trace context is propagated to subscribers (W3C traceparent)
-// either way.
+// provider). Trace context is propagated to subscribers (W3C traceparent
+// and baggage) either way: the attempt's span, or the caller's.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(o *options) { o.tracerProvider = tp }
 }
@@ -139,7 +139,7 @@ func NewSender(opts ...Option) *Sender {
 		client:     o.client,
 		logger:     o.logger,
 		tracer:     o.tracerProvider.Tracer(instrumentationName),
-		propagator: propagation.TraceContext{},
+		propagator: observability.Propagator(),
 		inst:       inst,
 		jitter:     rand.Float64,
 	}

@@ -104,7 +104,7 @@ func New(cfg Config, opts ...Option) (*Dispatcher, error) {
 		cfg:        cfg,
 		logger:     o.logger.With("component", "dispatcher"),
 		tracer:     o.tracerProvider.Tracer(tracerName),
-		propagator: propagation.TraceContext{},
+		propagator: observability.Propagator(),
 		metrics:    o.metrics,
 		health:     o.health,
 		sender:     o.sender,

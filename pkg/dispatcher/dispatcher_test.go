@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"runtime"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/cekafka"
@@ -659,11 +661,26 @@ func TestRebalance(t *testing.T) {
 		n, len(sub1.ids()), len(sub2.ids()), dups)
 }
 
-// TestTracing: the delivery span continues the trace carried in the record.
+// TestTracing: the dispatch span continues the trace carried in the record,
+// the delivery attempt is its child, and a reply is produced under a
+// producer span that the reply's own dispatch continues.
 func TestTracing(t *testing.T) {
 	e := newEnv(t)
 	e.createTopic(topic, 1)
-	sub := newSubscriber(t, nil)
+	sub := newSubscriber(t, func(w http.ResponseWriter, r *http.Request, in *event.Event) bool {
+		if in.Type() != "test.event" {
+			w.WriteHeader(http.StatusOK)
+			return true
+		}
+		out := event.New()
+		out.SetID("reply-to-" + in.ID())
+		out.SetSource("/replier")
+		out.SetType("test.reply")
+		if err := cehttp.WriteResponseWriter(r.Context(), (*binding.EventMessage)(&out), http.StatusOK, w); err != nil {
+			t.Errorf("write reply: %v", err)
+		}
+		return true
+	})
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	m, err := observability.NewMetrics()
@@ -693,22 +710,54 @@ func TestTracing(t *testing.T) {
 	if err := e.cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	sub.waitIDs(t, "traced")
-	var span sdktrace.ReadOnlySpan
+	sub.waitIDs(t, "traced", "reply-to-traced")
+
+	// The spans, by event id (dispatch) or by parent (the others).
+	dispatch := map[string]sdktrace.ReadOnlySpan{}
+	byParent := map[string][]sdktrace.ReadOnlySpan{}
 	testutil.Eventually(t, 10*time.Second, "", func() (bool, string) {
+		clear(dispatch)
+		clear(byParent)
 		for _, s := range rec.Ended() {
-			if s.Name() == "weft.dispatch" {
-				span = s
-				return true, ""
+			byParent[s.Parent().SpanID().String()] = append(byParent[s.Parent().SpanID().String()], s)
+			if s.Name() != "weft.dispatch" {
+				continue
+			}
+			for _, kv := range s.Attributes() {
+				if kv.Key == "cloudevents.event_id" {
+					dispatch[kv.Value.AsString()] = s
+				}
 			}
 		}
-		return false, "no weft.dispatch span ended"
+		return dispatch["traced"] != nil && dispatch["reply-to-traced"] != nil,
+			fmt.Sprintf("dispatch spans ended for %v, want traced and reply-to-traced", slices.Collect(maps.Keys(dispatch)))
 	})
-	if got := span.SpanContext().TraceID().String(); got != traceID {
+	child := func(parent sdktrace.ReadOnlySpan, name string, kind trace.SpanKind) sdktrace.ReadOnlySpan {
+		t.Helper()
+		for _, s := range byParent[parent.SpanContext().SpanID().String()] {
+			if s.Name() == name && s.SpanKind() == kind {
+				return s
+			}
+		}
+		t.Fatalf("no %v span %q under %q", kind, name, parent.Name())
+		return nil
+	}
+	first := dispatch["traced"]
+	if got := first.SpanContext().TraceID().String(); got != traceID {
 		t.Errorf("span trace id = %s, want %s", got, traceID)
 	}
-	if got := span.Parent().SpanID().String(); got != parentID {
+	if got := first.Parent().SpanID().String(); got != parentID {
 		t.Errorf("span parent = %s, want %s", got, parentID)
+	}
+	if first.SpanKind() != trace.SpanKindConsumer {
+		t.Errorf("weft.dispatch kind %v, want consumer", first.SpanKind())
+	}
+	attempt := child(first, "weft.delivery.attempt", trace.SpanKindClient)
+	send := child(attempt, "send "+topic, trace.SpanKindProducer)
+	if second := dispatch["reply-to-traced"]; second.Parent().SpanID() != send.SpanContext().SpanID() ||
+		second.SpanContext().TraceID().String() != traceID {
+		t.Errorf("the reply's dispatch has parent %s in trace %s, want the reply's producer span %s in trace %s",
+			second.Parent().SpanID(), second.SpanContext().TraceID(), send.SpanContext().SpanID(), traceID)
 	}
 }
 

@@ -209,7 +209,17 @@ func (r *running) metricValue(t *testing.T, name string, labels ...string) float
 	rec := httptest.NewRecorder()
 	r.metrics.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	var sum float64
-	for line := range strings.Lines(rec.Body.String()) {
+	for _, v := range promSamples(rec.Body.String(), name, labels...) {
+		sum += v
+	}
+	return sum
+}
+
+// promSamples returns the values of the samples of a metric, in Prometheus
+// text format, whose line contains every label filter.
+func promSamples(text, name string, labels ...string) []float64 {
+	var out []float64
+	for line := range strings.Lines(text) {
 		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
 			continue
 		}
@@ -223,9 +233,9 @@ func (r *running) metricValue(t *testing.T, name string, labels ...string) float
 		var v float64
 		fields := strings.Fields(line)
 		fmt.Sscan(fields[len(fields)-1], &v)
-		sum += v
+		out = append(out, v)
 	}
-	return sum
+	return out
 }
 
 // contractOf builds a one-broker contract.

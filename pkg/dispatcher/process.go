@@ -166,12 +166,28 @@ func (c *consumer) replyFunc(spec *egressSpec, ttl int) delivery.ReplyFunc {
 		if err != nil {
 			return fmt.Errorf("encode reply: %w", err)
 		}
+		// A producer span, child of the delivery attempt, like the
+		// ingress's: the reply record carries its context, so the reply's
+		// dispatch continues the same trace.
+		ctx, span := c.d.tracer.Start(ctx, "send "+spec.replyTopic, trace.WithSpanKind(trace.SpanKindProducer),
+			trace.WithAttributes(
+				attribute.String("messaging.system", "kafka"),
+				attribute.String("messaging.operation.type", "send"),
+				attribute.String("messaging.operation.name", "send"),
+				attribute.String("messaging.destination.name", spec.replyTopic),
+				attribute.String("messaging.message.id", reply.ID()),
+			))
+		defer span.End()
 		c.d.propagator.Inject(ctx, cekafka.HeaderCarrier{R: rec})
 		ctx, cancel := context.WithTimeout(ctx, replyTimeout)
 		defer cancel()
 		if err := c.d.producer.ProduceSync(ctx, rec).FirstErr(); err != nil {
+			span.SetStatus(codes.Error, err.Error())
 			return fmt.Errorf("produce reply to %s: %w", spec.replyTopic, err)
 		}
+		span.SetAttributes(
+			attribute.Int("messaging.destination.partition.id", int(rec.Partition)),
+			attribute.Int64("messaging.kafka.offset", rec.Offset))
 		c.d.inst.replies.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
 		return nil
 	}

@@ -6,10 +6,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -50,11 +53,26 @@ func (s *contractServer) WatchContract(stream grpc.BidiStreamingServer[weftv1.Wa
 
 // TestRunWithControlPlane runs the Dispatcher as cmd/dispatcher does: the
 // contract comes over the stream and is acknowledged, the ops server answers,
-// and events flow.
+// events flow, and /metrics shows per-trigger deliveries and consumer lag.
 func TestRunWithControlPlane(t *testing.T) {
 	e := newEnv(t)
 	e.createTopic(topic, 1)
-	sub := newSubscriber(t, nil)
+	// The subscriber holds the event "held" until release is closed.
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	releaseHeld := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(releaseHeld)
+	sub := newSubscriber(t, func(w http.ResponseWriter, r *http.Request, ev *event.Event) bool {
+		if ev.ID() == "held" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return false
+			}
+		}
+		w.WriteHeader(http.StatusOK)
+		return true
+	})
 
 	srv := &contractServer{
 		contract: contractOf(7, topic, egress("streamed", sub.URL, topic)),
@@ -115,13 +133,28 @@ func TestRunWithControlPlane(t *testing.T) {
 		}
 	}
 
-	e.produce(topic, ev("via-stream"))
+	// One event delivered, one held: the trigger's delivered count is 1 and
+	// its lag 1 (the held record is not committable yet).
+	e.produce(topic, ev("via-stream"), ev("held"))
 	sub.waitIDs(t, "via-stream")
 	e.waitCommitted("weft.trigger.ns.streamed", topic, map[int32]int64{0: 1})
-	if code, body := testutil.Get(t, "http://"+ops.String()+"/metrics"); code != http.StatusOK ||
-		!strings.Contains(body, `weft_dispatcher_events_delivered_total{`) {
-		t.Errorf("GET /metrics = %d, lacks the delivered counter:\n%s", code, body)
+	perTrigger := []string{`namespace="ns"`, `trigger="streamed"`}
+	lagLabels := append([]string{`partition="0"`}, perTrigger...)
+	waitMetrics := func(delivered, lag float64) {
+		t.Helper()
+		testutil.Eventually(t, 20*time.Second, fmt.Sprintf("/metrics to show %v delivered and a lag of %v for ns/streamed", delivered, lag), func() (bool, string) {
+			code, body := testutil.Get(t, "http://"+ops.String()+"/metrics")
+			d := promSamples(body, "weft_dispatcher_events_delivered_total", perTrigger...)
+			l := promSamples(body, "weft_dispatcher_consumer_lag", lagLabels...)
+			return code == http.StatusOK && slices.Equal(d, []float64{delivered}) && slices.Equal(l, []float64{lag}),
+				fmt.Sprintf("GET /metrics = %d, delivered samples %v, lag samples %v", code, d, l)
+		})
 	}
+	waitMetrics(1, 1)
+	releaseHeld()
+	sub.waitIDs(t, "held")
+	e.waitCommitted("weft.trigger.ns.streamed", topic, map[int32]int64{0: 2})
+	waitMetrics(2, 0)
 }
 
 func TestConfigFlags(t *testing.T) {

@@ -298,6 +298,15 @@ func (in *Ingress) produce(ctx context.Context, b *broker, e *event.Event, wt *w
 		wt.produced = false
 		return fmt.Errorf("%w: %v", ErrInvalidEvent, err)
 	}
+	if in.tracing {
+		// One producer span per record, ended when Kafka answers (in the
+		// promise); its context, not the request's, is what the record
+		// carries to the dispatcher.
+		ctx, wt.span = in.tel.tracer.Start(ctx, b.sendSpan, b.sendOpts...)
+		if wt.span.IsRecording() {
+			wt.span.SetAttributes(attribute.String("messaging.message.id", e.ID()))
+		}
+	}
 	in.tel.propagator.Inject(ctx, cekafka.HeaderCarrier{R: &wt.rec})
 	wt.produced = true
 	wt.start = time.Now()
@@ -512,6 +521,7 @@ type waiter struct {
 	rec      kgo.Record
 	done     chan error
 	promise  func(*kgo.Record, error)
+	span     trace.Span // the record's producer span (nil when not tracing); the promise ends it
 	start    time.Time
 	produced bool
 }
@@ -524,7 +534,13 @@ var (
 	}}
 	waiterPool = sync.Pool{New: func() any {
 		w := &waiter{done: make(chan error, 1)}
-		w.promise = func(_ *kgo.Record, err error) { w.done <- err }
+		w.promise = func(r *kgo.Record, err error) {
+			if s := w.span; s != nil {
+				w.span = nil
+				endSend(s, r, err)
+			}
+			w.done <- err
+		}
 		return w
 	}}
 )

@@ -50,8 +50,11 @@ func WithMetrics(m *observability.Metrics) Option {
 	return func(o *options) { o.metrics, o.mp = m, m.Provider }
 }
 
-// WithTracerProvider traces requests through tp (default: no tracing; the
-// caller's traceparent is still carried into the records).
+// WithTracerProvider traces requests through tp: a server span per request
+// (continuing the caller's traceparent) and under it a producer span per
+// record, ended when Kafka answers, whose context the record's headers
+// carry. Default: no tracing, at no cost; the caller's traceparent is still
+// carried into the records.
 func WithTracerProvider(tp trace.TracerProvider) Option { return func(o *options) { o.tp = tp } }
 
 // WithListener serves events on ln instead of listening on Config.HTTPAddr
@@ -114,7 +117,9 @@ type routeTable struct {
 // broker is one served ingress entry of the contract.
 type broker struct {
 	uid, namespace, name, path, topic string
-	spanName                          string
+	spanName                          string // of the request's server span
+	sendSpan                          string // of a record's producer span
+	sendOpts                          []trace.SpanStartOption
 	metrics                           *brokerMetrics
 }
 
@@ -274,6 +279,7 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 		next[p] = &broker{
 			uid: ing.GetUid(), namespace: ing.GetNamespace(), name: ing.GetName(),
 			path: p, topic: topic, spanName: "POST " + p,
+			sendSpan: "send " + topic, sendOpts: sendSpanOptions(topic),
 			metrics: newBrokerMetrics(ing.GetNamespace(), ing.GetName()),
 		}
 	}

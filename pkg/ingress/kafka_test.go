@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weft-dev/weft/internal/devkafka"
 	"github.com/weft-dev/weft/internal/testutil"
@@ -228,7 +232,9 @@ func TestBufferFull(t *testing.T) {
 	cfg := testConfig(kcfg)
 	cfg.MaxBufferedRecords = 1
 	cfg.ProduceTimeout = 20 * time.Second
-	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)), ingress.WithTracerProvider(tp))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,6 +276,27 @@ func TestBufferFull(t *testing.T) {
 	}
 	if ids := idsOf(t, newTopicReader(t, kcfg, adm, topic).next()); !slices.Equal(ids, []string{"buffered"}) {
 		t.Fatalf("topic holds %v, want [buffered]", ids)
+	}
+	// Each record's producer span ended with Kafka's answer: stored (with
+	// its offset), or refused.
+	outcome := map[string]string{}
+	for _, s := range spans.Ended() {
+		if s.Name() != "send "+topic || s.SpanKind() != trace.SpanKindProducer {
+			continue
+		}
+		var id, offset string
+		for _, kv := range s.Attributes() {
+			switch kv.Key {
+			case "messaging.message.id":
+				id = kv.Value.AsString()
+			case "messaging.kafka.offset":
+				offset = kv.Value.Emit()
+			}
+		}
+		outcome[id] = s.Status().Code.String() + " offset=" + offset
+	}
+	if want := map[string]string{"buffered": "Unset offset=0", "refused": "Error offset="}; !maps.Equal(outcome, want) {
+		t.Errorf("producer spans %v, want %v", outcome, want)
 	}
 }
 

@@ -189,20 +189,28 @@ func TestRun(t *testing.T) {
 		t.Errorf("ContractVersion %d, want 2", in.ContractVersion())
 	}
 
-	// Traces: a server span continuing the caller's trace, carried into the record.
-	var server sdktrace.ReadOnlySpan
+	// Traces: a server span continuing the caller's trace, a producer span
+	// under it (ended: Kafka answered before the 202), carried into the record.
+	var server, send sdktrace.ReadOnlySpan
 	for _, s := range spans.GetSpans().Snapshots() {
-		if s.Name() == "POST /default/a" {
+		switch {
+		case s.Name() == "POST /default/a":
 			server = s
+		case s.Name() == "send weft.broker.default.a" && s.SpanContext().TraceID().String() == parent[3:35]:
+			send = s
 		}
 	}
-	if server == nil {
-		t.Fatalf("no span POST /default/a among %d", len(spans.GetSpans()))
+	if server == nil || send == nil {
+		t.Fatalf("no span POST /default/a or send weft.broker.default.a in the caller's trace among %d", len(spans.GetSpans()))
 	}
 	if server.SpanKind() != trace.SpanKindServer || server.SpanContext().TraceID().String() != parent[3:35] ||
 		server.Parent().SpanID().String() != parent[36:52] {
 		t.Errorf("span %s kind %v trace %s parent %s: want a server span continuing %s",
 			server.Name(), server.SpanKind(), server.SpanContext().TraceID(), server.Parent().SpanID(), parent)
+	}
+	if send.SpanKind() != trace.SpanKindProducer || send.Parent().SpanID() != server.SpanContext().SpanID() {
+		t.Errorf("span %s kind %v parent %s: want a producer span under the server span %s",
+			send.Name(), send.SpanKind(), send.Parent().SpanID(), server.SpanContext().SpanID())
 	}
 	recsA := newTopicReader(t, kcfg, adm, "weft.broker.default.a")
 	recs := recsA.next()
@@ -215,7 +223,7 @@ func TestRun(t *testing.T) {
 			tpHeader = string(h.Value)
 		}
 	}
-	if want := "00-" + server.SpanContext().TraceID().String() + "-" + server.SpanContext().SpanID().String() + "-01"; tpHeader != want {
+	if want := "00-" + send.SpanContext().TraceID().String() + "-" + send.SpanContext().SpanID().String() + "-01"; tpHeader != want {
 		t.Errorf("record traceparent %q, want %q", tpHeader, want)
 	}
 

@@ -5,10 +5,14 @@ import (
 	"net/http"
 	"net/textproto"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/weft-dev/weft/pkg/observability"
 )
 
 const instrumentationName = "github.com/weft-dev/weft/pkg/ingress"
@@ -26,7 +30,7 @@ func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) (*telemetry,
 	m := mp.Meter(instrumentationName)
 	t := &telemetry{
 		tracer:     tp.Tracer(instrumentationName),
-		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		propagator: observability.Propagator(),
 	}
 	var err error
 	if t.requests, err = m.Int64Counter("weft.ingress.requests",
@@ -87,6 +91,34 @@ func (bm *brokerMetrics) code(code int) []metric.AddOption {
 
 // serverSpan is the option of every request span, made once.
 var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+
+// sendSpanOptions are the start options of a broker's producer spans, made
+// once per broker (OpenTelemetry messaging conventions).
+func sendSpanOptions(topic string) []trace.SpanStartOption {
+	return []trace.SpanStartOption{
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(
+			attribute.String("messaging.system", "kafka"),
+			attribute.String("messaging.operation.type", "send"),
+			attribute.String("messaging.operation.name", "send"),
+			attribute.String("messaging.destination.name", topic),
+		),
+	}
+}
+
+// endSend ends a record's producer span with Kafka's answer.
+func endSend(s trace.Span, r *kgo.Record, err error) {
+	if s.IsRecording() {
+		if err != nil {
+			s.SetStatus(codes.Error, err.Error())
+		} else {
+			s.SetAttributes(
+				attribute.Int("messaging.destination.partition.id", int(r.Partition)),
+				attribute.Int64("messaging.kafka.offset", r.Offset))
+		}
+	}
+	s.End()
+}
 
 // headerCarrier reads trace context from request headers like
 // propagation.HeaderCarrier, without canonicalising the well-known keys on

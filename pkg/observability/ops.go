@@ -24,14 +24,16 @@ type Metrics struct {
 	registry *prometheus.Registry
 }
 
-// NewMetrics creates a MeterProvider backed by a fresh Prometheus registry.
-func NewMetrics() (*Metrics, error) {
+// NewMetrics creates a MeterProvider backed by a fresh Prometheus registry;
+// opts add to it (NewTelemetry adds the resource and an OTLP reader).
+func NewMetrics(opts ...sdkmetric.Option) (*Metrics, error) {
 	reg := prometheus.NewRegistry()
 	exp, err := otelprom.New(otelprom.WithRegisterer(reg))
 	if err != nil {
 		return nil, fmt.Errorf("create prometheus exporter: %w", err)
 	}
-	return &Metrics{Provider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp)), registry: reg}, nil
+	opts = append([]sdkmetric.Option{sdkmetric.WithReader(exp)}, opts...)
+	return &Metrics{Provider: sdkmetric.NewMeterProvider(opts...), registry: reg}, nil
 }
 
 // Meter returns a named meter.

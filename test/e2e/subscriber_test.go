@@ -30,6 +30,7 @@ type received struct {
 	ID, Type, Source string
 	Ext              map[string]any
 	Data             []byte
+	Traceparent      string // the request's W3C traceparent header
 }
 
 func newSubscriber(t *testing.T) *subscriber {
@@ -57,7 +58,8 @@ func (s *subscriber) serve(w http.ResponseWriter, r *http.Request) {
 		code = s.respond(r.URL.Path, ev.ID(), n)
 	}
 	if code/100 == 2 {
-		s.got[r.URL.Path] = append(s.got[r.URL.Path], received{ID: ev.ID(), Type: ev.Type(), Source: ev.Source(), Ext: ev.Extensions(), Data: ev.Data()})
+		s.got[r.URL.Path] = append(s.got[r.URL.Path], received{ID: ev.ID(), Type: ev.Type(), Source: ev.Source(), Ext: ev.Extensions(), Data: ev.Data(),
+			Traceparent: r.Header.Get("Traceparent")})
 	}
 	reply := s.replyType[r.URL.Path]
 	s.mu.Unlock()
