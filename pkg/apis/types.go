@@ -105,10 +105,13 @@ const (
 
 // Condition is one status condition.
 type Condition struct {
-	Type               string     `json:"type"`
-	Status             string     `json:"status"` // "True", "False", "Unknown"
-	Reason             string     `json:"reason,omitempty"`
-	Message            string     `json:"message,omitempty"`
+	Type    string `json:"type"`
+	Status  string `json:"status"` // "True", "False", "Unknown"
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Format=date-time
 	LastTransitionTime *time.Time `json:"lastTransitionTime,omitempty"`
 }
 
@@ -180,13 +183,21 @@ type TriggerFilter struct {
 
 // SubscriptionsAPIFilter is one entry of Trigger.spec.filters: exactly one dialect.
 type SubscriptionsAPIFilter struct {
-	All    []SubscriptionsAPIFilter `json:"all,omitempty"`
-	Any    []SubscriptionsAPIFilter `json:"any,omitempty"`
-	Not    *SubscriptionsAPIFilter  `json:"not,omitempty"`
-	Exact  map[string]string        `json:"exact,omitempty"`
-	Prefix map[string]string        `json:"prefix,omitempty"`
-	Suffix map[string]string        `json:"suffix,omitempty"`
-	CESQL  string                   `json:"cesql,omitempty"`
+	// Nested entries are validated by the control plane, not by the API
+	// server's schema (a CRD schema cannot be recursive).
+	// +kubebuilder:validation:items:Type=object
+	// +kubebuilder:validation:items:XPreserveUnknownFields
+	All []SubscriptionsAPIFilter `json:"all,omitempty"`
+	// +kubebuilder:validation:items:Type=object
+	// +kubebuilder:validation:items:XPreserveUnknownFields
+	Any []SubscriptionsAPIFilter `json:"any,omitempty"`
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	Not    *SubscriptionsAPIFilter `json:"not,omitempty"`
+	Exact  map[string]string       `json:"exact,omitempty"`
+	Prefix map[string]string       `json:"prefix,omitempty"`
+	Suffix map[string]string       `json:"suffix,omitempty"`
+	CESQL  string                  `json:"cesql,omitempty"`
 }
 
 // TriggerStatus is the Trigger's observed state.
