@@ -33,7 +33,23 @@ const (
 	AnnotationInjection = "eventing.knative.dev/injection"
 	// LabelBroker is the label Knative sets on a Trigger to its Broker's name.
 	LabelBroker = "eventing.knative.dev/broker"
+
+	// InternalAnnotationPrefix starts the annotations only the control plane
+	// sets; a manifest that carries one is invalid.
+	InternalAnnotationPrefix = "internal.weft.dev/"
+	// AnnotationResolvedRefs holds, on an object the control plane mirrors
+	// from Kubernetes, how it resolved the object's references there: JSON
+	// {"<field path>": {"uri": "..."} or {"error": "..."}} for
+	// "spec.subscriber" and "spec.delivery.deadLetterSink".
+	AnnotationResolvedRefs = InternalAnnotationPrefix + "resolved-refs"
 )
+
+// ResolvedRef is one entry of AnnotationResolvedRefs: the URL a reference
+// resolved to, or why it did not.
+type ResolvedRef struct {
+	URI   string `json:"uri,omitempty"`
+	Error string `json:"error,omitempty"`
+}
 
 // TypeMeta is the apiVersion and kind of a document.
 type TypeMeta struct {

@@ -92,6 +92,9 @@ func validateObjectMeta(errs *errorList, m *ObjectMeta) {
 		if p := qualifiedName(strings.ToLower(k)); p != "" {
 			errs.add("metadata.annotations["+k+"]", "", "invalid annotation key: %s", p)
 		}
+		if strings.HasPrefix(strings.ToLower(k), InternalAnnotationPrefix) {
+			errs.add("metadata.annotations["+k+"]", "", "annotations under %s are set by the control plane, not in manifests", InternalAnnotationPrefix)
+		}
 	}
 	if size > totalAnnotationSizeLimit {
 		errs.add("metadata.annotations", "", "total size of annotations must be no more than %d bytes (got %d)", totalAnnotationSizeLimit, size)

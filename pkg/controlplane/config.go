@@ -41,7 +41,32 @@ type Config struct {
 	// AuthTokenFile, when set, holds the bearer token every gRPC call must carry.
 	AuthTokenFile string
 	Kafka         kafka.Config
+
+	// Store says where the resources live: StoreKafka (the compacted state
+	// topic, written through the gRPC API) or StoreKubernetes (custom
+	// resources on the Kubernetes API: the leader mirrors Weft's into the
+	// state topic and writes their status; the gRPC API is read-only).
+	Store string
+	// BrokerClass is the eventing.knative.dev/broker.class value of the
+	// Brokers Weft reconciles in Kubernetes mode; with DefaultBrokerClass it
+	// also reconciles Brokers without the annotation.
+	BrokerClass        string
+	DefaultBrokerClass bool
+	// LeaderElect elects one reconciling replica with a Lease
+	// (LeaderElectionID in LeaderElectionNamespace) in Kubernetes mode.
+	LeaderElect             bool
+	LeaderElectionNamespace string
+	LeaderElectionID        string
+	// Kubeconfig is the kubeconfig file of Kubernetes mode ("": the
+	// in-cluster configuration, or $KUBECONFIG).
+	Kubeconfig string
 }
+
+// The stores a control plane runs on (Config.Store).
+const (
+	StoreKafka      = "kafka"
+	StoreKubernetes = "kubernetes"
+)
 
 // DefaultConfig is a local, single-node set-up.
 func DefaultConfig() Config {
@@ -57,6 +82,10 @@ func DefaultConfig() Config {
 		IngressURL:              "http://127.0.0.1:8080",
 		ServiceURLTemplate:      compile.DefaultServiceURLTemplate,
 		Kafka:                   kafka.DefaultConfig(),
+		Store:                   StoreKafka,
+		BrokerClass:             "Weft",
+		LeaderElectionNamespace: "weft-system",
+		LeaderElectionID:        "weft-controlplane",
 	}
 }
 
@@ -73,6 +102,13 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.IngressURL, "ingress-url", c.IngressURL, "base URL brokers are addressed at")
 	fs.StringVar(&c.ServiceURLTemplate, "service-url-template", c.ServiceURLTemplate, "URL a Service ref resolves to; {name} and {namespace} are replaced")
 	fs.StringVar(&c.AuthTokenFile, "auth-token-file", c.AuthTokenFile, `file holding the bearer token gRPC callers must present ("" : no authentication)`)
+	fs.StringVar(&c.Store, "store", c.Store, "where the resources live: kafka (the state topic, written through the gRPC API) or kubernetes (custom resources; the gRPC API is read-only)")
+	fs.StringVar(&c.BrokerClass, "broker-class", c.BrokerClass, "Kubernetes mode: the eventing.knative.dev/broker.class of the Brokers this control plane reconciles")
+	fs.BoolVar(&c.DefaultBrokerClass, "default-broker-class", c.DefaultBrokerClass, "Kubernetes mode: also reconcile Brokers without a broker.class annotation")
+	fs.BoolVar(&c.LeaderElect, "leader-elect", c.LeaderElect, "Kubernetes mode: elect one reconciling replica with a Lease")
+	fs.StringVar(&c.LeaderElectionNamespace, "leader-election-namespace", c.LeaderElectionNamespace, "Kubernetes mode: namespace of the leader-election Lease")
+	fs.StringVar(&c.LeaderElectionID, "leader-election-id", c.LeaderElectionID, "Kubernetes mode: name of the leader-election Lease")
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, `Kubernetes mode: kubeconfig file ("": in-cluster, or $KUBECONFIG)`)
 	c.Kafka.AddFlags(fs)
 }
 
@@ -88,7 +124,15 @@ func (c *Config) Validate() error {
 		flagcheck.AtLeast("--broker-max-message-bytes", c.BrokerMaxMessageBytes, 0),
 		flagcheck.ReplicationFactor("--state-replication-factor", c.StateReplicationFactor),
 		flagcheck.URL("--ingress-url", c.IngressURL, "http", "https"),
+		flagcheck.OneOf("--store", c.Store, StoreKafka, StoreKubernetes),
 		c.Kafka.Validate(),
+	}
+	if c.Store == StoreKubernetes {
+		errs = append(errs, flagcheck.Required("--broker-class", c.BrokerClass))
+		if c.LeaderElect {
+			errs = append(errs, flagcheck.Required("--leader-election-namespace", c.LeaderElectionNamespace),
+				flagcheck.Required("--leader-election-id", c.LeaderElectionID))
+		}
 	}
 	if c.DataPlaneTopic != "" && c.DataPlaneTopic == c.StateTopic {
 		errs = append(errs, flagcheck.Errorf("--dataplane-topic", c.DataPlaneTopic, "differ from --state-topic"))

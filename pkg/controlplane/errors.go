@@ -18,4 +18,6 @@ var (
 	// ErrVersionTooOld: the changes after a resourceVersion are no longer
 	// kept (Kubernetes' 410 Gone); list again.
 	ErrVersionTooOld = errors.New("too old resource version")
+	// ErrReadOnly: resources are changed elsewhere (Kubernetes mode).
+	ErrReadOnly = errors.New("the resource API is read-only here")
 )

@@ -26,6 +26,7 @@ var errorCodes = []struct {
 	{ErrUnavailable, codes.Unavailable},
 	{ErrUnknownOutcome, codes.Unavailable},
 	{ErrVersionTooOld, codes.OutOfRange},
+	{ErrReadOnly, codes.FailedPrecondition},
 	{context.DeadlineExceeded, codes.DeadlineExceeded},
 	{context.Canceled, codes.Canceled},
 }

@@ -48,6 +48,10 @@ func withResumeWait(d time.Duration) Option { return func(s *Server) { s.resumeW
 // no tracing).
 func WithTracerProvider(tp trace.TracerProvider) Option { return func(s *Server) { s.tp = tp } }
 
+// WithReadOnlyAPI refuses Apply and Delete with FailedPrecondition, saying
+// why (Kubernetes mode: the resources are changed through the Kubernetes API).
+func WithReadOnlyAPI(why string) Option { return func(s *Server) { s.readOnly = why } }
+
 // Server is one control-plane replica.
 type Server struct {
 	cfg     Config
@@ -65,6 +69,8 @@ type Server struct {
 	running bool // Run owns the peers client from then on
 	// resumeWait bounds Watch's wait for a resource_version ahead of the state.
 	resumeWait time.Duration
+	// readOnly, when set, says why Apply and Delete are refused.
+	readOnly string
 }
 
 // New validates cfg, connects to Kafka, replays the state and binds the gRPC

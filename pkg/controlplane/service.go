@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,6 +37,9 @@ type api struct {
 
 // Apply implements ControlPlaneServer.
 func (a api) Apply(ctx context.Context, req *weftv1.ApplyRequest) (*weftv1.ApplyResponse, error) {
+	if a.s.readOnly != "" {
+		return nil, toStatus(fmt.Errorf("%w: %s", ErrReadOnly, a.s.readOnly))
+	}
 	objs, err := decodeRequest(req.GetObjects())
 	if err != nil {
 		return nil, toStatus(err)
@@ -285,6 +290,9 @@ func (a api) List(ctx context.Context, req *weftv1.ListRequest) (*weftv1.ListRes
 
 // Delete implements ControlPlaneServer.
 func (a api) Delete(ctx context.Context, req *weftv1.DeleteRequest) (*weftv1.DeleteResponse, error) {
+	if a.s.readOnly != "" {
+		return nil, toStatus(fmt.Errorf("%w: %s", ErrReadOnly, a.s.readOnly))
+	}
 	k, err := requestKey(req.GetKind(), req.GetNamespace(), req.GetName())
 	if err != nil {
 		return nil, toStatus(err)
@@ -510,8 +518,18 @@ func (w *watcher) send(typ string, o apis.Object) error {
 	return w.stream.Send(&weftv1.WatchEvent{Type: typ, Object: po})
 }
 
-// toProto wraps an object for the wire.
+// toProto wraps an object for the wire, without the annotations only the
+// control plane uses (apis.InternalAnnotationPrefix).
 func (s *Server) toProto(o apis.Object) (*weftv1.Object, error) {
+	for k := range o.GetObjectMeta().Annotations {
+		if strings.HasPrefix(k, apis.InternalAnnotationPrefix) {
+			o = apis.DeepCopy(o)
+			maps.DeleteFunc(o.GetObjectMeta().Annotations, func(k, _ string) bool {
+				return strings.HasPrefix(k, apis.InternalAnnotationPrefix)
+			})
+			break
+		}
+	}
 	b, err := apis.Marshal(o)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", KeyOf(o), err)

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/weft-dev/weft/internal/testutil"
 )
 
 var binDir string
@@ -123,6 +125,19 @@ func (p *proc) stop(sig syscall.Signal) {
 	}
 }
 
+// waitOutput waits until the process's whole output so far matches re
+// (whichever line, in whatever order) and returns the submatches.
+func (p *proc) waitOutput(t *testing.T, re string, timeout time.Duration) []string {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	var m []string
+	testutil.Eventually(t, timeout, p.name+" to print "+re, func() (bool, string) {
+		m = rx.FindStringSubmatch(p.output())
+		return m != nil, ""
+	})
+	return m
+}
+
 // waitLine waits for an output line matching re and returns its submatches.
 func (p *proc) waitLine(t *testing.T, re string, timeout time.Duration) []string {
 	t.Helper()
@@ -142,16 +157,25 @@ func (p *proc) waitLine(t *testing.T, re string, timeout time.Duration) []string
 	}
 }
 
-// weftCLI runs the weft binary to completion.
+// weftCLI runs the weft binary to completion, failing the test on an error.
 func weftCLI(t *testing.T, server string, stdin string, args ...string) string {
 	t.Helper()
+	out, err := runWeftCLI(server, stdin, args...)
+	if err != nil {
+		t.Fatalf("weft %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+// runWeftCLI runs the weft binary to completion; the error holds its output.
+func runWeftCLI(server string, stdin string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "weft"), append([]string{"--server", server}, args...)...)
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "weft"), append(args, "--server", server)...)
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("weft %s: %v\n%s", strings.Join(args, " "), err, out)
+		return string(out), fmt.Errorf("%w: %s", err, out)
 	}
-	return string(out)
+	return string(out), nil
 }

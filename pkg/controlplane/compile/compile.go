@@ -5,6 +5,8 @@
 package compile
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -85,16 +87,17 @@ func Compile(version uint64, brokers []*apis.Broker, triggers []*apis.Trigger, o
 		res := Resolution{}
 		in := byName[m.Namespace+"/"+t.Spec.Broker]
 		res.BrokerExists = in != nil
-		sub, err := r.destination(m.Namespace, &t.Spec.Subscriber)
+		sub, err := r.destinationOf(m, "spec.subscriber", &t.Spec.Subscriber)
 		if err != nil {
 			res.Reason, res.Message = ReasonSubscriberResolve, "spec.subscriber: "+err.Error()
 		}
 		res.SubscriberURI = sub
-		ds := t.Spec.Delivery
+		ds, dsOwner := t.Spec.Delivery, m
 		if ds == nil && in != nil {
-			ds = brokerObj[m.Namespace+"/"+t.Spec.Broker].Spec.Delivery
+			b := brokerObj[m.Namespace+"/"+t.Spec.Broker]
+			ds, dsOwner = b.Spec.Delivery, &b.ObjectMeta
 		}
-		del, dlq, reason, msg := r.delivery(m.Namespace, ds)
+		del, dlq, reason, msg := r.delivery(dsOwner, ds)
 		res.DeadLetterURI = dlq
 		if res.Reason == "" && reason != "" {
 			res.Reason, res.Message = reason, msg
@@ -180,6 +183,26 @@ func (o Options) ServiceURL(namespace, name string) string {
 	return strings.NewReplacer("{name}", name, "{namespace}", namespace).Replace(t)
 }
 
+// destinationOf resolves the Destination at path of the object whose
+// metadata is owner. Where the control plane resolved it in Kubernetes
+// (apis.AnnotationResolvedRefs), that answer stands; otherwise refs resolve
+// from the options and the brokers compiled.
+func (r resolver) destinationOf(owner *apis.ObjectMeta, path string, d *apis.Destination) (string, error) {
+	if raw, ok := owner.Annotations[apis.AnnotationResolvedRefs]; ok {
+		var refs map[string]apis.ResolvedRef
+		if err := json.Unmarshal([]byte(raw), &refs); err != nil {
+			return "", fmt.Errorf("unreadable %s annotation: %w", apis.AnnotationResolvedRefs, err)
+		}
+		if rr, ok := refs[path]; ok {
+			if rr.Error != "" {
+				return "", errors.New(rr.Error)
+			}
+			return rr.URI, nil
+		}
+	}
+	return r.destination(owner.Namespace, d)
+}
+
 // destination resolves a Destination to an absolute URL.
 func (r resolver) destination(namespace string, d *apis.Destination) (string, error) {
 	if d.Ref == nil {
@@ -227,7 +250,7 @@ func (r resolver) destination(namespace string, d *apis.Destination) (string, er
 }
 
 // delivery compiles a DeliverySpec (nil: none) into the contract's form.
-func (r resolver) delivery(namespace string, ds *apis.DeliverySpec) (del *weftv1.Delivery, dlq, reason, msg string) {
+func (r resolver) delivery(owner *apis.ObjectMeta, ds *apis.DeliverySpec) (del *weftv1.Delivery, dlq, reason, msg string) {
 	del = &weftv1.Delivery{BackoffPolicy: weftv1.BackoffPolicy_BACKOFF_POLICY_EXPONENTIAL}
 	if ds == nil {
 		return del, "", "", ""
@@ -256,7 +279,7 @@ func (r resolver) delivery(namespace string, ds *apis.DeliverySpec) (del *weftv1
 		del.RetryAfterMaxMs = -1 // PT0S: do not honour Retry-After
 	}
 	if ds.DeadLetterSink != nil {
-		u, err := r.destination(namespace, ds.DeadLetterSink)
+		u, err := r.destinationOf(owner, "spec.delivery.deadLetterSink", ds.DeadLetterSink)
 		if err != nil {
 			return nil, "", ReasonDeadLetterResolve, "delivery.deadLetterSink: " + err.Error()
 		}

@@ -1,0 +1,272 @@
+// Package kubemode runs Weft's control plane on the Kubernetes API
+// (controlplane --store kubernetes): Brokers and Triggers are custom
+// resources with Knative's group, version and kind. The elected leader
+// reconciles those of Weft's broker class — one reconciler per kind, with a
+// finalizer for their Kafka topic and consumer group — mirrors each into the
+// control plane's state topic (where every replica compiles the same contract
+// in the same global order) and writes status back through the status
+// subresource. Every replica serves the contract stream and a read-only
+// resource API.
+package kubemode
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/go-logr/logr"
+	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/weft-dev/weft/pkg/apis"
+	"github.com/weft-dev/weft/pkg/controlplane"
+	eventingv1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1"
+)
+
+// readOnlyWhy is what the resource API answers an Apply or Delete.
+const readOnlyWhy = "this control plane runs on the Kubernetes API (--store kubernetes): change Brokers and Triggers with kubectl"
+
+// Field indexes on the watched kinds.
+const (
+	indexBroker = "weft.spec.broker" // Trigger: the name of its Broker
+	indexRefs   = "weft.refs"        // Broker and Trigger: refKeys of their destinations
+)
+
+// Run is controlplane.Run on the Kubernetes API: a control-plane replica
+// whose resources are custom resources. It returns when ctx ends.
+func Run(ctx context.Context, cfg controlplane.Config, opts ...controlplane.Option) error {
+	rc, err := restConfig(cfg.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	srv, err := controlplane.New(ctx, cfg, append(opts, controlplane.WithReadOnlyAPI(readOnlyWhy))...)
+	if err != nil {
+		return err
+	}
+	mgr, err := NewManager(rc, cfg, srv.Logger())
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	if err := Setup(mgr, srv); err != nil {
+		srv.Close()
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Run(gctx) })
+	g.Go(func() error {
+		select {
+		case <-mgr.Elected():
+			srv.Logger().Info("leading: reconciling Brokers and Triggers", "broker_class", cfg.BrokerClass,
+				"default_class", cfg.DefaultBrokerClass, "lease", cfg.LeaderElectionNamespace+"/"+cfg.LeaderElectionID, "leader_election", cfg.LeaderElect)
+		case <-gctx.Done():
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := mgr.Start(gctx); err != nil {
+			return fmt.Errorf("run the Kubernetes controllers: %w", err)
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// restConfig loads the Kubernetes client configuration: the kubeconfig
+// file, else $KUBECONFIG or the in-cluster configuration.
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if kubeconfig != "" {
+		rules.ExplicitPath = kubeconfig
+	}
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("--kubeconfig: load the Kubernetes client configuration: %w", err)
+	}
+	return rc, nil
+}
+
+// Scheme holds the kinds the control plane reads: client-go's and
+// eventing.knative.dev/v1.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("build scheme: %w", err)
+	}
+	if err := eventingv1.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("build scheme: %w", err)
+	}
+	return s, nil
+}
+
+var setLoggerOnce sync.Once
+
+// NewManager builds the controller manager: leader election as cfg says, no
+// metrics or probe servers of its own (the control plane's ops port serves
+// those).
+func NewManager(rc *rest.Config, cfg controlplane.Config, logger *slog.Logger) (manager.Manager, error) {
+	setLoggerOnce.Do(func() {
+		// controller-runtime and client-go (klog: leader election, the
+		// reflectors) log through the process's logger.
+		l := logr.FromSlogHandler(logger.With("component", "kubernetes").Handler())
+		ctrllog.SetLogger(l)
+		klog.SetLogger(l)
+	})
+	s, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	mgr, err := manager.New(rc, manager.Options{
+		Scheme:                        s,
+		Logger:                        logr.FromSlogHandler(logger.With("component", "kubernetes").Handler()),
+		Metrics:                       metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:        "0",
+		LeaderElection:                cfg.LeaderElect,
+		LeaderElectionID:              cfg.LeaderElectionID,
+		LeaderElectionNamespace:       cfg.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create the Kubernetes controller manager: %w", err)
+	}
+	return mgr, nil
+}
+
+// Setup registers the Broker and Trigger reconcilers of srv with mgr.
+func Setup(mgr manager.Manager, srv *controlplane.Server) error {
+	cfg := srv.Config()
+	idx := mgr.GetFieldIndexer()
+	ctx := context.Background()
+	if err := idx.IndexField(ctx, &eventingv1.Trigger{}, indexBroker, func(o client.Object) []string {
+		b := o.(*eventingv1.Trigger).Spec.Broker
+		if b == "" {
+			b = "default"
+		}
+		return []string{b}
+	}); err != nil {
+		return fmt.Errorf("index triggers by broker: %w", err)
+	}
+	if err := idx.IndexField(ctx, &eventingv1.Trigger{}, indexRefs, func(o client.Object) []string {
+		return refKeysOf(triggerToAPI(o.(*eventingv1.Trigger)))
+	}); err != nil {
+		return fmt.Errorf("index triggers by reference: %w", err)
+	}
+	if err := idx.IndexField(ctx, &eventingv1.Broker{}, indexRefs, func(o client.Object) []string {
+		return refKeysOf(brokerToAPI(o.(*eventingv1.Broker)))
+	}); err != nil {
+		return fmt.Errorf("index brokers by reference: %w", err)
+	}
+
+	cl := mgr.GetClient()
+	res := &resolver{cl: cl}
+	b := base{srv: srv, cl: cl, res: res, cfg: cfg, logger: srv.Logger().With("component", "kubernetes")}
+	brokers, err := builder.ControllerManagedBy(mgr).
+		Named("weft-broker").
+		For(&eventingv1.Broker{}).
+		WatchesRawSource(statusSource{srv: srv, kind: apis.KindBroker}).
+		Build(&brokerReconciler{b})
+	if err != nil {
+		return fmt.Errorf("set up the Broker reconciler: %w", err)
+	}
+	triggers, err := builder.ControllerManagedBy(mgr).
+		Named("weft-trigger").
+		For(&eventingv1.Trigger{}).
+		Watches(&eventingv1.Broker{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			return listRequests(ctx, cl, &eventingv1.TriggerList{}, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexBroker: o.GetName()})
+		})).
+		WatchesRawSource(statusSource{srv: srv, kind: apis.KindTrigger}).
+		Build(&triggerReconciler{b})
+	if err != nil {
+		return fmt.Errorf("set up the Trigger reconciler: %w", err)
+	}
+	// A referenced kind is watched from its first lookup on: a change of a
+	// referenced object reconciles the Brokers and Triggers pointing at it.
+	res.watch = func(gvk schema.GroupVersionKind) error {
+		var obj client.Object
+		if gvk.Group == "" && gvk.Kind == "Service" {
+			obj = &corev1.Service{}
+		} else {
+			u := &unstructured.Unstructured{}
+			u.SetGroupVersionKind(gvk)
+			obj = u
+		}
+		for _, w := range []struct {
+			c    controller.Controller
+			list client.ObjectList
+		}{{brokers, &eventingv1.BrokerList{}}, {triggers, &eventingv1.TriggerList{}}} {
+			h := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+				k := refKey(gvk.Group, gvk.Kind, o.GetNamespace(), o.GetName())
+				return listRequests(ctx, cl, w.list.DeepCopyObject().(client.ObjectList), client.MatchingFields{indexRefs: k})
+			})
+			if err := w.c.Watch(source.Kind(mgr.GetCache(), obj, h)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return nil
+}
+
+// listRequests lists objects and returns a request for each.
+func listRequests(ctx context.Context, cl client.Client, list client.ObjectList, opts ...client.ListOption) []reconcile.Request {
+	if err := cl.List(ctx, list, opts...); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	switch l := list.(type) {
+	case *eventingv1.TriggerList:
+		for _, t := range l.Items {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&t)})
+		}
+	case *eventingv1.BrokerList:
+		for _, b := range l.Items {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&b)})
+		}
+	}
+	return out
+}
+
+// statusSource reconciles every stored object of one kind whenever what
+// statuses are computed from changes: a new contract, a data-plane process
+// acknowledging one or reporting a problem.
+type statusSource struct {
+	srv  *controlplane.Server
+	kind string
+}
+
+// Start implements source.Source; the goroutine ends with ctx.
+func (s statusSource) Start(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+	go func() {
+		for {
+			changed := s.srv.StatusChanged()
+			for _, o := range s.srv.Store().Snapshot().List(s.kind, "") {
+				m := o.GetObjectMeta()
+				q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Namespace: m.Namespace, Name: m.Name}})
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+			}
+		}
+	}()
+	return nil
+}

@@ -1,0 +1,145 @@
+package controlplane
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/weft-dev/weft/pkg/apis"
+	"github.com/weft-dev/weft/pkg/wire"
+)
+
+// The methods in this file let another source of truth drive the state:
+// in Kubernetes mode the Kubernetes API holds the resources, and the
+// control plane's leader mirrors every Weft resource into the store, where
+// every replica compiles it into the contract with the store's one global
+// order of versions (so data-plane acknowledgements mean the same on every
+// replica).
+
+// Mirror stores o as its source of truth holds it: uid, generation,
+// creation time, labels and annotations are kept as given, not assigned.
+// The caller has validated o. A broker's topic is created first (as Apply
+// does); a trigger's start offsets are not fixed here (FixStartOffsets, at
+// the trigger's admission). Nothing is written when the stored object
+// already equals o.
+func (s *Server) Mirror(ctx context.Context, o apis.Object) error {
+	o = apis.DeepCopy(o)
+	o.GetObjectMeta().ResourceVersion = ""
+	clearStatus(o)
+	k := KeyOf(o)
+	for attempt := 1; ; attempt++ {
+		st := s.store.Snapshot()
+		old := st.Get(k)
+		if old != nil && sameStored(old, o) {
+			return nil
+		}
+		if b, ok := o.(*apis.Broker); ok {
+			if err := s.ensureBrokerTopic(ctx, b); err != nil {
+				return err
+			}
+		}
+		_, err := s.store.Commit(ctx, []Mutation{{Key: k, Object: o, Base: st.VersionOf(k)}})
+		if errors.Is(err, ErrConflict) && attempt < maxCommitAttempts {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("mirror %s: %w", k, err)
+		}
+		return nil
+	}
+}
+
+// sameStored reports whether a stored object and a candidate hold the same
+// stored content (everything but resourceVersion and status).
+func sameStored(stored, o apis.Object) bool {
+	a := apis.DeepCopy(stored)
+	a.GetObjectMeta().ResourceVersion = ""
+	clearStatus(a)
+	ja, errA := apis.Marshal(a)
+	jb, errB := apis.Marshal(o)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
+}
+
+// Unmirror removes the object at k from the store (nothing when it is not
+// there). Its Kafka resources stay: DeleteKafkaResources removes them.
+func (s *Server) Unmirror(ctx context.Context, k Key) error {
+	for attempt := 1; ; attempt++ {
+		st := s.store.Snapshot()
+		if st.Get(k) == nil {
+			return nil
+		}
+		_, err := s.store.Commit(ctx, []Mutation{{Key: k, Base: st.VersionOf(k)}})
+		if errors.Is(err, ErrConflict) && attempt < maxCommitAttempts {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("unmirror %s: %w", k, err)
+		}
+		return nil
+	}
+}
+
+// DeleteKafkaResources deletes what Kafka holds for a deleted resource: a
+// broker's topic, a trigger's consumer group. What is already gone counts as
+// deleted; any other failure is returned, so the caller retries rather than
+// leave the resource behind.
+func (s *Server) DeleteKafkaResources(ctx context.Context, k Key) error {
+	switch k.Kind {
+	case apis.KindBroker:
+		return s.deleteBrokerTopic(ctx, k.Namespace, k.Name)
+	case apis.KindTrigger:
+		group := wire.TriggerGroup(k.Namespace, k.Name)
+		resp, err := s.adm.DeleteGroup(ctx, group)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
+			return fmt.Errorf("delete consumer group %s: %w", group, err)
+		}
+	}
+	return nil
+}
+
+// FixStartOffsets commits a new trigger's start position in its consumer
+// group: the end of its broker's topic (the start with annotation
+// weft.dev/initial-offset: earliest). Without the topic nothing is
+// committed, and the trigger starts at the topic's beginning once it exists.
+func (s *Server) FixStartOffsets(ctx context.Context, t *apis.Trigger) error {
+	topic := wire.BrokerTopic(t.ObjectMeta.Namespace, t.Spec.Broker)
+	topics, err := s.adm.ListTopics(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("%w: look up topic %s: %w", ErrUnavailable, topic, err)
+	}
+	return s.fixStartOffsets(ctx, t, topics.Has(topic))
+}
+
+// Stored returns the stored object at k with its computed status, nil when
+// the store does not hold it.
+func (s *Server) Stored(k Key) apis.Object {
+	o := s.store.Snapshot().Get(k)
+	if o == nil {
+		return nil
+	}
+	return s.withStatus(o)
+}
+
+// StatusChanged returns a channel closed at the next change of anything a
+// status is computed from: the compiled contract, or what a data-plane
+// process acknowledged or reported.
+func (s *Server) StatusChanged() <-chan struct{} {
+	_, ch := s.pub.current()
+	return ch
+}
+
+// Store returns the state store the server runs on.
+func (s *Server) Store() Store { return s.store }
+
+// Logger returns the server's logger.
+func (s *Server) Logger() *slog.Logger { return s.logger }
+
+// Config returns the configuration the server runs with.
+func (s *Server) Config() Config { return s.cfg }
