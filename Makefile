@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build dev test test-short proto proto-check tidy-check vet bench images fault clean
+.PHONY: all build dev test test-short proto proto-check crd crd-check tidy-check vet bench images fault clean
 
 all: build
 
@@ -12,9 +12,9 @@ build:
 dev: build
 	./$(BIN)/weft dev $(ARGS)
 
-## test: everything CI checks: generated code fresh, go.mod tidy, vet, unit + e2e tests
-## with -race, then the compose fault suite where Docker and Compose are usable
-test: proto-check tidy-check vet
+## test: everything CI checks: generated code and CRDs fresh, go.mod tidy, vet, unit + e2e
+## tests with -race, then the compose fault suite where Docker and Compose are usable
+test: proto-check crd-check tidy-check vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 	@if docker info >/dev/null 2>&1 && { docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; }; then \
 		$(MAKE) --no-print-directory fault; \
@@ -41,6 +41,14 @@ proto:
 ## proto-check: fail when the committed generated code is stale
 proto-check:
 	./hack/verify-proto.sh
+
+## crd: regenerate the CRDs in deploy/kubernetes/10-crds from pkg/kube/apis (controller-gen)
+crd:
+	GO=$(GO) ./hack/gencrd.sh
+
+## crd-check: fail when the committed CRDs are stale
+crd-check:
+	GO=$(GO) ./hack/verify-crd.sh
 
 ## bench: micro-benchmarks of the hot paths, then `weft bench`'s default profile
 ## (weft dev against weft kafka, beside a bare HTTP server and a raw producer); about 2 minutes
