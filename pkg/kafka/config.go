@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -69,7 +70,7 @@ func (c *Config) Opts(logger *slog.Logger) ([]kgo.Opt, error) {
 		opts = append(opts, kgo.ClientID(c.ClientID))
 	}
 	if logger != nil {
-		opts = append(opts, kgo.WithLogger(kslog.New(logger.With("component", "kafka"))))
+		opts = append(opts, kgo.WithLogger(kslog.New(slog.New(quietHandler{logger.With("component", "kafka").Handler()}))))
 	}
 	if c.TLS {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
@@ -112,3 +113,20 @@ func (c *Config) NewClient(logger *slog.Logger, extra ...kgo.Opt) (*kgo.Client, 
 	}
 	return cl, nil
 }
+
+// quietHandler passes on franz-go's warnings and errors, and its info lines
+// only when the process logs at debug level: at info, franz-go narrates every
+// transaction, join and metadata refresh, which drowns the service's own log.
+type quietHandler struct{ slog.Handler }
+
+func (h quietHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	if l < slog.LevelWarn && !h.Handler.Enabled(ctx, slog.LevelDebug) {
+		return false
+	}
+	return h.Handler.Enabled(ctx, l)
+}
+
+func (h quietHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return quietHandler{h.Handler.WithAttrs(as)}
+}
+func (h quietHandler) WithGroup(g string) slog.Handler { return quietHandler{h.Handler.WithGroup(g)} }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/weft-dev/weft/internal/testutil"
+	"github.com/weft-dev/weft/internal/testutil/kubetest"
 )
 
 var binDir string
@@ -43,7 +44,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	code := m.Run()
+	// kubetest stops the API server the Kubernetes tests share.
+	code := kubetest.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

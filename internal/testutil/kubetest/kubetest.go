@@ -111,7 +111,11 @@ var (
 // is interrupted (SIGINT, SIGTERM) and a few seconds before -test.timeout
 // expires: envtest starts etcd and kube-apiserver in their own process group,
 // so they would outlive a test binary that dies without stopping them.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain with work of its own after the tests: it
+// returns the exit code instead of exiting.
+func Run(m *testing.M) int {
 	flag.Parse()
 	mainRunning = true
 	sig := make(chan os.Signal, 1)
@@ -151,7 +155,7 @@ func Main(m *testing.M) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 func logStop(err error) {
