@@ -226,6 +226,40 @@ spec:
 		t.Errorf("the deleted trigger still delivered: %s", got)
 	}
 
+	// References resolve the Knative way: a missing Service leaves the
+	// Trigger SubscriberResolveFailed naming it, until the Service exists;
+	// any Addressable (here the Broker itself) resolves to its
+	// status.address.url.
+	m.kubectl(t, `apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: to-later, namespace: event-example}
+spec:
+  broker: default
+  subscriber: {ref: {apiVersion: v1, kind: Service, name: later}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: to-broker, namespace: event-example}
+spec:
+  broker: default
+  filter: {attributes: {type: never}}
+  subscriber: {ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}}
+`, "apply", "-f", "-")
+	ready := func(name string) string {
+		return m.kubectl(t, "", "get", "trigger", name, "-n", "event-example", "-o",
+			`jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].reason} {.status.conditions[?(@.type=="Ready")].message}|{.status.subscriberUri}`)
+	}
+	testutil.Eventually(t, 30*time.Second, "to-later failing on the missing Service, to-broker resolved", func() (bool, string) {
+		l, b := ready("to-later"), ready("to-broker")
+		return strings.HasPrefix(l, "False SubscriberResolveFailed ") && strings.Contains(l, `Service "later" not found`) &&
+			strings.HasPrefix(b, "True") && strings.HasSuffix(b, "|"+ingressURL+"/event-example/default"), l + " / " + b
+	})
+	m.kubectl(t, "apiVersion: v1\nkind: Service\nmetadata: {name: later, namespace: event-example}\nspec:\n  ports: [{port: 80}]\n", "apply", "-f", "-")
+	testutil.Eventually(t, 30*time.Second, "to-later Ready once its Service exists", func() (bool, string) {
+		l := ready("to-later")
+		return strings.HasPrefix(l, "True") && strings.HasSuffix(l, "|http://later.event-example.svc.cluster.local"), l
+	})
+
 	// A Broker of another class is left alone.
 	m.kubectl(t, `apiVersion: eventing.knative.dev/v1
 kind: Broker
