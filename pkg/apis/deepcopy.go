@@ -30,7 +30,7 @@ func DeepCopy(o Object) Object {
 		}
 		c := *x
 		c.ObjectMeta = copyMeta(x.ObjectMeta)
-		c.Spec.BrokerRef = copyRef(x.Spec.BrokerRef)
+		c.Spec.BrokerRef = copyBrokerRef(x.Spec.BrokerRef)
 		if x.Spec.Filter != nil {
 			c.Spec.Filter = &TriggerFilter{Attributes: maps.Clone(x.Spec.Filter.Attributes)}
 		}
@@ -59,6 +59,15 @@ func copyPtr[T any](p *T) *T {
 }
 
 func copyRef(r *KReference) *KReference {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Address = copyPtr(r.Address)
+	return &c
+}
+
+func copyBrokerRef(r *BrokerReference) *BrokerReference {
 	if r == nil {
 		return nil
 	}

@@ -46,7 +46,7 @@ func TestSetDefaults(t *testing.T) {
 		{
 			name: "trigger: explicit namespaces and filter kept; brokerRef fills broker",
 			in: &Trigger{ObjectMeta: ObjectMeta{Name: "t", Namespace: "ns"}, Spec: TriggerSpec{
-				BrokerRef:  &KReference{Name: "b"},
+				BrokerRef:  &BrokerReference{Name: "b"},
 				Filter:     &TriggerFilter{Attributes: map[string]string{"type": "x"}},
 				Subscriber: Destination{URI: "http://s/"},
 			}},
@@ -54,7 +54,7 @@ func TestSetDefaults(t *testing.T) {
 				ObjectMeta: ObjectMeta{Name: "t", Namespace: "ns", Labels: map[string]string{LabelBroker: "b"}},
 				Spec: TriggerSpec{
 					Broker:     "b",
-					BrokerRef:  &KReference{Name: "b"},
+					BrokerRef:  &BrokerReference{Name: "b"},
 					Filter:     &TriggerFilter{Attributes: map[string]string{"type": "x"}},
 					Subscriber: Destination{URI: "http://s/"},
 				}},

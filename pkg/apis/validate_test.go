@@ -152,7 +152,7 @@ func TestValidateUpdate(t *testing.T) {
 			old:  func() Object { return validTrigger() },
 			new: func() Object {
 				tr := validTrigger()
-				tr.Spec.Broker, tr.Spec.BrokerRef = "", &KReference{Name: "other"}
+				tr.Spec.Broker, tr.Spec.BrokerRef = "", &BrokerReference{Name: "other"}
 				return tr
 			},
 			immutable: "spec.broker", substr: `to "other"`,
@@ -176,7 +176,7 @@ func TestValidateUpdate(t *testing.T) {
 			old:  func() Object { return validTrigger() },
 			new: func() Object {
 				tr := validTrigger()
-				tr.Spec.Broker, tr.Spec.BrokerRef = "", &KReference{Name: "default"}
+				tr.Spec.Broker, tr.Spec.BrokerRef = "", &BrokerReference{Name: "default"}
 				return tr
 			},
 		},

@@ -26,6 +26,10 @@ func init() { SchemeBuilder.Register(&Broker{}, &BrokerList{}, &Trigger{}, &Trig
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:categories=all;knative;eventing
+// +kubebuilder:metadata:labels="knative.dev/crd-install=true"
+// +kubebuilder:metadata:labels="duck.knative.dev/addressable=true"
+// +kubebuilder:metadata:labels="app.kubernetes.io/name=weft"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit): it names the Broker's Kafka topic"
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.address.url`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
@@ -55,6 +59,9 @@ type BrokerList struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:categories=all;knative;eventing
+// +kubebuilder:metadata:labels="knative.dev/crd-install=true"
+// +kubebuilder:metadata:labels="app.kubernetes.io/name=weft"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit): it names the Trigger's consumer group"
 // +kubebuilder:printcolumn:name="Broker",type=string,JSONPath=`.spec.broker`
 // +kubebuilder:printcolumn:name="Subscriber_URI",type=string,JSONPath=`.status.subscriberUri`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
