@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build dev test test-short proto proto-check crd crd-check tidy-check vet bench images fault clean
+.PHONY: all build dev test test-short proto proto-check crd crd-check tidy-check vet kube-assets bench images fault clean
 
 all: build
 
@@ -12,10 +12,11 @@ build:
 dev: build
 	./$(BIN)/weft dev $(ARGS)
 
-## test: everything CI checks: generated code and CRDs fresh, go.mod tidy, vet, unit + e2e
-## tests with -race, then the compose fault suite where Docker and Compose are usable
-test: proto-check crd-check tidy-check vet
-	$(GO) test -race -count=1 -timeout 20m ./...
+## test: everything CI checks: generated code and CRDs fresh, go.mod tidy, vet, the
+## Kubernetes test binaries built (once per machine), unit + e2e + Kubernetes tests with
+## -race, then the compose fault suite where Docker and Compose are usable
+test: proto-check crd-check tidy-check vet kube-assets
+	$(GO) test -race -count=1 -timeout 30m ./...
 	@if docker info >/dev/null 2>&1 && { docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; }; then \
 		$(MAKE) --no-print-directory fault; \
 	else \
@@ -28,6 +29,12 @@ test-short:
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags compose ./test/e2e
+
+## kube-assets: build kube-apiserver, kubectl and etcd from the Go module proxy into a
+## per-machine cache (minutes the first time, then instant); the Kubernetes tests use them,
+## and skip saying why when they cannot be built
+kube-assets:
+	@GO=$(GO) ./hack/kube-assets.sh >/dev/null || echo "make test: kube-apiserver, kubectl and etcd could not be built: the Kubernetes tests will skip"
 
 ## tidy-check: fail when go.mod/go.sum are not what `go mod tidy` makes them
 tidy-check:
