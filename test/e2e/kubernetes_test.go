@@ -72,10 +72,11 @@ func startKubeMesh(t *testing.T, replicas ...int) *kubeMesh {
 	start(t, "dispatcher", "dispatcher", "--bootstrap-servers", m.kafka, "--control-plane", m.grpc, "--ops-addr=", "--process-id", "dispatcher-1")
 	// Before the processes stop (cleanups run last first), delete what the
 	// test made, so no object with Weft's finalizer outlives its control
-	// plane on the shared API server.
+	// plane on the shared API server, and the next test (or -count run)
+	// starts from nothing.
 	t.Cleanup(func() {
 		for _, ns := range m.namespaces {
-			if _, errOut, err := m.kube.Kubectl(t, "", "delete", "triggers,brokers", "--all", "-n", ns, "--wait=true", "--timeout=60s"); err != nil {
+			if _, errOut, err := m.kube.Kubectl(t, "", "delete", "triggers,brokers,services", "--all", "-n", ns, "--wait=true", "--timeout=60s"); err != nil {
 				t.Errorf("clean up namespace %s: %v: %s", ns, err, errOut)
 			}
 		}
