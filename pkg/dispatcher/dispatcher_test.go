@@ -136,18 +136,7 @@ func TestOrdered(t *testing.T) {
 func TestUnorderedContiguousPrefix(t *testing.T) {
 	e := newEnv(t)
 	e.createTopic(topic, 1)
-	release := make(chan struct{})
-	sub := newSubscriber(t, func(w http.ResponseWriter, r *http.Request, ev *event.Event) bool {
-		if ev.ID() == "2" {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-				return false
-			}
-		}
-		w.WriteHeader(http.StatusOK)
-		return true
-	})
+	sub, release := heldSubscriber(t, "2")
 	cfg := testConfig(e.kcfg)
 	cfg.DrainTimeout = 300 * time.Millisecond
 	d := start(t, cfg)
@@ -180,7 +169,7 @@ func TestUnorderedContiguousPrefix(t *testing.T) {
 	}
 
 	// A new instance in the same group redelivers from the slow event on.
-	close(release)
+	release()
 	before := len(sub.ids())
 	d2 := start(t, testConfig(e.kcfg))
 	d2.apply(t, contractOf(1, topic, eg))

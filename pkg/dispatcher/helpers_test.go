@@ -345,3 +345,25 @@ func uniqueIDs(ids []string) (map[string]bool, int) {
 	}
 	return set, dups
 }
+
+// heldSubscriber answers 200 to every event at once but the one with id
+// held, which it holds until release is called (release may be called more
+// than once; the test's end calls it too).
+func heldSubscriber(t *testing.T, held string) (*subscriber, func()) {
+	gate := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(release)
+	sub := newSubscriber(t, func(w http.ResponseWriter, r *http.Request, ev *event.Event) bool {
+		if ev.ID() == held {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+				return false
+			}
+		}
+		w.WriteHeader(http.StatusOK)
+		return true
+	})
+	return sub, release
+}

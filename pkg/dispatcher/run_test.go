@@ -8,11 +8,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -58,21 +56,7 @@ func TestRunWithControlPlane(t *testing.T) {
 	e := newEnv(t)
 	e.createTopic(topic, 1)
 	// The subscriber holds the event "held" until release is closed.
-	release := make(chan struct{})
-	var releaseOnce sync.Once
-	releaseHeld := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(releaseHeld)
-	sub := newSubscriber(t, func(w http.ResponseWriter, r *http.Request, ev *event.Event) bool {
-		if ev.ID() == "held" {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-				return false
-			}
-		}
-		w.WriteHeader(http.StatusOK)
-		return true
-	})
+	sub, releaseHeld := heldSubscriber(t, "held")
 
 	srv := &contractServer{
 		contract: contractOf(7, topic, egress("streamed", sub.URL, topic)),

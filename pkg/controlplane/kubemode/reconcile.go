@@ -76,6 +76,31 @@ func (r *base) addFinalizer(ctx context.Context, obj client.Object) error {
 	return r.cl.Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
 }
 
+// sync defaults and validates a; when it is valid, admits it (admit may be
+// nil), records how its references resolve and mirrors it into the store.
+// It returns the stored object (nil when there is none) and the status to
+// write, ok false when there is nothing to write yet.
+func (r *base) sync(ctx context.Context, a apis.Object, key controlplane.Key, generation int64, admit func() error) (stored apis.Object, st apis.Status, ok bool, err error) {
+	apis.SetDefaults(a)
+	invalid := apis.Validate(a)
+	if invalid == nil {
+		if admit != nil {
+			if err := admit(); err != nil {
+				return nil, apis.Status{}, false, err
+			}
+		}
+		if err := r.res.annotate(ctx, a); err != nil {
+			return nil, apis.Status{}, false, err
+		}
+		if err := r.srv.Mirror(ctx, a); err != nil {
+			return nil, apis.Status{}, false, err
+		}
+	}
+	stored = r.srv.Stored(key)
+	st, ok = desiredStatus(stored, generation, invalid)
+	return stored, st, ok, nil
+}
+
 // desiredStatus is the status to write for an object whose stored form is
 // stored (nil: not stored) and whose own spec failed validation with
 // invalid (nil: valid).
@@ -141,21 +166,9 @@ func (r *brokerReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 			return reconcile.Result{}, err
 		}
 	}
-	a := brokerToAPI(&b)
-	apis.SetDefaults(a)
-	invalid := apis.Validate(a)
-	if invalid == nil {
-		if err := r.res.annotate(ctx, a); err != nil {
-			return reconcile.Result{}, err
-		}
-		if err := r.srv.Mirror(ctx, a); err != nil {
-			return reconcile.Result{}, err
-		}
-	}
-	stored := r.srv.Stored(key)
-	st, ok := desiredStatus(stored, b.Generation, invalid)
-	if !ok {
-		return reconcile.Result{}, nil
+	stored, st, ok, err := r.sync(ctx, brokerToAPI(&b), key, b.Generation, nil)
+	if err != nil || !ok {
+		return reconcile.Result{}, err
 	}
 	want := b.Status
 	want.Status = st
@@ -201,30 +214,19 @@ func (r *triggerReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		return reconcile.Result{}, r.release(ctx, &t, key)
 	}
 	a := triggerToAPI(&t)
-	apis.SetDefaults(a)
-	invalid := apis.Validate(a)
-	if invalid == nil {
-		if !controllerutil.ContainsFinalizer(&t, Finalizer) {
-			// Admission: the start position is fixed once, before the
-			// trigger can run, however its spec changes later.
-			if err := r.srv.FixStartOffsets(ctx, a); err != nil {
-				return reconcile.Result{}, err
-			}
-			if err := r.addFinalizer(ctx, &t); err != nil {
-				return reconcile.Result{}, err
-			}
+	stored, st, ok, err := r.sync(ctx, a, key, t.Generation, func() error {
+		if controllerutil.ContainsFinalizer(&t, Finalizer) {
+			return nil
 		}
-		if err := r.res.annotate(ctx, a); err != nil {
-			return reconcile.Result{}, err
+		// Admission: the start position is fixed once, before the trigger
+		// can run, however its spec changes later.
+		if err := r.srv.FixStartOffsets(ctx, a); err != nil {
+			return err
 		}
-		if err := r.srv.Mirror(ctx, a); err != nil {
-			return reconcile.Result{}, err
-		}
-	}
-	stored := r.srv.Stored(key)
-	st, ok := desiredStatus(stored, t.Generation, invalid)
-	if !ok {
-		return reconcile.Result{}, nil
+		return r.addFinalizer(ctx, &t)
+	})
+	if err != nil || !ok {
+		return reconcile.Result{}, err
 	}
 	want := t.Status
 	want.Status = st

@@ -28,6 +28,7 @@ import (
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -143,6 +144,10 @@ func NewManager(rc *rest.Config, cfg controlplane.Config, logger *slog.Logger) (
 		LeaderElectionID:              cfg.LeaderElectionID,
 		LeaderElectionNamespace:       cfg.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
+		// The controllers' names are fixed; controller-runtime's check
+		// that they are unique per process is for its metrics, which the
+		// control plane does not serve.
+		Controller: config.Controller{SkipNameValidation: ptr(true)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create the Kubernetes controller manager: %w", err)
@@ -270,3 +275,5 @@ func (s statusSource) Start(ctx context.Context, q workqueue.TypedRateLimitingIn
 	}()
 	return nil
 }
+
+func ptr[T any](v T) *T { return &v }
