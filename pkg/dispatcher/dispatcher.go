@@ -29,8 +29,9 @@ import (
 
 const tracerName = "github.com/weft-dev/weft/pkg/dispatcher"
 
-// Dispatcher runs the egresses of the contracts it is given: one consumer
-// group per egress. Create it with New, start it with Run, feed it with
+// Dispatcher runs the egresses of the contracts it is given: each broker
+// topic is read once per process and fanned out to its egresses, each of
+// which keeps its progress in its own consumer group. Create it with New, start it with Run, feed it with
 // ApplyContract (directly, or through the contract stream Run follows when
 // Config.ControlPlane is set). All methods are safe for concurrent use.
 type Dispatcher struct {
@@ -45,15 +46,15 @@ type Dispatcher struct {
 
 	applyMu sync.Mutex // serializes ApplyContract
 
-	mu        sync.Mutex // guards the fields below
-	state     runState
-	producer  *kgo.Client
-	consumers map[string]*consumer
-	pending   *weftv1.Contract // applied when Run starts
-	version   uint64
-	opsAddr   net.Addr
-	retiring  sync.WaitGroup // consumers being stopped after removal
-	cclient   *contract.Client
+	mu       sync.Mutex // guards the fields below
+	state    runState
+	producer *kgo.Client
+	readers  map[string]*reader // by broker topic
+	pending  *weftv1.Contract   // applied when Run starts
+	version  uint64
+	opsAddr  net.Addr
+	retiring sync.WaitGroup // readers being stopped after their broker left
+	cclient  *contract.Client
 }
 
 type runState int
@@ -108,7 +109,7 @@ func New(cfg Config, opts ...Option) (*Dispatcher, error) {
 		metrics:    o.metrics,
 		health:     o.health,
 		sender:     o.sender,
-		consumers:  map[string]*consumer{},
+		readers:    map[string]*reader{},
 	}
 	inst, err := newInstruments(mp.Meter(tracerName), d.observe)
 	if err != nil {
@@ -122,7 +123,7 @@ func New(cfg Config, opts ...Option) (*Dispatcher, error) {
 // Run starts the reply producer, the ops server and the contract stream,
 // runs the egresses until ctx ends, then drains: in-flight deliveries get
 // Config.DrainTimeout to finish, finished offsets are committed and every
-// consumer leaves its group. Run returns nil on a clean shutdown.
+// broker reader leaves the fleet's group. Run returns nil on a clean shutdown.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	token, err := d.cfg.authToken()
 	if err != nil {
@@ -189,20 +190,22 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	return err
 }
 
-// shutdown stops every consumer (draining within DrainTimeout), then the
+// shutdown stops every reader (draining within DrainTimeout), then the
 // producer.
 func (d *Dispatcher) shutdown() {
+	d.applyMu.Lock()
+	defer d.applyMu.Unlock()
 	d.mu.Lock()
 	d.state = stateStopped
-	consumers := d.consumers
-	d.consumers = map[string]*consumer{}
+	readers := d.readers
+	d.readers = map[string]*reader{}
 	producer := d.producer
 	d.mu.Unlock()
 
 	deadline := time.Now().Add(d.cfg.DrainTimeout)
 	var wg sync.WaitGroup
-	for _, c := range consumers {
-		wg.Go(func() { c.stop(deadline) })
+	for _, r := range readers {
+		wg.Go(func() { r.stop(deadline) })
 	}
 	wg.Wait()
 	d.retiring.Wait()
@@ -216,11 +219,12 @@ func (d *Dispatcher) shutdown() {
 }
 
 // ApplyContract implements contract.Applier: it runs the egresses of c and
-// stops those no longer in it. Added egresses start consuming, removed ones
-// commit their finished work and leave their group (in the background, within
-// DrainTimeout), and changed filters, subscribers, delivery policies and reply
-// targets apply to the next records. A change of topic, consumer group,
-// ordering or concurrency restarts the egress's consumer. Either the whole
+// stops those no longer in it. Each broker topic with egresses gets one
+// reader (reader.go) that the egresses share; added egresses start at their
+// committed offsets, removed ones finish what is in flight (within
+// DrainTimeout) and commit it, and changed filters, subscribers, delivery
+// policies and reply targets apply to the next records. A change of consumer
+// group, ordering or concurrency restarts the egress's lanes. Either the whole
 // contract is applied or, on ErrInvalidContract, none of it.
 //
 // Called before Run, the contract is kept and applied when Run starts.
@@ -234,42 +238,54 @@ func (d *Dispatcher) ApplyContract(ctx context.Context, c *weftv1.Contract) erro
 	if err != nil {
 		return err
 	}
+	byTopic := map[string][]*egressSpec{}
+	for _, s := range specs {
+		byTopic[s.topic] = append(byTopic[s.topic], s)
+	}
 
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	switch d.state {
 	case stateNew:
 		d.pending = c
+		d.mu.Unlock()
 		return nil
 	case stateStopped:
+		d.mu.Unlock()
 		return ErrStopped
 	}
-	for key, cons := range d.consumers {
-		spec, ok := specs[key]
-		if ok && !cons.needsRestart(spec) {
+	var update []*reader
+	for topic, r := range d.readers {
+		ss, ok := byTopic[topic]
+		if ok && ss[0].fleetGroup == r.group {
+			update = append(update, r)
 			continue
 		}
-		delete(d.consumers, key)
-		d.logger.Info("stopping egress", "egress", cons.spec().ref(), "removed", !ok)
-		d.retiring.Go(func() { cons.stop(time.Now().Add(d.cfg.DrainTimeout)) })
+		delete(d.readers, topic)
+		d.logger.Info("stopping broker reader", "topic", topic)
+		d.retiring.Go(func() { r.stop(time.Now().Add(d.cfg.DrainTimeout)) })
 	}
-	for key, spec := range specs {
-		if cons, ok := d.consumers[key]; ok {
-			if old := cons.update(spec); old.generation != spec.generation || old.destination != spec.destination {
-				d.logger.Info("updated egress", "egress", spec.ref(), "generation", spec.generation)
-			}
+	for topic, ss := range byTopic {
+		if _, ok := d.readers[topic]; ok {
 			continue
 		}
-		cons, err := newConsumer(d, spec)
+		r, err := newReader(d, topic, ss[0].fleetGroup, ss)
 		if err != nil {
+			d.mu.Unlock()
 			// Not an invalid contract: a client could not be built (bad
 			// Kafka configuration). Report it; the next contract retries.
-			return fmt.Errorf("start egress %s: %w", spec.ref(), err)
+			return fmt.Errorf("start the reader of %s: %w", topic, err)
 		}
-		d.consumers[key] = cons
-		d.logger.Info("started egress", "egress", spec.ref(), "topic", spec.topic, "group", spec.group, "ordered", spec.ordered)
+		d.readers[topic] = r
+		d.logger.Info("started broker reader", "topic", topic, "group", r.group, "triggers", len(ss))
 	}
+	d.mu.Unlock()
+	// Outside d.mu: removing triggers waits for their in-flight deliveries.
+	for _, r := range update {
+		r.update(byTopic[r.topic])
+	}
+	d.mu.Lock()
 	d.version = c.GetVersion()
+	d.mu.Unlock()
 	return nil
 }
 
@@ -280,15 +296,41 @@ func (d *Dispatcher) Version() uint64 {
 	return d.version
 }
 
-// Egresses lists the consumer groups currently running, sorted.
+// Egresses lists the consumer groups of the egresses currently running,
+// sorted.
 func (d *Dispatcher) Egresses() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := make([]string, 0, len(d.consumers))
-	for _, c := range d.consumers {
-		out = append(out, c.group)
+	var out []string
+	for _, r := range d.readerList() {
+		for _, s := range r.set.Load().specs {
+			out = append(out, s.group)
+		}
 	}
 	slices.Sort(out)
+	return out
+}
+
+func (d *Dispatcher) readerList() []*reader {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]*reader, 0, len(d.readers))
+	for _, r := range d.readers {
+		out = append(out, r)
+	}
+	return out
+}
+
+// lanes lists every lane of every reader.
+func (d *Dispatcher) lanes() []*lane {
+	var out []*lane
+	for _, r := range d.readerList() {
+		r.partsMu.Lock()
+		for _, pt := range r.parts {
+			for _, l := range pt.lanesByKey() {
+				out = append(out, l)
+			}
+		}
+		r.partsMu.Unlock()
+	}
 	return out
 }
 
@@ -310,15 +352,9 @@ type StuckRecord struct {
 // Stuck lists the records currently held back by a failing dead-letter sink,
 // so a status reporter can surface them on the Trigger.
 func (d *Dispatcher) Stuck() []StuckRecord {
-	d.mu.Lock()
-	consumers := make([]*consumer, 0, len(d.consumers))
-	for _, c := range d.consumers {
-		consumers = append(consumers, c)
-	}
-	d.mu.Unlock()
 	var out []StuckRecord
-	for _, c := range consumers {
-		out = append(out, c.stuckRecords()...)
+	for _, l := range d.lanes() {
+		out = append(out, l.stuckRecords()...)
 	}
 	slices.SortFunc(out, func(a, b StuckRecord) int {
 		if a.Group != b.Group {
@@ -355,8 +391,6 @@ func (d *Dispatcher) ready() error {
 	return nil
 }
 
-func (d *Dispatcher) decode(r *kgo.Record) (*event.Event, error) { return cekafka.FromRecord(r) }
-
 func (d *Dispatcher) encode(topic string, e *event.Event) (*kgo.Record, error) {
 	return cekafka.ToRecord(topic, e)
 }
@@ -371,6 +405,7 @@ type egressSpec struct {
 	generation  int64
 	topic       string
 	group       string
+	fleetGroup  string // the dispatcher fleet's group of the topic's broker
 	ordered     bool
 	maxInFlight int // 0: the Config's default
 	destination string
@@ -454,6 +489,7 @@ func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 				generation:  eg.GetGeneration(),
 				topic:       in.GetTopic(),
 				group:       eg.GetConsumerGroup(),
+				fleetGroup:  wire.DispatcherGroup(in.GetNamespace(), in.GetName()),
 				ordered:     eg.GetOrder() == weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
 				maxInFlight: int(eg.GetMaxInFlight()),
 				destination: eg.GetDestination(),

@@ -2,6 +2,7 @@ package dispatcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weft-dev/weft/internal/testutil"
@@ -97,6 +99,9 @@ func (e *env) produce(topic string, evs ...*event.Event) {
 func (e *env) committed(group, topic string) map[int32]int64 {
 	e.t.Helper()
 	resp, err := e.adm.FetchOffsets(context.Background(), group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return map[int32]int64{} // nothing committed yet
+	}
 	if err != nil {
 		e.t.Fatalf("fetch offsets of %s: %v", group, err)
 	}

@@ -2,91 +2,291 @@ package dispatcher
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weft-dev/weft/pkg/cekafka"
+	"github.com/weft-dev/weft/pkg/filter"
 )
 
-// lane delivers one partition's records for one egress: in offset order
-// with one in flight (ordered), or up to maxInFlight at once (unordered). Its
-// queue is bounded: past the high-water mark (records or bytes) the
-// partition's fetching is paused, and resumed once the queue drained to
-// half; it overshoots the mark by at most one poll (maxPollRecords). Records enter the
-// offset tracker when they are taken from the queue, so the tracker's commit
-// point never passes a queued or in-flight record.
+// lane delivers one partition's records for one trigger: in offset order
+// with one in flight (ordered), or up to maxInFlight at once (unordered).
+//
+// Records reach its bounded queue from the shared read while the lane is
+// attached. When the queue is full, the lane detaches instead of holding the
+// others back: the shared read passes it by, and a catch-up reader of its
+// own reads the partition from the first record it missed, waiting for
+// queue space, until it reaches the shared read's position and the lane
+// attaches again. frontier says how far it has got: every record below it is
+// queued, in flight, finished or filtered out (while attached, the shared
+// read's position plays that part too).
+//
+// Records enter the offset tracker when taken from the queue, so the commit
+// point (commitPoint) never passes a queued or in-flight record.
 type lane struct {
-	c         *consumer
-	partition int32
+	part        *part
+	partition   int32
+	key         string
+	group       string
+	spec        atomic.Pointer[egressSpec]
+	maxInFlight int
+	high        int
+
 	ctx       context.Context // cancelled to abandon in-flight deliveries
 	cancel    context.CancelFunc
 	sem       chan struct{} // one token per delivery in flight
-	wake      chan struct{}
+	wake      chan struct{} // a record was queued
+	space     chan struct{} // a record was taken from the queue
 	closing   chan struct{}
 	closeOnce sync.Once
-	wg        sync.WaitGroup // the lane loop and its deliveries
-	hwm       atomic.Int64   // high watermark seen in the last fetch
+	wg        sync.WaitGroup // the lane loop, its deliveries and its catch-up
 
-	mu      sync.Mutex // guards the fields below
-	queue   recordQueue
-	bytes   int // record values queued
-	high    int
-	last    int64 // offset of the last record enqueued (-1: none)
-	first   int64 // offset of the first record enqueued (-1: none)
-	paused  bool
-	tracker *offsetTracker
+	committed atomic.Int64 // the last offset committed to the trigger's group (-1: none)
+
+	mu         sync.Mutex // guards what follows
+	queue      itemQueue
+	bytes      int // record values queued
+	tracker    *offsetTracker
+	attached   bool
+	frontier   int64
+	catchingUp bool
+	stuck      map[int64]*StuckRecord
 }
 
-func newLane(c *consumer, p int32) *lane {
-	ctx, cancel := context.WithCancel(c.workCtx)
+func newLane(pt *part, spec *egressSpec, from int64, attached bool) *lane {
+	d := pt.r.d
+	ctx, cancel := context.WithCancel(pt.r.workCtx)
 	l := &lane{
-		c:         c,
-		partition: p,
-		ctx:       ctx,
-		cancel:    cancel,
-		sem:       make(chan struct{}, c.maxInFlight),
-		wake:      make(chan struct{}, 1),
-		closing:   make(chan struct{}),
-		high:      c.queueSize(),
-		last:      -1,
-		first:     -1,
-		tracker:   newOffsetTracker(c.maxInFlight),
+		part:        pt,
+		partition:   pt.partition,
+		key:         spec.key,
+		group:       spec.group,
+		maxInFlight: spec.inFlightLimit(d.cfg.MaxInFlight),
+		ctx:         ctx,
+		cancel:      cancel,
+		wake:        make(chan struct{}, 1),
+		space:       make(chan struct{}, 1),
+		closing:     make(chan struct{}),
+		frontier:    from,
+		stuck:       map[int64]*StuckRecord{},
 	}
-	l.hwm.Store(-1)
+	l.spec.Store(spec)
+	l.sem = make(chan struct{}, l.maxInFlight)
+	l.high = max(2*l.maxInFlight, minQueue)
+	l.tracker = newOffsetTracker(l.maxInFlight)
+	l.committed.Store(-1)
 	l.wg.Add(1)
 	go l.loop()
+	if attached {
+		l.attached = true
+	} else {
+		l.startCatchUp(from)
+	}
 	return l
 }
 
-// enqueue appends polled records; it never blocks.
-func (l *lane) enqueue(rs []*kgo.Record) {
+// takesShared reports whether the shared read hands this lane the record at
+// offset (attached, and not below what it started or caught up from). The
+// caller holds the part's mu, so attachment cannot change meanwhile.
+func (l *lane) takesShared(offset int64) bool {
 	l.mu.Lock()
-	for _, r := range rs {
-		if r.Offset <= l.last {
-			continue // already queued; the tracker needs increasing offsets
-		}
-		if l.first < 0 {
-			l.first = r.Offset
-		}
-		l.queue.push(r)
-		l.bytes += len(r.Value)
-		l.last = r.Offset
+	defer l.mu.Unlock()
+	return l.attached && offset >= l.frontier
+}
+
+func (l *lane) isAttached() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.attached
+}
+
+func (l *lane) full() bool { return l.queue.len() >= l.high || l.bytes >= maxQueueBytes }
+
+// offer queues it without blocking; false when the queue is full.
+func (l *lane) offer(it *item) bool {
+	l.mu.Lock()
+	if l.full() {
+		l.mu.Unlock()
+		return false
 	}
-	if !l.paused && (l.queue.len() >= l.high || l.bytes >= maxQueueBytes) {
-		l.paused = true
-		l.c.cl.PauseFetchPartitions(map[string][]int32{l.c.topic: {l.partition}})
-	}
+	l.push(it)
 	l.mu.Unlock()
+	return true
+}
+
+// push queues it; the caller holds mu.
+func (l *lane) push(it *item) {
+	l.queue.push(it)
+	l.bytes += len(it.rec.Value)
 	select {
 	case l.wake <- struct{}{}:
 	default:
 	}
 }
 
-// next takes the next record and registers it with the tracker; ok is false
-// once the lane is closing.
-func (l *lane) next() (r *kgo.Record, seq uint64, ok bool) {
+// offerWait queues it, waiting for space; false when the lane closes first.
+func (l *lane) offerWait(it *item) bool {
+	for {
+		l.mu.Lock()
+		if !l.full() {
+			l.push(it)
+			l.mu.Unlock()
+			return true
+		}
+		l.mu.Unlock()
+		select {
+		case <-l.space:
+		case <-l.closing:
+			return false
+		}
+	}
+}
+
+// detach stops the shared read from handing the lane records, from offset
+// on, and starts its catch-up reader there.
+func (l *lane) detach(offset int64) {
+	l.mu.Lock()
+	l.attached = false
+	l.frontier = offset
+	l.mu.Unlock()
+	l.part.r.logger.Debug("trigger fell behind the shared read; catching up on its own", "trigger", l.spec.Load().ref(), "partition", l.partition, "offset", offset)
+	l.startCatchUp(offset)
+}
+
+func (l *lane) startCatchUp(from int64) {
+	l.mu.Lock()
+	if l.catchingUp {
+		l.mu.Unlock()
+		return
+	}
+	l.catchingUp = true
+	l.mu.Unlock()
+	l.wg.Add(1)
+	go l.catchUp(from)
+}
+
+// catchUp reads the lane's partition from offset from with a client of its
+// own, queues what the trigger's filter matches (waiting for space), and
+// stops once the lane attaches again at the shared read's position.
+func (l *lane) catchUp(from int64) {
+	defer l.wg.Done()
+	rejoined := false
+	defer func() {
+		l.mu.Lock()
+		l.catchingUp = false
+		// Detached again while this reader was finishing: the shared read
+		// found the lane full before it was gone; catch up again.
+		again, at := rejoined && !l.attached, l.frontier
+		l.mu.Unlock()
+		select {
+		case <-l.closing:
+		default:
+			if again {
+				l.startCatchUp(at)
+			}
+		}
+	}()
+	r := l.part.r
+	ctx, cancel := context.WithCancel(l.ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-l.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if l.rejoin() {
+		rejoined = true
+		return
+	}
+	cl, err := r.d.cfg.Kafka.NewClient(r.logger.With("trigger", l.spec.Load().ref(), "catch_up", l.partition),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{r.topic: {l.partition: kgo.NewOffset().At(from)}}),
+		kgo.FetchMaxWait(fetchMaxWait),
+		kgo.FetchMaxBytes(fetchMaxBytes),
+	)
+	if err != nil {
+		r.logger.Error("start a catch-up reader; the trigger stays behind until its lane restarts", "trigger", l.spec.Load().ref(), "partition", l.partition, "err", err)
+		return
+	}
+	defer cl.Close()
+	for {
+		fetches := cl.PollRecords(ctx, maxPollRecords)
+		if ctx.Err() != nil {
+			return
+		}
+		for _, fe := range fetches.Errors() {
+			if !errors.Is(fe.Err, context.Canceled) {
+				r.logger.Warn("catch-up fetch failed", "partition", fe.Partition, "err", fe.Err)
+			}
+		}
+		var stop bool
+		fetches.EachRecord(func(rec *kgo.Record) {
+			if stop {
+				return
+			}
+			l.mu.Lock()
+			attached, frontier := l.attached, l.frontier
+			l.mu.Unlock()
+			if attached {
+				stop, rejoined = true, true
+				return
+			}
+			if rec.Offset < frontier {
+				return
+			}
+			var h filter.Headers
+			if lookup, ok := cekafka.AttributeHeaders(rec); ok {
+				h = lookup
+			}
+			var it *item
+			decoded := false
+			if r.matches(l.spec.Load(), rec, h, &it, &decoded) {
+				if !l.offerWait(it) {
+					stop = true
+					return
+				}
+			}
+			l.mu.Lock()
+			l.frontier = max(l.frontier, rec.Offset+1)
+			l.mu.Unlock()
+			if l.rejoin() {
+				stop, rejoined = true, true
+			}
+		})
+		if stop {
+			return
+		}
+	}
+}
+
+// rejoin attaches the lane again once it caught up with the shared read's
+// position; it reports whether the lane is attached.
+func (l *lane) rejoin() bool {
+	l.mu.Lock()
+	frontier := l.frontier
+	l.mu.Unlock()
+	if frontier < l.part.nextA.Load() {
+		return false
+	}
+	pt := l.part
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.frontier >= pt.next {
+		l.attached = true
+	}
+	return l.attached
+}
+
+// next takes the next record and registers it with the tracker; ok is
+// false once the lane is closing.
+func (l *lane) next() (it *item, seq uint64, ok bool) {
 	for {
 		select {
 		case <-l.closing:
@@ -94,15 +294,15 @@ func (l *lane) next() (r *kgo.Record, seq uint64, ok bool) {
 		default:
 		}
 		l.mu.Lock()
-		if r, ok := l.queue.pop(); ok {
-			seq := l.tracker.Add(r.Offset)
-			l.bytes -= len(r.Value)
-			if l.paused && l.queue.len() <= l.high/2 && l.bytes <= maxQueueBytes/2 {
-				l.paused = false
-				l.c.cl.ResumeFetchPartitions(map[string][]int32{l.c.topic: {l.partition}})
-			}
+		if it, ok := l.queue.pop(); ok {
+			seq := l.tracker.Add(it.rec.Offset)
+			l.bytes -= len(it.rec.Value)
 			l.mu.Unlock()
-			return r, seq, true
+			select {
+			case l.space <- struct{}{}:
+			default:
+			}
+			return it, seq, true
 		}
 		l.mu.Unlock()
 		select {
@@ -121,20 +321,20 @@ func (l *lane) loop() {
 		case <-l.closing:
 			return
 		}
-		r, seq, ok := l.next()
+		it, seq, ok := l.next()
 		if !ok {
 			<-l.sem
 			return
 		}
 		l.wg.Add(1)
-		go l.deliver(r, seq)
+		go l.deliver(it, seq)
 	}
 }
 
-func (l *lane) deliver(r *kgo.Record, seq uint64) {
+func (l *lane) deliver(it *item, seq uint64) {
 	defer l.wg.Done()
 	defer func() { <-l.sem }()
-	if !l.c.process(l.ctx, l, r) {
+	if !l.process(l.ctx, it) {
 		return // not finished: the commit point stays before it
 	}
 	l.mu.Lock()
@@ -142,26 +342,27 @@ func (l *lane) deliver(r *kgo.Record, seq uint64) {
 	l.mu.Unlock()
 }
 
-// committable is the offset to commit for this lane (-1: nothing yet).
-func (l *lane) committable() int64 {
+// commitPoint is the offset to commit for this lane: the oldest record in
+// flight or queued, or with none, how far the lane has got.
+func (l *lane) commitPoint() int64 {
+	shared := l.part.nextA.Load()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.tracker.Committable()
-}
-
-// position is where a restarted consumer would resume (for lag).
-func (l *lane) position() int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if o := l.tracker.Committable(); o >= 0 {
+	if o, ok := l.tracker.FirstPending(); ok {
 		return o
 	}
-	return l.first
+	if it, ok := l.queue.front(); ok {
+		return it.rec.Offset
+	}
+	if l.attached && shared > l.frontier {
+		return shared
+	}
+	return l.frontier
 }
 
 // close stops taking records, lets in-flight deliveries run until deadline,
-// abandons the rest, and returns the offset to commit. It is idempotent.
-func (l *lane) close(deadline time.Time) int64 {
+// and abandons the rest (uncommitted, so redelivered). It is idempotent.
+func (l *lane) close(deadline time.Time) {
 	l.closeOnce.Do(func() { close(l.closing) })
 	done := make(chan struct{})
 	go func() {
@@ -173,42 +374,82 @@ func (l *lane) close(deadline time.Time) int64 {
 	case <-done:
 		t.Stop()
 	case <-t.C:
-		l.c.logger.Warn("abandoning in-flight deliveries; they will be redelivered", "partition", l.partition)
+		l.part.r.logger.Warn("abandoning in-flight deliveries; they will be redelivered", "trigger", l.spec.Load().ref(), "partition", l.partition)
 		l.cancel()
 		<-done
 	}
 	l.cancel()
-	return l.committable()
 }
 
-// recordQueue is a FIFO ring of records.
-type recordQueue struct {
-	buf  []*kgo.Record
+// itemQueue is a FIFO ring of items.
+type itemQueue struct {
+	buf  []*item
 	head int
 	n    int
 }
 
-func (q *recordQueue) len() int { return q.n }
+func (q *itemQueue) len() int { return q.n }
 
-func (q *recordQueue) push(r *kgo.Record) {
+func (q *itemQueue) push(it *item) {
 	if q.n == len(q.buf) {
-		nb := make([]*kgo.Record, max(2*len(q.buf), 16))
+		nb := make([]*item, max(2*len(q.buf), 16))
 		for i := range q.n {
 			nb[i] = q.buf[(q.head+i)%len(q.buf)]
 		}
 		q.buf, q.head = nb, 0
 	}
-	q.buf[(q.head+q.n)%len(q.buf)] = r
+	q.buf[(q.head+q.n)%len(q.buf)] = it
 	q.n++
 }
 
-func (q *recordQueue) pop() (*kgo.Record, bool) {
+func (q *itemQueue) front() (*item, bool) {
 	if q.n == 0 {
 		return nil, false
 	}
-	r := q.buf[q.head]
+	return q.buf[q.head], true
+}
+
+func (q *itemQueue) pop() (*item, bool) {
+	if q.n == 0 {
+		return nil, false
+	}
+	it := q.buf[q.head]
 	q.buf[q.head] = nil
 	q.head = (q.head + 1) % len(q.buf)
 	q.n--
-	return r, true
+	return it, true
+}
+
+func (l *lane) markStuck(offset int64, err error) *StuckRecord {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, ok := l.stuck[offset]
+	if !ok {
+		spec := l.spec.Load()
+		s = &StuckRecord{
+			UID: spec.uid, Namespace: spec.namespace, Name: spec.name, Group: l.group,
+			Partition: l.partition, Offset: offset, Since: time.Now(),
+		}
+		l.stuck[offset] = s
+	}
+	s.Retries++
+	s.Err = err.Error()
+	cp := *s
+	return &cp
+}
+
+func (l *lane) unmarkStuck(offset int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.stuck, offset)
+}
+
+func (l *lane) stuckRecords() []StuckRecord {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]StuckRecord, 0, len(l.stuck))
+	for _, s := range l.stuck {
+		out = append(out, *s)
+	}
+	return out
 }

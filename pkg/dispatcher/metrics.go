@@ -72,32 +72,24 @@ func newInstruments(m metric.Meter, observe func(context.Context, *instruments, 
 	return &inst, nil
 }
 
-// observe reports consumer lag per partition and stuck events per trigger.
+// observe reports consumer lag per trigger and partition, and stuck events
+// per trigger.
 func (d *Dispatcher) observe(_ context.Context, inst *instruments, o metric.Observer) error {
-	d.mu.Lock()
-	consumers := make([]*consumer, 0, len(d.consumers))
-	for _, c := range d.consumers {
-		consumers = append(consumers, c)
-	}
-	d.mu.Unlock()
-	for _, c := range consumers {
-		spec := c.spec()
-		c.lanesMu.Lock()
-		for p, l := range c.lanes {
-			hwm, pos := l.hwm.Load(), l.position()
-			if hwm < 0 || pos < 0 {
-				continue
-			}
-			o.ObserveInt64(inst.lag, max(hwm-pos, 0), metric.WithAttributes(
+	stuck := map[*egressSpec]int{}
+	for _, l := range d.lanes() {
+		spec := l.spec.Load()
+		if hwm := l.part.hwm.Load(); hwm >= 0 {
+			o.ObserveInt64(inst.lag, max(hwm-l.commitPoint(), 0), metric.WithAttributes(
 				attribute.String("namespace", spec.namespace),
 				attribute.String("trigger", spec.name),
-				attribute.Int("partition", int(p)),
+				attribute.Int("partition", int(l.partition)),
 			))
 		}
-		c.lanesMu.Unlock()
-		c.stuckMu.Lock()
-		n := len(c.stuck)
-		c.stuckMu.Unlock()
+		l.mu.Lock()
+		stuck[spec] += len(l.stuck)
+		l.mu.Unlock()
+	}
+	for spec, n := range stuck {
 		o.ObserveInt64(inst.stuck, int64(n), metric.WithAttributeSet(spec.attrs))
 	}
 	return nil

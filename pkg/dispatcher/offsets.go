@@ -66,6 +66,15 @@ func (t *offsetTracker) Done(seq uint64) bool {
 // or -1 when no record finished yet.
 func (t *offsetTracker) Committable() int64 { return t.next }
 
+// FirstPending returns the offset of the oldest record added and not yet
+// finished; ok is false when every record added is finished.
+func (t *offsetTracker) FirstPending() (offset int64, ok bool) {
+	if t.head == t.tail {
+		return 0, false
+	}
+	return t.ring[t.head&uint64(len(t.ring)-1)].offset, true
+}
+
 // Outstanding is the number of records added and not yet released by the
 // finished prefix.
 func (t *offsetTracker) Outstanding() int { return int(t.tail - t.head) }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/weft-dev/weft/pkg/cekafka"
 	"github.com/weft-dev/weft/pkg/delivery"
-	"github.com/weft-dev/weft/pkg/filter"
 	"github.com/weft-dev/weft/pkg/wire"
 )
 
@@ -31,59 +30,40 @@ const (
 	replyTimeout = 30 * time.Second
 )
 
-// process handles one record and reports whether it is finished (and may be
-// committed): delivered, filtered out, dead-lettered, dropped by policy, or
-// undecodable. It returns false only when ctx ended first.
-func (c *consumer) process(ctx context.Context, l *lane, r *kgo.Record) bool {
-	spec := c.spec()
-	ctx = c.d.propagator.Extract(ctx, cekafka.HeaderCarrier{R: r})
-	ctx, span := c.d.tracer.Start(ctx, "weft.dispatch", trace.WithSpanKind(trace.SpanKindConsumer),
+// process delivers one queued item and reports whether it is finished
+// (and may be committed): delivered, dead-lettered, dropped by policy, or
+// filtered out by a trigger changed since it was queued. It returns false
+// only when ctx ended first.
+func (l *lane) process(ctx context.Context, it *item) bool {
+	d, r, ev := l.part.r.d, it.rec, it.ev
+	spec := l.spec.Load()
+	ctx = d.propagator.Extract(ctx, cekafka.HeaderCarrier{R: r})
+	ctx, span := d.tracer.Start(ctx, "weft.dispatch", trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(
 			attribute.String("weft.trigger", spec.ref()),
 			attribute.String("messaging.system", "kafka"),
 			attribute.String("messaging.destination.name", r.Topic),
-			attribute.String("messaging.consumer.group.name", c.group),
+			attribute.String("messaging.consumer.group.name", l.group),
 			attribute.Int("messaging.destination.partition.id", int(r.Partition)),
 			attribute.Int64("messaging.kafka.offset", r.Offset),
+			attribute.String("cloudevents.event_id", ev.ID()),
+			attribute.String("cloudevents.event_type", ev.Type()),
 		))
 	defer span.End()
 
-	// Most records fail most triggers' filters: turn them away from their
-	// headers when the filter can, without decoding the event.
-	if rj, ok := spec.filter.(filter.HeaderRejecter); ok {
-		if lookup, ok := cekafka.AttributeHeaders(r); ok && rj.RejectHeaders(lookup) {
-			c.d.inst.filtered.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
-			span.SetAttributes(attribute.Bool("weft.filtered", true))
-			c.unmarkStuck(l, r.Offset)
-			return true
-		}
-	}
-
-	ev, err := c.d.decode(r)
-	if err != nil {
-		// It can never be delivered; committing it is the only way on.
-		c.logger.Error("undecodable record; skipping it", "partition", r.Partition, "offset", r.Offset, "err", err)
-		c.d.inst.undecodable.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
-		span.SetStatus(codes.Error, "undecodable record")
-		return true
-	}
-	span.SetAttributes(attribute.String("cloudevents.event_id", ev.ID()), attribute.String("cloudevents.event_type", ev.Type()))
-	ttl := eventTTL(ev)
-	ev.SetExtension(wire.ExtBrokerTTL, nil) // internal: subscribers do not see it
-
 	backoff := time.Duration(0)
 	for {
-		spec = c.spec() // a changed trigger applies from the next attempt
+		spec = l.spec.Load() // a changed trigger applies from the next attempt
 		if !spec.filter.Match(ev) {
-			c.d.inst.filtered.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+			d.inst.filtered.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
 			span.SetAttributes(attribute.Bool("weft.filtered", true))
-			c.unmarkStuck(l, r.Offset)
+			l.unmarkStuck(r.Offset)
 			return true
 		}
-		res, err := c.send(ctx, spec, ev, ttl)
+		res, err := l.send(ctx, spec, ev, it.ttl)
 		if err == nil {
-			c.unmarkStuck(l, r.Offset)
-			c.finish(ctx, spec, span, ev, r, res)
+			l.unmarkStuck(r.Offset)
+			l.finish(ctx, spec, span, ev, r, res)
 			return true
 		}
 		if ctx.Err() != nil {
@@ -93,11 +73,11 @@ func (c *consumer) process(ctx context.Context, l *lane, r *kgo.Record) bool {
 		// ErrDeadLetterFailed, or anything unexpected: the event is not
 		// stored anywhere, so it is never dropped. Hold the partition's
 		// commit point and retry with capped backoff.
-		backoff = min(max(2*backoff, firstStuckBackoff), c.d.cfg.DeadLetterRetryMaxBackoff)
-		s := c.markStuck(l, r.Offset, err)
-		c.d.inst.stuckRetries.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
-		c.logger.Error("event not delivered and not dead-lettered; retrying it, the partition's offset is held",
-			"partition", r.Partition, "offset", r.Offset, "id", ev.ID(), "retries", s.Retries, "retry_in", backoff,
+		backoff = min(max(2*backoff, firstStuckBackoff), d.cfg.DeadLetterRetryMaxBackoff)
+		s := l.markStuck(r.Offset, err)
+		d.inst.stuckRetries.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+		l.part.r.logger.Error("event not delivered and not dead-lettered; retrying it, the partition's offset is held",
+			"trigger", spec.ref(), "partition", r.Partition, "offset", r.Offset, "id", ev.ID(), "retries", s.Retries, "retry_in", backoff,
 			"dead_letter_failed", errors.Is(err, delivery.ErrDeadLetterFailed), "err", err)
 		span.AddEvent("dead letter failed", trace.WithAttributes(attribute.String("error", err.Error())))
 		t := time.NewTimer(backoff)
@@ -111,12 +91,13 @@ func (c *consumer) process(ctx context.Context, l *lane, r *kgo.Record) bool {
 	}
 }
 
-func (c *consumer) send(ctx context.Context, spec *egressSpec, ev *event.Event, ttl int) (delivery.Result, error) {
-	inst := c.d.inst
+func (l *lane) send(ctx context.Context, spec *egressSpec, ev *event.Event, ttl int) (delivery.Result, error) {
+	d := l.part.r.d
+	inst := d.inst
 	inst.inFlight.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
 	defer inst.inFlight.Add(ctx, -1, metric.WithAttributeSet(spec.attrs))
 	start := time.Now()
-	res, err := c.d.sender.Send(ctx, ev, spec.destination, spec.policy, c.replyFunc(spec, ttl))
+	res, err := d.sender.Send(ctx, ev, spec.destination, spec.policy, l.replyFunc(spec, ttl))
 	outcome := "error"
 	if err == nil {
 		outcome = res.Outcome.String()
@@ -128,8 +109,8 @@ func (c *consumer) send(ctx context.Context, spec *egressSpec, ev *event.Event, 
 	return res, err
 }
 
-func (c *consumer) finish(ctx context.Context, spec *egressSpec, span trace.Span, ev *event.Event, r *kgo.Record, res delivery.Result) {
-	inst := c.d.inst
+func (l *lane) finish(ctx context.Context, spec *egressSpec, span trace.Span, ev *event.Event, r *kgo.Record, res delivery.Result) {
+	inst := l.part.r.d.inst
 	span.SetAttributes(attribute.Int("http.response.status_code", res.StatusCode), attribute.Int("weft.attempts", res.Attempts))
 	switch res.Outcome {
 	case delivery.OutcomeDelivered:
@@ -137,39 +118,39 @@ func (c *consumer) finish(ctx context.Context, spec *egressSpec, span trace.Span
 	case delivery.OutcomeDeadLettered:
 		inst.deadLettered.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
 		span.SetStatus(codes.Error, "dead-lettered")
-		c.logger.Debug("event dead-lettered", "partition", r.Partition, "offset", r.Offset, "id", ev.ID(),
+		l.part.r.logger.Debug("event dead-lettered", "partition", r.Partition, "offset", r.Offset, "id", ev.ID(),
 			"status", res.StatusCode, "attempts", res.Attempts, "err", res.Err)
 	default:
 		inst.dropped.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
 		span.SetStatus(codes.Error, "dropped")
-		c.logger.Debug("event dropped after its retries (no dead-letter sink)", "partition", r.Partition, "offset", r.Offset,
+		l.part.r.logger.Debug("event dropped after its retries (no dead-letter sink)", "partition", r.Partition, "offset", r.Offset,
 			"id", ev.ID(), "status", res.StatusCode, "attempts", res.Attempts, "err", res.Err)
 	}
 }
 
 // replyFunc produces replies into the egress's reply topic with the
 // producer's durability (acks=all, idempotent); an error fails the attempt.
-func (c *consumer) replyFunc(spec *egressSpec, ttl int) delivery.ReplyFunc {
+func (l *lane) replyFunc(spec *egressSpec, ttl int) delivery.ReplyFunc {
 	return func(ctx context.Context, reply *event.Event) error {
 		if spec.replyTopic == "" {
-			c.logger.Debug("reply discarded: the egress has no reply topic", "id", reply.ID())
+			l.part.r.logger.Debug("reply discarded: the egress has no reply topic", "id", reply.ID())
 			return nil
 		}
 		next := ttl - 1
 		if next <= 0 {
-			c.d.inst.repliesDropped.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
-			c.logger.Warn("reply dropped: hop count exhausted (reply loop?)", "id", reply.ID(), "type", reply.Type(), "ttl", ttl)
+			l.part.r.d.inst.repliesDropped.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+			l.part.r.logger.Warn("reply dropped: hop count exhausted (reply loop?)", "id", reply.ID(), "type", reply.Type(), "ttl", ttl)
 			return nil
 		}
 		reply.SetExtension(wire.ExtBrokerTTL, int32(next))
-		rec, err := c.d.encode(spec.replyTopic, reply)
+		rec, err := l.part.r.d.encode(spec.replyTopic, reply)
 		if err != nil {
 			return fmt.Errorf("encode reply: %w", err)
 		}
 		// A producer span, child of the delivery attempt, like the
 		// ingress's: the reply record carries its context, so the reply's
 		// dispatch continues the same trace.
-		ctx, span := c.d.tracer.Start(ctx, "send "+spec.replyTopic, trace.WithSpanKind(trace.SpanKindProducer),
+		ctx, span := l.part.r.d.tracer.Start(ctx, "send "+spec.replyTopic, trace.WithSpanKind(trace.SpanKindProducer),
 			trace.WithAttributes(
 				attribute.String("messaging.system", "kafka"),
 				attribute.String("messaging.operation.type", "send"),
@@ -178,17 +159,17 @@ func (c *consumer) replyFunc(spec *egressSpec, ttl int) delivery.ReplyFunc {
 				attribute.String("messaging.message.id", reply.ID()),
 			))
 		defer span.End()
-		c.d.propagator.Inject(ctx, cekafka.HeaderCarrier{R: rec})
+		l.part.r.d.propagator.Inject(ctx, cekafka.HeaderCarrier{R: rec})
 		ctx, cancel := context.WithTimeout(ctx, replyTimeout)
 		defer cancel()
-		if err := c.d.producer.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		if err := l.part.r.d.producer.ProduceSync(ctx, rec).FirstErr(); err != nil {
 			span.SetStatus(codes.Error, err.Error())
 			return fmt.Errorf("produce reply to %s: %w", spec.replyTopic, err)
 		}
 		span.SetAttributes(
 			attribute.Int("messaging.destination.partition.id", int(rec.Partition)),
 			attribute.Int64("messaging.kafka.offset", rec.Offset))
-		c.d.inst.replies.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+		l.part.r.d.inst.replies.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
 		return nil
 	}
 }

@@ -22,6 +22,11 @@ const (
 	// group holds the trigger's committed progress, so lag per trigger is
 	// visible with any Kafka tool.
 	TriggerGroupPrefix = "weft.trigger."
+	// DispatcherGroupPrefix starts the consumer group the dispatcher fleet
+	// shares for one broker: it divides the broker topic's partitions among
+	// the dispatcher processes, each of which reads its partitions once for
+	// all the broker's triggers.
+	DispatcherGroupPrefix = "weft.dispatcher."
 )
 
 // BrokerTopic is the Kafka topic backing a broker.
@@ -29,6 +34,11 @@ func BrokerTopic(namespace, name string) string { return BrokerTopicPrefix + nam
 
 // TriggerGroup is the Kafka consumer group of a trigger.
 func TriggerGroup(namespace, name string) string { return TriggerGroupPrefix + namespace + "." + name }
+
+// DispatcherGroup is the consumer group of the dispatcher fleet for a broker.
+func DispatcherGroup(namespace, broker string) string {
+	return DispatcherGroupPrefix + namespace + "." + broker
+}
 
 // BrokerPath is the HTTP path the ingress serves a broker at.
 func BrokerPath(namespace, name string) string { return "/" + namespace + "/" + name }
