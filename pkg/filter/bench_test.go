@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -95,6 +96,131 @@ func BenchmarkRejectNonMatching(b *testing.B) {
 			if !ok || !rj.RejectHeaders(lookup) {
 				b.Fatal("not rejected")
 			}
+		}
+	})
+}
+
+// One broker, 1,000 triggers each with an exact type filter over 100 types,
+// plus one trigger without a filter: which of them may take a record of one
+// type (10 + 1 of them). The index against asking every filter, from the
+// headers (RejectHeaders, as the dispatcher does per trigger) or by decoding
+// the record (Match). IndexThenMatch adds decoding the record and calling
+// Match on the candidates: the whole decision.
+//
+//	go test -run '^$' -bench BenchmarkIndexCandidates -benchmem ./pkg/filter/
+func BenchmarkIndexCandidates(b *testing.B) {
+	fs := make([]Filter, 0, 1001)
+	for i := range 1000 {
+		flt, err := FromEgress(&weftv1.Egress{Filters: f(exactF("type", fmt.Sprintf("type-%02d", i%100)))})
+		if err != nil {
+			b.Fatal(err)
+		}
+		fs = append(fs, flt)
+	}
+	all, err := FromEgress(&weftv1.Egress{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fs = append(fs, all)
+	ix := NewIndex(fs)
+
+	e := event.New()
+	e.SetID("b-1")
+	e.SetType("type-42")
+	e.SetSource("weft-bench")
+	e.SetExtension("knativearrivaltime", "2026-11-22T19:00:00Z")
+	if err := e.SetData("application/json", make([]byte, 1024)); err != nil {
+		b.Fatal(err)
+	}
+	rec, err := cekafka.ToRecord("t", &e)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const want = 11
+
+	dst := make([]int, 0, len(fs))
+	b.Run("Index", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			h, ok := cekafka.AttributeHeaders(rec)
+			if !ok {
+				b.Fatal("no headers")
+			}
+			dst = ix.Candidates(h, dst[:0])
+		}
+		if len(dst) != want {
+			b.Fatalf("%d candidates, want %d", len(dst), want)
+		}
+	})
+	// The index alone, with headers that cost a map read and no allocation.
+	b.Run("IndexMapHeaders", func(b *testing.B) {
+		b.ReportAllocs()
+		h := mapHeaders(map[string]string{"specversion": "1.0", "id": "b-1", "type": "type-42", "source": "weft-bench", "knativearrivaltime": "2026-11-22T19:00:00Z"})
+		for b.Loop() {
+			dst = ix.Candidates(h, dst[:0])
+		}
+		if len(dst) != want {
+			b.Fatalf("%d candidates, want %d", len(dst), want)
+		}
+	})
+	b.Run("RejectHeaders", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			h, ok := cekafka.AttributeHeaders(rec)
+			if !ok {
+				b.Fatal("no headers")
+			}
+			dst = dst[:0]
+			for i, flt := range fs {
+				if rj, ok := flt.(HeaderRejecter); !ok || !rj.RejectHeaders(h) {
+					dst = append(dst, i)
+				}
+			}
+		}
+		if len(dst) != want {
+			b.Fatalf("%d candidates, want %d", len(dst), want)
+		}
+	})
+	b.Run("Match", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ev, err := cekafka.FromRecord(rec)
+			if err != nil {
+				b.Fatal(err)
+			}
+			dst = dst[:0]
+			for i, flt := range fs {
+				if flt.Match(ev) {
+					dst = append(dst, i)
+				}
+			}
+		}
+		if len(dst) != want {
+			b.Fatalf("%d matches, want %d", len(dst), want)
+		}
+	})
+	b.Run("IndexThenMatch", func(b *testing.B) {
+		b.ReportAllocs()
+		matched := make([]int, 0, len(fs))
+		for b.Loop() {
+			h, ok := cekafka.AttributeHeaders(rec)
+			if !ok {
+				b.Fatal("no headers")
+			}
+			dst = ix.Candidates(h, dst[:0])
+			ev, err := cekafka.FromRecord(rec)
+			if err != nil {
+				b.Fatal(err)
+			}
+			matched = matched[:0]
+			for _, i := range dst {
+				if fs[i].Match(ev) {
+					matched = append(matched, i)
+				}
+			}
+		}
+		if len(matched) != want {
+			b.Fatalf("%d matches, want %d", len(matched), want)
 		}
 	})
 }

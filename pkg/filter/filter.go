@@ -1,7 +1,9 @@
 // Package filter owns trigger filtering: it compiles the filters of the
 // data-plane contract (the legacy attributes map and the exact, prefix,
 // suffix, all, any, not and cesql dialects of Knative Eventing's filters list)
-// into matchers that the dispatcher runs against every event.
+// into matchers that the dispatcher runs against every event, and indexes a
+// broker's filters so that a record is matched only against those its
+// headers leave possible (Index).
 //
 // Semantics follow Knative Eventing's broker: attribute names are
 // case-sensitive and values are compared exactly against the canonical string
