@@ -153,8 +153,20 @@ func (p *publisher) readiness(uid string, role wire.Role) (ok bool, reason, msg 
 	if !known {
 		return false, "NotInContract", "not part of the data-plane contract yet"
 	}
-	var n int
-	var behind []string
+	n, behind := p.behindLocked(role, need)
+	if n == 0 {
+		return false, "NoDataPlane", fmt.Sprintf("no %s process is connected to the control plane", role)
+	}
+	if len(behind) > 0 {
+		sort.Strings(behind)
+		return false, "DataPlaneNotReady", fmt.Sprintf("%d of %d %s processes have not applied contract version %d yet: %v", len(behind), n, role, need, behind)
+	}
+	return true, "", ""
+}
+
+// behindLocked counts the connected processes of role (here and on other
+// replicas) and names those that have not acknowledged version need.
+func (p *publisher) behindLocked(role wire.Role, need uint64) (n int, behind []string) {
 	count := func(id, r string, acked uint64) {
 		if r != string(role) {
 			return
@@ -172,14 +184,17 @@ func (p *publisher) readiness(uid string, role wire.Role) (ok bool, reason, msg 
 			count(e.ProcessID, e.Role, e.Acked)
 		}
 	}
-	if n == 0 {
-		return false, "NoDataPlane", fmt.Sprintf("no %s process is connected to the control plane", role)
-	}
-	if len(behind) > 0 {
-		sort.Strings(behind)
-		return false, "DataPlaneNotReady", fmt.Sprintf("%d of %d %s processes have not applied contract version %d yet: %v", len(behind), n, role, need, behind)
-	}
-	return true, "", ""
+	return n, behind
+}
+
+// applied reports whether every connected process of role acknowledged a
+// contract of at least version (true when none is connected: a process that
+// connects later gets the current contract first).
+func (p *publisher) applied(role wire.Role, version uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, behind := p.behindLocked(role, version)
+	return len(behind) == 0
 }
 
 // problems returns what connected processes (here and on other replicas)

@@ -117,6 +117,15 @@ func (s *Server) FixStartOffsets(ctx context.Context, t *apis.Trigger) error {
 	return s.fixStartOffsets(ctx, t, topics.Has(topic))
 }
 
+// DataPlaneApplied reports whether every connected data-plane process of
+// role runs a contract compiled from the state at version or later; after
+// Unmirror, the data plane no longer runs the resource once it is true for
+// the store's version then (a dispatcher, for one, has committed a removed
+// trigger's last offsets by the time it acknowledges).
+func (s *Server) DataPlaneApplied(role wire.Role, version uint64) bool {
+	return s.pub.applied(role, version)
+}
+
 // Stored returns the stored object at k with its computed status, nil when
 // the store does not hold it.
 func (s *Server) Stored(k Key) apis.Object {

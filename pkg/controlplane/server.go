@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -71,6 +72,10 @@ type Server struct {
 	resumeWait time.Duration
 	// readOnly, when set, says why Apply and Delete are refused.
 	readOnly string
+	// bg owns background work (deleting groups); bgCtx ends it on Close.
+	bg       sync.WaitGroup
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
 }
 
 // New validates cfg, connects to Kafka, replays the state and binds the gRPC
@@ -80,6 +85,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, logger: observability.DiscardLogger(), health: observability.NewHealth(), resumeWait: defaultResumeWait}
+	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(s)
 	}
@@ -238,6 +244,10 @@ func (s *Server) registerMetrics() {
 
 // Close releases the store and Kafka clients.
 func (s *Server) Close() {
+	if s.bgCancel != nil {
+		s.bgCancel()
+		s.bg.Wait()
+	}
 	if s.pub != nil && s.pub.peers != nil && !s.running {
 		s.pub.peers.cl.Close()
 	}

@@ -315,7 +315,7 @@ func (s *Server) delete(ctx context.Context, k Key, rv string) (apis.Object, err
 		if rv != "" && old.GetObjectMeta().ResourceVersion != rv {
 			return nil, fmt.Errorf("%w: resource_version: %s %s/%s is at %s, not %s", ErrStaleVersion, k.Kind, k.Namespace, k.Name, old.GetObjectMeta().ResourceVersion, rv)
 		}
-		_, err := s.store.Commit(ctx, []Mutation{{Key: k, Base: st.VersionOf(k)}})
+		next, err := s.store.Commit(ctx, []Mutation{{Key: k, Base: st.VersionOf(k)}})
 		if errors.Is(err, ErrConflict) && attempt < maxCommitAttempts {
 			continue
 		}
@@ -328,7 +328,7 @@ func (s *Server) delete(ctx context.Context, k Key, rv string) (apis.Object, err
 				s.logger.Warn("broker deleted but its topic was not", "broker", k, "err", err)
 			}
 		case apis.KindTrigger:
-			s.deleteTriggerGroup(ctx, k.Namespace, k.Name)
+			s.deleteGroupWhenDispatched(k, next.Version)
 		}
 		return old, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -86,12 +87,32 @@ func (s *Server) fixStartOffsets(ctx context.Context, t *apis.Trigger, brokerExi
 	return nil
 }
 
-// deleteTriggerGroup removes a deleted trigger's consumer group, best effort:
-// a dispatcher may still be leaving it, and a later trigger of the same name
-// overwrites its offsets at creation anyway.
-func (s *Server) deleteTriggerGroup(ctx context.Context, namespace, name string) {
-	group := wire.TriggerGroup(namespace, name)
-	if _, err := s.adm.DeleteGroup(ctx, group); err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
-		s.logger.Debug("delete consumer group (it is overwritten on re-creation)", "group", group, "err", err)
-	}
+// groupDeleteWait bounds how long a deleted trigger's consumer group waits
+// for the dispatchers to stop running the trigger before it is deleted.
+const groupDeleteWait = time.Minute
+
+// deleteGroupWhenDispatched removes a deleted trigger's consumer group, in
+// the background, once every dispatcher acknowledged the contract without
+// the trigger (state version): a dispatcher commits a removed trigger's last
+// offsets before it acknowledges, and would make the group again. It is best
+// effort: a later trigger of the same name overwrites the offsets at
+// creation anyway.
+func (s *Server) deleteGroupWhenDispatched(k Key, version uint64) {
+	s.bg.Go(func() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		deadline := time.Now().Add(groupDeleteWait)
+		for !s.DataPlaneApplied(wire.RoleDispatcher, version) && time.Now().Before(deadline) {
+			select {
+			case <-s.bgCtx.Done():
+				return
+			case <-t.C:
+			}
+		}
+		ctx, cancel := context.WithTimeout(s.bgCtx, 10*time.Second)
+		defer cancel()
+		if err := s.DeleteKafkaResources(ctx, k); err != nil {
+			s.logger.Debug("delete a deleted trigger's consumer group (it is overwritten on re-creation)", "trigger", k.String(), "err", err)
+		}
+	})
 }

@@ -56,9 +56,10 @@ type reader struct {
 	d      *Dispatcher
 	logger *slog.Logger
 	topic  string
-	group  string // the fleet's group
-	cl     *kgo.Client
-	adm    *kadm.Client
+	group  string       // the fleet's group
+	cl     *kgo.Client  // the fleet group's member
+	admCl  *kgo.Client  // for the triggers' groups and offsets
+	adm    *kadm.Client // over admCl
 
 	set atomic.Pointer[triggerSet]
 
@@ -140,12 +141,21 @@ func newReader(d *Dispatcher, topic, group string, specs []*egressSpec) (*reader
 	if d.cfg.SessionTimeout > 0 {
 		opts = append(opts, kgo.SessionTimeout(d.cfg.SessionTimeout))
 	}
-	cl, err := d.cfg.Kafka.NewClient(r.logger, opts...)
+	// The admin client exists before the group client: the group's
+	// callbacks use it from the moment the group client is made.
+	admCl, err := d.cfg.Kafka.NewClient(r.logger)
 	if err != nil {
 		return nil, err
 	}
-	r.cl, r.adm = cl, kadm.NewClient(cl)
+	r.admCl, r.adm = admCl, kadm.NewClient(admCl)
 	r.workCtx, r.workCancel = context.WithCancel(context.Background())
+	cl, err := d.cfg.Kafka.NewClient(r.logger, opts...)
+	if err != nil {
+		admCl.Close()
+		r.workCancel()
+		return nil, err
+	}
+	r.cl = cl
 	var pollCtx, commitCtx context.Context
 	pollCtx, r.pollCancel = context.WithCancel(context.Background())
 	commitCtx, r.commitStop = context.WithCancel(context.Background())
@@ -578,6 +588,7 @@ func (r *reader) stop(deadline time.Time) {
 		r.release(context.Background(), r.takeParts(nil), deadline, true)
 		r.workCancel()
 		r.cl.Close()
+		r.admCl.Close()
 		r.logger.Info("broker reader stopped")
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/weft-dev/weft/internal/testutil"
@@ -164,6 +165,23 @@ func (p *plane) ready(obj client.Object) (string, client.Object) {
 	return "", o
 }
 
+// modify updates obj with change, reading it again when the reconciler
+// changed it in between.
+func (p *plane) modify(t *testing.T, obj client.Object, change func(client.Object)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		o := obj.DeepCopyObject().(client.Object)
+		if err := p.cl().Get(context.Background(), client.ObjectKeyFromObject(obj), o); err != nil {
+			return err
+		}
+		change(o)
+		return p.cl().Update(context.Background(), o)
+	})
+	if err != nil {
+		t.Fatalf("update %s: %v", obj.GetName(), err)
+	}
+}
+
 func (p *plane) topicExists(t *testing.T, topic string) bool {
 	ts, err := p.adm.ListTopics(context.Background(), topic)
 	if err != nil {
@@ -222,12 +240,7 @@ func TestDefaultClassAndClassChange(t *testing.T) {
 		r, o := p.ready(b)
 		return r != "" && len(o.GetFinalizers()) == 1 && p.topicExists(t, topic), r
 	})
-	_, o := p.ready(b)
-	got := o.(*eventingv1.Broker)
-	got.Annotations = map[string]string{apis.AnnotationBrokerClass: "Other"}
-	if err := p.cl().Update(context.Background(), got); err != nil {
-		t.Fatal(err)
-	}
+	p.modify(t, b, func(o client.Object) { o.SetAnnotations(map[string]string{apis.AnnotationBrokerClass: "Other"}) })
 	testutil.Eventually(t, 30*time.Second, "the Broker released", func() (bool, string) {
 		_, o := p.ready(b)
 		return len(o.GetFinalizers()) == 0 && !p.topicExists(t, topic), fmt.Sprint(o.GetFinalizers())
@@ -265,12 +278,9 @@ func TestTriggerAdmissionInvalidChangeAndDelete(t *testing.T) {
 	})
 
 	// An invalid filter the API server cannot check.
-	_, o := p.ready(tr)
-	got := o.(*eventingv1.Trigger)
-	got.Spec.Filters = []apis.SubscriptionsAPIFilter{{CESQL: "type = = 'x'"}}
-	if err := p.cl().Update(context.Background(), got); err != nil {
-		t.Fatal(err)
-	}
+	p.modify(t, tr, func(o client.Object) {
+		o.(*eventingv1.Trigger).Spec.Filters = []apis.SubscriptionsAPIFilter{{CESQL: "type = = 'x'"}}
+	})
 	testutil.Eventually(t, 30*time.Second, "InvalidSpec on the Trigger", func() (bool, string) {
 		r, o := p.ready(tr)
 		return r == "False InvalidSpec" && o.(*eventingv1.Trigger).Status.ObservedGeneration == o.GetGeneration(), r
@@ -304,12 +314,8 @@ func TestStaleMirrorSweptAtStart(t *testing.T) {
 	testutil.Eventually(t, 30*time.Second, "the Broker mirrored", func() (bool, string) { return p.srv.Stored(key) != nil, "" })
 	cfg := p.srv.Config()
 	p.stop()
-	_, o := p.ready(b)
-	o.SetFinalizers(nil)
-	if err := p.cl().Update(context.Background(), o); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cl().Delete(context.Background(), o); err != nil {
+	p.modify(t, b, func(o client.Object) { o.SetFinalizers(nil) })
+	if err := p.cl().Delete(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
 	p.start(t, cfg)

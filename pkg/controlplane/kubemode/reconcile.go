@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/weft-dev/weft/pkg/apis"
 	"github.com/weft-dev/weft/pkg/controlplane"
 	eventingv1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1"
+	"github.com/weft-dev/weft/pkg/wire"
 )
 
 // Finalizer is set on every Broker and Trigger Weft admitted: it is removed
@@ -23,6 +25,10 @@ import (
 // is deleted, so a deleted resource never leaves them behind, and a Kafka
 // outage delays the deletion rather than orphaning them.
 const Finalizer = "weft.dev/kafka-resources"
+
+// errDataPlaneBehind retries a release (with backoff) until the data plane
+// has stopped running the resource.
+var errDataPlaneBehind = errors.New("waiting for the dispatchers to stop running the trigger")
 
 // ReasonInvalidSpec is the Ready reason of a resource the API server took
 // but Weft's validation refuses (a CESQL expression that does not parse, for
@@ -56,6 +62,12 @@ func (r *base) release(ctx context.Context, obj client.Object, key controlplane.
 	}
 	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
 		return nil
+	}
+	// A dispatcher commits a removed trigger's last offsets before it
+	// acknowledges the contract without it: deleting the group earlier would
+	// see it made again by that commit.
+	if key.Kind == apis.KindTrigger && !r.srv.DataPlaneApplied(wire.RoleDispatcher, r.srv.Store().Snapshot().Version) {
+		return errDataPlaneBehind
 	}
 	if err := r.srv.DeleteKafkaResources(ctx, key); err != nil {
 		return err
