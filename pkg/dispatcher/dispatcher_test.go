@@ -892,3 +892,47 @@ func ourGoroutines(before map[string]bool) (string, map[string]bool) {
 	}
 	return strings.Join(out, "\n\n"), ids
 }
+
+// TestSlowSubscriberIsolation: a trigger whose subscriber answers in 200 ms
+// (one delivery at a time) beside one with a fast subscriber, on the same
+// broker: the fast one delivers and commits every event while the slow one
+// has delivered only a few, so the shared read never waited for the slow one.
+func TestSlowSubscriberIsolation(t *testing.T) {
+	e := newEnv(t)
+	e.createTopic(topic, 2)
+	slowGate := make(chan struct{})
+	defer close(slowGate)
+	slow := newSubscriber(t, func(w http.ResponseWriter, r *http.Request, _ *event.Event) bool {
+		select {
+		case <-time.After(200 * time.Millisecond): // the slow subscriber's service time, not a wait in the test
+		case <-slowGate:
+		case <-r.Context().Done():
+			return false
+		}
+		w.WriteHeader(http.StatusOK)
+		return true
+	})
+	fast := newSubscriber(t, nil)
+	d := start(t, testConfig(e.kcfg))
+	s := egress("slow", slow.URL, topic)
+	s.Order = weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED
+	s.Delivery.TimeoutMs = 60_000
+	f := egress("fast", fast.URL, topic)
+	d.apply(t, contractOf(1, topic, s, f))
+	const n = 3 * minQueue
+	evs := make([]*event.Event, n)
+	for i := range evs {
+		evs[i] = ev(strconv.Itoa(i), "partitionkey", strconv.Itoa(i))
+	}
+	e.produce(topic, evs...)
+	e.waitCommitted(f.ConsumerGroup, topic, e.endOffsets(topic))
+	if got := len(fast.ids()); got < n {
+		t.Errorf("the fast trigger delivered %d of %d events", got, n)
+	}
+	// At 200 ms per event and one in flight per partition, the slow
+	// trigger is far behind: everything the fast one got, it got without
+	// waiting for the slow one.
+	if got := len(slow.ids()); got > n/10 {
+		t.Errorf("the slow trigger delivered %d events by the time the fast one had all %d: the fast one waited for it", got, n)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -111,4 +112,69 @@ spec:
 	total, distinct, dups := sub.count("/kill")
 	t.Logf("sent %d, acknowledged %d (others: %s), delivered %d distinct (%d total), duplicates %d (events delivered twice or more: %d), delivered before the kill: %d, lost 0",
 		res.sent.Load(), acked, statuses, distinct, total, total-distinct, len(dups), atKill)
+}
+
+// SIGKILL a dispatcher while 100 triggers of one broker consume (each
+// trigger's progress is its own, fanned out from one shared read) and start
+// another: every trigger gets every acknowledged event.
+func TestDispatcherKilledWith100Triggers(t *testing.T) {
+	const n, triggers = 300, 100
+	sub := newSubscriber(t)
+	c := startCluster(t)
+	d1 := c.startDispatcher(t, "dispatcher-1")
+	var manifest strings.Builder
+	manifest.WriteString("apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: default, namespace: kill100}\n")
+	for i := range triggers {
+		fmt.Fprintf(&manifest, "---\napiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata: {name: t%03d, namespace: kill100}\nspec:\n  broker: default\n  subscriber: {uri: \"%s/t%03d\"}\n", i, sub.srv.URL, i)
+	}
+	weftCLI(t, c.grpc, manifest.String(), "apply", "-f", "-")
+	waitReady(t, c.grpc, "kill100", triggers)
+	url := "http://" + c.http + "/kill100/default"
+	testutil.Eventually(t, 30*time.Second, "ingress serves the broker", func() (bool, string) {
+		code := post(t, url, "warmup", "warmup", "e2e", `{}`)
+		return code == http.StatusAccepted, fmt.Sprint(code)
+	})
+
+	var res *loadResult
+	loadDone := make(chan struct{})
+	go func() { res = runLoad(t, url, "ev", n, 8); close(loadDone) }()
+	testutil.Eventually(t, 120*time.Second, "a quarter of the events delivered to the last trigger", func() (bool, string) {
+		_, distinct, _ := sub.count(fmt.Sprintf("/t%03d", triggers-1))
+		return distinct >= n/4, fmt.Sprint(distinct)
+	})
+	d1.stop(syscall.SIGKILL)
+	c.startDispatcher(t, "dispatcher-2")
+	<-loadDone
+
+	res.mu.Lock()
+	acked := make([]string, 0, len(res.acked))
+	for id := range res.acked {
+		acked = append(acked, id)
+	}
+	res.mu.Unlock()
+	if len(acked) < n*9/10 {
+		t.Fatalf("only %d of %d events acknowledged", len(acked), n)
+	}
+	testutil.Eventually(t, 180*time.Second, "every trigger got every acknowledged event", func() (bool, string) {
+		for i := range triggers {
+			path := fmt.Sprintf("/t%03d", i)
+			got := map[string]bool{}
+			for _, r := range sub.list(path) {
+				got[r.ID] = true
+			}
+			for _, id := range acked {
+				if !got[id] {
+					return false, fmt.Sprintf("trigger t%03d lacks %s (and maybe more)", i, id)
+				}
+			}
+		}
+		return true, ""
+	})
+	var total, dups int
+	for i := range triggers {
+		tt, distinct, _ := sub.count(fmt.Sprintf("/t%03d", i))
+		total += tt
+		dups += tt - distinct
+	}
+	t.Logf("%d events acknowledged, %d triggers each got all of them: %d deliveries, %d duplicates, 0 lost", len(acked), triggers, total, dups)
 }
