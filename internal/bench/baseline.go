@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -42,20 +43,19 @@ func ServeBare(ctx context.Context, addr string, out io.Writer) error {
 
 // rawProduce is the Kafka ceiling: a franz-go producer (acks=all,
 // idempotent, the ingress's settings) writing the records the ingress would
-// write, with as many records in flight as the load has connections.
-func rawProduce(ctx context.Context, bootstrap string, partitions, inFlight, payloadBytes int, d time.Duration) (perSec float64, err error) {
+// write, with as many records in flight as the load has connections. It
+// leaves them in topic, which the caller deletes.
+func rawProduce(ctx context.Context, bootstrap, topic string, partitions, inFlight, payloadBytes int, d time.Duration) (perSec float64, err error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0), kgo.ProducerBatchMaxBytes(4<<20))
 	if err != nil {
 		return 0, err
 	}
 	defer cl.Close()
-	topic := fmt.Sprintf("weft.bench.raw.%d", time.Now().UnixNano())
 	adm := kadm.NewClient(cl)
 	if _, err := adm.CreateTopic(ctx, int32(partitions), -1, map[string]*string{"max.message.bytes": ptr("2097152")}, topic); err != nil {
 		return 0, fmt.Errorf("create %s: %w", topic, err)
 	}
-	defer adm.DeleteTopics(context.Background(), topic)
 	data := payload(payloadBytes)
 	var acked atomic.Int64
 	var firstErr atomic.Value
@@ -97,3 +97,67 @@ func rawProduce(ctx context.Context, bootstrap string, partitions, inFlight, pay
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// rawDeliver is the delivery floor: a franz-go consumer reading topic (as
+// rawProduce left it) and POSTing each record, as a binary-mode CloudEvent,
+// to the bench's subscriber with workers requests in flight over keep-alive
+// connections — the least a consume, POST loop does per delivery, with no
+// filtering, retries or offset tracking. It returns POSTs answered 2xx per
+// second.
+func rawDeliver(ctx context.Context, bootstrap, topic, subscriber string, workers int, d time.Duration) (perSec float64, err error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxBytes(8<<20))
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers}}
+	defer httpc.CloseIdleConnections()
+	recs := make(chan *kgo.Record, 2*workers)
+	var posted atomic.Int64
+	var firstErr atomic.Value
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for rec := range recs {
+				ev, err := cekafka.FromRecord(rec)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					continue
+				}
+				req, err := cehttp.NewHTTPRequestFromEvent(ctx, "http://"+subscriber+"/floor", *ev)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					continue
+				}
+				resp, err := httpc.Do(req)
+				if err != nil {
+					continue // the deadline
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode/100 == 2 {
+					posted.Add(1)
+				}
+			}
+		})
+	}
+	for ctx.Err() == nil {
+		fs := cl.PollFetches(ctx)
+		fs.EachRecord(func(r *kgo.Record) {
+			select {
+			case recs <- r:
+			case <-ctx.Done():
+			}
+		})
+	}
+	close(recs)
+	wg.Wait()
+	if e, ok := firstErr.Load().(error); ok && e != nil {
+		return 0, fmt.Errorf("raw deliver: %w", e)
+	}
+	return float64(posted.Load()) / time.Since(start).Seconds(), nil
+}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weft-dev/weft/internal/flagcheck"
 )
@@ -42,7 +44,7 @@ type Config struct {
 }
 
 // AllSections are the parts of a benchmark run, in order.
-var AllSections = []string{"ceilings", "latency", "batch", "triggers", "brokers", "payloads"}
+var AllSections = []string{"ceilings", "latency", "batch", "isolation", "triggers", "brokers", "payloads"}
 
 // DefaultConfig is the short profile `make bench` runs.
 func DefaultConfig() Config {
@@ -198,6 +200,9 @@ type Run struct {
 	// WeftCPU and KafkaCPU are CPU used during the load and the drain.
 	WeftCPU, KafkaCPU time.Duration
 	WeftPeakRSS       int64
+	// FetchBytes is what the dispatcher fetched from Kafka during the run
+	// (record batches, as stored): -1 when not known.
+	FetchBytes int64
 	// Delivers is false for an ingest-only run (no trigger).
 	Delivers bool
 }
@@ -227,9 +232,14 @@ func (r *Run) CPUPer1k() time.Duration {
 // load against every broker, waits for the deliveries, and tears down.
 // Without deliver, the brokers have no trigger: the run measures the ingress alone.
 func (e *env) through(ctx context.Context, name string, brokers, triggers int, deliver bool, load Load) (*Run, error) {
+	return e.run(ctx, name, brokers, triggers, deliver, false, load)
+}
+
+// run is through, with slow adding a trigger whose subscriber answers in 200 ms.
+func (e *env) run(ctx context.Context, name string, brokers, triggers int, deliver, slow bool, load Load) (*Run, error) {
 	e.runs++
 	ns := fmt.Sprintf("bench-%d", e.runs)
-	if err := e.mesh.setup(ctx, ns, brokers, triggers, deliver, e.sub.addr); err != nil {
+	if err := e.mesh.setup(ctx, ns, brokers, triggers, deliver, slow, e.sub.addr); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	defer e.mesh.teardown(context.WithoutCancel(ctx), ns)
@@ -241,6 +251,7 @@ func (e *env) through(ctx context.Context, name string, brokers, triggers int, d
 	}
 	e.sub.reset()
 	load.RunID = ns
+	fetch0 := e.fetchedBytes(ctx)
 	weftU, kafkaU := measure(e.weft.pid()), measure(e.kafka.pid())
 	profDone := make(chan error, 1)
 	profile, closeProfile, err := profileFile(e.cfg.CPUProfile, slug(name))
@@ -265,13 +276,56 @@ func (e *env) through(ctx context.Context, name string, brokers, triggers int, d
 			return nil, err
 		}
 	}
-	r := &Run{Name: name, Load: res, WeftCPU: weftU.CPU, KafkaCPU: kafkaU.CPU, WeftPeakRSS: weftU.Peak(), Delivers: deliver}
+	r := &Run{Name: name, Load: res, WeftCPU: weftU.CPU, KafkaCPU: kafkaU.CPU, WeftPeakRSS: weftU.Peak(), Delivers: deliver, FetchBytes: -1}
+	if fetch1 := e.fetchedBytes(ctx); fetch0 >= 0 && fetch1 >= 0 {
+		r.FetchBytes = fetch1 - fetch0
+	}
 	if deliver {
 		r.Delivered = e.sub.delivery(res.Acked)
 	}
 	fmt.Fprintf(e.log, "  %-28s accepted %8.0f ev/s  delivered %8.0f ev/s  p99 %6.1f ms  lost %d  dups %d  errors %s  Weft CPU %.1f ms/1k\n",
 		name, res.AcceptedPerSec(), r.DeliveredPerSec(), ms(r.Delivered.P99), r.Delivered.Lost, r.Delivered.Duplicates, res.Errors(), ms(r.CPUPer1k()))
 	return r, nil
+}
+
+// deleteTopic deletes a topic of the bench's own, best effort.
+func (e *env) deleteTopic(topic string) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.kafkaAddr))
+	if err != nil {
+		return
+	}
+	defer cl.Close()
+	_, _ = kadm.NewClient(cl).DeleteTopics(context.Background(), topic)
+}
+
+// fetchedBytes reads weft_dispatcher_fetch_bytes_total of `weft dev` from
+// its debug server's /metrics (-1 when it cannot be read).
+func (e *env) fetchedBytes(ctx context.Context) int64 {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+e.pprof+"/metrics", nil)
+	if err != nil {
+		return -1
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return -1
+	}
+	var sum float64
+	for line := range strings.Lines(string(b)) {
+		if !strings.HasPrefix(line, "weft_dispatcher_fetch_bytes_total{") {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err == nil {
+			sum += v
+		}
+	}
+	return int64(sum)
 }
 
 // warm waits until every URL answers 202 (the ingress serves the broker).
@@ -331,9 +385,13 @@ type Report struct {
 	Machine            string
 	Config             Config
 	BareHTTP, RawKafka float64
+	// RawDeliver is the delivery floor: POSTs/s of a bare consume, POST loop.
+	RawDeliver float64
 	// Ingest has no trigger (the ingress alone); Deliver adds one matching all.
-	Ingest, Deliver            *Run
-	Latency, BatchRun          *Run
+	Ingest, Deliver   *Run
+	Latency, BatchRun *Run
+	// Isolation is Deliver beside a trigger whose subscriber takes 200 ms.
+	Isolation                  *Run
 	Triggers, Brokers, Payload []*Run
 	// TriggerCounts etc. label the growth runs.
 	TriggerCounts, BrokerCounts, PayloadSizes []int
@@ -370,10 +428,17 @@ func Bench(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 			}
 			rep.BareHTTP = res.AcceptedPerSec()
 			fmt.Fprintf(log, "  %-28s accepted %8.0f ev/s\n", "bare HTTP 202 server", rep.BareHTTP)
-			if rep.RawKafka, err = rawProduce(ctx, e.kafkaAddr, cfg.Partitions, cfg.Connections, cfg.Payload, cfg.Duration); err != nil {
+			rawTopic := fmt.Sprintf("weft.bench.raw.%d", time.Now().UnixNano())
+			if rep.RawKafka, err = rawProduce(ctx, e.kafkaAddr, rawTopic, cfg.Partitions, cfg.Connections, cfg.Payload, cfg.Duration); err != nil {
 				return nil, err
 			}
 			fmt.Fprintf(log, "  %-28s produced %8.0f ev/s\n", "raw franz-go producer", rep.RawKafka)
+			rep.RawDeliver, err = rawDeliver(ctx, e.kafkaAddr, rawTopic, e.sub.addr, cfg.Connections, cfg.Duration)
+			e.deleteTopic(rawTopic)
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(log, "  %-28s posted   %8.0f ev/s\n", "raw consume -> POST loop", rep.RawDeliver)
 			if rep.Ingest, err = e.through(ctx, "ingest only, "+cfg.Mode, 1, 0, false, base); err != nil {
 				return nil, err
 			}
@@ -390,6 +455,10 @@ func Bench(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 			l := base
 			l.Mode = Batch
 			if rep.BatchRun, err = e.through(ctx, fmt.Sprintf("batch of %d", cfg.BatchSize), 1, 0, true, l); err != nil {
+				return nil, err
+			}
+		case "isolation":
+			if rep.Isolation, err = e.run(ctx, "one trigger + a 200 ms subscriber", 1, 0, true, true, base); err != nil {
 				return nil, err
 			}
 		case "triggers":

@@ -68,7 +68,7 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.Duration = 0 }, "--duration"},
 		{func(c *Config) { c.Connections = 0 }, "--connections"},
 		{func(c *Config) { c.Mode = "xml" }, `--mode: must be one of binary, structured, batch, got "xml"`},
-		{func(c *Config) { c.Sections = "ceilings,warp" }, `--sections: must be one of ceilings, latency, batch, triggers, brokers, payloads, got "warp"`},
+		{func(c *Config) { c.Sections = "ceilings,warp" }, `--sections: must be one of ceilings, latency, batch, isolation, triggers, brokers, payloads, got "warp"`},
 		{func(c *Config) { c.Brokers = []int{0} }, "--brokers"},
 		{func(c *Config) { c.Payload = 1 }, "--payload"},
 	} {

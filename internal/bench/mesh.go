@@ -46,8 +46,9 @@ func object(kind, ns, name string, spec map[string]any) (*weftv1.Object, error) 
 // setup creates brokers b0..b{brokers-1} in ns, each (when all) with a
 // trigger "all" to subscriber/all, and on broker b0 `triggers` more triggers
 // each matching one of 100 event types (1% of the events when the load uses
-// 100 types).
-func (m *mesh) setup(ctx context.Context, ns string, brokers, triggers int, all bool, subscriber string) error {
+// 100 types), and with slow one more trigger on b0 matching every event,
+// whose subscriber (path /slow) answers each in 200 ms.
+func (m *mesh) setup(ctx context.Context, ns string, brokers, triggers int, all, slow bool, subscriber string) error {
 	var objs []*weftv1.Object
 	add := func(o *weftv1.Object, err error) error {
 		if err != nil {
@@ -80,6 +81,14 @@ func (m *mesh) setup(ctx context.Context, ns string, brokers, triggers int, all 
 		})); err != nil {
 			return err
 		}
+	}
+	if slow {
+		if err := add(object("Trigger", ns, "slow", map[string]any{
+			"broker": "b0", "subscriber": map[string]any{"uri": "http://" + subscriber + "/slow"},
+		})); err != nil {
+			return err
+		}
+		triggers++
 	}
 	for len(objs) > 0 { // in chunks: one Apply is one Kafka transaction
 		n := min(len(objs), 200)

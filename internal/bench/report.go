@@ -39,6 +39,10 @@ func (r *Report) Targets() []Target {
 		x := r.BatchRun.Load.AcceptedPerSec()
 		ts = append(ts, Target{fmt.Sprintf("batch mode (%d events per request, %s each)", r.Config.BatchSize, size(r.Config.Payload)), ">= 150,000 ev/s", fmt.Sprintf("%.0f ev/s", x), x >= 150000, true})
 	}
+	if r.Deliver != nil && r.Isolation != nil {
+		x := ratio(r.Isolation.DeliveredPerSec(), r.Deliver.DeliveredPerSec())
+		ts = append(ts, Target{"a trigger beside one whose subscriber answers in 200 ms vs alone, delivered/s", ">= 90%", pct(x), x >= 0.90, true})
+	}
 	if one, many := r.triggerRun(1), r.triggerRun(1000); one != nil && many != nil {
 		x := ratio(many.DeliveredPerSec(), one.DeliveredPerSec())
 		ts = append(ts, Target{"1,000 triggers vs 1 trigger, delivered/s of the all-matching trigger", ">= 25%", pct(x), x >= 0.25, true})
@@ -74,11 +78,23 @@ func (r *Report) Markdown(w io.Writer) {
 		if r.Deliver != nil {
 			d := r.Deliver.DeliveredPerSec()
 			fmt.Fprintf(w, "| delivered, one matching trigger (ev/s) | %.0f | Weft's ingest alone | %.0f | %s |\n", d, in, pct(ratio(d, in)))
+			if r.RawDeliver > 0 {
+				fmt.Fprintf(w, "| delivered, one matching trigger (ev/s) | %.0f | raw consume -> POST loop, %d in flight (no ingest beside it) | %.0f | %s |\n", d, c.Connections, r.RawDeliver, pct(ratio(d, r.RawDeliver)))
+			}
+		}
+		if many := r.triggerRun(1000); many != nil && r.RawDeliver > 0 {
+			// Each event goes to the all-matching trigger and to the ten
+			// triggers of its type: the floor is the raw loop's POSTs/s over
+			// the deliveries per event.
+			per := float64(many.Delivered.Distinct+many.Delivered.Duplicates+int(many.Delivered.Others)) / float64(max(many.Delivered.Distinct, 1))
+			floor := r.RawDeliver / per
+			d := many.DeliveredPerSec()
+			fmt.Fprintf(w, "| delivered, all-matching trigger beside 1,000 others (ev/s) | %.0f | raw consume -> POST loop / %.1f deliveries per event | %.0f | %s |\n", d, per, floor, pct(ratio(d, floor)))
 		}
 		fmt.Fprintln(w)
 	}
 	var runs []*Run
-	for _, x := range []*Run{r.Ingest, r.Deliver, r.Latency, r.BatchRun} {
+	for _, x := range []*Run{r.Ingest, r.Deliver, r.Latency, r.BatchRun, r.Isolation} {
 		if x != nil {
 			runs = append(runs, x)
 		}
@@ -98,19 +114,22 @@ func (r *Report) Markdown(w io.Writer) {
 	}
 	if len(r.Triggers)+len(r.Brokers)+len(r.Payload) > 0 {
 		fmt.Fprintf(w, "Cost growth (each trigger beyond the all-matching one matches 1%% of events):\n\n")
-		fmt.Fprintf(w, "| dimension | accepted ev/s | delivered ev/s (all-matching trigger) | all deliveries/s | Weft CPU ms / 1k events | Kafka CPU ms / 1k events | Weft peak RSS MiB | p99 ms | lost |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		fmt.Fprintf(w, "| dimension | accepted ev/s | delivered ev/s (all-matching trigger) | all deliveries/s | Weft CPU ms / 1k events | Kafka CPU ms / 1k events | Kafka fetch KiB / 1k events | Weft peak RSS MiB | p99 ms | lost |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, x := range append(append(append([]*Run{}, r.Triggers...), r.Brokers...), r.Payload...) {
 			all := float64(x.Delivered.Distinct+x.Delivered.Duplicates) + float64(x.Delivered.Others)
 			span := x.Load.Elapsed.Seconds()
 			if s := x.Delivered.Last.Sub(x.Load.Start).Seconds(); s > span {
 				span = s
 			}
-			kafka1k := 0.0
+			kafka1k, fetch1k := 0.0, "–"
 			if n := len(x.Load.Acked); n > 0 {
 				kafka1k = ms(x.KafkaCPU) * 1000 / float64(n)
+				if x.FetchBytes >= 0 {
+					fetch1k = fmt.Sprintf("%.0f", float64(x.FetchBytes)/1024*1000/float64(n))
+				}
 			}
-			fmt.Fprintf(w, "| %s | %.0f | %.0f | %.0f | %.1f | %.1f | %.0f | %.1f | %d |\n", x.Name, x.Load.AcceptedPerSec(), x.DeliveredPerSec(), all/span,
-				ms(x.CPUPer1k()), kafka1k, mib(x.WeftPeakRSS), ms(x.Delivered.P99), x.Delivered.Lost)
+			fmt.Fprintf(w, "| %s | %.0f | %.0f | %.0f | %.1f | %.1f | %s | %.0f | %.1f | %d |\n", x.Name, x.Load.AcceptedPerSec(), x.DeliveredPerSec(), all/span,
+				ms(x.CPUPer1k()), kafka1k, fetch1k, mib(x.WeftPeakRSS), ms(x.Delivered.P99), x.Delivered.Lost)
 		}
 		fmt.Fprintln(w)
 	}
@@ -140,7 +159,7 @@ func (r *Report) Lost() int {
 
 func (r *Report) all() []*Run {
 	var out []*Run
-	for _, x := range []*Run{r.Ingest, r.Deliver, r.Latency, r.BatchRun} {
+	for _, x := range []*Run{r.Ingest, r.Deliver, r.Latency, r.BatchRun, r.Isolation} {
 		if x != nil {
 			out = append(out, x)
 		}

@@ -13,7 +13,8 @@ import (
 
 // subscriber counts what Weft delivers. Path /all is the trigger matching
 // every event: its arrivals are recorded per id with their latency; other
-// paths (the 1% triggers) are only counted.
+// paths (the 1% triggers, and /slow, which takes 200 ms per event) are only
+// counted.
 type subscriber struct {
 	srv       *http.Server
 	addr      string
@@ -39,6 +40,15 @@ func (s *subscriber) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	io.Copy(io.Discard, r.Body) // keep the connection reusable whatever the size
 	id := r.Header.Get("Ce-Id")
+	if r.URL.Path == "/slow" {
+		// A slow subscriber: 200 ms of service time per event.
+		t := time.NewTimer(200 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+		}
+	}
 	if r.URL.Path != "/all" {
 		s.others.Add(1)
 		w.WriteHeader(http.StatusOK)

@@ -64,7 +64,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", c.GRPCAddr, "control plane gRPC listen address")
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "ingress HTTP listen address")
 	fs.IntVar(&c.Partitions, "partitions", c.Partitions, "partitions of each broker's topic")
-	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve Go's /debug/pprof on this address (empty: off)")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve Go's /debug/pprof and the process's /metrics on this address (empty: off)")
 	fs.StringVar(&c.ServiceURLTemplate, "service-url-template", c.ServiceURLTemplate, "URL a Service ref resolves to; {name} and {namespace} are replaced (e.g. http://127.0.0.1:8090/{name})")
 }
 
@@ -153,7 +153,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, tel *observabilit
 
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.PprofAddr != "" {
-		stop, addr, err := servePprof(cfg.PprofAddr)
+		var m *observability.Metrics
+		if tel != nil {
+			m = tel.Metrics
+		}
+		stop, addr, err := servePprof(cfg.PprofAddr, m)
 		if err != nil {
 			httpLn.Close()
 			grpcLn.Close()
@@ -193,8 +197,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, tel *observabilit
 	return err
 }
 
-// servePprof serves the runtime profiles on addr until stop is called.
-func servePprof(addr string) (stop func(), bound string, err error) {
+// servePprof serves the runtime profiles, and the process's metrics when m
+// is set, on addr until stop is called.
+func servePprof(addr string, m *observability.Metrics) (stop func(), bound string, err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", fmt.Errorf("listen on --pprof-addr %s: %w", addr, err)
@@ -205,6 +210,9 @@ func servePprof(addr string) (stop func(), bound string, err error) {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	if m != nil {
+		mux.Handle("GET /metrics", m.Handler())
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	return func() { srv.Close() }, ln.Addr().String(), nil

@@ -46,6 +46,10 @@ type lane struct {
 	wg        sync.WaitGroup // the lane loop, its deliveries and its catch-up
 
 	committed atomic.Int64 // the last offset committed to the trigger's group (-1: none)
+	// finished is set when a record finishes and cleared by the commit
+	// that covers it; committedAt is when the last commit happened.
+	finished    atomic.Bool
+	committedAt atomic.Int64 // unix nanoseconds
 
 	mu         sync.Mutex // guards what follows
 	queue      itemQueue
@@ -208,6 +212,7 @@ func (l *lane) catchUp(from int64) {
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{r.topic: {l.partition: kgo.NewOffset().At(from)}}),
 		kgo.FetchMaxWait(fetchMaxWait),
 		kgo.FetchMaxBytes(fetchMaxBytes),
+		kgo.WithHooks(newFetchHook(r.d.inst, r.topic, "catch-up")),
 	)
 	if err != nil {
 		r.logger.Error("start a catch-up reader; the trigger stays behind until its lane restarts", "trigger", l.spec.Load().ref(), "partition", l.partition, "err", err)
@@ -340,6 +345,7 @@ func (l *lane) deliver(it *item, seq uint64) {
 	l.mu.Lock()
 	l.tracker.Done(seq)
 	l.mu.Unlock()
+	l.finished.Store(true)
 }
 
 // commitPoint is the offset to commit for this lane: the oldest record in

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -20,6 +21,7 @@ type instruments struct {
 	stuckRetries   metric.Int64Counter
 	replies        metric.Int64Counter
 	repliesDropped metric.Int64Counter
+	fetchBytes     metric.Int64Counter
 	inFlight       metric.Int64UpDownCounter
 	latency        metric.Float64Histogram
 	lag            metric.Int64ObservableGauge
@@ -46,6 +48,10 @@ func newInstruments(m metric.Meter, observe func(context.Context, *instruments, 
 	inst.replies = counter("weft.dispatcher.replies.produced", "Reply events produced back into the broker.")
 	inst.repliesDropped = counter("weft.dispatcher.replies.dropped", "Reply events dropped because their hop count reached zero.")
 	var err error
+	inst.fetchBytes, err = m.Int64Counter("weft.dispatcher.fetch.bytes",
+		metric.WithDescription("Record batch bytes fetched from Kafka (as stored, compressed), by topic and reader: the shared read, or a trigger catching up."),
+		metric.WithUnit("By"))
+	errs = append(errs, err)
 	inst.inFlight, err = m.Int64UpDownCounter("weft.dispatcher.events.in_flight",
 		metric.WithDescription("Deliveries in progress."), metric.WithUnit("{event}"))
 	errs = append(errs, err)
@@ -93,4 +99,20 @@ func (d *Dispatcher) observe(_ context.Context, inst *instruments, o metric.Obse
 		o.ObserveInt64(inst.stuck, int64(n), metric.WithAttributeSet(spec.attrs))
 	}
 	return nil
+}
+
+// fetchHook counts the bytes a Kafka client fetches (kgo.HookFetchBatchRead).
+type fetchHook struct {
+	inst  *instruments
+	attrs metric.MeasurementOption
+}
+
+func newFetchHook(inst *instruments, topic, reader string) fetchHook {
+	return fetchHook{inst: inst, attrs: metric.WithAttributeSet(attribute.NewSet(
+		attribute.String("topic", topic), attribute.String("reader", reader)))}
+}
+
+// OnFetchBatchRead implements kgo.HookFetchBatchRead.
+func (h fetchHook) OnFetchBatchRead(_ kgo.BrokerMetadata, _ string, _ int32, m kgo.FetchBatchMetrics) {
+	h.inst.fetchBytes.Add(context.Background(), int64(m.CompressedBytes), h.attrs)
 }

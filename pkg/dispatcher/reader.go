@@ -35,6 +35,11 @@ const (
 	commitTimeout = 10 * time.Second
 	// commitParallelism bounds the triggers' offset commits in flight.
 	commitParallelism = 16
+	// filteredCommitInterval spaces the commits of a trigger whose commit
+	// point moved only past records its filter turned away: with a
+	// thousand triggers on a broker, most commits would be those, and the
+	// records are only read again (not delivered) after a crash.
+	filteredCommitInterval = 10 * time.Second
 )
 
 // reader runs the triggers of one broker topic in this process. It reads
@@ -137,6 +142,7 @@ func newReader(d *Dispatcher, topic, group string, specs []*egressSpec) (*reader
 		kgo.OnPartitionsLost(r.onLost),
 		kgo.FetchMaxWait(fetchMaxWait),
 		kgo.FetchMaxBytes(fetchMaxBytes),
+		kgo.WithHooks(newFetchHook(d.inst, topic, "shared")),
 	}
 	if d.cfg.SessionTimeout > 0 {
 		opts = append(opts, kgo.SessionTimeout(d.cfg.SessionTimeout))
@@ -369,7 +375,7 @@ func (r *reader) release(ctx context.Context, taken map[int32]*part, deadline ti
 	wg.Wait()
 	if commit && len(taken) > 0 {
 		r.commitMu.Lock()
-		r.commit(context.WithoutCancel(ctx), taken)
+		r.commit(context.WithoutCancel(ctx), taken, true)
 		r.commitMu.Unlock()
 	}
 }
@@ -422,7 +428,7 @@ func (r *reader) update(specs []*egressSpec) {
 		}
 		wg.Wait()
 		r.commitMu.Lock()
-		r.commitLanes(context.Background(), closed)
+		r.commitLanes(context.Background(), closed, true)
 		r.commitMu.Unlock()
 	}
 	r.set.Store(next)
@@ -480,7 +486,7 @@ func (r *reader) commitLoop(ctx context.Context) {
 			}
 			r.partsMu.Unlock()
 			r.commitMu.Lock()
-			r.commit(ctx, parts)
+			r.commit(ctx, parts, false)
 			r.commitMu.Unlock()
 		}
 	}
@@ -491,7 +497,7 @@ func (r *reader) commitLoop(ctx context.Context) {
 // attached lanes' (a lane catching up resumes from its own group's offset).
 // Failures are logged and retried on the next round; the caller holds
 // commitMu.
-func (r *reader) commit(ctx context.Context, parts map[int32]*part) {
+func (r *reader) commit(ctx context.Context, parts map[int32]*part, final bool) {
 	lanes := map[int32]map[string]*lane{}
 	fleet := map[int32]kgo.EpochOffset{}
 	for p, pt := range parts {
@@ -500,7 +506,7 @@ func (r *reader) commit(ctx context.Context, parts map[int32]*part) {
 			fleet[p] = kgo.EpochOffset{Epoch: -1, Offset: o}
 		}
 	}
-	r.commitLanes(ctx, lanes)
+	r.commitLanes(ctx, lanes, final)
 	if len(fleet) > 0 {
 		ctx, cancel := context.WithTimeout(ctx, commitTimeout)
 		defer cancel()
@@ -526,20 +532,26 @@ func (r *reader) commit(ctx context.Context, parts map[int32]*part) {
 }
 
 // commitLanes commits each lane's finished prefix that moved since its last
-// commit, one OffsetCommit per trigger group, some in parallel.
-func (r *reader) commitLanes(ctx context.Context, lanes map[int32]map[string]*lane) {
+// commit, one OffsetCommit per trigger group, some in parallel; unless final,
+// a lane that only passed filtered records waits filteredCommitInterval.
+func (r *reader) commitLanes(ctx context.Context, lanes map[int32]map[string]*lane, final bool) {
 	type pending struct {
 		offs  kadm.Offsets
 		lanes []*lane
 		at    []int64
 	}
 	byGroup := map[string]*pending{}
+	now := time.Now()
 	for p, ls := range lanes {
 		for _, l := range ls {
 			o := l.commitPoint()
 			if o < 0 || o <= l.committed.Load() {
 				continue
 			}
+			if !final && !l.finished.Load() && now.Sub(time.Unix(0, l.committedAt.Load())) < filteredCommitInterval {
+				continue
+			}
+			l.finished.Store(false)
 			pg := byGroup[l.group]
 			if pg == nil {
 				pg = &pending{offs: kadm.Offsets{}}
@@ -567,10 +579,14 @@ func (r *reader) commitLanes(ctx context.Context, lanes map[int32]map[string]*la
 			}
 			if err != nil {
 				r.logger.Warn("commit a trigger's offsets", "group", group, "err", err)
+				for _, l := range pg.lanes {
+					l.finished.Store(true) // commit again next round
+				}
 				return
 			}
 			for i, l := range pg.lanes {
 				l.committed.Store(pg.at[i])
+				l.committedAt.Store(now.UnixNano())
 			}
 		})
 	}
