@@ -50,6 +50,15 @@ type lane struct {
 	// that covers it; committedAt is when the last commit happened.
 	finished    atomic.Bool
 	committedAt atomic.Int64 // unix nanoseconds
+	// inFlight counts deliveries in progress; filtered counts records the
+	// shared read passed by for the trigger's filter, not yet added to the
+	// filtered metric (flushed once per commit round: one metric call per
+	// trigger rather than one per fetch and trigger).
+	inFlight atomic.Int64
+	filtered atomic.Int64
+	// work hands a record to an idle worker; workers stay a while after
+	// their delivery, so their grown stacks serve the next ones.
+	work chan job
 
 	mu         sync.Mutex // guards what follows
 	queue      itemQueue
@@ -73,6 +82,7 @@ func newLane(pt *part, spec *egressSpec, from int64, attached bool) *lane {
 		ctx:         ctx,
 		cancel:      cancel,
 		wake:        make(chan struct{}, 1),
+		work:        make(chan job),
 		space:       make(chan struct{}, 1),
 		closing:     make(chan struct{}),
 		frontier:    from,
@@ -318,6 +328,16 @@ func (l *lane) next() (it *item, seq uint64, ok bool) {
 	}
 }
 
+// workerIdle is how long a delivery worker waits for more work before it
+// exits.
+const workerIdle = 5 * time.Second
+
+// job is one record to deliver and its tracker sequence number.
+type job struct {
+	it  *item
+	seq uint64
+}
+
 func (l *lane) loop() {
 	defer l.wg.Done()
 	for {
@@ -331,19 +351,42 @@ func (l *lane) loop() {
 			<-l.sem
 			return
 		}
-		l.wg.Add(1)
-		go l.deliver(it, seq)
+		j := job{it, seq}
+		select {
+		case l.work <- j: // an idle worker takes it
+		default:
+			l.wg.Add(1)
+			go l.worker(j)
+		}
 	}
 }
 
-func (l *lane) deliver(it *item, seq uint64) {
+// worker delivers j, then whatever the loop hands it until it has been idle
+// for workerIdle or the lane closes.
+func (l *lane) worker(j job) {
 	defer l.wg.Done()
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		l.deliver(j)
+		idle.Reset(workerIdle)
+		select {
+		case j = <-l.work:
+		case <-idle.C:
+			return
+		case <-l.closing:
+			return
+		}
+	}
+}
+
+func (l *lane) deliver(j job) {
 	defer func() { <-l.sem }()
-	if !l.process(l.ctx, it) {
+	if !l.process(l.ctx, j.it) {
 		return // not finished: the commit point stays before it
 	}
 	l.mu.Lock()
-	l.tracker.Done(seq)
+	l.tracker.Done(j.seq)
 	l.mu.Unlock()
 	l.finished.Store(true)
 }

@@ -22,7 +22,7 @@ type instruments struct {
 	replies        metric.Int64Counter
 	repliesDropped metric.Int64Counter
 	fetchBytes     metric.Int64Counter
-	inFlight       metric.Int64UpDownCounter
+	inFlight       metric.Int64ObservableGauge
 	latency        metric.Float64Histogram
 	lag            metric.Int64ObservableGauge
 	stuck          metric.Int64ObservableGauge
@@ -52,7 +52,7 @@ func newInstruments(m metric.Meter, observe func(context.Context, *instruments, 
 		metric.WithDescription("Record batch bytes fetched from Kafka (as stored, compressed), by topic and reader: the shared read, or a trigger catching up."),
 		metric.WithUnit("By"))
 	errs = append(errs, err)
-	inst.inFlight, err = m.Int64UpDownCounter("weft.dispatcher.events.in_flight",
+	inst.inFlight, err = m.Int64ObservableGauge("weft.dispatcher.events.in_flight",
 		metric.WithDescription("Deliveries in progress."), metric.WithUnit("{event}"))
 	errs = append(errs, err)
 	inst.latency, err = m.Float64Histogram("weft.dispatcher.delivery.duration",
@@ -72,16 +72,17 @@ func newInstruments(m metric.Meter, observe func(context.Context, *instruments, 
 	}
 	if _, err := m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
 		return observe(ctx, &inst, o)
-	}, inst.lag, inst.stuck); err != nil {
+	}, inst.lag, inst.stuck, inst.inFlight); err != nil {
 		return nil, fmt.Errorf("register dispatcher metrics callback: %w", err)
 	}
 	return &inst, nil
 }
 
 // observe reports consumer lag per trigger and partition, and stuck events
-// per trigger.
+// and deliveries in flight per trigger.
 func (d *Dispatcher) observe(_ context.Context, inst *instruments, o metric.Observer) error {
 	stuck := map[*egressSpec]int{}
+	inFlight := map[*egressSpec]int64{}
 	for _, l := range d.lanes() {
 		spec := l.spec.Load()
 		if hwm := l.part.hwm.Load(); hwm >= 0 {
@@ -94,9 +95,11 @@ func (d *Dispatcher) observe(_ context.Context, inst *instruments, o metric.Obse
 		l.mu.Lock()
 		stuck[spec] += len(l.stuck)
 		l.mu.Unlock()
+		inFlight[spec] += l.inFlight.Load()
 	}
 	for spec, n := range stuck {
 		o.ObserveInt64(inst.stuck, int64(n), metric.WithAttributeSet(spec.attrs))
+		o.ObserveInt64(inst.inFlight, inFlight[spec], metric.WithAttributeSet(spec.attrs))
 	}
 	return nil
 }

@@ -139,7 +139,7 @@ func (pt *part) fanout(set *triggerSet, recs []*kgo.Record, hwm int64) {
 			continue
 		}
 		if n := fresh - pt.matched[i] - pt.skipped[i]; n > 0 {
-			pt.r.d.inst.filtered.Add(context.Background(), int64(n), metric.WithAttributeSet(set.specs[i].attrs))
+			l.filtered.Add(int64(n))
 		}
 	}
 }

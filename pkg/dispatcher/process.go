@@ -94,8 +94,8 @@ func (l *lane) process(ctx context.Context, it *item) bool {
 func (l *lane) send(ctx context.Context, spec *egressSpec, ev *event.Event, ttl int) (delivery.Result, error) {
 	d := l.part.r.d
 	inst := d.inst
-	inst.inFlight.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
-	defer inst.inFlight.Add(ctx, -1, metric.WithAttributeSet(spec.attrs))
+	l.inFlight.Add(1)
+	defer l.inFlight.Add(-1)
 	start := time.Now()
 	res, err := d.sender.Send(ctx, ev, spec.destination, spec.policy, l.replyFunc(spec, ttl))
 	outcome := "error"
