@@ -41,6 +41,7 @@ func newTestSender(t testing.TB, opts ...Option) *Sender {
 // recorded is one request a test server received.
 type recorded struct {
 	at     time.Time
+	path   string
 	header http.Header
 	body   []byte
 }
@@ -61,7 +62,7 @@ func newServer(t testing.TB, respond func(n int, w http.ResponseWriter, r *http.
 		body, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
 		n := len(s.reqs)
-		s.reqs = append(s.reqs, recorded{at: at, header: r.Header.Clone(), body: body})
+		s.reqs = append(s.reqs, recorded{at: at, path: r.URL.Path, header: r.Header.Clone(), body: body})
 		s.mu.Unlock()
 		if respond != nil {
 			respond(n, w, r)

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"errors"
+	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -57,6 +58,17 @@ func newInstruments(m metric.Meter) (*instruments, error) {
 	return &in, nil
 }
 
+// attemptKey names one attempt attribute set; attemptOpts caches them (a
+// few dozen: targets × results × the status codes subscribers answer), so
+// an attempt builds no attribute set of its own.
+type attemptKey struct {
+	t      target
+	result string
+	status int
+}
+
+var attemptOpts sync.Map // attemptKey -> metric.MeasurementOption
+
 // attemptAttrs are the attributes of one attempt's metrics.
 func attemptAttrs(t target, a *attemptResult) metric.MeasurementOption {
 	result := "success"
@@ -67,11 +79,17 @@ func attemptAttrs(t target, a *attemptResult) metric.MeasurementOption {
 	default:
 		result = "permanent"
 	}
-	return metric.WithAttributes(
+	k := attemptKey{t, result, a.status}
+	if o, ok := attemptOpts.Load(k); ok {
+		return o.(metric.MeasurementOption)
+	}
+	o := metric.WithAttributeSet(attribute.NewSet(
 		attribute.String("weft.delivery.target", string(t)),
 		attribute.String("weft.delivery.result", result),
 		attribute.Int("http.response.status_code", a.status),
-	)
+	))
+	attemptOpts.Store(k, o)
+	return o
 }
 
 var (

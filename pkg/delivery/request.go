@@ -1,54 +1,145 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"sync"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 )
 
-// buildRequest encodes ev in binary mode (ce- headers, Content-Type from
-// datacontenttype, data as the body) into a POST to target. It is built once
-// per destination; every attempt sends a copy made by attemptRequest.
-func buildRequest(ev *event.Event, target string, preferReply bool) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, target, nil)
+// Message is an event encoded for delivery: its binary-mode HTTP header
+// (ce- headers, Content-Type from datacontenttype) and body, encoded once
+// and shared, read-only, by every destination and attempt that sends it. A
+// dispatcher fanning one record out to many triggers encodes it once.
+type Message struct {
+	ev     *event.Event
+	header http.Header // never modified once built
+	body   []byte
+	err    error // the encoding failed: every send fails permanently with it
+}
+
+// NewMessage encodes ev for delivery to subscribers (who are asked for a
+// reply: "Prefer: reply"). ev must not be modified afterwards. An event
+// that cannot be encoded gives a Message whose sends fail permanently.
+func NewMessage(ev *event.Event) *Message { return newMessage(ev, true) }
+
+func newMessage(ev *event.Event, preferReply bool) *Message {
+	m := &Message{ev: ev}
+	// A throwaway request to write into: cehttp writes the headers and
+	// sets the body (and its length) on a request.
+	req := &http.Request{Header: make(http.Header, 8)}
+	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(ev), req); err != nil {
+		m.err = fmt.Errorf("%w: encode event %q: %w", ErrInvalidRequest, ev.ID(), err)
+		return m
+	}
+	if req.Body != nil {
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			m.err = fmt.Errorf("%w: encode event %q: %w", ErrInvalidRequest, ev.ID(), err)
+			return m
+		}
+		m.body = body
+	}
+	if preferReply {
+		req.Header.Set("Prefer", "reply")
+	}
+	m.header = req.Header
+	return m
+}
+
+// Event is the event m encodes.
+func (m *Message) Event() *event.Event { return m.ev }
+
+// urlCache holds destinations parsed once: every delivery to a trigger's
+// subscriber reuses its parsed URL. Bounded: past maxCachedURLs entries it
+// starts over.
+type urlCache struct {
+	mu sync.RWMutex
+	m  map[string]*url.URL
+}
+
+const maxCachedURLs = 1 << 14
+
+// parse returns target parsed as a POST destination (http or https).
+func (c *urlCache) parse(target string) (*url.URL, error) {
+	c.mu.RLock()
+	u, ok := c.m[target]
+	c.mu.RUnlock()
+	if ok {
+		return u, nil
+	}
+	// http.NewRequest's own parsing and checks, once.
+	req, err := http.NewRequest(http.MethodPost, target, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 		return nil, fmt.Errorf("%w: url %q: scheme must be http or https", ErrInvalidRequest, target)
 	}
-	// An EventMessage is always written in binary mode unless structured is
-	// asked for through the context.
-	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(ev), req); err != nil {
-		return nil, fmt.Errorf("%w: encode event %q: %w", ErrInvalidRequest, ev.ID(), err)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedURLs {
+		c.m = make(map[string]*url.URL)
 	}
-	if preferReply {
-		req.Header.Set("Prefer", "reply")
-	}
-	return req, nil
+	c.m[target] = req.URL
+	c.mu.Unlock()
+	return req.URL, nil
 }
 
-// attemptRequest copies base for one attempt bound to ctx, with its own
-// header (the trace context is injected per attempt) and a fresh body. The
-// URL is shared: nothing writes to it.
-func attemptRequest(ctx context.Context, base *http.Request) (*http.Request, error) {
-	req := base.WithContext(ctx)
-	req.Header = base.Header.Clone()
-	if base.GetBody == nil {
+// attemptRequest is one attempt's POST of m to u, bound to ctx. Its header
+// is m's, shared until the trace context is written into it (see
+// injected); nothing else writes to a request's header or URL.
+func attemptRequest(ctx context.Context, m *Message, u *url.URL) *http.Request {
+	req := &http.Request{
+		Method:     http.MethodPost,
+		URL:        u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     m.header,
+		Host:       u.Host,
+	}
+	req = req.WithContext(ctx)
+	if len(m.body) == 0 {
 		req.Body = http.NoBody
-		return req, nil
+		return req
 	}
-	body, err := base.GetBody()
-	if err != nil {
-		return nil, fmt.Errorf("%w: rewind body: %w", ErrInvalidRequest, err)
+	body := m.body
+	req.ContentLength = int64(len(body))
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return req
+}
+
+// injected is a propagation carrier over a request's shared header: the
+// first write clones it, so the trace context of one attempt never reaches
+// another's request.
+type injected struct {
+	req    *http.Request
+	cloned bool
+}
+
+func (c *injected) Get(key string) string { return c.req.Header.Get(key) }
+
+func (c *injected) Set(key, value string) {
+	if !c.cloned {
+		c.req.Header, c.cloned = c.req.Header.Clone(), true
 	}
-	req.Body = body
-	return req, nil
+	c.req.Header.Set(key, value)
+}
+
+func (c *injected) Keys() []string {
+	keys := make([]string, 0, len(c.req.Header))
+	for k := range c.req.Header {
+		keys = append(keys, k)
+	}
+	return keys
 }
 
 // drainClose reads what is left of body, up to drainLimit, so the

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	neturl "net/url"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -76,6 +77,7 @@ type Sender struct {
 	tracer     trace.Tracer
 	propagator propagation.TextMapPropagator
 	inst       *instruments
+	urls       urlCache
 	// jitter draws the jitter fraction in [0, 1); tests pin it.
 	jitter func() float64
 }
@@ -178,7 +180,15 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 func (s *Sender) CloseIdleConnections() { s.client.CloseIdleConnections() }
 
 // Send delivers ev to url with policy p, handing a reply event (if any, and
-// if reply is non-nil) to reply. ev is not modified.
+// if reply is non-nil) to reply. ev is not modified. It is SendMessage of
+// NewMessage(ev).
+func (s *Sender) Send(ctx context.Context, ev *event.Event, url string, p Policy, reply ReplyFunc) (Result, error) {
+	return s.SendMessage(ctx, NewMessage(ev), url, p, reply)
+}
+
+// SendMessage delivers m to url with policy p, handing a reply event (if
+// any, and if reply is non-nil) to reply. m is only read: one Message may
+// be sent to many destinations at once.
 //
 // A nil error means the event is finished and Result.Outcome says how:
 // delivered, dead-lettered (p.DeadLetterURL got it with the knativeerror*
@@ -186,12 +196,13 @@ func (s *Sender) CloseIdleConnections() { s.client.CloseIdleConnections() }
 // non-nil error means it is not finished and must not be committed: ctx
 // ended (the error wraps ctx.Err()), or the dead-letter sink failed after
 // its own retries (ErrDeadLetterFailed).
-func (s *Sender) Send(ctx context.Context, ev *event.Event, url string, p Policy, reply ReplyFunc) (Result, error) {
+func (s *Sender) SendMessage(ctx context.Context, m *Message, url string, p Policy, reply ReplyFunc) (Result, error) {
 	p = p.normalize()
+	ev := m.ev
 	if err := ctx.Err(); err != nil {
 		return Result{}, fmt.Errorf("deliver event %q to %s: %w", ev.ID(), url, err)
 	}
-	last, attempts, err := s.deliver(ctx, ev, url, p, targetSubscriber, reply)
+	last, attempts, err := s.deliver(ctx, m, url, p, targetSubscriber, reply)
 	res := Result{StatusCode: last.status, Attempts: attempts, Err: last.err}
 	if err != nil {
 		return res, fmt.Errorf("deliver event %q to %s: %w", ev.ID(), url, err)
@@ -209,7 +220,7 @@ func (s *Sender) Send(ctx context.Context, ev *event.Event, url string, p Policy
 		return res, nil
 	}
 
-	dl := deadLetterEvent(ev, url, &last)
+	dl := newMessage(deadLetterEvent(ev, url, &last), false)
 	dlLast, dlAttempts, err := s.deliver(ctx, dl, p.DeadLetterURL, p, targetDeadLetter, nil)
 	if err != nil {
 		return res, fmt.Errorf("dead-letter event %q to %s: %w", ev.ID(), p.DeadLetterURL, err)
@@ -234,16 +245,19 @@ func eventAttrs(ev *event.Event, url string, res *Result) []any {
 		"status", res.StatusCode, "attempts", res.Attempts, "err", res.Err}
 }
 
-// deliver sends ev to url until an attempt succeeds, fails permanently, or
+// deliver sends m to url until an attempt succeeds, fails permanently, or
 // p.Retry retries are spent. It returns the last attempt and the number of
 // attempts; err is non-nil only when ctx ended first.
-func (s *Sender) deliver(ctx context.Context, ev *event.Event, url string, p Policy, t target, reply ReplyFunc) (attemptResult, int, error) {
-	base, err := buildRequest(ev, url, t == targetSubscriber)
+func (s *Sender) deliver(ctx context.Context, m *Message, url string, p Policy, t target, reply ReplyFunc) (attemptResult, int, error) {
+	if m.err != nil {
+		return attemptResult{err: m.err}, 1, nil
+	}
+	u, err := s.urls.parse(url)
 	if err != nil {
 		return attemptResult{err: err}, 1, nil
 	}
 	return s.retry(ctx, p, t, func(ctx context.Context, n int) attemptResult {
-		return s.attempt(ctx, base, url, p.Timeout, t, n, reply)
+		return s.attempt(ctx, m, u, url, p.Timeout, t, n, reply)
 	})
 }
 
@@ -285,8 +299,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// attempt makes attempt n (0-based) of base, bounded by timeout.
-func (s *Sender) attempt(ctx context.Context, base *http.Request, url string, timeout time.Duration, t target, n int, reply ReplyFunc) (a attemptResult) {
+// attempt makes attempt n (0-based) of m to u (url), bounded by timeout.
+func (s *Sender) attempt(ctx context.Context, m *Message, u *neturl.URL, url string, timeout time.Duration, t target, n int, reply ReplyFunc) (a attemptResult) {
 	start := time.Now()
 	ctx, span := s.tracer.Start(ctx, "weft.delivery.attempt", trace.WithSpanKind(trace.SpanKindClient))
 	if span.IsRecording() {
@@ -314,12 +328,8 @@ func (s *Sender) attempt(ctx context.Context, base *http.Request, url string, ti
 
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := attemptRequest(actx, base)
-	if err != nil {
-		a.err = err
-		return a
-	}
-	s.propagator.Inject(actx, propagation.HeaderCarrier(req.Header))
+	req := attemptRequest(actx, m, u)
+	s.propagator.Inject(actx, &injected{req: req})
 	resp, err := s.client.Do(req)
 	if err != nil {
 		a.err, a.retryable = err, true

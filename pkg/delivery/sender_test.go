@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -731,5 +733,50 @@ func TestOutcomeString(t *testing.T) {
 		if o.String() != want {
 			t.Errorf("%d.String() = %q, want %q", int(o), o.String(), want)
 		}
+	}
+}
+
+// TestMessageSharedAcrossSends: one Message sent at once to many
+// destinations, each with its own trace context, reaches every one with the
+// same body and ce- headers and its own traceparent, and the Message's
+// shared header is left as it was (no attempt's trace context in it).
+func TestMessageSharedAcrossSends(t *testing.T) {
+	const n = 16
+	srv := newServer(t, nil)
+	s := newTestSender(t)
+	m := NewMessage(testEvent())
+	before := m.header.Clone()
+	traceID, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			spanID := trace.SpanID{0, 0, 0, 0, 0, 0, 0, byte(i + 1)}
+			ctx := trace.ContextWithSpanContext(t.Context(), trace.NewSpanContext(trace.SpanContextConfig{
+				TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled,
+			}))
+			if res, err := s.SendMessage(ctx, m, fmt.Sprintf("%s/dest-%d", srv.URL, i), Policy{}, nil); err != nil || res.Outcome != OutcomeDelivered {
+				t.Errorf("SendMessage to dest-%d = %+v, %v", i, res, err)
+			}
+		})
+	}
+	wg.Wait()
+	reqs := srv.requests()
+	if len(reqs) != n {
+		t.Fatalf("subscriber got %d requests, want %d", len(reqs), n)
+	}
+	seen := map[string]bool{}
+	for _, r := range reqs {
+		if string(r.body) != `{"hello":"world"}` || r.header.Get("Ce-Id") != "evt-1" || r.header.Get("Ce-Partitionkey") != "k1" ||
+			r.header.Get("Content-Type") != "application/json" || r.header.Get("Prefer") != "reply" {
+			t.Errorf("request %s: header %v body %q: not the event", r.path, r.header, r.body)
+		}
+		tp := r.header.Get("Traceparent")
+		if seen[tp] {
+			t.Errorf("traceparent %q reached two destinations", tp)
+		}
+		seen[tp] = true
+	}
+	if !reflect.DeepEqual(m.header, before) {
+		t.Errorf("message header changed by sending:\nbefore %v\nafter  %v", before, m.header)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/cloudevents/sdk-go/v2/event"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
@@ -12,13 +11,13 @@ import (
 	"github.com/weft-dev/weft/pkg/observability"
 )
 
-// Sender delivers one event to url with policy p, producing replies through
-// reply. It must be safe for concurrent use. A nil error means the event is
+// Sender delivers one encoded event to url with policy p, producing replies
+// through reply; the same Message goes to every trigger the record matches. It must be safe for concurrent use. A nil error means the event is
 // finished (Result says how); a non-nil error means it is not (ctx ended, or
 // the dead-letter sink failed) and the record must not be committed.
 // *delivery.Sender implements it.
 type Sender interface {
-	Send(ctx context.Context, ev *event.Event, url string, p delivery.Policy, reply delivery.ReplyFunc) (delivery.Result, error)
+	SendMessage(ctx context.Context, m *delivery.Message, url string, p delivery.Policy, reply delivery.ReplyFunc) (delivery.Result, error)
 }
 
 // Option customizes a Dispatcher.

@@ -8,9 +8,12 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weft-dev/weft/pkg/cekafka"
+	"github.com/weft-dev/weft/pkg/delivery"
 	"github.com/weft-dev/weft/pkg/filter"
 	"github.com/weft-dev/weft/pkg/wire"
 )
@@ -46,12 +49,36 @@ func newPart(r *reader, p int32, start int64) *part {
 }
 
 // item is a record decoded once for every lane that takes it: its event
-// (without the internal hop count, which subscribers never see) is shared
+// (without the internal hop count, which subscribers never see), its trace
+// context and, from the first delivery on, its encoding for HTTP are shared
 // and never modified.
 type item struct {
 	rec *kgo.Record
 	ev  *event.Event
 	ttl int
+	// span and bag are the trace context the record carries.
+	span trace.SpanContext
+	bag  baggage.Baggage
+
+	msgOnce sync.Once
+	msg     *delivery.Message
+}
+
+// message is the event encoded for delivery, once for every trigger.
+func (it *item) message() *delivery.Message {
+	it.msgOnce.Do(func() { it.msg = delivery.NewMessage(it.ev) })
+	return it.msg
+}
+
+// traceContext returns ctx carrying the record's trace context.
+func (it *item) traceContext(ctx context.Context) context.Context {
+	if it.span.IsValid() {
+		ctx = trace.ContextWithRemoteSpanContext(ctx, it.span)
+	}
+	if it.bag.Len() > 0 {
+		ctx = baggage.ContextWithBaggage(ctx, it.bag)
+	}
+	return ctx
 }
 
 // decode turns a record into an item; nil when it is not a CloudEvent (it
@@ -64,7 +91,8 @@ func (r *reader) decode(rec *kgo.Record) *item {
 	}
 	ttl := eventTTL(ev)
 	ev.SetExtension(wire.ExtBrokerTTL, nil)
-	return &item{rec: rec, ev: ev, ttl: ttl}
+	tctx := r.d.propagator.Extract(context.Background(), cekafka.HeaderCarrier{R: rec})
+	return &item{rec: rec, ev: ev, ttl: ttl, span: trace.SpanContextFromContext(tctx), bag: baggage.FromContext(tctx)}
 }
 
 // matches evaluates spec's filter on rec: from its headers when they

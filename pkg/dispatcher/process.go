@@ -37,9 +37,11 @@ const (
 func (l *lane) process(ctx context.Context, it *item) bool {
 	d, r, ev := l.part.r.d, it.rec, it.ev
 	spec := l.spec.Load()
-	ctx = d.propagator.Extract(ctx, cekafka.HeaderCarrier{R: r})
-	ctx, span := d.tracer.Start(ctx, "weft.dispatch", trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(
+	ctx, span := d.tracer.Start(it.traceContext(ctx), "weft.dispatch", trace.WithSpanKind(trace.SpanKindConsumer))
+	defer span.End()
+	recording := span.IsRecording() // attributes only for spans that keep them
+	if recording {
+		span.SetAttributes(
 			attribute.String("weft.trigger", spec.ref()),
 			attribute.String("messaging.system", "kafka"),
 			attribute.String("messaging.destination.name", r.Topic),
@@ -48,19 +50,21 @@ func (l *lane) process(ctx context.Context, it *item) bool {
 			attribute.Int64("messaging.kafka.offset", r.Offset),
 			attribute.String("cloudevents.event_id", ev.ID()),
 			attribute.String("cloudevents.event_type", ev.Type()),
-		))
-	defer span.End()
+		)
+	}
 
 	backoff := time.Duration(0)
 	for {
 		spec = l.spec.Load() // a changed trigger applies from the next attempt
 		if !spec.filter.Match(ev) {
 			d.inst.filtered.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
-			span.SetAttributes(attribute.Bool("weft.filtered", true))
+			if recording {
+				span.SetAttributes(attribute.Bool("weft.filtered", true))
+			}
 			l.unmarkStuck(r.Offset)
 			return true
 		}
-		res, err := l.send(ctx, spec, ev, it.ttl)
+		res, err := l.send(ctx, spec, it)
 		if err == nil {
 			l.unmarkStuck(r.Offset)
 			l.finish(ctx, spec, span, ev, r, res)
@@ -91,13 +95,13 @@ func (l *lane) process(ctx context.Context, it *item) bool {
 	}
 }
 
-func (l *lane) send(ctx context.Context, spec *egressSpec, ev *event.Event, ttl int) (delivery.Result, error) {
+func (l *lane) send(ctx context.Context, spec *egressSpec, it *item) (delivery.Result, error) {
 	d := l.part.r.d
 	inst := d.inst
 	l.inFlight.Add(1)
 	defer l.inFlight.Add(-1)
 	start := time.Now()
-	res, err := d.sender.Send(ctx, ev, spec.destination, spec.policy, l.replyFunc(spec, ttl))
+	res, err := d.sender.SendMessage(ctx, it.message(), spec.destination, spec.policy, l.replyFunc(spec, it.ttl))
 	outcome := "error"
 	if err == nil {
 		outcome = res.Outcome.String()
@@ -111,7 +115,9 @@ func (l *lane) send(ctx context.Context, spec *egressSpec, ev *event.Event, ttl 
 
 func (l *lane) finish(ctx context.Context, spec *egressSpec, span trace.Span, ev *event.Event, r *kgo.Record, res delivery.Result) {
 	inst := l.part.r.d.inst
-	span.SetAttributes(attribute.Int("http.response.status_code", res.StatusCode), attribute.Int("weft.attempts", res.Attempts))
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("http.response.status_code", res.StatusCode), attribute.Int("weft.attempts", res.Attempts))
+	}
 	switch res.Outcome {
 	case delivery.OutcomeDelivered:
 		inst.delivered.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
