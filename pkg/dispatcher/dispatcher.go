@@ -43,6 +43,7 @@ type Dispatcher struct {
 	health     *observability.Health
 	inst       *instruments
 	sender     Sender
+	pool       *pool // runs every lane's deliveries
 
 	applyMu sync.Mutex // serializes ApplyContract
 
@@ -109,6 +110,7 @@ func New(cfg Config, opts ...Option) (*Dispatcher, error) {
 		metrics:    o.metrics,
 		health:     o.health,
 		sender:     o.sender,
+		pool:       newPool(),
 		readers:    map[string]*reader{},
 	}
 	inst, err := newInstruments(mp.Meter(tracerName), d.observe)
@@ -209,6 +211,7 @@ func (d *Dispatcher) shutdown() {
 	}
 	wg.Wait()
 	d.retiring.Wait()
+	d.pool.close()
 	if producer != nil {
 		producer.Close()
 	}

@@ -38,12 +38,10 @@ type lane struct {
 
 	ctx       context.Context // cancelled to abandon in-flight deliveries
 	cancel    context.CancelFunc
-	sem       chan struct{} // one token per delivery in flight
-	wake      chan struct{} // a record was queued
 	space     chan struct{} // a record was taken from the queue
 	closing   chan struct{}
 	closeOnce sync.Once
-	wg        sync.WaitGroup // the lane loop, its deliveries and its catch-up
+	wg        sync.WaitGroup // the lane's runners and its catch-up
 
 	committed atomic.Int64 // the last offset committed to the trigger's group (-1: none)
 	// finished is set when a record finishes and cleared by the commit
@@ -56,9 +54,6 @@ type lane struct {
 	// trigger rather than one per fetch and trigger).
 	inFlight atomic.Int64
 	filtered atomic.Int64
-	// work hands a record to an idle worker; workers stay a while after
-	// their delivery, so their grown stacks serve the next ones.
-	work chan job
 
 	mu         sync.Mutex // guards what follows
 	queue      itemQueue
@@ -68,6 +63,11 @@ type lane struct {
 	frontier   int64
 	catchingUp bool
 	stuck      map[int64]*StuckRecord
+	// runners counts the lane's tasks on the dispatcher's pool, each
+	// taking records from the queue and delivering them one at a time
+	// (at most maxInFlight); closed stops new ones.
+	runners int
+	closed  bool
 }
 
 func newLane(pt *part, spec *egressSpec, from int64, attached bool) *lane {
@@ -81,20 +81,15 @@ func newLane(pt *part, spec *egressSpec, from int64, attached bool) *lane {
 		maxInFlight: spec.inFlightLimit(d.cfg.MaxInFlight),
 		ctx:         ctx,
 		cancel:      cancel,
-		wake:        make(chan struct{}, 1),
-		work:        make(chan job),
 		space:       make(chan struct{}, 1),
 		closing:     make(chan struct{}),
 		frontier:    from,
 		stuck:       map[int64]*StuckRecord{},
 	}
 	l.spec.Store(spec)
-	l.sem = make(chan struct{}, l.maxInFlight)
 	l.high = max(2*l.maxInFlight, minQueue)
 	l.tracker = newOffsetTracker(l.maxInFlight)
 	l.committed.Store(-1)
-	l.wg.Add(1)
-	go l.loop()
 	if attached {
 		l.attached = true
 	} else {
@@ -132,13 +127,15 @@ func (l *lane) offer(it *item) bool {
 	return true
 }
 
-// push queues it; the caller holds mu.
+// push queues it and starts a runner when fewer than maxInFlight run;
+// the caller holds mu.
 func (l *lane) push(it *item) {
 	l.queue.push(it)
 	l.bytes += len(it.rec.Value)
-	select {
-	case l.wake <- struct{}{}:
-	default:
+	if !l.closed && l.runners < l.maxInFlight {
+		l.runners++
+		l.wg.Add(1)
+		l.part.r.d.pool.run(l.run)
 	}
 }
 
@@ -173,7 +170,7 @@ func (l *lane) detach(offset int64) {
 
 func (l *lane) startCatchUp(from int64) {
 	l.mu.Lock()
-	if l.catchingUp {
+	if l.catchingUp || l.closed {
 		l.mu.Unlock()
 		return
 	}
@@ -299,94 +296,37 @@ func (l *lane) rejoin() bool {
 	return l.attached
 }
 
-// next takes the next record and registers it with the tracker; ok is
-// false once the lane is closing.
-func (l *lane) next() (it *item, seq uint64, ok bool) {
+// run delivers queued records, one at a time, until the queue is empty or
+// the lane closes. Records enter the offset tracker as they leave the
+// queue, so the commit point never passes one.
+func (l *lane) run() {
+	defer l.wg.Done()
 	for {
-		select {
-		case <-l.closing:
-			return nil, 0, false
-		default:
-		}
 		l.mu.Lock()
-		if it, ok := l.queue.pop(); ok {
-			seq := l.tracker.Add(it.rec.Offset)
-			l.bytes -= len(it.rec.Value)
+		it, ok := l.queue.front()
+		if !ok || l.closed {
+			l.runners--
 			l.mu.Unlock()
-			select {
-			case l.space <- struct{}{}:
-			default:
-			}
-			return it, seq, true
+			return
 		}
+		l.queue.pop()
+		seq := l.tracker.Add(it.rec.Offset)
+		l.bytes -= len(it.rec.Value)
 		l.mu.Unlock()
 		select {
-		case <-l.wake:
-		case <-l.closing:
-			return nil, 0, false
-		}
-	}
-}
-
-// workerIdle is how long a delivery worker waits for more work before it
-// exits.
-const workerIdle = 5 * time.Second
-
-// job is one record to deliver and its tracker sequence number.
-type job struct {
-	it  *item
-	seq uint64
-}
-
-func (l *lane) loop() {
-	defer l.wg.Done()
-	for {
-		select {
-		case l.sem <- struct{}{}:
-		case <-l.closing:
-			return
-		}
-		it, seq, ok := l.next()
-		if !ok {
-			<-l.sem
-			return
-		}
-		j := job{it, seq}
-		select {
-		case l.work <- j: // an idle worker takes it
+		case l.space <- struct{}{}:
 		default:
-			l.wg.Add(1)
-			go l.worker(j)
 		}
+		l.deliver(it, seq)
 	}
 }
 
-// worker delivers j, then whatever the loop hands it until it has been idle
-// for workerIdle or the lane closes.
-func (l *lane) worker(j job) {
-	defer l.wg.Done()
-	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
-	for {
-		l.deliver(j)
-		idle.Reset(workerIdle)
-		select {
-		case j = <-l.work:
-		case <-idle.C:
-			return
-		case <-l.closing:
-			return
-		}
-	}
-}
-
-func (l *lane) deliver(j job) {
-	defer func() { <-l.sem }()
-	if !l.process(l.ctx, j.it) {
+func (l *lane) deliver(it *item, seq uint64) {
+	if !l.process(l.ctx, it) {
 		return // not finished: the commit point stays before it
 	}
 	l.mu.Lock()
-	l.tracker.Done(j.seq)
+	l.tracker.Done(seq)
 	l.mu.Unlock()
 	l.finished.Store(true)
 }
@@ -412,6 +352,9 @@ func (l *lane) commitPoint() int64 {
 // close stops taking records, lets in-flight deliveries run until deadline,
 // and abandons the rest (uncommitted, so redelivered). It is idempotent.
 func (l *lane) close(deadline time.Time) {
+	l.mu.Lock()
+	l.closed = true // no new runner or catch-up; queued records stay uncommitted
+	l.mu.Unlock()
 	l.closeOnce.Do(func() { close(l.closing) })
 	done := make(chan struct{})
 	go func() {
