@@ -80,6 +80,15 @@ GO
 	return $rc
 }
 
+# One build at a time per machine: test packages that start the API server
+# run this script concurrently, and a second build replacing the first's
+# directory pulled etcd away from under a running test.
+mkdir -p "$CACHE"
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"$CACHE/.lock"
+	flock 9
+fi
+
 for v in $KUBE_VERSIONS; do
 	dir="$CACHE/$v-etcd-$ETCD_VERSION"
 	if [ -x "$dir/kube-apiserver" ] && [ -x "$dir/kubectl" ] && [ -x "$dir/etcd" ]; then
@@ -90,7 +99,11 @@ for v in $KUBE_VERSIONS; do
 	rm -rf "$tmp"; mkdir -p "$tmp"
 	log "building kube-apiserver and kubectl $v and etcd $ETCD_VERSION into $dir (a few minutes, once per machine)"
 	if build_kube "$v" "$tmp" && build_etcd "$tmp"; then
-		rm -rf "$dir"; mv "$tmp" "$dir"
+		if [ -x "$dir/kube-apiserver" ] && [ -x "$dir/kubectl" ] && [ -x "$dir/etcd" ]; then
+			rm -rf "$tmp" # another build finished first: keep its binaries in place
+		else
+			rm -rf "$dir"; mv "$tmp" "$dir"
+		fi
 		echo "$dir"
 		exit 0
 	fi

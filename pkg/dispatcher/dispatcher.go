@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
@@ -415,10 +416,12 @@ type egressSpec struct {
 	replyTopic  string
 	filter      filter.Filter
 	policy      delivery.Policy
-	attrs       attribute.Set
-	// outcomes holds the attribute sets of the delivery latency metric, one
-	// per outcome, built once rather than per event.
-	outcomes map[string]attribute.Set
+	// attrs are the per-trigger metrics' attributes, as a measurement
+	// option built once rather than per event.
+	attrs metric.MeasurementOption
+	// outcomes holds the attributes of the delivery latency metric, one
+	// per outcome.
+	outcomes map[string]metric.MeasurementOption
 }
 
 func (s *egressSpec) ref() string { return s.namespace + "/" + s.name }
@@ -428,20 +431,20 @@ var deliveryOutcomes = []string{
 	delivery.OutcomeDelivered.String(), delivery.OutcomeDeadLettered.String(), delivery.OutcomeDropped.String(), "error",
 }
 
-func outcomeSets(namespace, name string) map[string]attribute.Set {
-	m := make(map[string]attribute.Set, len(deliveryOutcomes))
+func outcomeSets(namespace, name string) map[string]metric.MeasurementOption {
+	m := make(map[string]metric.MeasurementOption, len(deliveryOutcomes))
 	for _, o := range deliveryOutcomes {
-		m[o] = attribute.NewSet(attribute.String("namespace", namespace), attribute.String("trigger", name), attribute.String("outcome", o))
+		m[o] = metric.WithAttributeSet(attribute.NewSet(attribute.String("namespace", namespace), attribute.String("trigger", name), attribute.String("outcome", o)))
 	}
 	return m
 }
 
-// outcomeAttrs is the latency metric's attribute set for outcome.
-func (s *egressSpec) outcomeAttrs(outcome string) attribute.Set {
-	if set, ok := s.outcomes[outcome]; ok {
-		return set
+// outcomeAttrs is the latency metric's attributes for outcome.
+func (s *egressSpec) outcomeAttrs(outcome string) metric.MeasurementOption {
+	if o, ok := s.outcomes[outcome]; ok {
+		return o
 	}
-	return attribute.NewSet(attribute.String("namespace", s.namespace), attribute.String("trigger", s.name), attribute.String("outcome", outcome))
+	return metric.WithAttributeSet(attribute.NewSet(attribute.String("namespace", s.namespace), attribute.String("trigger", s.name), attribute.String("outcome", outcome)))
 }
 
 // inFlightLimit is how many deliveries a partition may have in flight: one
@@ -499,10 +502,10 @@ func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 				replyTopic:  eg.GetReplyTopic(),
 				filter:      f,
 				policy:      delivery.PolicyFromContract(eg.GetDelivery()),
-				attrs: attribute.NewSet(
+				attrs: metric.WithAttributeSet(attribute.NewSet(
 					attribute.String("namespace", eg.GetNamespace()),
 					attribute.String("trigger", eg.GetName()),
-				),
+				)),
 				outcomes: outcomeSets(eg.GetNamespace(), eg.GetName()),
 			}
 		}

@@ -98,8 +98,8 @@ func (d *Dispatcher) observe(_ context.Context, inst *instruments, o metric.Obse
 		inFlight[spec] += l.inFlight.Load()
 	}
 	for spec, n := range stuck {
-		o.ObserveInt64(inst.stuck, int64(n), metric.WithAttributeSet(spec.attrs))
-		o.ObserveInt64(inst.inFlight, inFlight[spec], metric.WithAttributeSet(spec.attrs))
+		o.ObserveInt64(inst.stuck, int64(n), spec.attrs)
+		o.ObserveInt64(inst.inFlight, inFlight[spec], spec.attrs)
 	}
 	return nil
 }

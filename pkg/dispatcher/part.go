@@ -9,7 +9,6 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/baggage"
-	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weft-dev/weft/pkg/cekafka"
@@ -145,7 +144,7 @@ func (pt *part) fanout(set *triggerSet, recs []*kgo.Record, hwm int64) {
 			if !pt.r.matches(set.specs[i], rec, h, &it, &decoded) {
 				if decoded && it == nil {
 					pt.skipped[i]++
-					pt.r.d.inst.undecodable.Add(context.Background(), 1, metric.WithAttributeSet(set.specs[i].attrs))
+					pt.r.d.inst.undecodable.Add(context.Background(), 1, set.specs[i].attrs)
 				}
 				continue
 			}

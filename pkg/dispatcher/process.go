@@ -13,7 +13,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weft-dev/weft/pkg/cekafka"
@@ -57,7 +56,7 @@ func (l *lane) process(ctx context.Context, it *item) bool {
 	for {
 		spec = l.spec.Load() // a changed trigger applies from the next attempt
 		if !spec.filter.Match(ev) {
-			d.inst.filtered.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+			d.inst.filtered.Add(ctx, 1, spec.attrs)
 			if recording {
 				span.SetAttributes(attribute.Bool("weft.filtered", true))
 			}
@@ -79,7 +78,7 @@ func (l *lane) process(ctx context.Context, it *item) bool {
 		// commit point and retry with capped backoff.
 		backoff = min(max(2*backoff, firstStuckBackoff), d.cfg.DeadLetterRetryMaxBackoff)
 		s := l.markStuck(r.Offset, err)
-		d.inst.stuckRetries.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+		d.inst.stuckRetries.Add(ctx, 1, spec.attrs)
 		l.part.r.logger.Error("event not delivered and not dead-lettered; retrying it, the partition's offset is held",
 			"trigger", spec.ref(), "partition", r.Partition, "offset", r.Offset, "id", ev.ID(), "retries", s.Retries, "retry_in", backoff,
 			"dead_letter_failed", errors.Is(err, delivery.ErrDeadLetterFailed), "err", err)
@@ -106,9 +105,9 @@ func (l *lane) send(ctx context.Context, spec *egressSpec, it *item) (delivery.R
 	if err == nil {
 		outcome = res.Outcome.String()
 	}
-	inst.latency.Record(ctx, time.Since(start).Seconds(), metric.WithAttributeSet(spec.outcomeAttrs(outcome)))
+	inst.latency.Record(ctx, time.Since(start).Seconds(), spec.outcomeAttrs(outcome))
 	if res.Attempts > 1 {
-		inst.retried.Add(ctx, int64(res.Attempts-1), metric.WithAttributeSet(spec.attrs))
+		inst.retried.Add(ctx, int64(res.Attempts-1), spec.attrs)
 	}
 	return res, err
 }
@@ -120,14 +119,14 @@ func (l *lane) finish(ctx context.Context, spec *egressSpec, span trace.Span, ev
 	}
 	switch res.Outcome {
 	case delivery.OutcomeDelivered:
-		inst.delivered.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+		inst.delivered.Add(ctx, 1, spec.attrs)
 	case delivery.OutcomeDeadLettered:
-		inst.deadLettered.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+		inst.deadLettered.Add(ctx, 1, spec.attrs)
 		span.SetStatus(codes.Error, "dead-lettered")
 		l.part.r.logger.Debug("event dead-lettered", "partition", r.Partition, "offset", r.Offset, "id", ev.ID(),
 			"status", res.StatusCode, "attempts", res.Attempts, "err", res.Err)
 	default:
-		inst.dropped.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+		inst.dropped.Add(ctx, 1, spec.attrs)
 		span.SetStatus(codes.Error, "dropped")
 		l.part.r.logger.Debug("event dropped after its retries (no dead-letter sink)", "partition", r.Partition, "offset", r.Offset,
 			"id", ev.ID(), "status", res.StatusCode, "attempts", res.Attempts, "err", res.Err)
@@ -144,7 +143,7 @@ func (l *lane) replyFunc(spec *egressSpec, ttl int) delivery.ReplyFunc {
 		}
 		next := ttl - 1
 		if next <= 0 {
-			l.part.r.d.inst.repliesDropped.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+			l.part.r.d.inst.repliesDropped.Add(ctx, 1, spec.attrs)
 			l.part.r.logger.Warn("reply dropped: hop count exhausted (reply loop?)", "id", reply.ID(), "type", reply.Type(), "ttl", ttl)
 			return nil
 		}
@@ -175,7 +174,7 @@ func (l *lane) replyFunc(spec *egressSpec, ttl int) delivery.ReplyFunc {
 		span.SetAttributes(
 			attribute.Int("messaging.destination.partition.id", int(rec.Partition)),
 			attribute.Int64("messaging.kafka.offset", rec.Offset))
-		l.part.r.d.inst.replies.Add(ctx, 1, metric.WithAttributeSet(spec.attrs))
+		l.part.r.d.inst.replies.Add(ctx, 1, spec.attrs)
 		return nil
 	}
 }

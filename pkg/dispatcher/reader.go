@@ -14,7 +14,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"go.opentelemetry.io/otel/metric"
 
 	"github.com/weft-dev/weft/pkg/filter"
 )
@@ -546,7 +545,7 @@ func (r *reader) commitLanes(ctx context.Context, lanes map[int32]map[string]*la
 	for p, ls := range lanes {
 		for _, l := range ls {
 			if n := l.filtered.Swap(0); n > 0 {
-				r.d.inst.filtered.Add(ctx, n, metric.WithAttributeSet(l.spec.Load().attrs))
+				r.d.inst.filtered.Add(ctx, n, l.spec.Load().attrs)
 			}
 			o := l.commitPoint()
 			if o < 0 || o <= l.committed.Load() {
