@@ -491,10 +491,24 @@ func extensions(e *event.Event) map[string]any {
 
 // stamp adds the extensions the ingress owns.
 func stamp(e *event.Event, arrival any) {
-	ec := e.Context
-	_ = ec.SetExtension(wire.ExtArrivalTime, arrival)
-	if _, ok := extensions(e)[wire.ExtBrokerTTL]; !ok {
-		_ = ec.SetExtension(wire.ExtBrokerTTL, wire.DefaultTTL)
+	ec, ok := e.Context.(*event.EventContextV1)
+	if !ok {
+		_ = e.Context.SetExtension(wire.ExtArrivalTime, arrival)
+		if _, ok := extensions(e)[wire.ExtBrokerTTL]; !ok {
+			_ = e.Context.SetExtension(wire.ExtBrokerTTL, wire.DefaultTTL)
+		}
+		return
+	}
+	// Straight into the map: both names are valid lower-case extension
+	// names and both values (a string, an int32) valid attribute values, so
+	// SetExtension's checks (name syntax, lower-casing, the reserved-name
+	// lookup, value conversion) would pass anyway.
+	if ec.Extensions == nil {
+		ec.Extensions = make(map[string]any, 2)
+	}
+	ec.Extensions[wire.ExtArrivalTime] = arrival
+	if _, ok := ec.Extensions[wire.ExtBrokerTTL]; !ok {
+		ec.Extensions[wire.ExtBrokerTTL] = wire.DefaultTTL
 	}
 }
 
