@@ -16,6 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weft-dev/weft/pkg/cekafka"
+	"github.com/weft-dev/weft/pkg/ingress"
+	"github.com/weft-dev/weft/pkg/wire"
 )
 
 // ServeBare is the HTTP ceiling: a plain net/http server that reads each
@@ -41,20 +43,20 @@ func ServeBare(ctx context.Context, addr string, out io.Writer) error {
 	return nil
 }
 
-// rawProduce is the Kafka ceiling: a franz-go producer (acks=all,
-// idempotent, the ingress's settings) writing the records the ingress would
-// write, with as many records in flight as the load has connections. It
-// leaves them in topic, which the caller deletes.
-func rawProduce(ctx context.Context, bootstrap, topic string, partitions, inFlight, payloadBytes int, d time.Duration) (perSec float64, err error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.ProducerLinger(0), kgo.ProducerBatchMaxBytes(4<<20))
+// rawProduce is the Kafka ceiling: a franz-go producer with the ingress's
+// options (acks=all, idempotent) writing the records the ingress would
+// write, with inFlight ProduceSync calls of batch records each — one per
+// connection of the load, and batch as many as a request of the batch run
+// carries. It returns records acknowledged per second and leaves them in
+// topic, which the caller deletes.
+func rawProduce(ctx context.Context, bootstrap, topic string, partitions, inFlight, batch, payloadBytes int, d time.Duration) (perSec float64, err error) {
+	cl, err := ingressProducer(bootstrap)
 	if err != nil {
 		return 0, err
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	if _, err := adm.CreateTopic(ctx, int32(partitions), -1, map[string]*string{"max.message.bytes": ptr("2097152")}, topic); err != nil {
-		return 0, fmt.Errorf("create %s: %w", topic, err)
+	if err := createTopic(ctx, cl, topic, partitions); err != nil {
+		return 0, err
 	}
 	data := payload(payloadBytes)
 	var acked atomic.Int64
@@ -66,26 +68,33 @@ func rawProduce(ctx context.Context, bootstrap, topic string, partitions, inFlig
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
+			recs := make([]*kgo.Record, batch)
 			for seq := 0; time.Now().Before(deadline) && ctx.Err() == nil; seq++ {
-				e := event.New()
-				e.SetID(eventID("raw", w, seq, time.Now()))
-				e.SetType("type-00")
-				e.SetSource("weft-bench")
-				e.SetExtension("knativearrivaltime", time.Now().UTC().Format(time.RFC3339Nano))
-				if err := e.SetData("application/json", data); err != nil {
+				now := time.Now()
+				arrival := now.UTC().Format(arrivalLayout)
+				for i := range recs {
+					e := event.New()
+					e.SetID(eventID("raw", w, seq*batch+i, now))
+					e.SetType("type-00")
+					e.SetSource("weft-bench")
+					e.SetExtension(wire.ExtArrivalTime, arrival)
+					e.SetExtension(wire.ExtBrokerTTL, wire.DefaultTTL)
+					if err := e.SetData("application/json", data); err != nil {
+						firstErr.CompareAndSwap(nil, err)
+						return
+					}
+					rec, err := cekafka.ToRecord(topic, &e)
+					if err != nil {
+						firstErr.CompareAndSwap(nil, err)
+						return
+					}
+					recs[i] = rec
+				}
+				if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return
 				}
-				rec, err := cekafka.ToRecord(topic, &e)
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				acked.Add(1)
+				acked.Add(int64(batch))
 			}
 		}(w)
 	}
@@ -94,6 +103,26 @@ func rawProduce(ctx context.Context, bootstrap, topic string, partitions, inFlig
 		return 0, fmt.Errorf("raw produce: %w", e)
 	}
 	return float64(acked.Load()) / time.Since(start).Seconds(), nil
+}
+
+// ingressProducer is a franz-go client with the ingress's producer options.
+func ingressProducer(bootstrap string) (*kgo.Client, error) {
+	cfg := ingress.DefaultConfig()
+	cfg.Kafka.BootstrapServers = []string{bootstrap}
+	opts, err := cfg.ProducerOpts()
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Kafka.NewClient(nil, opts...)
+}
+
+// createTopic creates a topic of the bench's own, sized like a broker's.
+func createTopic(ctx context.Context, cl *kgo.Client, topic string, partitions int) error {
+	adm := kadm.NewClient(cl)
+	if _, err := adm.CreateTopic(ctx, int32(partitions), -1, map[string]*string{"max.message.bytes": ptr("2097152")}, topic); err != nil {
+		return fmt.Errorf("create %s: %w", topic, err)
+	}
+	return nil
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -69,7 +69,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.IntSliceVar(&c.Payloads, "payloads", c.Payloads, "cost growth: payload sizes in bytes")
 	fs.IntVar(&c.LatencyRate, "latency-rate", c.LatencyRate, "events/s of the latency run")
 	fs.IntVar(&c.BatchSize, "batch-size", c.BatchSize, "events per request of the batch run")
-	fs.StringVar(&c.CPUProfile, "cpu-profile", c.CPUProfile, "write a CPU profile of `weft dev` during each run to FILE.<run>")
+	fs.StringVar(&c.CPUProfile, "cpu-profile", c.CPUProfile, "write a CPU profile of weft dev during each run to `FILE`.<run>")
 	fs.DurationVar(&c.Drain, "drain", c.Drain, "longest wait for deliveries after each run")
 }
 
@@ -288,6 +288,42 @@ func (e *env) run(ctx context.Context, name string, brokers, triggers int, deliv
 	return r, nil
 }
 
+// floor runs load against `weft bench floor-server`, started for it on a
+// topic of its own (deleted after), and returns the events answered 202
+// per second.
+func (e *env) floor(ctx context.Context, load Load) (float64, error) {
+	topic := fmt.Sprintf("weft.bench.floor.%d", time.Now().UnixNano())
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.kafkaAddr))
+	if err != nil {
+		return 0, err
+	}
+	err = createTopic(ctx, cl, topic, e.cfg.Partitions)
+	cl.Close()
+	if err != nil {
+		return 0, err
+	}
+	defer e.deleteTopic(topic)
+	srv, err := startChild(ctx, "floor server", e.cfg.WeftBinary, "bench", "floor-server", "--addr", "127.0.0.1:0",
+		"--bootstrap", e.kafkaAddr, "--topic", topic)
+	if err != nil {
+		return 0, err
+	}
+	defer srv.stop()
+	addr, err := srv.printed(`(?m)^ready: floor server on (\S+)`)
+	if err != nil {
+		return 0, err
+	}
+	load.URLs, load.RunID = []string{"http://" + addr + "/bench/floor"}, "floor"
+	if err := e.warm(ctx, load.URLs, false); err != nil {
+		return 0, fmt.Errorf("floor server: %w", err)
+	}
+	res, err := load.Run(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return res.AcceptedPerSec(), nil
+}
+
 // deleteTopic deletes a topic of the bench's own, best effort.
 func (e *env) deleteTopic(topic string) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(e.kafkaAddr))
@@ -385,11 +421,21 @@ type Report struct {
 	Machine            string
 	Config             Config
 	BareHTTP, RawKafka float64
+	// FloorHTTP is the architecture's floor: ev/s of a minimal HTTP →
+	// produce (acks=all) → 202 server under the ingest run's load (0 when
+	// not measured, as in batch mode).
+	FloorHTTP float64
+	// RawBatch is records/s of the raw producer with BatchSize records per
+	// ProduceSync call, the batch run's baseline.
+	RawBatch float64
 	// RawDeliver is the delivery floor: POSTs/s of a bare consume, POST loop.
 	RawDeliver float64
 	// Ingest has no trigger (the ingress alone); Deliver adds one matching all.
 	Ingest, Deliver   *Run
 	Latency, BatchRun *Run
+	// BatchIngest is the batch load with no trigger: the ingress alone,
+	// compared with RawBatch.
+	BatchIngest *Run
 	// Isolation is Deliver beside a trigger whose subscriber takes 200 ms.
 	Isolation                  *Run
 	Triggers, Brokers, Payload []*Run
@@ -428,8 +474,16 @@ func Bench(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 			}
 			rep.BareHTTP = res.AcceptedPerSec()
 			fmt.Fprintf(log, "  %-28s accepted %8.0f ev/s\n", "bare HTTP 202 server", rep.BareHTTP)
+			if base.Mode == Batch {
+				fmt.Fprintf(log, "  %-28s skipped: it takes one event per request\n", "floor server")
+			} else {
+				if rep.FloorHTTP, err = e.floor(ctx, base); err != nil {
+					return nil, err
+				}
+				fmt.Fprintf(log, "  %-28s accepted %8.0f ev/s\n", "floor HTTP -> produce server", rep.FloorHTTP)
+			}
 			rawTopic := fmt.Sprintf("weft.bench.raw.%d", time.Now().UnixNano())
-			if rep.RawKafka, err = rawProduce(ctx, e.kafkaAddr, rawTopic, cfg.Partitions, cfg.Connections, cfg.Payload, cfg.Duration); err != nil {
+			if rep.RawKafka, err = rawProduce(ctx, e.kafkaAddr, rawTopic, cfg.Partitions, cfg.Connections, 1, cfg.Payload, cfg.Duration); err != nil {
 				return nil, err
 			}
 			fmt.Fprintf(log, "  %-28s produced %8.0f ev/s\n", "raw franz-go producer", rep.RawKafka)
@@ -452,8 +506,18 @@ func Bench(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 				return nil, err
 			}
 		case "batch":
+			rawTopic := fmt.Sprintf("weft.bench.rawbatch.%d", time.Now().UnixNano())
+			rep.RawBatch, err = rawProduce(ctx, e.kafkaAddr, rawTopic, cfg.Partitions, cfg.Connections, cfg.BatchSize, cfg.Payload, cfg.Duration)
+			e.deleteTopic(rawTopic)
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(log, "  %-28s produced %8.0f ev/s\n", fmt.Sprintf("raw producer, %d per call", cfg.BatchSize), rep.RawBatch)
 			l := base
 			l.Mode = Batch
+			if rep.BatchIngest, err = e.through(ctx, fmt.Sprintf("batch of %d, ingest only", cfg.BatchSize), 1, 0, false, l); err != nil {
+				return nil, err
+			}
 			if rep.BatchRun, err = e.through(ctx, fmt.Sprintf("batch of %d", cfg.BatchSize), 1, 0, true, l); err != nil {
 				return nil, err
 			}

@@ -53,7 +53,10 @@ func TestBenchTinyProfile(t *testing.T) {
 	}
 	var md bytes.Buffer
 	rep.Markdown(&md)
-	for _, want := range []string{"bare Go HTTP server answering 202", "raw franz-go producer", "| ingest + one trigger |", ">= 70%"} {
+	if rep.FloorHTTP <= 0 {
+		t.Errorf("floor server not measured\n%s", log.String())
+	}
+	for _, want := range []string{"bare Go HTTP server answering 202", "floor server (HTTP → produce acks=all → 202)", "Floor / bare HTTP", "raw franz-go producer", "| ingest + one trigger |", ">= 70%"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, md.String())
 		}
@@ -93,5 +96,87 @@ func TestSentAtRoundTrip(t *testing.T) {
 	}
 	if _, ok := sentAt("warmup"); ok {
 		t.Error("an id without a timestamp parsed")
+	}
+}
+
+// runAt is a Run whose load accepted perSec events per second.
+func runAt(name string, perSec int) *Run {
+	acked := make([]string, perSec)
+	return &Run{Name: name, Load: &LoadResult{Elapsed: time.Second, Acked: acked}}
+}
+
+func TestTargetsFloorAndBatch(t *testing.T) {
+	for name, c := range map[string]struct {
+		rep       Report
+		want      map[string]string // target -> measured
+		met       map[string]bool
+		inMD, not []string
+	}{
+		"floor below the 70% target": {
+			rep:  Report{BareHTTP: 1000, FloorHTTP: 500, Ingest: runAt("ingest only, binary", 450)},
+			want: map[string]string{"ingest vs bare HTTP": "45%", "ingest vs floor server": "90%"},
+			met:  map[string]bool{"ingest vs bare HTTP": false},
+			inMD: []string{"| floor server (HTTP → produce acks=all → 202) | 500 | 90% |", "Floor / bare HTTP: 50%", "lies above the floor", "informational: the floor is 50% of bare HTTP"},
+		},
+		"floor above the target": {
+			rep:  Report{BareHTTP: 1000, FloorHTTP: 900, Ingest: runAt("ingest only, binary", 800)},
+			want: map[string]string{"ingest vs bare HTTP": "80%", "ingest vs floor server": "89%"},
+			met:  map[string]bool{"ingest vs bare HTTP": true},
+			inMD: []string{"Floor / bare HTTP: 90%"},
+			not:  []string{"lies above the floor"},
+		},
+		"batch against the raw producer, same batch size": {
+			rep:  Report{RawBatch: 100000, BatchIngest: runAt("batch of 100, ingest only", 75000), BatchRun: runAt("batch of 100", 50000)},
+			want: map[string]string{"batch mode vs raw producer": "75%"},
+			met:  map[string]bool{"batch mode vs raw producer": true},
+			inMD: []string{"| batch mode, 100 events per request, ingest only (ev/s) | 75000 | raw franz-go producer, 100 records per ProduceSync, 32 in flight | 100000 | 75% |"},
+			not:  []string{"150,000"},
+		},
+		"batch below": {
+			rep:  Report{RawBatch: 100000, BatchIngest: runAt("batch of 100, ingest only", 60000)},
+			want: map[string]string{"batch mode vs raw producer": "60%"},
+			met:  map[string]bool{"batch mode vs raw producer": false},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := c.rep
+			r.Config = DefaultConfig()
+			got := map[string]Target{}
+			for _, tg := range r.Targets() {
+				for prefix := range c.want {
+					if strings.HasPrefix(tg.What, prefix) {
+						got[prefix] = tg
+					}
+				}
+			}
+			for prefix, want := range c.want {
+				tg, ok := got[prefix]
+				if !ok {
+					t.Errorf("no target %q in %+v", prefix, r.Targets())
+					continue
+				}
+				if tg.Got != want {
+					t.Errorf("%s: measured %s, want %s", prefix, tg.Got, want)
+				}
+				if met, ok := c.met[prefix]; ok && (tg.Met != met || tg.Info) {
+					t.Errorf("%s: met %v (info %v), want met %v", prefix, tg.Met, tg.Info, met)
+				}
+				if prefix == "ingest vs floor server" && !tg.Info {
+					t.Errorf("%s has a goal; it is informational", prefix)
+				}
+			}
+			var md bytes.Buffer
+			r.Markdown(&md)
+			for _, s := range c.inMD {
+				if !strings.Contains(md.String(), s) {
+					t.Errorf("report lacks %q:\n%s", s, md.String())
+				}
+			}
+			for _, s := range c.not {
+				if strings.Contains(md.String(), s) {
+					t.Errorf("report has %q:\n%s", s, md.String())
+				}
+			}
+		})
 	}
 }

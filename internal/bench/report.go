@@ -11,6 +11,8 @@ type Target struct {
 	Met             bool
 	// Measured is false when the run behind it was not part of this run.
 	Measured bool
+	// Info marks a figure shown for context, with no goal: Met is unused.
+	Info bool
 }
 
 func ratio(a, b float64) float64 {
@@ -25,27 +27,35 @@ func (r *Report) Targets() []Target {
 	var ts []Target
 	if r.Ingest != nil && r.BareHTTP > 0 {
 		x := ratio(r.Ingest.Load.AcceptedPerSec(), r.BareHTTP)
-		ts = append(ts, Target{"ingest vs bare HTTP (" + r.Config.Mode + ", " + size(r.Config.Payload) + ", " + fmt.Sprint(r.Config.Connections) + " connections)", ">= 70%", pct(x), x >= 0.70, true})
+		ts = append(ts, Target{"ingest vs bare HTTP (" + r.Config.Mode + ", " + size(r.Config.Payload) + ", " + fmt.Sprint(r.Config.Connections) + " connections)", ">= 70%", pct(x), x >= 0.70, true, false})
+	}
+	if r.Ingest != nil && r.FloorHTTP > 0 {
+		// Informational: the floor has no target of its own, the ratio is
+		// Weft's own overhead over what any HTTP → Kafka ingress costs.
+		x := ratio(r.Ingest.Load.AcceptedPerSec(), r.FloorHTTP)
+		ts = append(ts, Target{What: "ingest vs floor server (HTTP → produce acks=all → 202)",
+			Want: fmt.Sprintf("informational: the floor is %s of bare HTTP", pct(ratio(r.FloorHTTP, r.BareHTTP))),
+			Got:  pct(x), Measured: true, Info: true})
 	}
 	if r.Ingest != nil && r.Deliver != nil {
 		x := ratio(r.Deliver.DeliveredPerSec(), r.Ingest.Load.AcceptedPerSec())
-		ts = append(ts, Target{"delivered/s with one matching trigger vs ingest", ">= 60%", pct(x), x >= 0.60, true})
+		ts = append(ts, Target{"delivered/s with one matching trigger vs ingest", ">= 60%", pct(x), x >= 0.60, true, false})
 	}
 	if r.Latency != nil {
 		p99 := ms(r.Latency.Delivered.P99)
-		ts = append(ts, Target{fmt.Sprintf("p99 end-to-end latency at %d ev/s", r.Config.LatencyRate), "<= 50 ms", fmt.Sprintf("%.1f ms (at %.0f ev/s)", p99, r.Latency.Load.AcceptedPerSec()), p99 <= 50 && p99 > 0, true})
+		ts = append(ts, Target{fmt.Sprintf("p99 end-to-end latency at %d ev/s", r.Config.LatencyRate), "<= 50 ms", fmt.Sprintf("%.1f ms (at %.0f ev/s)", p99, r.Latency.Load.AcceptedPerSec()), p99 <= 50 && p99 > 0, true, false})
 	}
-	if r.BatchRun != nil {
-		x := r.BatchRun.Load.AcceptedPerSec()
-		ts = append(ts, Target{fmt.Sprintf("batch mode (%d events per request, %s each)", r.Config.BatchSize, size(r.Config.Payload)), ">= 150,000 ev/s", fmt.Sprintf("%.0f ev/s", x), x >= 150000, true})
+	if r.BatchIngest != nil && r.RawBatch > 0 {
+		x := ratio(r.BatchIngest.Load.AcceptedPerSec(), r.RawBatch)
+		ts = append(ts, Target{fmt.Sprintf("batch mode vs raw producer, same batch size (%d events per request / per ProduceSync, %s each)", r.Config.BatchSize, size(r.Config.Payload)), ">= 70%", pct(x), x >= 0.70, true, false})
 	}
 	if r.Deliver != nil && r.Isolation != nil {
 		x := ratio(r.Isolation.DeliveredPerSec(), r.Deliver.DeliveredPerSec())
-		ts = append(ts, Target{"a trigger beside one whose subscriber answers in 200 ms vs alone, delivered/s", ">= 90%", pct(x), x >= 0.90, true})
+		ts = append(ts, Target{"a trigger beside one whose subscriber answers in 200 ms vs alone, delivered/s", ">= 90%", pct(x), x >= 0.90, true, false})
 	}
 	if one, many := r.triggerRun(1), r.triggerRun(1000); one != nil && many != nil {
 		x := ratio(many.DeliveredPerSec(), one.DeliveredPerSec())
-		ts = append(ts, Target{"1,000 triggers vs 1 trigger, delivered/s of the all-matching trigger", ">= 25%", pct(x), x >= 0.25, true})
+		ts = append(ts, Target{"1,000 triggers vs 1 trigger, delivered/s of the all-matching trigger", ">= 25%", pct(x), x >= 0.25, true, false})
 	}
 	return ts
 }
@@ -66,11 +76,17 @@ func (r *Report) Markdown(w io.Writer) {
 	c := r.Config
 	fmt.Fprintf(w, "Machine: %s. Each run %s, %d keep-alive connections, %s events unless said; Weft is `weft dev` against `weft kafka` (separate processes), all on this machine.\n\n",
 		r.Machine, c.Duration, c.Connections, size(c.Payload))
+	batch := r.BatchIngest != nil && r.RawBatch > 0
+	if r.Ingest != nil || batch {
+		fmt.Fprintf(w, "| measure | Weft | baseline | baseline figure | ratio |\n|---|---:|---|---:|---:|\n")
+	}
 	if r.Ingest != nil {
 		in := r.Ingest.Load.AcceptedPerSec()
-		fmt.Fprintf(w, "| measure | Weft | baseline | baseline figure | ratio |\n|---|---:|---|---:|---:|\n")
 		if r.BareHTTP > 0 {
 			fmt.Fprintf(w, "| ingest, %s mode (ev/s) | %.0f | bare Go HTTP server answering 202 | %.0f | %s |\n", c.Mode, in, r.BareHTTP, pct(ratio(in, r.BareHTTP)))
+		}
+		if r.FloorHTTP > 0 {
+			fmt.Fprintf(w, "| ingest, %s mode (ev/s) | %.0f | floor server (HTTP → produce acks=all → 202) | %.0f | %s |\n", c.Mode, in, r.FloorHTTP, pct(ratio(in, r.FloorHTTP)))
 		}
 		if r.RawKafka > 0 {
 			fmt.Fprintf(w, "| ingest, %s mode (ev/s) | %.0f | raw franz-go producer, acks=all, %d in flight | %.0f | %s |\n", c.Mode, in, c.Connections, r.RawKafka, pct(ratio(in, r.RawKafka)))
@@ -91,10 +107,25 @@ func (r *Report) Markdown(w io.Writer) {
 			d := many.DeliveredPerSec()
 			fmt.Fprintf(w, "| delivered, all-matching trigger beside 1,000 others (ev/s) | %.0f | raw consume -> POST loop / %.1f deliveries per event | %.0f | %s |\n", d, per, floor, pct(ratio(d, floor)))
 		}
+	}
+	if batch {
+		x := r.BatchIngest.Load.AcceptedPerSec()
+		fmt.Fprintf(w, "| batch mode, %d events per request, ingest only (ev/s) | %.0f | raw franz-go producer, %d records per ProduceSync, %d in flight | %.0f | %s |\n", c.BatchSize, x, c.BatchSize, c.Connections, r.RawBatch, pct(ratio(x, r.RawBatch)))
+	}
+	if r.Ingest != nil || batch {
 		fmt.Fprintln(w)
 	}
+	if r.Ingest != nil && r.FloorHTTP > 0 && r.BareHTTP > 0 {
+		fb := ratio(r.FloorHTTP, r.BareHTTP)
+		fmt.Fprintf(w, "Floor / bare HTTP: %s. An ingress that answers only after Kafka's acknowledgement is bounded by the floor server; Weft's own overhead is its ratio to the floor (%s).",
+			pct(fb), pct(ratio(r.Ingest.Load.AcceptedPerSec(), r.FloorHTTP)))
+		if fb < 0.70 {
+			fmt.Fprintf(w, " The target of 70%% of bare HTTP lies above the floor on this machine.")
+		}
+		fmt.Fprintf(w, "\n\n")
+	}
 	var runs []*Run
-	for _, x := range []*Run{r.Ingest, r.Deliver, r.Latency, r.BatchRun, r.Isolation} {
+	for _, x := range []*Run{r.Ingest, r.Deliver, r.Latency, r.BatchIngest, r.BatchRun, r.Isolation} {
 		if x != nil {
 			runs = append(runs, x)
 		}
@@ -137,7 +168,10 @@ func (r *Report) Markdown(w io.Writer) {
 		fmt.Fprintf(w, "| target | wanted | measured | |\n|---|---|---|---|\n")
 		for _, t := range ts {
 			mark := "missed"
-			if t.Met {
+			switch {
+			case t.Info:
+				mark = "–"
+			case t.Met:
 				mark = "met"
 			}
 			fmt.Fprintf(w, "| %s | %s | %s | %s |\n", t.What, t.Want, t.Got, mark)
@@ -159,7 +193,7 @@ func (r *Report) Lost() int {
 
 func (r *Report) all() []*Run {
 	var out []*Run
-	for _, x := range []*Run{r.Ingest, r.Deliver, r.Latency, r.BatchRun, r.Isolation} {
+	for _, x := range []*Run{r.Ingest, r.Deliver, r.Latency, r.BatchIngest, r.BatchRun, r.Isolation} {
 		if x != nil {
 			out = append(out, x)
 		}

@@ -14,11 +14,12 @@ func newBenchCmd(g *globals) *cobra.Command {
 	cfg := bench.DefaultConfig()
 	c := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure Weft (weft dev against weft kafka, as processes) beside a bare HTTP server and a raw Kafka producer",
+		Short: "Measure Weft (weft dev against weft kafka, as processes) beside a bare HTTP server, an HTTP -> Kafka floor and a raw Kafka producer",
 		Long: `Starts weft kafka, weft dev and a bare HTTP 202 server as processes on
 loopback, drives them with keep-alive HTTP connections, counts every event at
-its own subscribers, and prints markdown tables: throughput against the two
-ceilings measured in the same run, latency percentiles, lost and duplicate
+its own subscribers, and prints markdown tables: throughput against the
+baselines measured in the same run (bare HTTP, a minimal HTTP -> produce
+acks=all -> 202 server, raw producers), latency percentiles, lost and duplicate
 events, CPU and memory, and how they grow with triggers, brokers and payload.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -46,5 +47,19 @@ events, CPU and memory, and how they grow with triggers, brokers and payload.`,
 	}
 	bare.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "listen address")
 	c.AddCommand(bare)
+	floorCfg := bench.FloorConfig{Addr: "127.0.0.1:0", Bootstrap: "127.0.0.1:9092", Topic: "weft.bench.floor"}
+	floor := &cobra.Command{
+		Use:    "floor-server",
+		Short:  "The architecture's floor: HTTP -> one Kafka record, acks=all -> 202 (started by weft bench)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return bench.ServeFloor(cmd.Context(), floorCfg, g.out)
+		},
+	}
+	floor.Flags().StringVar(&floorCfg.Addr, "addr", floorCfg.Addr, "listen address")
+	floor.Flags().StringVar(&floorCfg.Bootstrap, "bootstrap", floorCfg.Bootstrap, "Kafka bootstrap server (host:port)")
+	floor.Flags().StringVar(&floorCfg.Topic, "topic", floorCfg.Topic, "topic every record goes to (it must exist)")
+	c.AddCommand(floor)
 	return c
 }

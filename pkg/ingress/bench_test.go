@@ -88,6 +88,50 @@ func BenchmarkIngressBinary(b *testing.B) {
 	})
 }
 
+// BenchmarkIngressBatch calls the handler in-process with batches of 100
+// structured 1 KiB events (the batch run of weft bench), storing each in a
+// real Kafka-protocol server.
+func BenchmarkIngressBatch(b *testing.B) {
+	in := benchIngress(b)
+	h := in.Handler()
+	const size = 100
+	var seq atomic.Int64
+	b.SetParallelism(4)
+	b.SetBytes(size * int64(len(benchData)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		body := &rewindBody{}
+		req := httptest.NewRequest(http.MethodPost, "/default/bench", nil)
+		req.Header.Set("Content-Type", "application/cloudevents-batch+json")
+		req.Body = body
+		w := &discardWriter{h: http.Header{}}
+		var buf bytes.Buffer
+		for pb.Next() {
+			buf.Reset()
+			buf.WriteByte('[')
+			for i := range size {
+				if i > 0 {
+					buf.WriteString(",\n")
+				}
+				buf.WriteString(`{"specversion":"1.0","id":"`)
+				buf.WriteString(strconv.FormatInt(seq.Add(1), 10))
+				buf.WriteString(`","type":"bench.v1","source":"/bench","datacontenttype":"application/json","data":{"d":"`)
+				buf.Write(benchData)
+				buf.WriteString(`"}}`)
+			}
+			buf.WriteByte(']')
+			req.ContentLength = int64(buf.Len())
+			body.Reset(buf.Bytes())
+			clear(w.h)
+			h.ServeHTTP(w, req)
+			if w.code != http.StatusAccepted {
+				b.Fatalf("status %d", w.code)
+			}
+		}
+	})
+}
+
 // BenchmarkHTTP compares, over real loopback HTTP with 32 keep-alive
 // connections, the ingress with a bare Go server answering 202 (the
 // baseline of the issue's throughput target).

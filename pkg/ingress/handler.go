@@ -238,38 +238,9 @@ func (in *Ingress) acceptBatch(ctx context.Context, r *http.Request, b *broker, 
 	}
 	// Decode and validate the whole batch, one event at a time, before
 	// producing anything.
-	dec := json.NewDecoder(bytes.NewReader(req.body.Bytes()))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
-		return 0, fmt.Errorf("%w: malformed batch: want a JSON array of events", ErrInvalidEvent)
-	}
-	var events []event.Event
-	var sizes []int
-	for i := 0; dec.More(); i++ {
-		if i == in.cfg.MaxBatchEvents {
-			return 0, fmt.Errorf("%w: more than %d events in the batch", ErrTooLarge, in.cfg.MaxBatchEvents)
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return 0, invalid("malformed batch", err)
-		}
-		if int64(len(raw)) > in.cfg.MaxEventBytes {
-			return 0, fmt.Errorf("%w: event %d of the batch is %d bytes, the limit is %d", ErrTooLarge, i, len(raw), in.cfg.MaxEventBytes)
-		}
-		events = append(events, event.Event{})
-		e := &events[i]
-		if err := e.UnmarshalJSON(raw); err != nil {
-			return 0, invalid(fmt.Sprintf("event %d of the batch: malformed", i), err)
-		}
-		if err := validate(e); err != nil {
-			return 0, fmt.Errorf("event %d of the batch (id %q): %w", i, e.ID(), err)
-		}
-		sizes = append(sizes, len(raw))
-	}
-	if _, err := dec.Token(); err != nil {
-		return 0, invalid("malformed batch", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return 0, fmt.Errorf("%w: malformed batch: data after the array", ErrInvalidEvent)
+	events, sizes, err := in.decodeBatch(req)
+	if err != nil {
+		return 0, err
 	}
 	if span.IsRecording() {
 		span.SetAttributes(attribute.Int("cloudevents.batch_size", len(events)))
@@ -289,6 +260,151 @@ func (in *Ingress) acceptBatch(ctx context.Context, r *http.Request, b *broker, 
 		}
 	}
 	return len(events), in.wait(ctx, b, req, req.waiters)
+}
+
+// decodeBatch decodes and validates the events of a batch body in order,
+// stopping at the first fault. A body that is valid JSON and one array is
+// split in one pass (splitBatch); any other goes through a streaming
+// decoder, which names the fault as precisely.
+func (in *Ingress) decodeBatch(req *request) ([]event.Event, []int, error) {
+	body := req.body.Bytes()
+	raws, ok := splitBatch(body, req.raws[:0])
+	defer func() { clear(raws); req.raws = raws[:0] }()
+	if !ok {
+		return in.decodeBatchStream(body)
+	}
+	n := min(len(raws), in.cfg.MaxBatchEvents)
+	events, sizes := make([]event.Event, 0, n), make([]int, 0, n)
+	for i, raw := range raws {
+		if i == in.cfg.MaxBatchEvents {
+			return nil, nil, fmt.Errorf("%w: more than %d events in the batch", ErrTooLarge, in.cfg.MaxBatchEvents)
+		}
+		var err error
+		if events, sizes, err = in.decodeBatchEvent(events, sizes, i, raw); err != nil {
+			return nil, nil, err
+		}
+	}
+	return events, sizes, nil
+}
+
+// decodeBatchStream is decodeBatch through encoding/json's Decoder, for
+// bodies that are not one valid JSON array: its errors name the fault.
+func (in *Ingress) decodeBatchStream(body []byte) ([]event.Event, []int, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return nil, nil, fmt.Errorf("%w: malformed batch: want a JSON array of events", ErrInvalidEvent)
+	}
+	var events []event.Event
+	var sizes []int
+	for i := 0; dec.More(); i++ {
+		if i == in.cfg.MaxBatchEvents {
+			return nil, nil, fmt.Errorf("%w: more than %d events in the batch", ErrTooLarge, in.cfg.MaxBatchEvents)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, nil, invalid("malformed batch", err)
+		}
+		var err error
+		if events, sizes, err = in.decodeBatchEvent(events, sizes, i, raw); err != nil {
+			return nil, nil, err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, nil, invalid("malformed batch", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, fmt.Errorf("%w: malformed batch: data after the array", ErrInvalidEvent)
+	}
+	return events, sizes, nil
+}
+
+// decodeBatchEvent decodes and validates raw, event i of a batch, and
+// appends it and its size.
+func (in *Ingress) decodeBatchEvent(events []event.Event, sizes []int, i int, raw []byte) ([]event.Event, []int, error) {
+	if int64(len(raw)) > in.cfg.MaxEventBytes {
+		return nil, nil, fmt.Errorf("%w: event %d of the batch is %d bytes, the limit is %d", ErrTooLarge, i, len(raw), in.cfg.MaxEventBytes)
+	}
+	events = append(events, event.Event{})
+	e := &events[i]
+	if err := e.UnmarshalJSON(raw); err != nil {
+		return nil, nil, invalid(fmt.Sprintf("event %d of the batch: malformed", i), err)
+	}
+	if err := validate(e); err != nil {
+		return nil, nil, fmt.Errorf("event %d of the batch (id %q): %w", i, e.ID(), err)
+	}
+	return events, append(sizes, len(raw)), nil
+}
+
+// splitBatch appends to dst the elements of body, a JSON array, each
+// without the white space around it, in one pass: strictly validated by
+// json.Valid, then cut at the commas and brackets outside strings. ok is
+// false when body is not valid JSON or not an array.
+func splitBatch(body []byte, dst [][]byte) (elems [][]byte, ok bool) {
+	i := skipSpace(body, 0)
+	if i == len(body) || body[i] != '[' || !json.Valid(body) {
+		return dst, false
+	}
+	i = skipSpace(body, i+1)
+	if body[i] == ']' {
+		return dst, true
+	}
+	start, depth := i, 0
+	for ; i < len(body); i++ {
+		switch body[i] {
+		case '"':
+			i = stringEnd(body, i+1)
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth > 0 {
+				depth--
+				continue
+			}
+			return append(dst, trimSpace(body[start:i])), true
+		case ',':
+			if depth == 0 {
+				dst = append(dst, trimSpace(body[start:i]))
+				start = skipSpace(body, i+1)
+			}
+		}
+	}
+	return dst, false // not reached for valid JSON
+}
+
+// stringEnd is the index of the quote closing the string whose contents
+// start at i (body is valid JSON).
+func stringEnd(body []byte, i int) int {
+	for {
+		j := bytes.IndexByte(body[i:], '"')
+		if j < 0 {
+			return len(body)
+		}
+		i += j
+		bs := 0
+		for k := i - 1; body[k] == '\\'; k-- {
+			bs++
+		}
+		if bs%2 == 0 {
+			return i
+		}
+		i++
+	}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // produce hands e's record to the producer; the outcome arrives on wt.done.
@@ -375,10 +491,24 @@ func extensions(e *event.Event) map[string]any {
 
 // stamp adds the extensions the ingress owns.
 func stamp(e *event.Event, arrival any) {
-	ec := e.Context
-	_ = ec.SetExtension(wire.ExtArrivalTime, arrival)
-	if _, ok := extensions(e)[wire.ExtBrokerTTL]; !ok {
-		_ = ec.SetExtension(wire.ExtBrokerTTL, wire.DefaultTTL)
+	ec, ok := e.Context.(*event.EventContextV1)
+	if !ok {
+		_ = e.Context.SetExtension(wire.ExtArrivalTime, arrival)
+		if _, ok := extensions(e)[wire.ExtBrokerTTL]; !ok {
+			_ = e.Context.SetExtension(wire.ExtBrokerTTL, wire.DefaultTTL)
+		}
+		return
+	}
+	// Straight into the map: both names are valid lower-case extension
+	// names and both values (a string, an int32) valid attribute values, so
+	// SetExtension's checks (name syntax, lower-casing, the reserved-name
+	// lookup, value conversion) would pass anyway.
+	if ec.Extensions == nil {
+		ec.Extensions = make(map[string]any, 2)
+	}
+	ec.Extensions[wire.ExtArrivalTime] = arrival
+	if _, ok := ec.Extensions[wire.ExtBrokerTTL]; !ok {
+		ec.Extensions[wire.ExtBrokerTTL] = wire.DefaultTTL
 	}
 }
 
@@ -512,6 +642,7 @@ type request struct {
 	event     event.Event
 	ec        event.EventContextV1
 	waiters   []*waiter
+	raws      [][]byte // a batch's events, in body
 	timer     *time.Timer
 	abandoned bool // a record may still reference body: never reuse
 }

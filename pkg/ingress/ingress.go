@@ -193,7 +193,7 @@ func New(cfg Config, opts ...Option) (*Ingress, error) {
 		return nil
 	})
 
-	kopts, err := in.producerOpts()
+	kopts, err := in.cfg.ProducerOpts()
 	if err != nil {
 		return nil, err
 	}
@@ -205,32 +205,34 @@ func New(cfg Config, opts ...Option) (*Ingress, error) {
 	return in, nil
 }
 
-// producerOpts are the franz-go options of the producer: acks from every
-// in-sync replica, idempotent writes (franz-go's default, never disabled
-// here), a bounded buffer, a delivery timeout.
 // RecordOverheadBytes is what a record adds to an event's data: its ce_
 // headers, key and framing (HTTP headers are bounded well below it).
 const RecordOverheadBytes = 128 << 10
 
-func (in *Ingress) producerOpts() ([]kgo.Opt, error) {
-	codec, err := compressionCodec(in.cfg.Compression)
+// ProducerOpts are the franz-go options of the ingress's producer (before
+// the Kafka connection's own): acks from every in-sync replica, idempotent
+// writes (franz-go's default, never disabled here), a bounded buffer, a
+// delivery timeout, the linger and compression configured. Exported so a
+// baseline producer can be configured exactly as the ingress is.
+func (c *Config) ProducerOpts() ([]kgo.Opt, error) {
+	codec, err := compressionCodec(c.Compression)
 	if err != nil {
 		return nil, err
 	}
 	opts := []kgo.Opt{
 		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.MaxBufferedRecords(in.cfg.MaxBufferedRecords),
+		kgo.MaxBufferedRecords(c.MaxBufferedRecords),
 		// franz-go enforces at least 1s; requests stop waiting after
 		// ProduceTimeout in any case.
-		kgo.RecordDeliveryTimeout(max(in.cfg.ProduceTimeout, time.Second)),
-		kgo.ProducerLinger(in.cfg.ProduceLinger),
+		kgo.RecordDeliveryTimeout(max(c.ProduceTimeout, time.Second)),
+		kgo.ProducerLinger(c.ProduceLinger),
 		kgo.ProducerBatchCompression(codec),
 		// A batch must hold the largest event we accept plus its headers;
 		// broker topics are created with a max.message.bytes to match.
-		kgo.ProducerBatchMaxBytes(int32(max(in.cfg.MaxEventBytes+RecordOverheadBytes, 1_000_012))),
+		kgo.ProducerBatchMaxBytes(int32(max(c.MaxEventBytes+RecordOverheadBytes, 1_000_012))),
 	}
-	if in.cfg.MaxBufferedBytes > 0 {
-		opts = append(opts, kgo.MaxBufferedBytes(int(in.cfg.MaxBufferedBytes)))
+	if c.MaxBufferedBytes > 0 {
+		opts = append(opts, kgo.MaxBufferedBytes(int(c.MaxBufferedBytes)))
 	}
 	return opts, nil
 }
