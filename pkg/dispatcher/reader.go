@@ -51,7 +51,7 @@ const (
 // prefix through the admin API: those groups have no members, so per-trigger
 // lag stays visible with any Kafka tool. A trigger whose lane is full stops
 // taking records from the shared read and catches up with a reader of its own
-// (catchup.go), so a slow subscriber never holds back the others.
+// (lane.catchUp), so a slow subscriber never holds back the others.
 //
 // Rebalance callbacks run only between polls (BlockRebalanceOnPoll), so a
 // lane never receives records from a previous assignment.
