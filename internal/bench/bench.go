@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -290,38 +291,53 @@ func (e *env) run(ctx context.Context, name string, brokers, triggers int, deliv
 
 // floor runs load against `weft bench floor-server`, started for it on a
 // topic of its own (deleted after), and returns the events answered 202
-// per second.
-func (e *env) floor(ctx context.Context, load Load) (float64, error) {
+// per second. With deliver, the raw consume, POST loop reads the topic
+// meanwhile and delivered is the events it POSTed per second.
+func (e *env) floor(ctx context.Context, load Load, deliver bool) (accepted, delivered float64, err error) {
 	topic := fmt.Sprintf("weft.bench.floor.%d", time.Now().UnixNano())
 	cl, err := kgo.NewClient(kgo.SeedBrokers(e.kafkaAddr))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	err = createTopic(ctx, cl, topic, e.cfg.Partitions)
 	cl.Close()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer e.deleteTopic(topic)
 	srv, err := startChild(ctx, "floor server", e.cfg.WeftBinary, "bench", "floor-server", "--addr", "127.0.0.1:0",
 		"--bootstrap", e.kafkaAddr, "--topic", topic)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer srv.stop()
 	addr, err := srv.printed(`(?m)^ready: floor server on (\S+)`)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	load.URLs, load.RunID = []string{"http://" + addr + "/bench/floor"}, "floor"
 	if err := e.warm(ctx, load.URLs, false); err != nil {
-		return 0, fmt.Errorf("floor server: %w", err)
+		return 0, 0, fmt.Errorf("floor server: %w", err)
+	}
+	var (
+		wg     sync.WaitGroup
+		posted float64
+		derr   error
+	)
+	if deliver {
+		wg.Go(func() {
+			posted, derr = rawDeliver(ctx, e.kafkaAddr, topic, e.sub.addr, e.cfg.Connections, load.Duration)
+		})
 	}
 	res, err := load.Run(ctx)
-	if err != nil {
-		return 0, err
+	wg.Wait()
+	if err == nil {
+		err = derr
 	}
-	return res.AcceptedPerSec(), nil
+	if err != nil {
+		return 0, 0, err
+	}
+	return res.AcceptedPerSec(), posted, nil
 }
 
 // deleteTopic deletes a topic of the bench's own, best effort.
@@ -430,6 +446,11 @@ type Report struct {
 	RawBatch float64
 	// RawDeliver is the delivery floor: POSTs/s of a bare consume, POST loop.
 	RawDeliver float64
+	// FloorDelivered is the end-to-end floor: events/s the raw consume,
+	// POST loop delivered while the floor server took the ingest run's load
+	// on the same topic (0 when not measured) — the floor's counterpart of
+	// Weft's "ingest + one trigger".
+	FloorDelivered float64
 	// Ingest has no trigger (the ingress alone); Deliver adds one matching all.
 	Ingest, Deliver   *Run
 	Latency, BatchRun *Run
@@ -477,10 +498,15 @@ func Bench(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 			if base.Mode == Batch {
 				fmt.Fprintf(log, "  %-28s skipped: it takes one event per request\n", "floor server")
 			} else {
-				if rep.FloorHTTP, err = e.floor(ctx, base); err != nil {
+				if rep.FloorHTTP, _, err = e.floor(ctx, base, false); err != nil {
 					return nil, err
 				}
 				fmt.Fprintf(log, "  %-28s accepted %8.0f ev/s\n", "floor HTTP -> produce server", rep.FloorHTTP)
+				var acc float64
+				if acc, rep.FloorDelivered, err = e.floor(ctx, base, true); err != nil {
+					return nil, err
+				}
+				fmt.Fprintf(log, "  %-28s accepted %8.0f ev/s  delivered %8.0f ev/s\n", "floor server + raw POST loop", acc, rep.FloorDelivered)
 			}
 			rawTopic := fmt.Sprintf("weft.bench.raw.%d", time.Now().UnixNano())
 			if rep.RawKafka, err = rawProduce(ctx, e.kafkaAddr, rawTopic, cfg.Partitions, cfg.Connections, 1, cfg.Payload, cfg.Duration); err != nil {

@@ -53,10 +53,10 @@ func TestBenchTinyProfile(t *testing.T) {
 	}
 	var md bytes.Buffer
 	rep.Markdown(&md)
-	if rep.FloorHTTP <= 0 {
-		t.Errorf("floor server not measured\n%s", log.String())
+	if rep.FloorHTTP <= 0 || rep.FloorDelivered <= 0 {
+		t.Errorf("floor server (%.0f ev/s) or end-to-end floor (%.0f ev/s delivered) not measured\n%s", rep.FloorHTTP, rep.FloorDelivered, log.String())
 	}
-	for _, want := range []string{"bare Go HTTP server answering 202", "floor server (HTTP → produce acks=all → 202)", "Floor / bare HTTP", "raw franz-go producer", "| ingest + one trigger |", ">= 70%"} {
+	for _, want := range []string{"bare Go HTTP server answering 202", "floor server (HTTP → produce acks=all → 202)", "Floor / bare HTTP", "end-to-end floor", "raw franz-go producer", "| ingest + one trigger |", ">= 70%"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, md.String())
 		}

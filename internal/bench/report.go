@@ -41,6 +41,12 @@ func (r *Report) Targets() []Target {
 		x := ratio(r.Deliver.DeliveredPerSec(), r.Ingest.Load.AcceptedPerSec())
 		ts = append(ts, Target{"delivered/s with one matching trigger vs ingest", ">= 60%", pct(x), x >= 0.60, true, false})
 	}
+	if r.FloorHTTP > 0 && r.FloorDelivered > 0 {
+		// Informational: the same ratio for the floor, what any ingress and
+		// consume, POST loop sharing this machine reach.
+		ts = append(ts, Target{What: "end-to-end floor: delivered while ingesting vs the floor server's ingest alone",
+			Want: "informational: the floor of the target above", Got: pct(ratio(r.FloorDelivered, r.FloorHTTP)), Measured: true, Info: true})
+	}
 	if r.Latency != nil {
 		p99 := ms(r.Latency.Delivered.P99)
 		ts = append(ts, Target{fmt.Sprintf("p99 end-to-end latency at %d ev/s", r.Config.LatencyRate), "<= 50 ms", fmt.Sprintf("%.1f ms (at %.0f ev/s)", p99, r.Latency.Load.AcceptedPerSec()), p99 <= 50 && p99 > 0, true, false})
@@ -96,6 +102,9 @@ func (r *Report) Markdown(w io.Writer) {
 			fmt.Fprintf(w, "| delivered, one matching trigger (ev/s) | %.0f | Weft's ingest alone | %.0f | %s |\n", d, in, pct(ratio(d, in)))
 			if r.RawDeliver > 0 {
 				fmt.Fprintf(w, "| delivered, one matching trigger (ev/s) | %.0f | raw consume -> POST loop, %d in flight (no ingest beside it) | %.0f | %s |\n", d, c.Connections, r.RawDeliver, pct(ratio(d, r.RawDeliver)))
+			}
+			if r.FloorDelivered > 0 {
+				fmt.Fprintf(w, "| delivered, one matching trigger (ev/s) | %.0f | end-to-end floor: the raw loop delivering while the floor server takes the load | %.0f | %s |\n", d, r.FloorDelivered, pct(ratio(d, r.FloorDelivered)))
 			}
 		}
 		if many := r.triggerRun(1000); many != nil && r.RawDeliver > 0 {
