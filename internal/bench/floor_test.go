@@ -7,37 +7,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/cekafka"
 	"github.com/weft-dev/weft/pkg/wire"
 )
-
-// holdFirstProduce makes c hold the first produce request until release is
-// closed; held is closed once it is held.
-func holdFirstProduce(c *kfake.Cluster) (held, release chan struct{}) {
-	held, release = make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
-		first := false
-		once.Do(func() { first = true })
-		if first {
-			close(held)
-			c.SleepControl(func() { <-release })
-		}
-		c.DropControl()
-		return nil, nil, false
-	})
-	return held, release
-}
 
 type answer struct {
 	code int
@@ -81,7 +60,7 @@ func TestFloorHandler(t *testing.T) {
 	hs := httptest.NewServer(FloorHandler(cl, topic))
 	t.Cleanup(hs.Close)
 
-	held, release := holdFirstProduce(srv.Cluster())
+	held, release := testutil.HoldFirstProduce(srv.Cluster())
 	answered := make(chan answer, 1)
 	headers := map[string]string{
 		"Ce-Specversion": "1.0", "Ce-Id": "floor-1", "Ce-Type": "bench.v1", "Ce-Source": "/bench",

@@ -1,9 +1,11 @@
 package testutil
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weft-dev/weft/internal/devkafka"
 	"github.com/weft-dev/weft/pkg/kafka"
@@ -31,4 +33,23 @@ func StartKafkaConfig(t testing.TB, cfg devkafka.Config, extra ...kfake.Opt) *de
 // KafkaConfig returns a client Config that reaches s.
 func KafkaConfig(s *devkafka.Server) kafka.Config {
 	return kafka.Config{BootstrapServers: []string{s.Addr()}, ClientID: "weft-test"}
+}
+
+// HoldFirstProduce makes c hold the first produce request it receives (a
+// stalled broker) until release is closed; held is closed once it is held.
+// Every other request is served as usual.
+func HoldFirstProduce(c *kfake.Cluster) (held, release chan struct{}) {
+	held, release = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		first := false
+		once.Do(func() { first = true })
+		if first {
+			close(held)
+			c.SleepControl(func() { <-release })
+		}
+		c.DropControl()
+		return nil, nil, false
+	})
+	return held, release
 }

@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kmsg"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -202,24 +200,6 @@ func TestKafkaOutage(t *testing.T) {
 	t.Logf("%d records, %d distinct events, %d answered 202, %d posted", len(ids), len(inTopic), len(o.accepted), len(o.posted))
 }
 
-// holdProduce makes the server hold the first produce request it receives
-// until release is closed (a stalled broker); held is closed once it is held.
-func holdProduce(c *kfake.Cluster) (held chan struct{}, release chan struct{}) {
-	held, release = make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
-		first := false
-		once.Do(func() { first = true })
-		if first {
-			close(held)
-			c.SleepControl(func() { <-release })
-		}
-		c.DropControl()
-		return nil, nil, false
-	})
-	return held, release
-}
-
 // TestBufferFull fills the bounded producer buffer while Kafka stalls: the
 // next request is refused at once with 503 and Retry-After and never stored,
 // the buffered one is stored and answered 202 once Kafka answers.
@@ -247,7 +227,7 @@ func TestBufferFull(t *testing.T) {
 	url := hs.URL + "/default/full"
 	ctx := context.Background()
 
-	held, release := holdProduce(srv.Cluster())
+	held, release := testutil.HoldFirstProduce(srv.Cluster())
 	first := make(chan int, 1)
 	go func() {
 		code, _, body, err := binaryPost(ctx, hs.Client(), url, "buffered")
@@ -321,7 +301,7 @@ func TestProduceTimeout(t *testing.T) {
 	hs := httptest.NewServer(in.Handler())
 	t.Cleanup(hs.Close)
 
-	_, release := holdProduce(srv.Cluster())
+	_, release := testutil.HoldFirstProduce(srv.Cluster())
 	defer close(release)
 	code, h, body, err := binaryPost(context.Background(), hs.Client(), hs.URL+"/default/slow", "slow")
 	if err != nil {
@@ -356,7 +336,7 @@ func TestMaxInFlight(t *testing.T) {
 	t.Cleanup(hs.Close)
 	url := hs.URL + "/default/busy"
 
-	held, release := holdProduce(srv.Cluster())
+	held, release := testutil.HoldFirstProduce(srv.Cluster())
 	first := make(chan int, 1)
 	go func() {
 		code, _, _, err := binaryPost(context.Background(), hs.Client(), url, "first")

@@ -242,7 +242,7 @@ func TestRun(t *testing.T) {
 	}
 
 	// Graceful drain: a produce is in flight when the process is told to stop.
-	held, release := holdProduce(srv.Cluster())
+	held, release := testutil.HoldFirstProduce(srv.Cluster())
 	inflight := make(chan int, 1)
 	go func() {
 		code, _, body := post("/default/a", "a-inflight")
@@ -301,7 +301,7 @@ func TestDrainTimeout(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- in.Run(ctx) }()
 	<-in.Started()
-	held, release := holdProduce(srv.Cluster())
+	held, release := testutil.HoldFirstProduce(srv.Cluster())
 	defer close(release)
 	answer := make(chan int, 1)
 	go func() {
