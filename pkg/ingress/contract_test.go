@@ -33,12 +33,14 @@ func TestApplyContract(t *testing.T) {
 	hs := httptest.NewServer(in.Handler())
 	t.Cleanup(hs.Close)
 	ctx := context.Background()
+	var retryAfter string
 	post := func(path, id string) int {
 		t.Helper()
-		code, _, _, err := binaryPost(ctx, hs.Client(), hs.URL+path, id)
+		code, h, _, err := binaryPost(ctx, hs.Client(), hs.URL+path, id)
 		if err != nil {
 			t.Fatal(err)
 		}
+		retryAfter = h.Get("Retry-After")
 		return code
 	}
 	apply := func(c *weftv1.Contract) {
@@ -49,8 +51,10 @@ func TestApplyContract(t *testing.T) {
 	}
 	a, b := brokerEntry("ns1", "a", topicA), brokerEntry("ns2", "b", topicB)
 
-	if code := post("/ns1/a", "a0"); code != http.StatusNotFound {
-		t.Fatalf("before any contract: %d, want 404", code)
+	// Before the first contract the ingress cannot know the broker is
+	// missing: 503 and retry, not 404.
+	if code := post("/ns1/a", "a0"); code != http.StatusServiceUnavailable || retryAfter == "" {
+		t.Fatalf("before any contract: %d (Retry-After %q), want 503 with Retry-After", code, retryAfter)
 	}
 	apply(contractOf(1, a))
 	if code := post("/ns1/a", "a1"); code != http.StatusAccepted {

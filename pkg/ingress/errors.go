@@ -13,6 +13,9 @@ import (
 var (
 	// ErrUnknownBroker: no broker of the applied contract is served at the path.
 	ErrUnknownBroker = errors.New("no such broker")
+	// ErrNoContract: no contract has been applied yet (the process just
+	// started), so whether the broker exists is not known: retry.
+	ErrNoContract = errors.New("no contract from the control plane yet, retry later")
 	// ErrMethodNotAllowed: brokers accept POST (and OPTIONS).
 	ErrMethodNotAllowed = errors.New("method not allowed, use POST")
 	// ErrTooLarge: the event (or batch) exceeds the configured limit, or
@@ -46,6 +49,7 @@ var statusTable = []struct {
 	retryAfter []string
 }{
 	{ErrUnknownBroker, http.StatusNotFound, nil},
+	{ErrNoContract, http.StatusServiceUnavailable, retryAfterShort},
 	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, nil},
 	{ErrTooLarge, http.StatusRequestEntityTooLarge, nil},
 	{ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, nil},

@@ -126,6 +126,11 @@ func (in *Ingress) serve(ctx context.Context, w http.ResponseWriter, r *http.Req
 	}
 	defer in.end()
 	if b == nil {
+		if !in.hasVersion.Load() {
+			// A 404 now would tell clients a broker that may well exist
+			// is gone.
+			return writeError(w, ErrNoContract)
+		}
 		return writeError(w, fmt.Errorf("%w at %s", ErrUnknownBroker, r.URL.Path))
 	}
 	switch r.Method {
