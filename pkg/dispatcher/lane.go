@@ -43,7 +43,10 @@ type lane struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup // the lane's runners and its catch-up
 
-	committed atomic.Int64 // the last offset committed to the trigger's group (-1: none)
+	// committed is the last offset committed to the trigger's group, or
+	// where the lane started (its committed offset, or the log start when
+	// it has none): there is nothing to commit until it moves past that.
+	committed atomic.Int64
 	// finished is set when a record finishes and cleared by the commit
 	// that covers it; committedAt is when the last commit happened.
 	finished    atomic.Bool
@@ -89,7 +92,7 @@ func newLane(pt *part, spec *egressSpec, from int64, attached bool) *lane {
 	l.spec.Store(spec)
 	l.high = max(2*l.maxInFlight, minQueue)
 	l.tracker = newOffsetTracker(l.maxInFlight)
-	l.committed.Store(-1)
+	l.committed.Store(from)
 	if attached {
 		l.attached = true
 	} else {
