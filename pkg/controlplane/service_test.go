@@ -70,14 +70,17 @@ func TestWalkthroughApplyAndGet(t *testing.T) {
 	if broker.Status.Address == nil || broker.Status.Address.URL != "http://ingress.test:8080/event-example/default" {
 		t.Errorf("broker address %+v", broker.Status.Address)
 	}
-	// The broker's topic exists with the configured partitions.
+	// The broker's topic and its retry topic exist with the configured
+	// partitions.
 	adm := kadm.NewClient(mustClient(t, e))
-	td, err := adm.ListTopics(ctx, "weft.broker.event-example.default")
+	td, err := adm.ListTopics(ctx, "weft.broker.event-example.default", "weft.retry.event-example.default")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := td["weft.broker.event-example.default"]; d.Err != nil || len(d.Partitions) != 3 {
-		t.Errorf("broker topic: %+v", d)
+	for _, topic := range []string{"weft.broker.event-example.default", "weft.retry.event-example.default"} {
+		if d := td[topic]; d.Err != nil || len(d.Partitions) != 3 {
+			t.Errorf("topic %s: %+v", topic, d)
+		}
 	}
 	cfgs, err := adm.DescribeTopicConfigs(ctx, "weft.broker.event-example.default")
 	if err != nil {
@@ -273,12 +276,12 @@ func TestGetDeleteErrors(t *testing.T) {
 		t.Fatalf("delete: %v", err)
 	}
 	adm := kadm.NewClient(mustClient(t, e))
-	testutil.Eventually(t, 20*time.Second, "broker topic deleted", func() (bool, string) {
-		td, err := adm.ListTopics(ctx, "weft.broker.default.b")
+	testutil.Eventually(t, 20*time.Second, "broker and retry topics deleted", func() (bool, string) {
+		td, err := adm.ListTopics(ctx, "weft.broker.default.b", "weft.retry.default.b")
 		if err != nil {
 			return false, err.Error()
 		}
-		return !td.Has("weft.broker.default.b"), "topic still listed"
+		return !td.Has("weft.broker.default.b") && !td.Has("weft.retry.default.b"), "topic still listed"
 	})
 }
 

@@ -14,7 +14,8 @@ import (
 	"github.com/weft-dev/weft/pkg/wire"
 )
 
-// ensureBrokerTopic creates the broker's topic when it does not exist.
+// ensureBrokerTopic creates the broker's topic and its retry topic (the
+// same partitions and replication) when they do not exist.
 func (s *Server) ensureBrokerTopic(ctx context.Context, b *apis.Broker) error {
 	parts, rf := int32(s.cfg.BrokerPartitions), int16(s.cfg.BrokerReplicationFactor)
 	if v, ok := b.ObjectMeta.Annotations[apis.AnnotationPartitions]; ok {
@@ -25,30 +26,34 @@ func (s *Server) ensureBrokerTopic(ctx context.Context, b *apis.Broker) error {
 		n, _ := strconv.Atoi(v)
 		rf = int16(n)
 	}
-	topic := wire.BrokerTopic(b.ObjectMeta.Namespace, b.ObjectMeta.Name)
 	var configs map[string]*string
 	if s.cfg.BrokerMaxMessageBytes > 0 {
 		configs = map[string]*string{"max.message.bytes": kadm.StringPtr(strconv.Itoa(s.cfg.BrokerMaxMessageBytes))}
 	}
-	resp, err := s.adm.CreateTopic(ctx, parts, rf, configs, topic)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return fmt.Errorf("%w: create topic %s: %w", ErrUnavailable, topic, err)
+	ns, name := b.ObjectMeta.Namespace, b.ObjectMeta.Name
+	for _, topic := range []string{wire.BrokerTopic(ns, name), wire.RetryTopic(ns, name)} {
+		resp, err := s.adm.CreateTopic(ctx, parts, rf, configs, topic)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("%w: create topic %s: %w", ErrUnavailable, topic, err)
+		}
 	}
 	return nil
 }
 
-// deleteBrokerTopic deletes the broker's topic (missing is fine).
+// deleteBrokerTopic deletes the broker's topic and its retry topic (missing
+// is fine).
 func (s *Server) deleteBrokerTopic(ctx context.Context, namespace, name string) error {
-	topic := wire.BrokerTopic(namespace, name)
-	resp, err := s.adm.DeleteTopic(ctx, topic)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil && !errors.Is(err, kerr.UnknownTopicOrPartition) {
-		return fmt.Errorf("delete topic %s: %w", topic, err)
+	for _, topic := range []string{wire.BrokerTopic(namespace, name), wire.RetryTopic(namespace, name)} {
+		resp, err := s.adm.DeleteTopic(ctx, topic)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil && !errors.Is(err, kerr.UnknownTopicOrPartition) {
+			return fmt.Errorf("delete topic %s: %w", topic, err)
+		}
 	}
 	return nil
 }

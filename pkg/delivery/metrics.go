@@ -29,6 +29,7 @@ type instruments struct {
 	deadLettered metric.Int64Counter     // events stored in the dead-letter sink
 	dropped      metric.Int64Counter     // events given up without a sink
 	dlFailed     metric.Int64Counter     // events whose dead-letter sink failed
+	parked       metric.Int64Counter     // events handed back to wait for a far retry
 	duration     metric.Float64Histogram // one attempt, response body included
 }
 
@@ -46,6 +47,7 @@ func newInstruments(m metric.Meter) (*instruments, error) {
 	counter(&in.deadLettered, "weft.delivery.dead_lettered", "Events stored in a dead-letter sink after failed delivery.", "{event}")
 	counter(&in.dropped, "weft.delivery.dropped", "Events given up after failed delivery, with no dead-letter sink.", "{event}")
 	counter(&in.dlFailed, "weft.delivery.dead_letter_failures", "Events whose dead-letter sink failed too (not committed).", "{event}")
+	counter(&in.parked, "weft.delivery.parked", "Deliveries handed back to wait for a retry due later than the park threshold (the dispatcher's retry topic).", "{event}")
 	h, err := m.Float64Histogram("weft.delivery.attempt.duration",
 		metric.WithDescription("Duration of one HTTP delivery attempt, response body included."),
 		metric.WithUnit("s"),

@@ -65,6 +65,18 @@ type Policy struct {
 	RetryAfterMax time.Duration
 	// IgnoreRetryAfter turns Retry-After off (Knative's retryAfterMax: PT0S).
 	IgnoreRetryAfter bool
+
+	// The fields below are not part of a trigger's delivery spec: the
+	// dispatcher sets them per delivery.
+
+	// ParkAfter, when positive, ends a delivery whose next retry is due
+	// ParkAfter or later from now with OutcomeParked instead of waiting:
+	// the caller stores the event and resumes it when due (Attempted).
+	ParkAfter time.Duration
+	// Attempted is how many attempts a resumed delivery already made: the
+	// first attempt of this one is number Attempted+1, and its retries and
+	// backoff continue from there.
+	Attempted int
 }
 
 // PolicyFromContract converts the contract's Delivery (nil: all defaults).
@@ -100,6 +112,9 @@ func (p Policy) normalize() Policy {
 	}
 	if p.RetryAfterMax <= 0 {
 		p.RetryAfterMax = DefaultRetryAfterMax
+	}
+	if p.Attempted < 0 {
+		p.Attempted = 0
 	}
 	return p
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -33,6 +34,9 @@ type attemptResult struct {
 	reply      *event.Event // a reply event carried by a 2xx response
 	err        error        // nil: the attempt succeeded
 	retryable  bool         // a failed attempt may be retried
+	// parkUntil, set on the last attempt of a parked delivery, is when the
+	// next attempt is due.
+	parkUntil time.Time
 }
 
 // readFailure keeps the start of a failed response's body and releases the

@@ -42,6 +42,10 @@ const (
 	// OutcomeDropped: delivery failed (retries exhausted, or a non-retryable
 	// response) and the policy has no dead-letter sink: the user's choice.
 	OutcomeDropped
+	// OutcomeParked: the last attempt failed and the next retry is due at
+	// Result.RetryAt, at least Policy.ParkAfter away; the event is not
+	// finished, and the caller resumes it then (Policy.Attempted).
+	OutcomeParked
 )
 
 func (o Outcome) String() string {
@@ -52,6 +56,8 @@ func (o Outcome) String() string {
 		return "dead_lettered"
 	case OutcomeDropped:
 		return "dropped"
+	case OutcomeParked:
+		return "parked"
 	}
 	return "none"
 }
@@ -61,9 +67,12 @@ type Result struct {
 	Outcome Outcome
 	// StatusCode is the subscriber's last HTTP status (0: no response).
 	StatusCode int
-	// Attempts counts the attempts to the subscriber (dead-letter sends not
-	// included).
+	// Attempts counts the attempts to the subscriber, those of earlier
+	// deliveries of a resumed event (Policy.Attempted) included, dead-letter
+	// sends not.
 	Attempts int
+	// RetryAt is when a parked event's next attempt is due.
+	RetryAt time.Time
 	// Err is the last failed attempt's error (nil when delivered).
 	Err error
 }
@@ -207,6 +216,11 @@ func (s *Sender) SendMessage(ctx context.Context, m *Message, url string, p Poli
 	if err != nil {
 		return res, fmt.Errorf("deliver event %q to %s: %w", ev.ID(), url, err)
 	}
+	if !last.parkUntil.IsZero() {
+		res.Outcome, res.RetryAt = OutcomeParked, last.parkUntil
+		s.inst.parked.Add(ctx, 1, subscriberAttrs)
+		return res, nil
+	}
 	if last.err == nil {
 		res.Outcome = OutcomeDelivered
 		s.inst.delivered.Add(ctx, 1, subscriberAttrs)
@@ -221,7 +235,9 @@ func (s *Sender) SendMessage(ctx context.Context, m *Message, url string, p Poli
 	}
 
 	dl := newMessage(deadLetterEvent(ev, url, &last), false)
-	dlLast, dlAttempts, err := s.deliver(ctx, dl, p.DeadLetterURL, p, targetDeadLetter, nil)
+	dlp := p
+	dlp.Attempted, dlp.ParkAfter = 0, 0 // the sink gets its own full set of attempts
+	dlLast, dlAttempts, err := s.deliver(ctx, dl, p.DeadLetterURL, dlp, targetDeadLetter, nil)
 	if err != nil {
 		return res, fmt.Errorf("dead-letter event %q to %s: %w", ev.ID(), p.DeadLetterURL, err)
 	}
@@ -261,10 +277,14 @@ func (s *Sender) deliver(ctx context.Context, m *Message, url string, p Policy, 
 	})
 }
 
-// retry runs do (n = 0 first, then 1..p.Retry) with backoff between
-// attempts; see deliver.
+// retry runs do (n = p.Attempted first, then up to p.Retry) with backoff
+// between attempts; see deliver. A subscriber delivery whose next wait is
+// p.ParkAfter or longer stops there, its last attempt's parkUntil set.
 func (s *Sender) retry(ctx context.Context, p Policy, t target, do func(ctx context.Context, n int) attemptResult) (attemptResult, int, error) {
-	for n := 0; ; n++ {
+	for n := p.Attempted; ; n++ {
+		if n > 0 && n == p.Attempted {
+			s.inst.retries.Add(ctx, 1, targetAttrs(t)) // a resumed delivery's first attempt
+		}
 		a := do(ctx, n)
 		switch {
 		case a.err == nil:
@@ -274,7 +294,12 @@ func (s *Sender) retry(ctx context.Context, p Policy, t target, do func(ctx cont
 		case !a.retryable || n >= p.Retry:
 			return a, n + 1, nil
 		}
-		wait := p.retryWait(n+1, &a, s.jitter(), time.Now())
+		now := time.Now()
+		wait := p.retryWait(n+1, &a, s.jitter(), now)
+		if t == targetSubscriber && p.ParkAfter > 0 && wait >= p.ParkAfter {
+			a.parkUntil = now.Add(wait)
+			return a, n + 1, nil
+		}
 		s.inst.retries.Add(ctx, 1, targetAttrs(t))
 		s.logger.Debug("delivery attempt failed; retrying", "target", string(t), "attempt", n+1,
 			"status", a.status, "retry_in", wait, "err", a.err)

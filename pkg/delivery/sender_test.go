@@ -780,3 +780,63 @@ func TestMessageSharedAcrossSends(t *testing.T) {
 		t.Errorf("message header changed by sending:\nbefore %v\nafter  %v", before, m.header)
 	}
 }
+
+// TestSendParksFarRetries: with ParkAfter, a delivery whose next retry is
+// that far away returns OutcomeParked after the attempts made so far, with
+// the time the next is due; resumed with Attempted, it continues the same
+// retry budget and backoff, and ends like any delivery (here: dead-lettered
+// after the last retry, the sink getting its own full set of attempts).
+func TestSendParksFarRetries(t *testing.T) {
+	sub := newServer(t, status(http.StatusServiceUnavailable))
+	dls := newServer(t, failFirst(1, http.StatusInternalServerError))
+	s := newTestSender(t)
+	// Exponential from 10ms: retry 1 waits 20ms (in place), retry 2 waits
+	// 40ms >= ParkAfter (parked), retry 3 waits 80ms.
+	p := Policy{Retry: 3, Delay: 10 * time.Millisecond, ParkAfter: 30 * time.Millisecond, DeadLetterURL: dls.URL}
+	m := NewMessage(testEvent())
+	before := time.Now()
+	res, err := s.SendMessage(t.Context(), m, sub.URL, p, nil)
+	if err != nil || res.Outcome != OutcomeParked || res.Attempts != 2 || res.StatusCode != 503 || res.Err == nil {
+		t.Fatalf("SendMessage = %+v, %v; want parked after 2 attempts", res, err)
+	}
+	if wait := res.RetryAt.Sub(before); wait < 40*time.Millisecond || wait > 48*time.Millisecond+time.Second {
+		t.Errorf("RetryAt is %s after the start, want 40ms after the second attempt", wait)
+	}
+	if got := len(sub.requests()); got != 2 || len(dls.requests()) != 0 {
+		t.Fatalf("subscriber got %d requests (want 2), dead-letter sink %d (want 0)", got, len(dls.requests()))
+	}
+
+	// Resumed: attempt 3 fails, retry 3 (80ms) is parked again.
+	p.Attempted = res.Attempts
+	res, err = s.SendMessage(t.Context(), m, sub.URL, p, nil)
+	if err != nil || res.Outcome != OutcomeParked || res.Attempts != 3 {
+		t.Fatalf("resumed SendMessage = %+v, %v; want parked after attempt 3", res, err)
+	}
+	// Resumed again: attempt 4, the last retry, fails: dead-lettered; the
+	// sink's first answer (500) is retried although Attempted is 3.
+	p.Attempted = res.Attempts
+	res, err = s.SendMessage(t.Context(), m, sub.URL, p, nil)
+	if err != nil || res.Outcome != OutcomeDeadLettered || res.Attempts != 4 {
+		t.Fatalf("last SendMessage = %+v, %v; want dead-lettered after attempt 4", res, err)
+	}
+	if got := len(sub.requests()); got != 4 {
+		t.Errorf("subscriber got %d requests in all, want 4", got)
+	}
+	if got := len(dls.requests()); got != 2 {
+		t.Errorf("dead-letter sink got %d requests, want 2 (a 500, then the event)", got)
+	}
+	if got := dls.requests()[1].header.Get("Ce-Knativeerrorcode"); got != "503" {
+		t.Errorf("knativeerrorcode = %q, want 503", got)
+	}
+}
+
+// TestSendParkAfterShortWaits: retries due sooner than ParkAfter wait in
+// place, and a delivery that succeeds is delivered, not parked.
+func TestSendParkAfterShortWaits(t *testing.T) {
+	sub := newServer(t, failFirst(2, http.StatusServiceUnavailable))
+	res, err := newTestSender(t).SendMessage(t.Context(), NewMessage(testEvent()), sub.URL,
+		Policy{Retry: 3, Delay: time.Millisecond, ParkAfter: time.Hour}, nil)
+	if err != nil || res.Outcome != OutcomeDelivered || res.Attempts != 3 || !res.RetryAt.IsZero() {
+		t.Fatalf("SendMessage = %+v, %v; want delivered on attempt 3", res, err)
+	}
+}

@@ -37,6 +37,12 @@ type Config struct {
 	DeadLetterRetryMaxBackoff time.Duration
 	// CommitInterval is how often finished offsets are committed.
 	CommitInterval time.Duration
+	// RetryTopicAfter moves an event whose next retry is due this far
+	// ahead or further to the broker's retry topic, so its partition commits
+	// past it while it waits (unordered triggers; ordered ones wait in
+	// place to keep their order). 0 moves no event there (those already
+	// there are still delivered).
+	RetryTopicAfter time.Duration
 	// SessionTimeout is how long the group waits for a silent member before
 	// moving its partitions to others (a crashed dispatcher).
 	SessionTimeout time.Duration
@@ -58,6 +64,7 @@ func DefaultConfig() Config {
 		DrainTimeout:              20 * time.Second,
 		DeadLetterRetryMaxBackoff: 30 * time.Second,
 		CommitInterval:            time.Second,
+		RetryTopicAfter:           5 * time.Second,
 		SessionTimeout:            30 * time.Second,
 		Kafka:                     kafka.DefaultConfig(),
 	}
@@ -73,6 +80,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "how long in-flight deliveries may finish on shutdown or revocation")
 	fs.DurationVar(&c.DeadLetterRetryMaxBackoff, "dead-letter-retry-max-backoff", c.DeadLetterRetryMaxBackoff, "backoff cap when retrying an event whose dead-letter sink failed")
 	fs.DurationVar(&c.CommitInterval, "commit-interval", c.CommitInterval, "how often finished offsets are committed")
+	fs.DurationVar(&c.RetryTopicAfter, "retry-topic-after", c.RetryTopicAfter, "an unordered trigger's event whose next retry is due this far ahead waits in the broker's retry topic, so its partition commits past it (0: retries wait in place; events already in the retry topic are still delivered)")
 	fs.DurationVar(&c.SessionTimeout, "session-timeout", c.SessionTimeout, "consumer group session timeout: how soon a crashed dispatcher's partitions move (0: the client's default)")
 	c.Kafka.AddFlags(fs)
 }
@@ -87,6 +95,7 @@ func (c *Config) Validate() error {
 		flagcheck.Positive("--drain-timeout", c.DrainTimeout),
 		flagcheck.Positive("--dead-letter-retry-max-backoff", c.DeadLetterRetryMaxBackoff),
 		flagcheck.Positive("--commit-interval", c.CommitInterval),
+		flagcheck.AtLeast("--retry-topic-after", c.RetryTopicAfter, 0),
 		flagcheck.AtLeast("--session-timeout", c.SessionTimeout, 0),
 		c.Kafka.Validate(),
 	)

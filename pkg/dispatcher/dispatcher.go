@@ -242,9 +242,14 @@ func (d *Dispatcher) ApplyContract(ctx context.Context, c *weftv1.Contract) erro
 	if err != nil {
 		return err
 	}
+	// One reader per broker topic and one per retry topic, each with the
+	// broker's triggers. The retry topic is read even with
+	// RetryTopicAfter 0: events other dispatchers (or this one, before)
+	// moved there are still delivered.
 	byTopic := map[string][]*egressSpec{}
 	for _, s := range specs {
 		byTopic[s.topic] = append(byTopic[s.topic], s)
+		byTopic[s.retryTopic] = append(byTopic[s.retryTopic], s)
 	}
 
 	d.mu.Lock()
@@ -260,7 +265,7 @@ func (d *Dispatcher) ApplyContract(ctx context.Context, c *weftv1.Contract) erro
 	var update []*reader
 	for topic, r := range d.readers {
 		ss, ok := byTopic[topic]
-		if ok && ss[0].fleetGroup == r.group {
+		if ok && readerGroup(topic, ss[0]) == r.group {
 			update = append(update, r)
 			continue
 		}
@@ -272,7 +277,7 @@ func (d *Dispatcher) ApplyContract(ctx context.Context, c *weftv1.Contract) erro
 		if _, ok := d.readers[topic]; ok {
 			continue
 		}
-		r, err := newReader(d, topic, ss[0].fleetGroup, ss)
+		r, err := newReader(d, topic, readerGroup(topic, ss[0]), ss, topic == ss[0].retryTopic)
 		if err != nil {
 			d.mu.Unlock()
 			// Not an invalid contract: a client could not be built (bad
@@ -293,6 +298,15 @@ func (d *Dispatcher) ApplyContract(ctx context.Context, c *weftv1.Contract) erro
 	return nil
 }
 
+// readerGroup is the fleet's group for the reader of topic, the broker
+// topic or the retry topic of spec's broker.
+func readerGroup(topic string, spec *egressSpec) string {
+	if topic == spec.retryTopic {
+		return spec.retryGroup
+	}
+	return spec.fleetGroup
+}
+
 // Version is the version of the last contract applied (0: none).
 func (d *Dispatcher) Version() uint64 {
 	d.mu.Lock()
@@ -305,6 +319,9 @@ func (d *Dispatcher) Version() uint64 {
 func (d *Dispatcher) Egresses() []string {
 	var out []string
 	for _, r := range d.readerList() {
+		if r.retry {
+			continue // the same triggers as the broker topic's reader
+		}
 		for _, s := range r.set.Load().specs {
 			out = append(out, s.group)
 		}
@@ -410,6 +427,8 @@ type egressSpec struct {
 	topic       string
 	group       string
 	fleetGroup  string // the dispatcher fleet's group of the topic's broker
+	retryTopic  string // the broker's retry topic
+	retryGroup  string // the dispatcher fleet's group of the retry topic
 	ordered     bool
 	maxInFlight int // 0: the Config's default
 	destination string
@@ -428,7 +447,8 @@ func (s *egressSpec) ref() string { return s.namespace + "/" + s.name }
 
 // deliveryOutcomes are the outcome labels of the latency metric.
 var deliveryOutcomes = []string{
-	delivery.OutcomeDelivered.String(), delivery.OutcomeDeadLettered.String(), delivery.OutcomeDropped.String(), "error",
+	delivery.OutcomeDelivered.String(), delivery.OutcomeDeadLettered.String(), delivery.OutcomeDropped.String(),
+	delivery.OutcomeParked.String(), "error",
 }
 
 func outcomeSets(namespace, name string) map[string]metric.MeasurementOption {
@@ -496,6 +516,8 @@ func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 				topic:       in.GetTopic(),
 				group:       eg.GetConsumerGroup(),
 				fleetGroup:  wire.DispatcherGroup(in.GetNamespace(), in.GetName()),
+				retryTopic:  wire.RetryTopic(in.GetNamespace(), in.GetName()),
+				retryGroup:  wire.RetryGroup(in.GetNamespace(), in.GetName()),
 				ordered:     eg.GetOrder() == weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
 				maxInFlight: int(eg.GetMaxInFlight()),
 				destination: eg.GetDestination(),

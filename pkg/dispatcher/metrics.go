@@ -21,6 +21,7 @@ type instruments struct {
 	stuckRetries   metric.Int64Counter
 	replies        metric.Int64Counter
 	repliesDropped metric.Int64Counter
+	parked         metric.Int64Counter
 	fetchBytes     metric.Int64Counter
 	inFlight       metric.Int64ObservableGauge
 	latency        metric.Float64Histogram
@@ -47,6 +48,7 @@ func newInstruments(m metric.Meter, observe func(context.Context, *instruments, 
 	inst.stuckRetries = counter("weft.dispatcher.dead_letter.failures", "Retries of events whose dead-letter sink failed (their offset is held).")
 	inst.replies = counter("weft.dispatcher.replies.produced", "Reply events produced back into the broker.")
 	inst.repliesDropped = counter("weft.dispatcher.replies.dropped", "Reply events dropped because their hop count reached zero.")
+	inst.parked = counter("weft.dispatcher.events.parked", "Events moved to the broker's retry topic to wait for a far retry.")
 	var err error
 	inst.fetchBytes, err = m.Int64Counter("weft.dispatcher.fetch.bytes",
 		metric.WithDescription("Record batch bytes fetched from Kafka (as stored, compressed), by topic and reader: the shared read, or a trigger catching up."),
@@ -85,7 +87,9 @@ func (d *Dispatcher) observe(_ context.Context, inst *instruments, o metric.Obse
 	inFlight := map[*egressSpec]int64{}
 	for _, l := range d.lanes() {
 		spec := l.spec.Load()
-		if hwm := l.part.hwm.Load(); hwm >= 0 {
+		// A retry topic's lag counts every trigger's waiting events: not
+		// one trigger's.
+		if hwm := l.part.hwm.Load(); hwm >= 0 && !l.part.r.retry {
 			o.ObserveInt64(inst.lag, max(hwm-l.commitPoint(), 0), metric.WithAttributes(
 				attribute.String("namespace", spec.namespace),
 				attribute.String("trigger", spec.name),

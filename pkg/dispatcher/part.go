@@ -61,6 +61,11 @@ type item struct {
 
 	msgOnce sync.Once
 	msg     *delivery.Message
+
+	// Of a record from a retry topic: the attempts made, and when the next
+	// is due.
+	attempted int
+	retryAt   time.Time
 }
 
 // message is the event encoded for delivery, once for every trigger.
@@ -91,12 +96,27 @@ func (r *reader) decode(rec *kgo.Record) *item {
 	ttl := eventTTL(ev)
 	ev.SetExtension(wire.ExtBrokerTTL, nil)
 	tctx := r.d.propagator.Extract(context.Background(), cekafka.HeaderCarrier{R: rec})
-	return &item{rec: rec, ev: ev, ttl: ttl, span: trace.SpanContextFromContext(tctx), bag: baggage.FromContext(tctx)}
+	it := &item{rec: rec, ev: ev, ttl: ttl, span: trace.SpanContextFromContext(tctx), bag: baggage.FromContext(tctx)}
+	if r.retry {
+		it.attempted, it.retryAt = retryState(rec)
+	}
+	return it
 }
 
 // matches evaluates spec's filter on rec: from its headers when they
 // decide, else on the decoded item (decoded at most once: *it).
 func (r *reader) matches(spec *egressSpec, rec *kgo.Record, h filter.Headers, it **item, decoded *bool) bool {
+	if r.retry {
+		// A retry record is for the one trigger it names; that trigger's
+		// filter passed it already (process checks it again).
+		if string(retryTrigger(rec)) != spec.key {
+			return false
+		}
+		if !*decoded {
+			*it, *decoded = r.decode(rec), true
+		}
+		return *it != nil
+	}
 	if h != nil {
 		if rj, ok := spec.filter.(filter.HeaderRejecter); ok && rj.RejectHeaders(h) {
 			return false
@@ -129,7 +149,14 @@ func (pt *part) fanout(set *triggerSet, recs []*kgo.Record, hwm int64) {
 		fresh++
 		var h filter.Headers
 		cands := pt.all
-		if lookup, ok := cekafka.AttributeHeaders(rec); ok {
+		if pt.r.retry {
+			// Only the trigger the record names.
+			pt.cands = pt.cands[:0]
+			if i, ok := set.pos[string(retryTrigger(rec))]; ok {
+				pt.cands = append(pt.cands, i)
+			}
+			cands = pt.cands
+		} else if lookup, ok := cekafka.AttributeHeaders(rec); ok {
 			h = lookup
 			pt.cands = set.index.Candidates(h, pt.cands[:0])
 			cands = pt.cands
@@ -156,8 +183,8 @@ func (pt *part) fanout(set *triggerSet, recs []*kgo.Record, hwm int64) {
 		pt.next = rec.Offset + 1
 	}
 	pt.nextA.Store(pt.next)
-	if fresh == 0 {
-		return
+	if fresh == 0 || pt.r.retry {
+		return // retry records for other triggers are not filtered out
 	}
 	// Every attached trigger saw the fresh records; those it did not take
 	// (and could decode) were filtered out.

@@ -53,7 +53,20 @@ func (l *lane) process(ctx context.Context, it *item) bool {
 	}
 
 	backoff := time.Duration(0)
+	// A record from a retry topic resumes after the attempts it made, when
+	// it is due.
+	attempted, due := it.attempted, it.retryAt
 	for {
+		if !due.IsZero() {
+			// A wait for a retry is not a delivery in flight: closing
+			// (shutdown, rebalance, the trigger's removal) ends it at once,
+			// uncommitted, so the next owner waits for it instead.
+			if err := sleepUntil(ctx, due, l.closing); err != nil {
+				span.SetStatus(codes.Error, "abandoned")
+				return false
+			}
+			due = time.Time{}
+		}
 		spec = l.spec.Load() // a changed trigger applies from the next attempt
 		if !spec.filter.Match(ev) {
 			d.inst.filtered.Add(ctx, 1, spec.attrs)
@@ -63,7 +76,21 @@ func (l *lane) process(ctx context.Context, it *item) bool {
 			l.unmarkStuck(r.Offset)
 			return true
 		}
-		res, err := l.send(ctx, spec, it)
+		res, err := l.send(ctx, spec, it, attempted)
+		if err == nil && res.Outcome == delivery.OutcomeParked {
+			if l.park(ctx, spec, it, res) {
+				if recording {
+					span.SetAttributes(attribute.Int("weft.attempts", res.Attempts), attribute.Bool("weft.parked", true))
+				}
+				return true // stored in the retry topic
+			}
+			if ctx.Err() != nil {
+				span.SetStatus(codes.Error, "abandoned")
+				return false
+			}
+			attempted, due = res.Attempts, res.RetryAt // wait in place
+			continue
+		}
 		if err == nil {
 			l.unmarkStuck(r.Offset)
 			l.finish(ctx, spec, span, ev, r, res)
@@ -83,31 +110,58 @@ func (l *lane) process(ctx context.Context, it *item) bool {
 			"trigger", spec.ref(), "partition", r.Partition, "offset", r.Offset, "id", ev.ID(), "retries", s.Retries, "retry_in", backoff,
 			"dead_letter_failed", errors.Is(err, delivery.ErrDeadLetterFailed), "err", err)
 		span.AddEvent("dead letter failed", trace.WithAttributes(attribute.String("error", err.Error())))
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if err := sleepUntil(ctx, time.Now().Add(backoff), nil); err != nil {
 			span.SetStatus(codes.Error, "abandoned")
 			return false
-		case <-t.C:
 		}
 	}
 }
 
-func (l *lane) send(ctx context.Context, spec *egressSpec, it *item) (delivery.Result, error) {
+// errClosing ends a wait because its lane is closing.
+var errClosing = errors.New("lane closing")
+
+// sleepUntil waits until t; it returns ctx's error when ctx ends first, and
+// errClosing when closing (nil: never) is closed first.
+func sleepUntil(ctx context.Context, t time.Time, closing <-chan struct{}) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-closing:
+		return errClosing
+	case <-tm.C:
+		return nil
+	}
+}
+
+// send delivers it with spec's policy, attempted attempts made already; an
+// unordered trigger's far retry comes back parked (see retry.go).
+func (l *lane) send(ctx context.Context, spec *egressSpec, it *item, attempted int) (delivery.Result, error) {
 	d := l.part.r.d
 	inst := d.inst
 	l.inFlight.Add(1)
 	defer l.inFlight.Add(-1)
 	start := time.Now()
-	res, err := d.sender.SendMessage(ctx, it.message(), spec.destination, spec.policy, l.replyFunc(spec, it.ttl))
+	p := spec.policy
+	p.Attempted = attempted
+	if !spec.ordered && l.part.r.d.cfg.RetryTopicAfter > 0 {
+		p.ParkAfter = l.part.r.d.cfg.RetryTopicAfter
+	}
+	res, err := d.sender.SendMessage(ctx, it.message(), spec.destination, p, l.replyFunc(spec, it.ttl))
 	outcome := "error"
 	if err == nil {
 		outcome = res.Outcome.String()
 	}
 	inst.latency.Record(ctx, time.Since(start).Seconds(), spec.outcomeAttrs(outcome))
-	if res.Attempts > 1 {
-		inst.retried.Add(ctx, int64(res.Attempts-1), spec.attrs)
+	// Attempts beyond the first made by this call (a resumed delivery's
+	// are all retries).
+	if n := res.Attempts - max(attempted, 1); n > 0 {
+		inst.retried.Add(ctx, int64(n), spec.attrs)
 	}
 	return res, err
 }

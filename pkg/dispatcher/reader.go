@@ -61,10 +61,14 @@ type reader struct {
 	d      *Dispatcher
 	logger *slog.Logger
 	topic  string
-	group  string       // the fleet's group
-	cl     *kgo.Client  // the fleet group's member
-	admCl  *kgo.Client  // for the triggers' groups and offsets
-	adm    *kadm.Client // over admCl
+	group  string // the fleet's group
+	// retry: topic is the broker's retry topic, whose records each name the
+	// one trigger they wait for (wire.HeaderRetryTrigger) and are delivered
+	// when due (retry.go).
+	retry bool
+	cl    *kgo.Client  // the fleet group's member
+	admCl *kgo.Client  // for the triggers' groups and offsets
+	adm   *kadm.Client // over admCl
 
 	set atomic.Pointer[triggerSet]
 
@@ -91,6 +95,7 @@ type reader struct {
 type triggerSet struct {
 	specs []*egressSpec
 	index *filter.Index
+	pos   map[string]int // spec key -> index in specs
 }
 
 func newTriggerSet(specs []*egressSpec) *triggerSet {
@@ -99,7 +104,11 @@ func newTriggerSet(specs []*egressSpec) *triggerSet {
 	for i, s := range specs {
 		fs[i] = s.filter
 	}
-	return &triggerSet{specs: specs, index: filter.NewIndex(fs)}
+	pos := make(map[string]int, len(specs))
+	for i, s := range specs {
+		pos[s.key] = i
+	}
+	return &triggerSet{specs: specs, index: filter.NewIndex(fs), pos: pos}
 }
 
 func compareStrings(a, b string) int {
@@ -120,12 +129,13 @@ func (s *triggerSet) lookup(key string) *egressSpec {
 	return s.specs[i]
 }
 
-func newReader(d *Dispatcher, topic, group string, specs []*egressSpec) (*reader, error) {
+func newReader(d *Dispatcher, topic, group string, specs []*egressSpec, retry bool) (*reader, error) {
 	r := &reader{
 		d:          d,
 		logger:     d.logger.With("topic", topic, "group", group),
 		topic:      topic,
 		group:      group,
+		retry:      retry,
 		parts:      map[int32]*part{},
 		pollDone:   make(chan struct{}),
 		commitDone: make(chan struct{}),

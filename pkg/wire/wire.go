@@ -27,6 +27,25 @@ const (
 	// the dispatcher processes, each of which reads its partitions once for
 	// all the broker's triggers.
 	DispatcherGroupPrefix = "weft.dispatcher."
+	// RetryTopicPrefix starts the name of every broker's retry topic: an
+	// event whose next delivery attempt is far off waits there, so the
+	// broker topic's partition commits past it.
+	RetryTopicPrefix = "weft.retry."
+	// RetryGroupPrefix starts the consumer group the dispatcher fleet shares
+	// to divide a retry topic's partitions.
+	RetryGroupPrefix = "weft.dispatcher-retry."
+)
+
+// Record headers of an event waiting in a retry topic (not ce_ headers: not
+// CloudEvents attributes, never delivered).
+const (
+	// HeaderRetryTrigger is the key (uid) of the trigger the event is for.
+	HeaderRetryTrigger = "weft-retry-trigger"
+	// HeaderRetryAttempts is how many attempts were made, in decimal.
+	HeaderRetryAttempts = "weft-retry-attempts"
+	// HeaderRetryAt is when the next attempt is due, RFC 3339 (UTC,
+	// nanoseconds).
+	HeaderRetryAt = "weft-retry-at"
 )
 
 // BrokerTopic is the Kafka topic backing a broker.
@@ -38,6 +57,17 @@ func TriggerGroup(namespace, name string) string { return TriggerGroupPrefix + n
 // DispatcherGroup is the consumer group of the dispatcher fleet for a broker.
 func DispatcherGroup(namespace, broker string) string {
 	return DispatcherGroupPrefix + namespace + "." + broker
+}
+
+// RetryTopic is the retry topic of a broker.
+func RetryTopic(namespace, broker string) string {
+	return RetryTopicPrefix + namespace + "." + broker
+}
+
+// RetryGroup is the consumer group of the dispatcher fleet for a broker's
+// retry topic.
+func RetryGroup(namespace, broker string) string {
+	return RetryGroupPrefix + namespace + "." + broker
 }
 
 // BrokerPath is the HTTP path the ingress serves a broker at.

@@ -14,6 +14,8 @@ func TestNames(t *testing.T) {
 		BrokerTopic("ns", "b"):  "weft.broker.ns.b",
 		TriggerGroup("ns", "t"): "weft.trigger.ns.t",
 		BrokerPath("ns", "b"):   "/ns/b",
+		RetryTopic("ns", "b"):   "weft.retry.ns.b",
+		RetryGroup("ns", "b"):   "weft.dispatcher-retry.ns.b",
 	} {
 		if got != want {
 			t.Errorf("got %q, want %q", got, want)

@@ -32,7 +32,7 @@ spec:
   broker: default
   filter: {attributes: {type: %s}}
   subscriber: {uri: "http://sink:8080/%s"}
-  delivery: {retry: 10, backoffPolicy: linear, backoffDelay: PT0.5S}
+  delivery: {retry: 10, backoffPolicy: exponential, backoffDelay: PT0.5S, timeout: PT2S}
 `
 
 type composeCluster struct {
@@ -189,6 +189,17 @@ func (c *composeCluster) follow(svc string) *sinkLog {
 	return s
 }
 
+// parked counts the events the dispatchers have moved to the retry topic,
+// from their logs.
+func (c *composeCluster) parked() int {
+	n := 0
+	for _, svc := range []string{"dispatcher-1", "dispatcher-2"} {
+		out, _ := exec.Command("docker", "logs", c.container(svc)).CombinedOutput()
+		n += strings.Count(string(out), "waits for its retry in the retry topic")
+	}
+	return n
+}
+
 func (c *composeCluster) urls() []string {
 	return []string{"http://" + c.ing1 + "/default/default", "http://" + c.ing2 + "/default/default"}
 }
@@ -320,6 +331,26 @@ func TestComposeCluster(t *testing.T) {
 		c.docker("network", "disconnect", network, id)
 		c.waitAllDelivered("dispatcher-2 takes over the cut-off partitions", "netcut", l)
 		c.docker("network", "connect", network, id)
+		c.waitHealthy("dispatcher-1")
+	}))
+	// The trigger's retries wait 1, 2 and 4 s in place; from the 4th (8 s)
+	// they wait in the retry topic (--retry-topic-after 5s). Attempts to the
+	// cut-off sink end at the trigger's 2 s timeout.
+	rows = append(rows, c.scenario("sink cut off 30 s (retries wait in the retry topic), dispatcher SIGKILLed meanwhile", "sinkcut", func(l *steadyLoad) {
+		id := c.container("sink")
+		network := c.docker("inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}", id)
+		c.docker("network", "disconnect", network, id)
+		cut := time.Now()
+		testutil.Eventually(t, 60*time.Second, "events moved to the retry topic", func() (bool, string) {
+			n := c.parked()
+			return n > 0, fmt.Sprintf("%v parked", n)
+		})
+		c.must("kill", "-s", "SIGKILL", "dispatcher-1")
+		if d := 30*time.Second - time.Since(cut); d > 0 {
+			time.Sleep(d) // the outage's length is the fault itself, not a wait for a condition
+		}
+		c.docker("network", "connect", "--alias", "sink", network, id)
+		c.must("start", "dispatcher-1")
 		c.waitHealthy("dispatcher-1")
 	}))
 	rows = append(rows, c.scenario("rolling restart of every Weft container", "rolling", func(l *steadyLoad) {
