@@ -178,8 +178,8 @@ func (l *lane) startCatchUp(from int64) {
 		return
 	}
 	l.catchingUp = true
+	l.wg.Add(1) // under mu: close, which sets closed under mu, waits for it
 	l.mu.Unlock()
-	l.wg.Add(1)
 	go l.catchUp(from)
 }
 
