@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -303,14 +304,18 @@ func (s *Sender) retry(ctx context.Context, p Policy, t target, do func(ctx cont
 		s.inst.retries.Add(ctx, 1, targetAttrs(t))
 		s.logger.Debug("delivery attempt failed; retrying", "target", string(t), "attempt", n+1,
 			"status", a.status, "retry_in", wait, "err", a.err)
-		if err := sleep(ctx, wait); err != nil {
+		if err := Wait(ctx, wait, nil); err != nil {
 			return a, n + 1, err
 		}
 	}
 }
 
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
+// ErrWaitStopped ends a Wait whose stop channel was closed.
+var ErrWaitStopped = errors.New("wait stopped")
+
+// Wait waits d before a retry. It returns ctx's error when ctx ends first,
+// and ErrWaitStopped when stop (nil: never) is closed first.
+func Wait(ctx context.Context, d time.Duration, stop <-chan struct{}) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
@@ -319,6 +324,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-stop:
+		return ErrWaitStopped
 	case <-tm.C:
 		return nil
 	}

@@ -61,7 +61,7 @@ func (l *lane) process(ctx context.Context, it *item) bool {
 			// A wait for a retry is not a delivery in flight: closing
 			// (shutdown, rebalance, the trigger's removal) ends it at once,
 			// uncommitted, so the next owner waits for it instead.
-			if err := sleepUntil(ctx, due, l.closing); err != nil {
+			if err := delivery.Wait(ctx, time.Until(due), l.closing); err != nil {
 				span.SetStatus(codes.Error, "abandoned")
 				return false
 			}
@@ -110,32 +110,10 @@ func (l *lane) process(ctx context.Context, it *item) bool {
 			"trigger", spec.ref(), "partition", r.Partition, "offset", r.Offset, "id", ev.ID(), "retries", s.Retries, "retry_in", backoff,
 			"dead_letter_failed", errors.Is(err, delivery.ErrDeadLetterFailed), "err", err)
 		span.AddEvent("dead letter failed", trace.WithAttributes(attribute.String("error", err.Error())))
-		if err := sleepUntil(ctx, time.Now().Add(backoff), nil); err != nil {
+		if err := delivery.Wait(ctx, backoff, nil); err != nil {
 			span.SetStatus(codes.Error, "abandoned")
 			return false
 		}
-	}
-}
-
-// errClosing ends a wait because its lane is closing.
-var errClosing = errors.New("lane closing")
-
-// sleepUntil waits until t; it returns ctx's error when ctx ends first, and
-// errClosing when closing (nil: never) is closed first.
-func sleepUntil(ctx context.Context, t time.Time, closing <-chan struct{}) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-closing:
-		return errClosing
-	case <-tm.C:
-		return nil
 	}
 }
 
