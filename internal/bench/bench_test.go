@@ -105,6 +105,15 @@ func runAt(name string, perSec int) *Run {
 	return &Run{Name: name, Load: &LoadResult{Elapsed: time.Second, Acked: acked}}
 }
 
+// deliveredAt is runAt whose trigger delivered delivered events in its
+// second, with that p99.
+func deliveredAt(name string, perSec, delivered int, p99 time.Duration) *Run {
+	r := runAt(name, perSec)
+	r.Delivers = true
+	r.Delivered.Distinct, r.Delivered.P99 = delivered, p99
+	return r
+}
+
 func TestTargetsFloorAndBatch(t *testing.T) {
 	for name, c := range map[string]struct {
 		rep       Report
@@ -131,6 +140,19 @@ func TestTargetsFloorAndBatch(t *testing.T) {
 			met:  map[string]bool{"batch mode vs raw producer": true},
 			inMD: []string{"| batch mode, 100 events per request, ingest only (ev/s) | 75000 | raw franz-go producer, 100 records per ProduceSync, 32 in flight | 100000 | 75% |"},
 			not:  []string{"150,000"},
+		},
+		"isolation at a fixed rate, against the same rate alone": {
+			rep: Report{IsolationSolo: deliveredAt("one trigger alone at 5000 ev/s", 5000, 5000, 8*time.Millisecond),
+				Isolation: deliveredAt("one trigger + a 200 ms subscriber, at 5000 ev/s", 5000, 4750, 12*time.Millisecond)},
+			want: map[string]string{"a trigger beside one whose subscriber answers in 200 ms": "95% (p99 12.0 ms beside, 8.0 ms alone)"},
+			met:  map[string]bool{"a trigger beside one whose subscriber answers in 200 ms": true},
+			inMD: []string{"| one trigger alone at 5000 ev/s | 5000 | 5000 |", "| one trigger + a 200 ms subscriber, at 5000 ev/s | 5000 | 4750 |"},
+		},
+		"isolation held back": {
+			rep: Report{IsolationSolo: deliveredAt("alone", 5000, 5000, time.Millisecond),
+				Isolation: deliveredAt("beside", 5000, 2500, time.Second)},
+			want: map[string]string{"a trigger beside one whose subscriber answers in 200 ms": "50% (p99 1000.0 ms beside, 1.0 ms alone)"},
+			met:  map[string]bool{"a trigger beside one whose subscriber answers in 200 ms": false},
 		},
 		"batch below": {
 			rep:  Report{RawBatch: 100000, BatchIngest: runAt("batch of 100, ingest only", 60000)},
