@@ -71,7 +71,7 @@ func rawProduce(ctx context.Context, bootstrap, topic string, partitions, inFlig
 			recs := make([]*kgo.Record, batch)
 			for seq := 0; time.Now().Before(deadline) && ctx.Err() == nil; seq++ {
 				now := time.Now()
-				arrival := now.UTC().Format(arrivalLayout)
+				arrival := now.UTC().Format(wire.ArrivalTimeLayout)
 				for i := range recs {
 					e := event.New()
 					e.SetID(eventID("raw", w, seq*batch+i, now))

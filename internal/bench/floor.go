@@ -58,10 +58,6 @@ func ServeFloor(ctx context.Context, cfg FloorConfig, out io.Writer) error {
 	return nil
 }
 
-// arrivalLayout is the ingress's knativearrivaltime layout: RFC 3339 in UTC,
-// milliseconds.
-const arrivalLayout = "2006-01-02T15:04:05.000Z07:00"
-
 var ttlValue = []byte(strconv.Itoa(int(wire.DefaultTTL)))
 
 // FloorHandler produces each request to topic through cl as a binary-mode
@@ -89,7 +85,7 @@ func FloorHandler(cl *kgo.Client, topic string) http.Handler {
 			}
 		}
 		rec.Headers = append(rec.Headers,
-			kgo.RecordHeader{Key: cekafka.HeaderPrefix + wire.ExtArrivalTime, Value: time.Now().UTC().AppendFormat(nil, arrivalLayout)},
+			kgo.RecordHeader{Key: cekafka.HeaderPrefix + wire.ExtArrivalTime, Value: time.Now().UTC().AppendFormat(nil, wire.ArrivalTimeLayout)},
 			kgo.RecordHeader{Key: cekafka.HeaderPrefix + wire.ExtBrokerTTL, Value: ttlValue})
 		if err := cl.ProduceSync(r.Context(), rec).FirstErr(); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -517,9 +517,6 @@ func stamp(e *event.Event, arrival any) {
 	}
 }
 
-// arrivalLayout is RFC 3339 in UTC with millisecond precision.
-const arrivalLayout = "2006-01-02T15:04:05.000Z07:00"
-
 type arrivalStamp struct {
 	ms int64
 	v  any // the formatted time, boxed once
@@ -535,7 +532,7 @@ func arrivalTime() any {
 	if a := lastArrival.Load(); a != nil && a.ms == ms {
 		return a.v
 	}
-	a := &arrivalStamp{ms: ms, v: time.UnixMilli(ms).UTC().Format(arrivalLayout)}
+	a := &arrivalStamp{ms: ms, v: time.UnixMilli(ms).UTC().Format(wire.ArrivalTimeLayout)}
 	lastArrival.Store(a)
 	return a.v
 }

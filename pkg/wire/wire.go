@@ -78,6 +78,9 @@ const (
 	// ExtArrivalTime is set by the ingress on every event it stores: when
 	// it arrived (RFC 3339, UTC).
 	ExtArrivalTime = "knativearrivaltime"
+	// ArrivalTimeLayout is how the ingress writes ExtArrivalTime: RFC 3339
+	// in UTC with millisecond precision.
+	ArrivalTimeLayout = "2006-01-02T15:04:05.000Z07:00"
 	// ExtBrokerTTL is the hop count of an event inside a broker: the
 	// ingress sets DefaultTTL on events without one, a reply gets the
 	// delivered event's count minus one and is dropped at zero. Subscribers
