@@ -351,14 +351,21 @@ func uniqueIDs(ids []string) (map[string]bool, int) {
 	return set, dups
 }
 
+// newGate is a channel closed by release (which may be called more than
+// once; the test's end calls it too).
+func newGate(t *testing.T) (gate <-chan struct{}, release func()) {
+	c := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(c) }) }
+	t.Cleanup(release)
+	return c, release
+}
+
 // heldSubscriber answers 200 to every event at once but the one with id
 // held, which it holds until release is called (release may be called more
 // than once; the test's end calls it too).
 func heldSubscriber(t *testing.T, held string) (*subscriber, func()) {
-	gate := make(chan struct{})
-	var once sync.Once
-	release := func() { once.Do(func() { close(gate) }) }
-	t.Cleanup(release)
+	gate, release := newGate(t)
 	sub := newSubscriber(t, func(w http.ResponseWriter, r *http.Request, ev *event.Event) bool {
 		if ev.ID() == held {
 			select {

@@ -86,14 +86,7 @@ func TestFarRetryWaitsInRetryTopic(t *testing.T) {
 	e := newEnv(t)
 	const topic = "weft.broker.ns.default"
 	e.createTopic(topic, 1)
-	gate := make(chan struct{})
-	t.Cleanup(func() {
-		select {
-		case <-gate:
-		default:
-			close(gate)
-		}
-	})
+	gate, release := newGate(t)
 	// Attempts 1 and 2 of "a" fail; the 3rd waits for the gate.
 	sub, attempts := countingSubscriber(t, "a", func(n int) bool { return n <= 2 }, func() { <-gate })
 	cfg := testConfig(e.kcfg)
@@ -125,7 +118,7 @@ func TestFarRetryWaitsInRetryTopic(t *testing.T) {
 		t.Errorf("retry-at %q (%v): want at least 300ms after the events were produced (%s)", header(rec, wire.HeaderRetryAt), err, produced)
 	}
 
-	close(gate)
+	release()
 	sub.waitIDs(t, "a", "b", "c")
 	if n := attempts(); n != 3 {
 		t.Errorf("%d attempts of a, want 3", n)
