@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -72,6 +73,97 @@ func RetryGroup(namespace, broker string) string {
 
 // BrokerPath is the HTTP path the ingress serves a broker at.
 func BrokerPath(namespace, name string) string { return "/" + namespace + "/" + name }
+
+// Messaging and flows names. A Channel is one topic; a Sequence has one
+// topic per step (the step's input: step 0's is the Sequence's address, step
+// i+1's holds step i's replies); a Parallel has an ingress topic and, for
+// each branch with a filter, a branch topic holding the filter's replies.
+// Each egress (Subscription, step, branch filter, branch subscriber) has its
+// own consumer group. A name's last dot-separated part is always the step or
+// branch index (or "in", "filter"), so no two resources share a topic or a
+// group.
+const (
+	ChannelTopicPrefix      = "weft.channel."
+	SubscriptionGroupPrefix = "weft.subscription."
+	SequencePrefix          = "weft.sequence."
+	ParallelPrefix          = "weft.parallel."
+)
+
+// ChannelTopic is the Kafka topic backing a channel.
+func ChannelTopic(namespace, name string) string {
+	return ChannelTopicPrefix + namespace + "." + name
+}
+
+// SubscriptionGroup is the Kafka consumer group of a Subscription.
+func SubscriptionGroup(namespace, name string) string {
+	return SubscriptionGroupPrefix + namespace + "." + name
+}
+
+// SequenceTopic is the input topic of step (0-based) of a Sequence.
+func SequenceTopic(namespace, name string, step int) string {
+	return SequencePrefix + namespace + "." + name + "." + strconv.Itoa(step)
+}
+
+// SequenceGroup is the consumer group of step (0-based) of a Sequence.
+func SequenceGroup(namespace, name string, step int) string {
+	return SequenceTopic(namespace, name, step)
+}
+
+// ParallelTopic is the ingress topic of a Parallel.
+func ParallelTopic(namespace, name string) string {
+	return ParallelPrefix + namespace + "." + name + ".in"
+}
+
+// ParallelBranchTopic holds the events branch (0-based) of a Parallel's
+// filter passed.
+func ParallelBranchTopic(namespace, name string, branch int) string {
+	return ParallelPrefix + namespace + "." + name + "." + strconv.Itoa(branch)
+}
+
+// ParallelFilterGroup is the consumer group of a Parallel branch's filter.
+func ParallelFilterGroup(namespace, name string, branch int) string {
+	return ParallelBranchTopic(namespace, name, branch) + ".filter"
+}
+
+// ParallelSubscriberGroup is the consumer group of a Parallel branch's
+// subscriber.
+func ParallelSubscriberGroup(namespace, name string, branch int) string {
+	return ParallelBranchTopic(namespace, name, branch)
+}
+
+// ChannelPath, SequencePath and ParallelPath are the HTTP paths the ingress
+// serves those resources at; BrokerPath's two segments never clash with
+// their three.
+func ChannelPath(namespace, name string) string  { return "/channels/" + namespace + "/" + name }
+func SequencePath(namespace, name string) string { return "/sequences/" + namespace + "/" + name }
+func ParallelPath(namespace, name string) string { return "/parallels/" + namespace + "/" + name }
+
+// FleetGroupOf is the consumer group the dispatcher fleet shares to divide
+// topic's partitions: DispatcherGroup for a broker topic, else
+// "weft.dispatcher-" and the topic without its "weft." prefix.
+func FleetGroupOf(topic string) string {
+	if rest, ok := strings.CutPrefix(topic, BrokerTopicPrefix); ok {
+		return DispatcherGroupPrefix + rest
+	}
+	return "weft.dispatcher-" + strings.TrimPrefix(topic, "weft.")
+}
+
+// RetryTopicOf is the retry topic of topic: RetryTopic for a broker topic,
+// else "weft.retry-" and the topic without its "weft." prefix.
+func RetryTopicOf(topic string) string {
+	if rest, ok := strings.CutPrefix(topic, BrokerTopicPrefix); ok {
+		return RetryTopicPrefix + rest
+	}
+	return "weft.retry-" + strings.TrimPrefix(topic, "weft.")
+}
+
+// RetryGroupOf is the fleet's consumer group of RetryTopicOf(topic).
+func RetryGroupOf(topic string) string {
+	if rest, ok := strings.CutPrefix(topic, BrokerTopicPrefix); ok {
+		return RetryGroupPrefix + rest
+	}
+	return "weft.dispatcher-retry-" + strings.TrimPrefix(topic, "weft.")
+}
 
 // CloudEvents extensions (Knative's names).
 const (

@@ -16,6 +16,24 @@ func TestNames(t *testing.T) {
 		BrokerPath("ns", "b"):   "/ns/b",
 		RetryTopic("ns", "b"):   "weft.retry.ns.b",
 		RetryGroup("ns", "b"):   "weft.dispatcher-retry.ns.b",
+
+		ChannelTopic("ns", "c"):               "weft.channel.ns.c",
+		ChannelPath("ns", "c"):                "/channels/ns/c",
+		SubscriptionGroup("ns", "s"):          "weft.subscription.ns.s",
+		SequenceTopic("ns", "q", 2):           "weft.sequence.ns.q.2",
+		SequencePath("ns", "q"):               "/sequences/ns/q",
+		ParallelTopic("ns", "p"):              "weft.parallel.ns.p.in",
+		ParallelBranchTopic("ns", "p", 1):     "weft.parallel.ns.p.1",
+		ParallelFilterGroup("ns", "p", 1):     "weft.parallel.ns.p.1.filter",
+		ParallelSubscriberGroup("ns", "p", 1): "weft.parallel.ns.p.1",
+		ParallelPath("ns", "p"):               "/parallels/ns/p",
+
+		FleetGroupOf(BrokerTopic("ns", "b")):  DispatcherGroup("ns", "b"),
+		RetryTopicOf(BrokerTopic("ns", "b")):  RetryTopic("ns", "b"),
+		RetryGroupOf(BrokerTopic("ns", "b")):  RetryGroup("ns", "b"),
+		FleetGroupOf(ChannelTopic("ns", "c")): "weft.dispatcher-channel.ns.c",
+		RetryTopicOf(ChannelTopic("ns", "c")): "weft.retry-channel.ns.c",
+		RetryGroupOf(ChannelTopic("ns", "c")): "weft.dispatcher-retry-channel.ns.c",
 	} {
 		if got != want {
 			t.Errorf("got %q, want %q", got, want)

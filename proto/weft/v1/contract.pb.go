@@ -185,7 +185,8 @@ type Contract struct {
 	// was compiled from; every control-plane replica compiles the same version
 	// from the same log position.
 	Version uint64 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
-	// ingresses are the HTTP entry points: brokers (later channels and sinks).
+	// ingresses are the topics the data plane serves and reads: brokers,
+	// channels, and the topics of sequences and parallels.
 	Ingresses     []*Ingress `protobuf:"bytes,2,rep,name=ingresses,proto3" json:"ingresses,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -240,11 +241,15 @@ type Ingress struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// uid of the owning resource.
 	Uid string `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
-	// kind of the owning resource: "Broker" (later "Channel", "KafkaSink").
+	// kind of the owning resource: "Broker", "Channel", "Sequence" or
+	// "Parallel" (a flow has one entry per internal topic).
 	Kind      string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
 	Namespace string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	Name      string `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
-	// path is the HTTP path the ingress serves, "/{namespace}/{name}".
+	// path is the HTTP path the ingress serves: "/{namespace}/{name}" for a
+	// broker, "/channels/{namespace}/{name}", "/sequences/..." and
+	// "/parallels/..." for the others; "" for a flow's internal topics, which
+	// only the dispatcher writes.
 	Path string `protobuf:"bytes,5,opt,name=path,proto3" json:"path,omitempty"`
 	// topic is the Kafka topic events are appended to.
 	Topic string `protobuf:"bytes,6,opt,name=topic,proto3" json:"topic,omitempty"`
@@ -342,15 +347,18 @@ func (x *Ingress) GetGeneration() int64 {
 	return 0
 }
 
-// Egress is one subscriber of an ingress topic: a compiled Trigger.
+// Egress is one subscriber of an ingress topic: a compiled Trigger,
+// Subscription, Sequence step or Parallel branch filter or subscriber.
 type Egress struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Uid       string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
 	Namespace string                 `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	Name      string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	// consumer_group is the Kafka consumer group, "weft.trigger.{ns}.{name}".
+	// consumer_group is the Kafka consumer group, "weft.trigger.{ns}.{name}"
+	// (wire names the others).
 	ConsumerGroup string `protobuf:"bytes,4,opt,name=consumer_group,json=consumerGroup,proto3" json:"consumer_group,omitempty"`
-	// destination is the resolved subscriber URL.
+	// destination is the resolved subscriber URL; "" forwards every event to
+	// the reply target as it is (a Subscription with only a reply).
 	Destination string `protobuf:"bytes,5,opt,name=destination,proto3" json:"destination,omitempty"`
 	// filter is the legacy filter.attributes (all must match; "" matches any value).
 	Attributes map[string]string `protobuf:"bytes,6,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -358,13 +366,28 @@ type Egress struct {
 	Filters []*Filter `protobuf:"bytes,7,rep,name=filters,proto3" json:"filters,omitempty"`
 	// delivery is the effective policy: the trigger's, else the broker's.
 	Delivery *Delivery `protobuf:"bytes,8,opt,name=delivery,proto3" json:"delivery,omitempty"`
-	// reply_topic is where reply events are produced (the broker's topic).
+	// reply_topic is where reply events are produced: the broker's topic for a
+	// trigger; for the others the topic of the Weft addressable (broker,
+	// channel, sequence, parallel) the reply destination names. At most one of
+	// reply_topic and reply_url is set; neither: replies are discarded.
 	ReplyTopic    string        `protobuf:"bytes,9,opt,name=reply_topic,json=replyTopic,proto3" json:"reply_topic,omitempty"`
 	Order         DeliveryOrder `protobuf:"varint,10,opt,name=order,proto3,enum=weft.v1.DeliveryOrder" json:"order,omitempty"`
 	InitialOffset InitialOffset `protobuf:"varint,11,opt,name=initial_offset,json=initialOffset,proto3,enum=weft.v1.InitialOffset" json:"initial_offset,omitempty"`
 	Generation    int64         `protobuf:"varint,12,opt,name=generation,proto3" json:"generation,omitempty"`
 	// max_in_flight bounds unordered deliveries per partition (0: default).
-	MaxInFlight   int32 `protobuf:"varint,13,opt,name=max_in_flight,json=maxInFlight,proto3" json:"max_in_flight,omitempty"`
+	MaxInFlight int32 `protobuf:"varint,13,opt,name=max_in_flight,json=maxInFlight,proto3" json:"max_in_flight,omitempty"`
+	// reply_url is where reply events are POSTed when the reply destination is
+	// not a Weft addressable; a reply that cannot be delivered there (after the
+	// egress's retries) fails the delivery attempt.
+	ReplyUrl string `protobuf:"bytes,14,opt,name=reply_url,json=replyUrl,proto3" json:"reply_url,omitempty"`
+	// kind of the resource this egress comes from: "Trigger", "Subscription",
+	// "Sequence" or "Parallel" (for metrics, logs and problem reports).
+	Kind string `protobuf:"bytes,15,opt,name=kind,proto3" json:"kind,omitempty"`
+	// drop_rejected makes a non-retryable non-2xx answer (a 4xx other than
+	// 404, 408, 409, 429) a decision, not a failure: the event is dropped for
+	// this egress without going to the dead-letter sink. A Parallel branch's
+	// filter works this way.
+	DropRejected  bool `protobuf:"varint,16,opt,name=drop_rejected,json=dropRejected,proto3" json:"drop_rejected,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -488,6 +511,27 @@ func (x *Egress) GetMaxInFlight() int32 {
 		return x.MaxInFlight
 	}
 	return 0
+}
+
+func (x *Egress) GetReplyUrl() string {
+	if x != nil {
+		return x.ReplyUrl
+	}
+	return ""
+}
+
+func (x *Egress) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Egress) GetDropRejected() bool {
+	if x != nil {
+		return x.DropRejected
+	}
+	return false
 }
 
 // Filter is one entry of a Trigger's filters list: exactly one dialect.
@@ -1005,7 +1049,7 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\begresses\x18\a \x03(\v2\x0f.weft.v1.EgressR\begresses\x12\x1e\n" +
 	"\n" +
 	"generation\x18\b \x01(\x03R\n" +
-	"generation\"\xc1\x04\n" +
+	"generation\"\x97\x05\n" +
 	"\x06Egress\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x12\n" +
@@ -1025,7 +1069,10 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\n" +
 	"generation\x18\f \x01(\x03R\n" +
 	"generation\x12\"\n" +
-	"\rmax_in_flight\x18\r \x01(\x05R\vmaxInFlight\x1a=\n" +
+	"\rmax_in_flight\x18\r \x01(\x05R\vmaxInFlight\x12\x1b\n" +
+	"\treply_url\x18\x0e \x01(\tR\breplyUrl\x12\x12\n" +
+	"\x04kind\x18\x0f \x01(\tR\x04kind\x12#\n" +
+	"\rdrop_rejected\x18\x10 \x01(\bR\fdropRejected\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xad\x02\n" +
