@@ -15,59 +15,6 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// kinds lists the kinds Weft stores, in the order messages name them.
-var kinds = []string{KindBroker, KindTrigger}
-
-// supportedKinds is how error messages name what is accepted.
-const supportedKinds = "Weft supports Broker and Trigger in apiVersion " + EventingV1
-
-// kindAliases maps lower-cased CLI names to canonical kinds, as kubectl
-// accepts them: singular, plural, and either one qualified by the API group
-// (and optionally the version).
-var kindAliases = func() map[string]string {
-	m := map[string]string{}
-	for _, k := range kinds {
-		singular := strings.ToLower(k)
-		for _, n := range []string{singular, singular + "s"} {
-			m[n] = k
-			m[n+".eventing.knative.dev"] = k
-			m[n+".v1.eventing.knative.dev"] = k
-		}
-	}
-	return m
-}()
-
-// ResolveKind maps a CLI kind name ("broker", "brokers", "Broker",
-// "brokers.eventing.knative.dev", "trigger", ...; case-insensitive) to its
-// canonical kind (KindBroker, KindTrigger). The error matches
-// ErrUnsupportedKind and ErrInvalid and lists the supported names.
-func ResolveKind(s string) (string, error) {
-	if k, ok := kindAliases[strings.ToLower(strings.TrimSpace(s))]; ok {
-		return k, nil
-	}
-	const names = `supported kinds are Broker ("broker", "brokers", "brokers.eventing.knative.dev") and Trigger ("trigger", "triggers", "triggers.eventing.knative.dev")`
-	if s == "" {
-		return "", FieldErrors{{Path: "kind", Message: "required; " + names, reason: reasonUnsupported}}
-	}
-	return "", FieldErrors{{Path: "kind", Value: s, Message: "unsupported kind; " + names, reason: reasonUnsupported}}
-}
-
-// New returns a zero *Broker or *Trigger with apiVersion and kind set. kind
-// is anything ResolveKind accepts.
-func New(kind string) (Object, error) {
-	k, err := ResolveKind(kind)
-	if err != nil {
-		return nil, err
-	}
-	tm := TypeMeta{APIVersion: EventingV1, Kind: k}
-	switch k {
-	case KindBroker:
-		return &Broker{TypeMeta: tm}, nil
-	default:
-		return &Trigger{TypeMeta: tm}, nil
-	}
-}
-
 // Marshal encodes o as JSON, the form DecodeObject reads back.
 func Marshal(o Object) ([]byte, error) {
 	if o == nil || reflect.ValueOf(o).IsNil() {
@@ -203,8 +150,9 @@ func isListKind(apiVersion, kind string) bool {
 	switch kind {
 	case "List":
 		return apiVersion == "v1" || apiVersion == ""
-	case KindBroker + "List", KindTrigger + "List":
-		return apiVersion == EventingV1
+	}
+	if k, ok := kindByName(strings.TrimSuffix(kind, "List")); ok && strings.HasSuffix(kind, "List") {
+		return apiVersion == k.apiVersion
 	}
 	return false
 }
@@ -254,7 +202,8 @@ func decodeMap(m map[string]any, manifest bool, listKind string) (Object, FieldE
 			kind, m["kind"] = listKind, listKind
 		}
 		if apiVersion == "" {
-			apiVersion, m["apiVersion"] = EventingV1, EventingV1
+			av := DefaultAPIVersion(listKind)
+			apiVersion, m["apiVersion"] = av, av
 		}
 	}
 	if len(errs.list) > 0 {
@@ -265,12 +214,12 @@ func decodeMap(m map[string]any, manifest bool, listKind string) (Object, FieldE
 		errs.add("", "", "apiVersion and kind are required; %s", supportedKinds)
 	case kind == "":
 		errs.add("kind", "", "required; %s", supportedKinds)
-	case kind != KindBroker && kind != KindTrigger:
+	case DefaultAPIVersion(kind) == "":
 		msg := "unsupported kind"
 		if apiVersion != "" {
 			msg += fmt.Sprintf(" in apiVersion %q", apiVersion)
 		}
-		switch s := closest(kind, kinds); {
+		switch s := closest(kind, manifestKindNames); {
 		case strings.EqualFold(s, kind):
 			msg += fmt.Sprintf(" (kinds are case-sensitive: did you mean %q?)", s)
 		case s != "":
@@ -278,14 +227,14 @@ func decodeMap(m map[string]any, manifest bool, listKind string) (Object, FieldE
 		}
 		errs.addReason(reasonUnsupported, "kind", kind, "%s; %s", msg, supportedKinds)
 	case apiVersion == "":
-		errs.add("apiVersion", "", "required; %s is served by %s", kind, EventingV1)
-	case apiVersion != EventingV1:
+		errs.add("apiVersion", "", "required; %s is served by %s", kind, DefaultAPIVersion(kind))
+	case apiVersion != DefaultAPIVersion(kind):
 		errs.addReason(reasonUnsupported, "apiVersion", apiVersion, "unsupported apiVersion for %s; %s", kind, supportedKinds)
 	}
 	if len(errs.list) > 0 {
 		return nil, errs.list
 	}
-	o, _ := New(kind)
+	o := newOf(kind)
 
 	if md, ok := m["metadata"].(map[string]any); ok {
 		if gn, ok := md["generateName"].(string); ok && gn != "" {

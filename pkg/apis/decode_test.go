@@ -155,7 +155,7 @@ func TestDecodeManifestsInvalid(t *testing.T) {
 		{name: "kind as list", manifest: "apiVersion: eventing.knative.dev/v1\nkind: [Broker]\nmetadata: {name: b}\n", index: 1, path: "kind", message: "expected string, got array"},
 
 		// apiVersion and kind
-		{name: "unsupported kind", manifest: "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n", index: 1, path: "kind", message: "Weft supports Broker and Trigger in apiVersion eventing.knative.dev/v1", kindErr: true},
+		{name: "unsupported kind", manifest: "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n", index: 1, path: "kind", message: "Weft supports Broker (eventing.knative.dev/v1), Trigger (eventing.knative.dev/v1), Channel (messaging.knative.dev/v1)", kindErr: true},
 		{name: "unsupported apiVersion", manifest: "apiVersion: eventing.knative.dev/v1beta1\nkind: Trigger\nmetadata: {name: t}\n", index: 1, path: "apiVersion", message: "unsupported apiVersion for Trigger", kindErr: true},
 		{name: "lowercase kind", manifest: "apiVersion: eventing.knative.dev/v1\nkind: trigger\nmetadata: {name: t}\n", index: 1, path: "kind", message: `did you mean "Trigger"?`, kindErr: true},
 		{name: "missing apiVersion", manifest: "kind: Broker\nmetadata: {name: b}\n", index: 1, path: "apiVersion", message: "required"},
@@ -447,7 +447,7 @@ func TestResolveKind(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"", "svc", "channel", "brokers.messaging.knative.dev"} {
+	for _, bad := range []string{"", "svc", "eventtype", "brokers.messaging.knative.dev"} {
 		t.Run("bad "+bad, func(t *testing.T) {
 			_, err := ResolveKind(bad)
 			if !errors.Is(err, ErrUnsupportedKind) || !errors.Is(err, ErrInvalid) {

@@ -6,8 +6,8 @@ import (
 )
 
 // DeepCopy returns a copy of o that shares no memory with it. It returns a
-// nil Object for a nil object (typed or not) and for a type other than
-// *Broker and *Trigger.
+// nil Object for a nil object (typed or not) and for a type this package
+// does not define.
 func DeepCopy(o Object) Object {
 	switch x := o.(type) {
 	case *Broker:
@@ -39,6 +39,26 @@ func DeepCopy(o Object) Object {
 		c.Spec.Delivery = copyDelivery(x.Spec.Delivery)
 		c.Status.Status = copyStatus(x.Status.Status)
 		return &c
+	case *Channel:
+		if x == nil {
+			return nil
+		}
+		return copyJSON(x)
+	case *Subscription:
+		if x == nil {
+			return nil
+		}
+		return copyJSON(x)
+	case *Sequence:
+		if x == nil {
+			return nil
+		}
+		return copyJSON(x)
+	case *Parallel:
+		if x == nil {
+			return nil
+		}
+		return copyJSON(x)
 	}
 	return nil
 }

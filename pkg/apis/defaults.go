@@ -47,15 +47,59 @@ func SetDefaults(o Object) {
 			}
 			x.ObjectMeta.Labels[LabelBroker] = s.Broker
 		}
+	case *Channel:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindChannel)
+		ns := x.ObjectMeta.Namespace
+		defaultDelivery(x.Spec.Delivery, ns)
+		if t := x.Spec.ChannelTemplate; t != nil && t.Spec != nil {
+			defaultDelivery(t.Spec.Delivery, ns)
+		}
+	case *Subscription:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindSubscription)
+		ns := x.ObjectMeta.Namespace
+		defaultDestination(x.Spec.Subscriber, ns)
+		defaultDestination(x.Spec.Reply, ns)
+		defaultDelivery(x.Spec.Delivery, ns)
+	case *Sequence:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindSequence)
+		ns := x.ObjectMeta.Namespace
+		for i := range x.Spec.Steps {
+			defaultDestination(&x.Spec.Steps[i].Destination, ns)
+			defaultDelivery(x.Spec.Steps[i].Delivery, ns)
+		}
+		defaultDestination(x.Spec.Reply, ns)
+	case *Parallel:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindParallel)
+		ns := x.ObjectMeta.Namespace
+		for i := range x.Spec.Branches {
+			b := &x.Spec.Branches[i]
+			defaultDestination(b.Filter, ns)
+			defaultDestination(&b.Subscriber, ns)
+			defaultDestination(b.Reply, ns)
+			defaultDelivery(b.Delivery, ns)
+		}
+		defaultDestination(x.Spec.Reply, ns)
 	}
 }
 
 func defaultMeta(tm *TypeMeta, m *ObjectMeta, kind string) {
-	if tm.APIVersion == "" {
-		tm.APIVersion = EventingV1
-	}
 	if tm.Kind == "" {
 		tm.Kind = kind
+	}
+	if tm.APIVersion == "" {
+		tm.APIVersion = DefaultAPIVersion(tm.Kind)
 	}
 	if m.Namespace == "" {
 		m.Namespace = DefaultNamespace

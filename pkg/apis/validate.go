@@ -52,6 +52,42 @@ func Validate(o Object) error {
 		validateTypeMeta(&errs, &x.TypeMeta, KindTrigger)
 		validateObjectMeta(&errs, &x.ObjectMeta)
 		validateTrigger(&errs, x)
+	case *Channel:
+		if x == nil {
+			return FieldErrors{{Message: "nil Channel"}}
+		}
+		kind := x.TypeMeta.Kind
+		switch kind {
+		case "":
+			kind = KindChannel
+		case KindChannel, KindInMemoryChannel, KindKafkaChannel:
+		default:
+			errs.add("kind", kind, "must be %s, %s or %s for a channel", KindChannel, KindInMemoryChannel, KindKafkaChannel)
+		}
+		validateTypeMeta(&errs, &x.TypeMeta, kind)
+		validateObjectMeta(&errs, &x.ObjectMeta)
+		validateChannel(&errs, x)
+	case *Subscription:
+		if x == nil {
+			return FieldErrors{{Message: "nil Subscription"}}
+		}
+		validateTypeMeta(&errs, &x.TypeMeta, KindSubscription)
+		validateObjectMeta(&errs, &x.ObjectMeta)
+		validateSubscription(&errs, x)
+	case *Sequence:
+		if x == nil {
+			return FieldErrors{{Message: "nil Sequence"}}
+		}
+		validateTypeMeta(&errs, &x.TypeMeta, KindSequence)
+		validateObjectMeta(&errs, &x.ObjectMeta)
+		validateSequence(&errs, x)
+	case *Parallel:
+		if x == nil {
+			return FieldErrors{{Message: "nil Parallel"}}
+		}
+		validateTypeMeta(&errs, &x.TypeMeta, KindParallel)
+		validateObjectMeta(&errs, &x.ObjectMeta)
+		validateParallel(&errs, x)
 	case nil:
 		return FieldErrors{{Message: "nil object"}}
 	default:
@@ -61,7 +97,7 @@ func Validate(o Object) error {
 }
 
 func validateTypeMeta(errs *errorList, tm *TypeMeta, kind string) {
-	if tm.APIVersion != "" && tm.APIVersion != EventingV1 {
+	if tm.APIVersion != "" && tm.APIVersion != DefaultAPIVersion(kind) {
 		errs.addReason(reasonUnsupported, "apiVersion", tm.APIVersion, "unsupported apiVersion for %s; %s", kind, supportedKinds)
 	}
 	if tm.Kind != "" && tm.Kind != kind {
@@ -407,7 +443,7 @@ func ValidateUpdate(old, new Object) error {
 	immutable := func(path, from, to, what string) {
 		errs.addReason(reasonImmutable, path, "", "immutable: cannot change from %q to %q; %s", from, to, what)
 	}
-	ok, nk := kindOf(old), kindOf(new)
+	ok, nk := KindOf(old), KindOf(new)
 	if ok != nk {
 		immutable("kind", ok, nk, "delete the "+ok+" and create a "+nk)
 		return errs.list
@@ -425,6 +461,8 @@ func ValidateUpdate(old, new Object) error {
 		if ob, nb := brokerName(&o.Spec), brokerName(&n.Spec); ob != nb {
 			immutable("spec.broker", ob, nb, "delete the Trigger and create it again to move it to another Broker")
 		}
+	case *Subscription:
+		validateSubscriptionUpdate(&errs, o, new.(*Subscription))
 	case *Broker:
 		n := new.(*Broker)
 		oc, nc := om.Annotations[AnnotationBrokerClass], nm.Annotations[AnnotationBrokerClass]
@@ -442,15 +480,6 @@ func isNil(o Object) bool {
 	return o == nil || reflect.ValueOf(o).IsNil()
 }
 
-func kindOf(o Object) string {
-	switch o.(type) {
-	case *Broker:
-		return KindBroker
-	case *Trigger:
-		return KindTrigger
-	}
-	return fmt.Sprintf("%T", o)
-}
 
 // brokerName is the Trigger's Broker, from spec.broker or spec.brokerRef.
 func brokerName(s *TriggerSpec) string {

@@ -672,5 +672,13 @@ func clearStatus(o apis.Object) {
 		t.Status = apis.BrokerStatus{}
 	case *apis.Trigger:
 		t.Status = apis.TriggerStatus{}
+	case *apis.Channel:
+		t.Status = apis.ChannelStatus{}
+	case *apis.Subscription:
+		t.Status = apis.SubscriptionStatus{}
+	case *apis.Sequence:
+		t.Status = apis.SequenceStatus{}
+	case *apis.Parallel:
+		t.Status = apis.ParallelStatus{}
 	}
 }

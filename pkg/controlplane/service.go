@@ -201,6 +201,14 @@ func specOnly(o apis.Object) apis.Object {
 		return &apis.Broker{TypeMeta: t.TypeMeta, Spec: t.Spec}
 	case *apis.Trigger:
 		return &apis.Trigger{TypeMeta: t.TypeMeta, Spec: t.Spec}
+	case *apis.Channel:
+		return &apis.Channel{TypeMeta: t.TypeMeta, Spec: t.Spec}
+	case *apis.Subscription:
+		return &apis.Subscription{TypeMeta: t.TypeMeta, Spec: t.Spec}
+	case *apis.Sequence:
+		return &apis.Sequence{TypeMeta: t.TypeMeta, Spec: t.Spec}
+	case *apis.Parallel:
+		return &apis.Parallel{TypeMeta: t.TypeMeta, Spec: t.Spec}
 	}
 	return o
 }

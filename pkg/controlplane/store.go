@@ -28,7 +28,7 @@ func ParseKey(s string) (Key, error) {
 // KeyOf returns the key of o.
 func KeyOf(o apis.Object) Key {
 	m := o.GetObjectMeta()
-	return Key{o.GetTypeMeta().Kind, m.Namespace, m.Name}
+	return Key{apis.KindOf(o), m.Namespace, m.Name}
 }
 
 // Mutation is one change in an atomic commit.
