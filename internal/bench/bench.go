@@ -45,7 +45,7 @@ type Config struct {
 }
 
 // AllSections are the parts of a benchmark run, in order.
-var AllSections = []string{"ceilings", "latency", "batch", "isolation", "triggers", "brokers", "payloads"}
+var AllSections = []string{"ceilings", "latency", "batch", "isolation", "sequence", "triggers", "brokers", "payloads"}
 
 // DefaultConfig is the short profile `make bench` runs.
 func DefaultConfig() Config {
@@ -238,15 +238,41 @@ func (e *env) through(ctx context.Context, name string, brokers, triggers int, d
 
 // run is through, with slow adding a trigger whose subscriber answers in 200 ms.
 func (e *env) run(ctx context.Context, name string, brokers, triggers int, deliver, slow bool, load Load) (*Run, error) {
+	return e.measure(ctx, name, deliver, load, func(ns string) ([]string, error) {
+		if err := e.mesh.setup(ctx, ns, brokers, triggers, deliver, slow, e.sub.addr); err != nil {
+			return nil, err
+		}
+		var urls []string
+		for b := 0; b < brokers; b++ {
+			urls = append(urls, fmt.Sprintf("http://%s/%s/b%d", e.http, ns, b))
+		}
+		return urls, nil
+	})
+}
+
+// sequence runs load against a Sequence of steps steps, each an echo
+// service replying with the event it got, the last replying to the
+// subscriber's /all: a delivery there is an event through every step.
+func (e *env) sequence(ctx context.Context, name string, steps int, load Load) (*Run, error) {
+	return e.measure(ctx, name, true, load, func(ns string) ([]string, error) {
+		if err := e.mesh.setupSequence(ctx, ns, steps, e.sub.addr); err != nil {
+			return nil, err
+		}
+		return []string{fmt.Sprintf("http://%s/sequences/%s/seq", e.http, ns)}, nil
+	})
+}
+
+// measure sets up a namespace of its own with setup (which returns the URLs
+// to load), runs the load, waits for the deliveries at /all, and tears down.
+func (e *env) measure(ctx context.Context, name string, deliver bool, load Load, setup func(ns string) ([]string, error)) (*Run, error) {
 	e.runs++
 	ns := fmt.Sprintf("bench-%d", e.runs)
-	if err := e.mesh.setup(ctx, ns, brokers, triggers, deliver, slow, e.sub.addr); err != nil {
+	urls, err := setup(ns)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	defer e.mesh.teardown(context.WithoutCancel(ctx), ns)
-	for b := 0; b < brokers; b++ {
-		load.URLs = append(load.URLs, fmt.Sprintf("http://%s/%s/b%d", e.http, ns, b))
-	}
+	load.URLs = append(load.URLs, urls...)
 	if err := e.warm(ctx, load.URLs, deliver); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -461,6 +487,11 @@ type Report struct {
 	// subscriber takes 200 ms; IsolationSolo the same trigger alone at the
 	// same rate (the latency run when it ran).
 	Isolation, IsolationSolo *Run
+	// Sequence is a three-step Sequence under the saturating load and
+	// SequenceLatency at LatencyRate; SeqTrigger and SeqTriggerLatency are
+	// one trigger under the same loads (the Deliver and Latency runs when
+	// those sections ran).
+	Sequence, SequenceLatency, SeqTrigger, SeqTriggerLatency *Run
 	Triggers, Brokers, Payload []*Run
 	// TriggerCounts etc. label the growth runs.
 	TriggerCounts, BrokerCounts, PayloadSizes []int
@@ -561,6 +592,27 @@ func Bench(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 				}
 			}
 			if rep.Isolation, err = e.run(ctx, fmt.Sprintf("one trigger + a 200 ms subscriber, at %d ev/s", cfg.LatencyRate), 1, 0, true, true, l); err != nil {
+				return nil, err
+			}
+		case "sequence":
+			// A three-step Sequence next to one Trigger, in the same run:
+			// saturating (events/s) and at the latency rate (p99).
+			if rep.SeqTrigger = rep.Deliver; rep.SeqTrigger == nil {
+				if rep.SeqTrigger, err = e.through(ctx, "ingest + one trigger", 1, 0, true, base); err != nil {
+					return nil, err
+				}
+			}
+			if rep.Sequence, err = e.sequence(ctx, "3-step sequence", 3, base); err != nil {
+				return nil, err
+			}
+			l := base
+			l.Mode, l.Rate = Binary, cfg.LatencyRate
+			if rep.SeqTriggerLatency = rep.Latency; rep.SeqTriggerLatency == nil {
+				if rep.SeqTriggerLatency, err = e.through(ctx, fmt.Sprintf("latency at %d ev/s", cfg.LatencyRate), 1, 0, true, l); err != nil {
+					return nil, err
+				}
+			}
+			if rep.SequenceLatency, err = e.sequence(ctx, fmt.Sprintf("3-step sequence at %d ev/s", cfg.LatencyRate), 3, l); err != nil {
 				return nil, err
 			}
 		case "triggers":

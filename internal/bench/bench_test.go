@@ -26,7 +26,8 @@ func TestBenchTinyProfile(t *testing.T) {
 	cfg.WeftBinary = bin
 	cfg.Duration = time.Second
 	cfg.Connections = 2
-	cfg.Sections = "ceilings"
+	cfg.Sections = "ceilings,sequence"
+	cfg.LatencyRate = 200
 	cfg.Drain = 30 * time.Second
 	var log bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -51,12 +52,23 @@ func TestBenchTinyProfile(t *testing.T) {
 	if d.WeftCPU <= 0 || d.WeftPeakRSS <= 0 {
 		t.Errorf("Weft's CPU (%s) and RSS (%d) not measured", d.WeftCPU, d.WeftPeakRSS)
 	}
+	for _, sq := range []*Run{rep.Sequence, rep.SequenceLatency} {
+		if sq == nil || len(sq.Load.Acked) == 0 {
+			t.Fatalf("no event accepted in a sequence run\n%s", log.String())
+		}
+		if sq.Delivered.Lost != 0 || sq.Delivered.Distinct != len(sq.Load.Acked) {
+			t.Errorf("%s: acknowledged %d, through the sequence %d distinct, lost %d", sq.Name, len(sq.Load.Acked), sq.Delivered.Distinct, sq.Delivered.Lost)
+		}
+	}
+	if rep.SeqTrigger != rep.Deliver {
+		t.Errorf("the sequence section measured its own trigger run although the ceilings had one")
+	}
 	var md bytes.Buffer
 	rep.Markdown(&md)
 	if rep.FloorHTTP <= 0 || rep.FloorDelivered <= 0 {
 		t.Errorf("floor server (%.0f ev/s) or end-to-end floor (%.0f ev/s delivered) not measured\n%s", rep.FloorHTTP, rep.FloorDelivered, log.String())
 	}
-	for _, want := range []string{"bare Go HTTP server answering 202", "floor server (HTTP → produce acks=all → 202)", "Floor / bare HTTP", "end-to-end floor", "raw franz-go producer", "| ingest + one trigger |", ">= 70%"} {
+	for _, want := range []string{"bare Go HTTP server answering 202", "floor server (HTTP → produce acks=all → 202)", "Floor / bare HTTP", "end-to-end floor", "raw franz-go producer", "| ingest + one trigger |", ">= 70%", "3-step Sequence vs one Trigger, delivered/s", "| 3-step sequence at 200 ev/s |"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, md.String())
 		}
@@ -71,7 +83,7 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.Duration = 0 }, "--duration"},
 		{func(c *Config) { c.Connections = 0 }, "--connections"},
 		{func(c *Config) { c.Mode = "xml" }, `--mode: must be one of binary, structured, batch, got "xml"`},
-		{func(c *Config) { c.Sections = "ceilings,warp" }, `--sections: must be one of ceilings, latency, batch, isolation, triggers, brokers, payloads, got "warp"`},
+		{func(c *Config) { c.Sections = "ceilings,warp" }, `--sections: must be one of ceilings, latency, batch, isolation, sequence, triggers, brokers, payloads, got "warp"`},
 		{func(c *Config) { c.Brokers = []int{0} }, "--brokers"},
 		{func(c *Config) { c.Payload = 1 }, "--payload"},
 	} {

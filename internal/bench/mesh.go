@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/weft-dev/weft/pkg/apis"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
@@ -29,8 +30,9 @@ func dialMesh(addr string) (*mesh, error) {
 func (m *mesh) close() { m.conn.Close() }
 
 func object(kind, ns, name string, spec map[string]any) (*weftv1.Object, error) {
+	apiVersion := apis.DefaultAPIVersion(kind)
 	doc := map[string]any{
-		"apiVersion": "eventing.knative.dev/v1", "kind": kind,
+		"apiVersion": apiVersion, "kind": kind,
 		"metadata": map[string]any{"name": name, "namespace": ns},
 	}
 	if spec != nil {
@@ -40,7 +42,7 @@ func object(kind, ns, name string, spec map[string]any) (*weftv1.Object, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &weftv1.Object{ApiVersion: "eventing.knative.dev/v1", Kind: kind, Namespace: ns, Name: name, Json: b}, nil
+	return &weftv1.Object{ApiVersion: apiVersion, Kind: kind, Namespace: ns, Name: name, Json: b}, nil
 }
 
 // setup creates brokers b0..b{brokers-1} in ns, each (when all) with a
@@ -107,12 +109,38 @@ func (m *mesh) setup(ctx context.Context, ns string, brokers, triggers int, all,
 	return m.waitReady(ctx, ns, n)
 }
 
+// setupSequence creates in ns the Sequence "seq" of steps steps, each
+// subscriber/echo (which replies with the event it got), replying to
+// subscriber/all, with the all-matching trigger's retries.
+func (m *mesh) setupSequence(ctx context.Context, ns string, steps int, subscriber string) error {
+	delivery := map[string]any{"retry": 10, "backoffPolicy": "exponential", "backoffDelay": "PT0.1S"}
+	var ss []any
+	for i := 0; i < steps; i++ {
+		ss = append(ss, map[string]any{"uri": "http://" + subscriber + "/echo", "delivery": delivery})
+	}
+	o, err := object(apis.KindSequence, ns, "seq", map[string]any{"steps": ss, "reply": map[string]any{"uri": "http://" + subscriber + "/all"}})
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if _, err := m.cp.Apply(cctx, &weftv1.ApplyRequest{Objects: []*weftv1.Object{o}}); err != nil {
+		return fmt.Errorf("apply the sequence in %s: %w", ns, err)
+	}
+	return m.waitKindReady(ctx, apis.KindSequence, ns, 1)
+}
+
 // waitReady waits until n triggers of ns are Ready (the data plane runs them).
 func (m *mesh) waitReady(ctx context.Context, ns string, n int) error {
+	return m.waitKindReady(ctx, apis.KindTrigger, ns, n)
+}
+
+// waitKindReady waits until n objects of kind in ns are Ready.
+func (m *mesh) waitKindReady(ctx context.Context, kind, ns string, n int) error {
 	deadline := time.Now().Add(5 * time.Minute)
 	var last string
 	for time.Now().Before(deadline) {
-		resp, err := m.cp.List(ctx, &weftv1.ListRequest{Kind: "Trigger", Namespace: ns})
+		resp, err := m.cp.List(ctx, &weftv1.ListRequest{Kind: kind, Namespace: ns})
 		if err != nil {
 			return err
 		}
@@ -142,12 +170,13 @@ func (m *mesh) waitReady(ctx context.Context, ns string, n int) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("triggers in %s not Ready within 5m (last: %s)", ns, last)
+	return fmt.Errorf("%ss in %s not Ready within 5m (last: %s)", kind, ns, last)
 }
 
-// teardown deletes the brokers (and so their topics) and triggers of ns.
+// teardown deletes the sequences, brokers (and so their topics) and
+// triggers of ns.
 func (m *mesh) teardown(ctx context.Context, ns string) error {
-	for _, kind := range []string{"Trigger", "Broker"} {
+	for _, kind := range []string{"Trigger", "Broker", "Sequence"} {
 		resp, err := m.cp.List(ctx, &weftv1.ListRequest{Kind: kind, Namespace: ns})
 		if err != nil {
 			return err

@@ -61,6 +61,17 @@ func (r *Report) Targets() []Target {
 		ts = append(ts, Target{fmt.Sprintf("a trigger beside one whose subscriber answers in 200 ms vs alone, delivered/s at %d ev/s", r.Config.LatencyRate), ">= 90%",
 			fmt.Sprintf("%s (p99 %.1f ms beside, %.1f ms alone)", pct(x), ms(r.Isolation.Delivered.P99), ms(r.IsolationSolo.Delivered.P99)), x >= 0.90, true, false})
 	}
+	if r.Sequence != nil && r.SeqTrigger != nil {
+		// Informational: each event crosses Kafka four times (the sequence's
+		// three topics and the delivery) and is POSTed three times more.
+		x := ratio(r.Sequence.DeliveredPerSec(), r.SeqTrigger.DeliveredPerSec())
+		ts = append(ts, Target{What: "3-step Sequence vs one Trigger, delivered/s (saturating load)", Want: "informational: three more Kafka hops and HTTP calls per event",
+			Got: fmt.Sprintf("%s (%.0f vs %.0f ev/s)", pct(x), r.Sequence.DeliveredPerSec(), r.SeqTrigger.DeliveredPerSec()), Measured: true, Info: true})
+	}
+	if r.SequenceLatency != nil && r.SeqTriggerLatency != nil {
+		ts = append(ts, Target{What: fmt.Sprintf("3-step Sequence vs one Trigger, p99 end-to-end at %d ev/s", r.Config.LatencyRate), Want: "informational",
+			Got: fmt.Sprintf("%.1f ms vs %.1f ms", ms(r.SequenceLatency.Delivered.P99), ms(r.SeqTriggerLatency.Delivered.P99)), Measured: true, Info: true})
+	}
 	if one, many := r.triggerRun(1), r.triggerRun(1000); one != nil && many != nil {
 		x := ratio(many.DeliveredPerSec(), one.DeliveredPerSec())
 		ts = append(ts, Target{"1,000 triggers vs 1 trigger, delivered/s of the all-matching trigger", ">= 25%", pct(x), x >= 0.25, true, false})
@@ -199,7 +210,8 @@ func (r *Report) Lost() int {
 // singleRuns are the runs outside the cost-growth sections, each once.
 func (r *Report) singleRuns() []*Run {
 	var out []*Run
-	for _, x := range []*Run{r.Ingest, r.Deliver, r.Latency, r.BatchIngest, r.BatchRun, r.IsolationSolo, r.Isolation} {
+	for _, x := range []*Run{r.Ingest, r.Deliver, r.Latency, r.BatchIngest, r.BatchRun, r.IsolationSolo, r.Isolation,
+		r.SeqTrigger, r.Sequence, r.SeqTriggerLatency, r.SequenceLatency} {
 		if x != nil && !slices.Contains(out, x) {
 			out = append(out, x)
 		}

@@ -6,14 +6,16 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // subscriber counts what Weft delivers. Path /all is the trigger matching
-// every event: its arrivals are recorded per id with their latency; other
-// paths (the 1% triggers, and /slow, which takes 200 ms per event) are only
+// every event (or a sequence's reply): its arrivals are recorded per id with
+// their latency; other paths (the 1% triggers, /slow, which takes 200 ms per
+// event, and /echo, a sequence step replying with the event it got) are only
 // counted.
 type subscriber struct {
 	srv       *http.Server
@@ -38,6 +40,10 @@ func startSubscriber() (*subscriber, error) {
 
 func (s *subscriber) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
+	var body []byte
+	if r.URL.Path == "/echo" {
+		body, _ = io.ReadAll(r.Body)
+	}
 	io.Copy(io.Discard, r.Body) // keep the connection reusable whatever the size
 	id := r.Header.Get("Ce-Id")
 	if r.URL.Path == "/slow" {
@@ -48,6 +54,19 @@ func (s *subscriber) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			t.Stop()
 		}
+	}
+	if r.URL.Path == "/echo" {
+		// A sequence step: reply with the event received (binary mode).
+		h := w.Header()
+		for k, v := range r.Header {
+			if strings.HasPrefix(strings.ToLower(k), "ce-") || strings.EqualFold(k, "Content-Type") {
+				h[k] = v
+			}
+		}
+		s.others.Add(1)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
+		return
 	}
 	if r.URL.Path != "/all" {
 		s.others.Add(1)
