@@ -256,6 +256,8 @@ func TestSinkSyntax(t *testing.T) {
 		{"channel:c", apis.MessagingV1, apis.KindChannel, "c", "", ""},
 		{"sequence:s", apis.FlowsV1, apis.KindSequence, "s", "", ""},
 		{"parallel:p", apis.FlowsV1, apis.KindParallel, "p", "", ""},
+		{"imc:i", apis.MessagingV1, apis.KindInMemoryChannel, "i", "", ""},
+		{"kafka:k", apis.MessagingV1beta1, apis.KindKafkaChannel, "k", "", ""},
 		{"ksvc:a:other", "serving.knative.dev/v1", "Service", "a", "other", ""},
 		{"http://x.example/path", "", "", "", "", "http://x.example/path"},
 		{"https://x.example", "", "", "", "", "https://x.example"},
@@ -277,9 +279,6 @@ func TestSinkSyntax(t *testing.T) {
 				t.Errorf("formatDest = %q, want %q", got, tc.in)
 			}
 		})
-	}
-	if got := formatDest(&apis.Destination{Ref: &apis.KReference{APIVersion: apis.MessagingV1beta1, Kind: apis.KindKafkaChannel, Name: "k", Namespace: "default"}}, "default"); got != "kafka:k" {
-		t.Errorf("formatDest of a KafkaChannel ref = %q", got)
 	}
 	if got := formatDest(&apis.Destination{Ref: &apis.KReference{APIVersion: "v1", Kind: "Service", Name: "s"}, URI: "/events"}, "default"); got != "svc:s/events" {
 		t.Errorf("formatDest of a ref with a path = %q", got)

@@ -151,11 +151,12 @@ var sinkKinds = []struct{ prefix, apiVersion, kind string }{
 const sinkSyntax = "an http(s) URL, ksvc:NAME, svc:NAME, broker:NAME, channel:NAME, sequence:NAME or parallel:NAME"
 
 // parseSink turns kn's sink syntax into a Destination: an http(s) URL, or
-// PREFIX:NAME[:NAMESPACE] with a prefix of sinkKinds.
+// PREFIX:NAME[:NAMESPACE] with a prefix of sinkKinds or channelKinds (imc:,
+// kafka:).
 func parseSink(flag, s string) (*apis.Destination, error) {
 	prefix, name, ok := strings.Cut(s, ":")
 	if ok && !strings.HasPrefix(name, "//") {
-		for _, k := range sinkKinds {
+		for _, k := range append(sinkKinds[:len(sinkKinds):len(sinkKinds)], channelKinds...) {
 			if k.prefix != prefix {
 				continue
 			}
