@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -100,8 +101,14 @@ func toProto(o apis.Object) (*weftv1.Object, error) {
 	return &weftv1.Object{ApiVersion: tm.APIVersion, Kind: tm.Kind, Namespace: m.Namespace, Name: m.Name, Json: b}, nil
 }
 
+// qualifiedKind is kind as kubectl names it in output: lower case, with its
+// API group (broker.eventing.knative.dev, kafkachannel.messaging.knative.dev).
 func qualifiedKind(kind string) string {
-	return strings.ToLower(kind) + ".eventing.knative.dev"
+	group, _, ok := strings.Cut(apis.DefaultAPIVersion(kind), "/")
+	if !ok {
+		group = "eventing.knative.dev"
+	}
+	return strings.ToLower(kind) + "." + group
 }
 
 type getOpts struct {
@@ -113,7 +120,7 @@ func newGetCmd(g *globals) *cobra.Command {
 	o := &getOpts{}
 	c := &cobra.Command{
 		Use:   "get KIND [NAME]",
-		Short: "List resources or show one (kinds: brokers, triggers)",
+		Short: "List resources or show one (kinds: brokers, triggers, channels, subscriptions, sequences, parallels)",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kind, err := apis.ResolveKind(args[0])
@@ -203,6 +210,14 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 		cols = append(cols, "URL", "AGE", "READY", "REASON")
 	case apis.KindTrigger:
 		cols = append(cols, "BROKER", "SUBSCRIBER_URI", "AGE", "READY", "REASON")
+	case apis.KindChannel:
+		cols = append(cols, "TYPE", "URL", "AGE", "READY", "REASON")
+	case apis.KindSubscription:
+		cols = append(cols, "CHANNEL", "SUBSCRIBER", "REPLY", "DEAD LETTER SINK", "AGE", "READY", "REASON")
+	case apis.KindSequence:
+		cols = append(cols, "URL", "STEPS", "AGE", "READY", "REASON")
+	case apis.KindParallel:
+		cols = append(cols, "URL", "BRANCHES", "AGE", "READY", "REASON")
 	}
 	fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	for _, po := range objs {
@@ -215,20 +230,38 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 		if withNS {
 			row = append([]string{m.Namespace}, row...)
 		}
-		ready, reason := readyOf(o.GetConditions())
 		switch t := o.(type) {
 		case *apis.Broker:
-			url := ""
-			if t.Status.Address != nil {
-				url = t.Status.Address.URL
-			}
-			row = append(row, url, age(m.CreationTimestamp), ready, reason)
+			row = append(row, urlOf(t.Status.Address))
 		case *apis.Trigger:
-			row = append(row, t.Spec.Broker, t.Status.SubscriberURI, age(m.CreationTimestamp), ready, reason)
+			row = append(row, t.Spec.Broker, t.Status.SubscriberURI)
+		case *apis.Channel:
+			row = append(row, channelType(t), urlOf(t.Status.Address))
+		case *apis.Subscription:
+			var dls *apis.Destination
+			if t.Spec.Delivery != nil {
+				dls = t.Spec.Delivery.DeadLetterSink
+			}
+			row = append(row, formatChannelRef(t.Spec.Channel), formatDest(t.Spec.Subscriber, m.Namespace),
+				formatDest(t.Spec.Reply, m.Namespace), formatDest(dls, m.Namespace))
+		case *apis.Sequence:
+			row = append(row, urlOf(t.Status.Address), strconv.Itoa(len(t.Spec.Steps)))
+		case *apis.Parallel:
+			row = append(row, urlOf(t.Status.Address), strconv.Itoa(len(t.Spec.Branches)))
 		}
+		ready, reason := readyOf(o.GetConditions())
+		row = append(row, age(m.CreationTimestamp), ready, reason)
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	return nil
+}
+
+// urlOf is the URL of an address ("" when there is none yet).
+func urlOf(a *apis.Addressable) string {
+	if a == nil {
+		return ""
+	}
+	return a.URL
 }
 
 func readyOf(conds []apis.Condition) (string, string) {
@@ -321,6 +354,8 @@ func describe(w io.Writer, po *weftv1.Object) error {
 		printSpec(tw, "Subscriber", t.Spec.Subscriber)
 		fmt.Fprintf(tw, "Subscriber URI:\t%s\n", t.Status.SubscriberURI)
 		printSpec(tw, "Delivery", t.Spec.Delivery)
+	default:
+		describeMessaging(tw, o)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "Conditions:")

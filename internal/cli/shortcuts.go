@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -77,7 +78,7 @@ func newBrokerCmd(g *globals) *cobra.Command {
 			if partitions > 0 {
 				b.ObjectMeta.Annotations = map[string]string{apis.AnnotationPartitions: strconv.Itoa(partitions)}
 			}
-			d, err := deliveryFlags(cmd, dls, retry, backoffPolicy, backoffDelay, timeout)
+			d, err := deliveryFlags(cmd, "dl-sink", dls, retry, backoffPolicy, backoffDelay, timeout)
 			if err != nil {
 				return err
 			}
@@ -87,13 +88,15 @@ func newBrokerCmd(g *globals) *cobra.Command {
 	}
 	namespaceFlag(create.Flags(), &ns)
 	create.Flags().IntVar(&partitions, "partitions", 0, "partitions of the broker's topic (default: the control plane's --broker-partitions)")
-	addDeliveryFlags(create, &dls, &retry, &backoffPolicy, &backoffDelay, &timeout)
+	addDeliveryFlags(create, "dl-sink", &dls, &retry, &backoffPolicy, &backoffDelay, &timeout)
 	return kindCmd(g, apis.KindBroker, create)
 }
 
-func addDeliveryFlags(c *cobra.Command, dls *string, retry *int, policy, delay, timeout *string) {
+// addDeliveryFlags registers the delivery flags; dlsFlag names the
+// dead-letter sink's flag (dl-sink, or kn subscription's sink-dead-letter).
+func addDeliveryFlags(c *cobra.Command, dlsFlag string, dls *string, retry *int, policy, delay, timeout *string) {
 	f := c.Flags()
-	f.StringVar(dls, "dl-sink", "", "dead-letter sink: a URL, ksvc:NAME, svc:NAME or broker:NAME")
+	f.StringVar(dls, dlsFlag, "", "dead-letter sink: "+sinkSyntax)
 	f.IntVar(retry, "retry", 0, "retries after the first attempt")
 	f.StringVar(policy, "backoff-policy", "", "linear or exponential")
 	f.StringVar(delay, "backoff-delay", "", "ISO-8601 base backoff delay (e.g. PT0.2S)")
@@ -101,14 +104,14 @@ func addDeliveryFlags(c *cobra.Command, dls *string, retry *int, policy, delay, 
 }
 
 // deliveryFlags builds a DeliverySpec from the flags that were set (nil: none).
-func deliveryFlags(cmd *cobra.Command, dls string, retry int, policy, delay, timeout string) (*apis.DeliverySpec, error) {
+func deliveryFlags(cmd *cobra.Command, dlsFlag, dls string, retry int, policy, delay, timeout string) (*apis.DeliverySpec, error) {
 	f := cmd.Flags()
-	if !f.Changed("dl-sink") && !f.Changed("retry") && !f.Changed("backoff-policy") && !f.Changed("backoff-delay") && !f.Changed("timeout") {
+	if !f.Changed(dlsFlag) && !f.Changed("retry") && !f.Changed("backoff-policy") && !f.Changed("backoff-delay") && !f.Changed("timeout") {
 		return nil, nil
 	}
 	d := &apis.DeliverySpec{}
 	if dls != "" {
-		dest, err := parseSink("--dl-sink", dls)
+		dest, err := parseSink("--"+dlsFlag, dls)
 		if err != nil {
 			return nil, err
 		}
@@ -131,21 +134,72 @@ func deliveryFlags(cmd *cobra.Command, dls string, retry int, policy, delay, tim
 	return d, nil
 }
 
-// parseSink turns kn's sink syntax into a Destination.
+// sinkKinds are the prefixes of kn's sink syntax (PREFIX:NAME) and the
+// reference each names, in the order help and errors list them. The first
+// entry for an apiVersion and kind is how formatDest prints it.
+var sinkKinds = []struct{ prefix, apiVersion, kind string }{
+	{"ksvc", "serving.knative.dev/v1", "Service"},
+	{"svc", "v1", "Service"},
+	{"service", "v1", "Service"},
+	{"broker", apis.EventingV1, apis.KindBroker},
+	{"channel", apis.MessagingV1, apis.KindChannel},
+	{"sequence", apis.FlowsV1, apis.KindSequence},
+	{"parallel", apis.FlowsV1, apis.KindParallel},
+}
+
+// sinkSyntax is how help and errors describe a sink.
+const sinkSyntax = "an http(s) URL, ksvc:NAME, svc:NAME, broker:NAME, channel:NAME, sequence:NAME or parallel:NAME"
+
+// parseSink turns kn's sink syntax into a Destination: an http(s) URL, or
+// PREFIX:NAME[:NAMESPACE] with a prefix of sinkKinds or channelKinds (imc:,
+// kafka:).
 func parseSink(flag, s string) (*apis.Destination, error) {
 	prefix, name, ok := strings.Cut(s, ":")
 	if ok && !strings.HasPrefix(name, "//") {
-		switch prefix {
-		case "ksvc":
-			return &apis.Destination{Ref: &apis.KReference{APIVersion: "serving.knative.dev/v1", Kind: "Service", Name: name}}, nil
-		case "svc", "service":
-			return &apis.Destination{Ref: &apis.KReference{APIVersion: "v1", Kind: "Service", Name: name}}, nil
-		case "broker":
-			return &apis.Destination{Ref: &apis.KReference{APIVersion: apis.EventingV1, Kind: apis.KindBroker, Name: name}}, nil
+		for _, k := range append(sinkKinds[:len(sinkKinds):len(sinkKinds)], channelKinds...) {
+			if k.prefix != prefix {
+				continue
+			}
+			name, ns, _ := strings.Cut(name, ":")
+			if name == "" {
+				return nil, flagcheck.Errorf(flag, s, "be %s:NAME with a name", prefix)
+			}
+			return &apis.Destination{Ref: &apis.KReference{APIVersion: k.apiVersion, Kind: k.kind, Name: name, Namespace: ns}}, nil
 		}
-		return nil, flagcheck.Errorf(flag, s, "be a URL, ksvc:NAME, svc:NAME or broker:NAME (unknown sink prefix %q)", prefix)
+		return nil, flagcheck.Errorf(flag, s, "be %s (unknown sink prefix %q)", sinkSyntax, prefix)
+	}
+	if !ok {
+		return nil, flagcheck.Errorf(flag, s, "be %s (for a Knative service, write ksvc:%s)", sinkSyntax, s)
+	}
+	if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, flagcheck.Errorf(flag, s, "be %s (a URL needs the http or https scheme and a host)", sinkSyntax)
 	}
 	return &apis.Destination{URI: s}, nil
+}
+
+// formatDest prints d in the sink syntax parseSink reads (a reference to a
+// kind it has no prefix for prints as Kind:NAME); ns is the namespace of the
+// object holding d, left out of references to that namespace.
+func formatDest(d *apis.Destination, ns string) string {
+	if d == nil {
+		return ""
+	}
+	if d.Ref == nil {
+		return d.URI
+	}
+	r := d.Ref
+	prefix := r.Kind
+	for _, k := range append(sinkKinds[:len(sinkKinds):len(sinkKinds)], channelKinds...) {
+		if k.apiVersion == r.APIVersion && k.kind == r.Kind {
+			prefix = k.prefix
+			break
+		}
+	}
+	s := prefix + ":" + r.Name
+	if r.Namespace != "" && r.Namespace != ns {
+		s += ":" + r.Namespace
+	}
+	return s + d.URI
 }
 
 func newTriggerCmd(g *globals) *cobra.Command {
@@ -153,12 +207,12 @@ func newTriggerCmd(g *globals) *cobra.Command {
 	var filters []string
 	var retry int
 	create := &cobra.Command{
-		Use:   "create NAME --broker B --sink URL|ksvc:NAME|svc:NAME [--filter k=v ...]",
+		Use:   "create NAME --broker B --sink URL|ksvc:NAME|svc:NAME|... [--filter k=v ...]",
 		Short: "Create a trigger",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if sink == "" {
-				return errors.New("--sink: must be set: a URL, ksvc:NAME, svc:NAME or broker:NAME")
+				return errors.New("--sink: must be set: " + sinkSyntax)
 			}
 			dest, err := parseSink("--sink", sink)
 			if err != nil {
@@ -177,7 +231,7 @@ func newTriggerCmd(g *globals) *cobra.Command {
 					t.Spec.Filter.Attributes[k] = v
 				}
 			}
-			d, err := deliveryFlags(cmd, dls, retry, backoffPolicy, backoffDelay, timeout)
+			d, err := deliveryFlags(cmd, "dl-sink", dls, retry, backoffPolicy, backoffDelay, timeout)
 			if err != nil {
 				return err
 			}
@@ -187,8 +241,8 @@ func newTriggerCmd(g *globals) *cobra.Command {
 	}
 	namespaceFlag(create.Flags(), &ns)
 	create.Flags().StringVar(&broker, "broker", "default", "broker the trigger subscribes to")
-	create.Flags().StringVar(&sink, "sink", "", "subscriber: a URL, ksvc:NAME, svc:NAME or broker:NAME")
+	create.Flags().StringVar(&sink, "sink", "", "subscriber: "+sinkSyntax)
 	create.Flags().StringArrayVar(&filters, "filter", nil, "attribute=value the event must have (repeatable; empty value: attribute present)")
-	addDeliveryFlags(create, &dls, &retry, &backoffPolicy, &backoffDelay, &timeout)
+	addDeliveryFlags(create, "dl-sink", &dls, &retry, &backoffPolicy, &backoffDelay, &timeout)
 	return kindCmd(g, apis.KindTrigger, create)
 }
