@@ -46,7 +46,7 @@ func validateChannel(errs *errorList, c *Channel) {
 		if kind == KindChannel {
 			validateChannelTemplate(errs, "spec.channelTemplate", t, ns)
 		} else {
-			errs.add("spec.channelTemplate", "", "not allowed on %s: only a Channel names the kind of channel backing it (set numPartitions, replicationFactor and retentionDuration directly on a KafkaChannel's spec)", article(kind))
+			errs.add("spec.channelTemplate", "", "not allowed on %s: only a Channel names the kind of channel backing it (to size the topic, write a KafkaChannel with numPartitions, replicationFactor and retentionDuration in its spec)", article(kind))
 		}
 	}
 	if kind == KindKafkaChannel {
