@@ -68,9 +68,10 @@ func DecodeObject(jsonOrYAML []byte) (Object, error) {
 // DecodeManifests decodes a manifest file: a YAML stream of documents
 // separated by "---" lines, or JSON (one or more objects), where a document
 // may also be a List (kind: List, or a typed list such as BrokerList,
-// ChannelList or KafkaChannelList) with items, as kubectl accepts. Empty documents are skipped. Each object is decoded
-// strictly (see DecodeObject, except that status is ignored as `kubectl
-// apply` ignores it), then defaulted (SetDefaults) and validated (Validate).
+// ChannelList or KafkaChannelList) with items, as kubectl accepts. Empty
+// documents are skipped. Each object is decoded strictly (see DecodeObject,
+// except that status is ignored as `kubectl apply` ignores it), then
+// defaulted (SetDefaults) and validated (Validate).
 //
 // A nil error means every object decoded and is valid. Otherwise the error
 // joins one *ManifestError per bad object (or per unreadable document), each
