@@ -35,9 +35,10 @@ var ignoredMetadata = []string{
 	"ownerReferences", "finalizers", "managedFields",
 }
 
-// DecodeObject decodes one JSON or YAML document into a *Broker or *Trigger,
-// strictly: unknown fields and type mismatches are errors naming their path.
-// Status is decoded too. It neither defaults nor validates the object. Errors
+// DecodeObject decodes one JSON or YAML document into an object of a kind
+// Weft stores (*Broker, *Trigger, *Channel, *Subscription, *Sequence,
+// *Parallel), strictly: unknown fields and type mismatches are errors naming
+// their path. Status is decoded too. It neither defaults nor validates the object. Errors
 // are FieldErrors (errors.Is ErrInvalid; ErrUnsupportedKind for a kind Weft
 // does not store).
 func DecodeObject(jsonOrYAML []byte) (Object, error) {
@@ -52,7 +53,7 @@ func DecodeObject(jsonOrYAML []byte) (Object, error) {
 	}
 	switch {
 	case len(found) == 0:
-		return nil, FieldErrors{{Message: "empty document: expected one Broker or Trigger"}}
+		return nil, FieldErrors{{Message: "empty document: expected one object with apiVersion and kind"}}
 	case len(found) > 1:
 		return nil, FieldErrors{{Message: fmt.Sprintf("expected one document, found %d", len(found))}}
 	}
@@ -66,10 +67,11 @@ func DecodeObject(jsonOrYAML []byte) (Object, error) {
 
 // DecodeManifests decodes a manifest file: a YAML stream of documents
 // separated by "---" lines, or JSON (one or more objects), where a document
-// may also be a List (kind: List, or BrokerList/TriggerList) with items, as
-// kubectl accepts. Empty documents are skipped. Each object is decoded
-// strictly (see DecodeObject, except that status is ignored as `kubectl
-// apply` ignores it), then defaulted (SetDefaults) and validated (Validate).
+// may also be a List (kind: List, or a typed list such as BrokerList,
+// ChannelList or KafkaChannelList) with items, as kubectl accepts. Empty
+// documents are skipped. Each object is decoded strictly (see DecodeObject,
+// except that status is ignored as `kubectl apply` ignores it), then
+// defaulted (SetDefaults) and validated (Validate).
 //
 // A nil error means every object decoded and is valid. Otherwise the error
 // joins one *ManifestError per bad object (or per unreadable document), each
@@ -181,7 +183,8 @@ func listItems(m map[string]any, apiVersion, kind string) ([]any, FieldErrors) {
 
 // decodeMap turns one generic object into a typed one. manifest drops status
 // (as kubectl apply ignores it); listKind, when set, is the kind implied by a
-// BrokerList/TriggerList for items that omit apiVersion and kind.
+// typed list (BrokerList, ChannelList, ...) for items that omit apiVersion
+// and kind.
 func decodeMap(m map[string]any, manifest bool, listKind string) (Object, FieldErrors) {
 	var errs errorList
 	apiVersion, kind := "", ""

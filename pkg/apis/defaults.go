@@ -10,7 +10,14 @@ const DefaultNamespace = "default"
 //   - a Trigger without spec.filter gets an empty one (pass everything), and
 //     the label eventing.knative.dev/broker naming its Broker;
 //   - a Trigger that names its Broker only with spec.brokerRef gets spec.broker
-//     set to brokerRef.name, so consumers read spec.broker alone.
+//     set to brokerRef.name, so consumers read spec.broker alone;
+//   - KReferences of Channels, Subscriptions, Sequences and Parallels
+//     (subscriber, reply, steps, filters, dead-letter sinks, channelTemplate
+//     delivery) get the object's namespace; a Subscription's empty
+//     spec.subscriber or spec.reply ({}) is dropped, as Knative treats it as
+//     unset. A Channel's kind stays what the manifest says (InMemoryChannel
+//     stays InMemoryChannel); a Subscription's spec.channel and the
+//     channelTemplates are left as they are.
 //
 // Broker spec.delivery is left as it is. SetDefaults is idempotent; nil or
 // unknown objects are left alone.
@@ -54,15 +61,20 @@ func SetDefaults(o Object) {
 		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindChannel)
 		ns := x.ObjectMeta.Namespace
 		defaultDelivery(x.Spec.Delivery, ns)
-		if t := x.Spec.ChannelTemplate; t != nil && t.Spec != nil {
-			defaultDelivery(t.Spec.Delivery, ns)
-		}
+		defaultTemplate(x.Spec.ChannelTemplate, ns)
 	case *Subscription:
 		if x == nil {
 			return
 		}
 		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindSubscription)
 		ns := x.ObjectMeta.Namespace
+		// Knative treats an empty subscriber or reply ({}) as unset.
+		if isEmptyDestination(x.Spec.Subscriber) {
+			x.Spec.Subscriber = nil
+		}
+		if isEmptyDestination(x.Spec.Reply) {
+			x.Spec.Reply = nil
+		}
 		defaultDestination(x.Spec.Subscriber, ns)
 		defaultDestination(x.Spec.Reply, ns)
 		defaultDelivery(x.Spec.Delivery, ns)
@@ -77,6 +89,7 @@ func SetDefaults(o Object) {
 			defaultDelivery(x.Spec.Steps[i].Delivery, ns)
 		}
 		defaultDestination(x.Spec.Reply, ns)
+		defaultTemplate(x.Spec.ChannelTemplate, ns)
 	case *Parallel:
 		if x == nil {
 			return
@@ -91,6 +104,13 @@ func SetDefaults(o Object) {
 			defaultDelivery(b.Delivery, ns)
 		}
 		defaultDestination(x.Spec.Reply, ns)
+		defaultTemplate(x.Spec.ChannelTemplate, ns)
+	}
+}
+
+func defaultTemplate(t *ChannelTemplateSpec, ns string) {
+	if t != nil && t.Spec != nil {
+		defaultDelivery(t.Spec.Delivery, ns)
 	}
 }
 

@@ -15,9 +15,11 @@ const (
 
 // Well-known annotations, as Knative and its Kafka broker spell them.
 const (
-	// AnnotationDeliveryOrder selects "ordered" or "unordered" delivery for a Trigger.
+	// AnnotationDeliveryOrder selects "ordered" or "unordered" delivery for a
+	// Trigger or a Subscription.
 	AnnotationDeliveryOrder = "kafka.eventing.knative.dev/delivery.order"
-	// AnnotationInitialOffset selects "latest" (default) or "earliest" for a new Trigger.
+	// AnnotationInitialOffset selects "latest" (default) or "earliest" for a new
+	// Trigger or Subscription.
 	AnnotationInitialOffset = "weft.dev/initial-offset"
 	// AnnotationPartitions overrides the number of partitions of a Broker's topic.
 	AnnotationPartitions = "weft.dev/partitions"

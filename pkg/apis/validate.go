@@ -208,15 +208,24 @@ func validateTrigger(errs *errorList, t *Trigger) {
 	validateDelivery(errs, "spec.delivery", s.Delivery, ns, true)
 }
 
-func validateTriggerAnnotations(errs *errorList, t *Trigger) {
-	ann := t.ObjectMeta.Annotations
-	path := func(k string) string { return "metadata.annotations[" + k + "]" }
+// validateConsumerAnnotations checks the annotations of an object that
+// becomes a consumer group (a Trigger, a Subscription): delivery order and
+// initial offset.
+func validateConsumerAnnotations(errs *errorList, ann map[string]string) {
 	if v, ok := ann[AnnotationDeliveryOrder]; ok && v != "ordered" && v != "unordered" {
-		errs.add(path(AnnotationDeliveryOrder), v, "must be \"ordered\" or \"unordered\"")
+		errs.add(annotationPath(AnnotationDeliveryOrder), v, "must be \"ordered\" or \"unordered\"")
 	}
 	if v, ok := ann[AnnotationInitialOffset]; ok && v != "latest" && v != "earliest" {
-		errs.add(path(AnnotationInitialOffset), v, "must be \"latest\" or \"earliest\"")
+		errs.add(annotationPath(AnnotationInitialOffset), v, "must be \"latest\" or \"earliest\"")
 	}
+}
+
+func annotationPath(key string) string { return "metadata.annotations[" + key + "]" }
+
+func validateTriggerAnnotations(errs *errorList, t *Trigger) {
+	ann := t.ObjectMeta.Annotations
+	path := annotationPath
+	validateConsumerAnnotations(errs, ann)
 	if v, ok := ann[AnnotationInjection]; ok {
 		if v != "enabled" && v != "disabled" {
 			errs.add(path(AnnotationInjection), v, "must be \"enabled\" or \"disabled\"")
@@ -432,7 +441,9 @@ func validateDuration(errs *errorList, path string, s *string, zeroOK bool) {
 
 // ValidateUpdate checks what may not change when new replaces old: the kind,
 // the name and namespace, a Trigger's Broker, a Broker's spec.config and
-// class annotation (as Knative refuses). It does not validate new itself:
+// class annotation, a Subscription's spec.channel, a channel's kind
+// (Channel, InMemoryChannel, KafkaChannel), channelTemplate and topic sizing
+// (as Knative refuses). It does not validate new itself:
 // call Validate for that. A nil old (a create) passes. Errors are FieldErrors
 // matching ErrImmutable.
 func ValidateUpdate(old, new Object) error {
@@ -463,6 +474,8 @@ func ValidateUpdate(old, new Object) error {
 		}
 	case *Subscription:
 		validateSubscriptionUpdate(&errs, o, new.(*Subscription))
+	case *Channel:
+		validateChannelUpdate(&errs, o, new.(*Channel))
 	case *Broker:
 		n := new.(*Broker)
 		oc, nc := om.Annotations[AnnotationBrokerClass], nm.Annotations[AnnotationBrokerClass]
@@ -479,7 +492,6 @@ func ValidateUpdate(old, new Object) error {
 func isNil(o Object) bool {
 	return o == nil || reflect.ValueOf(o).IsNil()
 }
-
 
 // brokerName is the Trigger's Broker, from spec.broker or spec.brokerRef.
 func brokerName(s *TriggerSpec) string {
