@@ -271,7 +271,7 @@ func (out *Compiled) compileChannels(r resolver, cs []*apis.Channel, subs []*api
 		res.DeadLetterURI = dlq
 		res.fail(reason, msg)
 		if !res.ChannelExists {
-			res.Reason, res.Message = ReasonChannelNotFound, fmt.Sprintf("channel %q does not exist in namespace %q", s.Spec.Channel.Name, m.Namespace)
+			res.fail(ReasonChannelNotFound, fmt.Sprintf("channel %q does not exist in namespace %q", s.Spec.Channel.Name, m.Namespace))
 		}
 		out.Subscriptions[nsName(m)] = res
 		if res.Reason != "" {
