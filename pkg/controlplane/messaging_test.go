@@ -12,6 +12,8 @@ import (
 
 	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/apis"
+	"github.com/weft-dev/weft/pkg/controlplane/compile"
+	"github.com/weft-dev/weft/pkg/observability"
 	"github.com/weft-dev/weft/pkg/wire"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
@@ -282,4 +284,24 @@ func TestChannelsSubscriptionsAndFlows(t *testing.T) {
 		}
 		return len(left) == 0, fmt.Sprint("groups ", left)
 	})
+}
+
+// A flow's internal topic and its egress share a uid ("{uid}/step-1"):
+// readiness tracks them apart, so neither entry looks changed when an
+// unrelated resource changes the contract.
+func TestReadinessKeepsIngressAndEgressEntriesApart(t *testing.T) {
+	p := newPublisher(compile.Options{IngressURL: "http://in"}, observability.DiscardLogger())
+	seq := &apis.Sequence{ObjectMeta: apis.ObjectMeta{Name: "seq", Namespace: "ns", UID: "u", Generation: 1},
+		Spec: apis.SequenceSpec{Steps: []apis.SequenceStep{{Destination: apis.Destination{URI: "http://a.example/"}}, {Destination: apis.Destination{URI: "http://b.example/"}}}}}
+	b := &apis.Broker{ObjectMeta: apis.ObjectMeta{Name: "b", Namespace: "ns", UID: "ub", Generation: 1}}
+	p.update(&State{Version: 1, objects: map[Key]apis.Object{KeyOf(seq): seq}})
+	p.update(&State{Version: 2, objects: map[Key]apis.Object{KeyOf(seq): seq, KeyOf(b): b}})
+	for _, role := range []wire.Role{wire.RoleIngress, wire.RoleDispatcher} {
+		if got := p.since[entryKey(role, "u/step-1")]; got != 1 {
+			t.Errorf("%s entry of u/step-1 changed at version %d, want 1", role, got)
+		}
+	}
+	if got := p.since[entryKey(wire.RoleIngress, "ub")]; got != 2 {
+		t.Errorf("broker entry since %d, want 2", got)
+	}
 }
