@@ -30,8 +30,11 @@ type publisher struct {
 
 	mu       sync.Mutex
 	compiled *compile.Compiled
-	// since maps a broker or trigger uid to the first contract version whose
-	// entry for it equals the current one: readiness needs acks of at least it.
+	// since maps an entry (entryKey: an ingress or an egress uid) to the
+	// first contract version whose entry for it equals the current one:
+	// readiness needs acks of at least it. Ingress and egress uids are
+	// apart, as a flow's internal topic and its egress share a uid
+	// ("{uid}/step-1").
 	since   map[string]uint64
 	prints  map[string]string
 	procs   map[int64]*process
@@ -60,7 +63,7 @@ type problem struct {
 func newPublisher(opts compile.Options, logger *slog.Logger) *publisher {
 	return &publisher{
 		opts: opts, logger: logger,
-		compiled: compile.Compile(0, nil, nil, opts),
+		compiled: compile.Compile(0, compile.Resources{}, opts),
 		since:    map[string]uint64{}, prints: map[string]string{},
 		procs: map[int64]*process{}, changed: make(chan struct{}),
 	}
@@ -68,17 +71,7 @@ func newPublisher(opts compile.Options, logger *slog.Logger) *publisher {
 
 // update compiles st and publishes it when it is newer than the current one.
 func (p *publisher) update(st *State) {
-	var brokers []*apis.Broker
-	var triggers []*apis.Trigger
-	for _, o := range st.List("", "") {
-		switch t := o.(type) {
-		case *apis.Broker:
-			brokers = append(brokers, t)
-		case *apis.Trigger:
-			triggers = append(triggers, t)
-		}
-	}
-	c := compile.Compile(st.Version, brokers, triggers, p.opts)
+	c := compile.Compile(st.Version, resourcesOf(st), p.opts)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c.Contract.Version <= p.compiled.Contract.Version && p.compiled.Contract.Version != 0 {
@@ -88,9 +81,9 @@ func (p *publisher) update(st *State) {
 	for _, in := range c.Contract.Ingresses {
 		shallow := proto.Clone(in).(*weftv1.Ingress)
 		shallow.Egresses = nil
-		p.track(in.Uid, shallow, c.Contract.Version, seen)
+		p.track(entryKey(wire.RoleIngress, in.Uid), shallow, c.Contract.Version, seen)
 		for _, eg := range in.Egresses {
-			p.track(eg.Uid, eg, c.Contract.Version, seen)
+			p.track(entryKey(wire.RoleDispatcher, eg.Uid), eg, c.Contract.Version, seen)
 		}
 	}
 	for uid := range p.prints {
@@ -103,12 +96,38 @@ func (p *publisher) update(st *State) {
 	p.notifyLocked()
 }
 
-func (p *publisher) track(uid string, m proto.Message, version uint64, seen map[string]bool) {
+// resourcesOf sorts the objects of st by kind for compile.Compile.
+func resourcesOf(st *State) compile.Resources {
+	var r compile.Resources
+	for _, o := range st.List("", "") {
+		switch t := o.(type) {
+		case *apis.Broker:
+			r.Brokers = append(r.Brokers, t)
+		case *apis.Trigger:
+			r.Triggers = append(r.Triggers, t)
+		case *apis.Channel:
+			r.Channels = append(r.Channels, t)
+		case *apis.Subscription:
+			r.Subscriptions = append(r.Subscriptions, t)
+		case *apis.Sequence:
+			r.Sequences = append(r.Sequences, t)
+		case *apis.Parallel:
+			r.Parallels = append(r.Parallels, t)
+		}
+	}
+	return r
+}
+
+// entryKey keys the contract entry a role runs: an ingress entry (uid of
+// the ingress) for RoleIngress, an egress for RoleDispatcher.
+func entryKey(role wire.Role, uid string) string { return string(role) + " " + uid }
+
+func (p *publisher) track(key string, m proto.Message, version uint64, seen map[string]bool) {
 	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	seen[uid] = true
-	if p.prints[uid] != string(b) {
-		p.prints[uid] = string(b)
-		p.since[uid] = version
+	seen[key] = true
+	if p.prints[key] != string(b) {
+		p.prints[key] = string(b)
+		p.since[key] = version
 	}
 }
 
@@ -145,11 +164,12 @@ func (p *publisher) current() (*compile.Compiled, <-chan struct{}) {
 }
 
 // readiness says whether every connected process of role acknowledged the
-// version that introduced uid's current entry.
+// version that introduced uid's current entry: the ingress entry of uid for
+// RoleIngress, the egress of uid for RoleDispatcher.
 func (p *publisher) readiness(uid string, role wire.Role) (ok bool, reason, msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	need, known := p.since[uid]
+	need, known := p.since[entryKey(role, uid)]
 	if !known {
 		return false, "NotInContract", "not part of the data-plane contract yet"
 	}

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/twmb/franz-go/pkg/kerr"
-
 	"github.com/weft-dev/weft/pkg/apis"
 	"github.com/weft-dev/weft/pkg/wire"
 )
@@ -22,9 +20,9 @@ import (
 
 // Mirror stores o as its source of truth holds it: uid, generation,
 // creation time, labels and annotations are kept as given, not assigned.
-// The caller has validated o. A broker's topic is created first (as Apply
-// does); a trigger's start offsets are not fixed here (FixStartOffsets, at
-// the trigger's admission). Nothing is written when the stored object
+// The caller has validated o. The topics of a broker, channel, sequence or
+// parallel are created first (as Apply does); a trigger's or subscription's
+// start offsets are not fixed here (FixStartOffsets, at its admission). Nothing is written when the stored object
 // already equals o.
 func (s *Server) Mirror(ctx context.Context, o apis.Object) error {
 	o = apis.DeepCopy(o)
@@ -37,10 +35,8 @@ func (s *Server) Mirror(ctx context.Context, o apis.Object) error {
 		if old != nil && sameStored(old, o) {
 			return nil
 		}
-		if b, ok := o.(*apis.Broker); ok {
-			if err := s.ensureBrokerTopic(ctx, b); err != nil {
-				return err
-			}
+		if err := s.ensureTopics(ctx, o); err != nil {
+			return err
 		}
 		_, err := s.store.Commit(ctx, []Mutation{{Key: k, Object: o, Base: st.VersionOf(k)}})
 		if errors.Is(err, ErrConflict) && attempt < maxCommitAttempts {
@@ -84,37 +80,41 @@ func (s *Server) Unmirror(ctx context.Context, k Key) error {
 }
 
 // DeleteKafkaResources deletes what Kafka holds for a deleted resource: a
-// broker's topic, a trigger's consumer group. What is already gone counts as
-// deleted; any other failure is returned, so the caller retries rather than
-// leave the resource behind.
+// broker's or channel's topics, a trigger's or subscription's consumer
+// group, every topic and group of a sequence or parallel. What is already
+// gone counts as deleted; any other failure is returned, so the caller
+// retries rather than leave the resource behind.
 func (s *Server) DeleteKafkaResources(ctx context.Context, k Key) error {
 	switch k.Kind {
 	case apis.KindBroker:
-		return s.deleteBrokerTopic(ctx, k.Namespace, k.Name)
+		return s.deleteTopics(ctx, wire.BrokerTopic(k.Namespace, k.Name), wire.RetryTopic(k.Namespace, k.Name))
+	case apis.KindChannel:
+		return s.deleteTopics(ctx, withRetry(wire.ChannelTopic(k.Namespace, k.Name))...)
 	case apis.KindTrigger:
-		group := wire.TriggerGroup(k.Namespace, k.Name)
-		resp, err := s.adm.DeleteGroup(ctx, group)
-		if err == nil {
-			err = resp.Err
-		}
-		if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
-			return fmt.Errorf("delete consumer group %s: %w", group, err)
-		}
+		return s.deleteGroups(ctx, wire.TriggerGroup(k.Namespace, k.Name))
+	case apis.KindSubscription:
+		return s.deleteGroups(ctx, wire.SubscriptionGroup(k.Namespace, k.Name))
+	case apis.KindSequence, apis.KindParallel:
+		return s.deleteFlowResources(ctx, k)
 	}
 	return nil
 }
 
-// FixStartOffsets commits a new trigger's start position in its consumer
-// group: the end of its broker's topic (the start with annotation
-// weft.dev/initial-offset: earliest). Without the topic nothing is
-// committed, and the trigger starts at the topic's beginning once it exists.
-func (s *Server) FixStartOffsets(ctx context.Context, t *apis.Trigger) error {
-	topic := wire.BrokerTopic(t.ObjectMeta.Namespace, t.Spec.Broker)
+// FixStartOffsets commits a new trigger's or subscription's start position
+// in its consumer group: the end of its broker's or channel's topic (the
+// start with annotation weft.dev/initial-offset: earliest). Without the
+// topic nothing is committed, and it starts at the topic's beginning once
+// the topic exists. Other kinds are left alone.
+func (s *Server) FixStartOffsets(ctx context.Context, o apis.Object) error {
+	topic, _, _, _, ok := startOf(o)
+	if !ok {
+		return nil
+	}
 	topics, err := s.adm.ListTopics(ctx, topic)
 	if err != nil {
 		return fmt.Errorf("%w: look up topic %s: %w", ErrUnavailable, topic, err)
 	}
-	return s.fixStartOffsets(ctx, t, topics.Has(topic))
+	return s.fixStartOffsets(ctx, o, topics.Has(topic))
 }
 
 // DataPlaneApplied reports whether every connected data-plane process of

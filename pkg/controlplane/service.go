@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -122,6 +123,7 @@ func (s *Server) apply(ctx context.Context, objs []apis.Object, dryRun bool) ([]
 		if err != nil {
 			return nil, err
 		}
+		s.afterCommit(st, muts, next.Version)
 		for i := range results {
 			if o := next.Get(KeyOf(results[i].obj)); o != nil {
 				results[i].obj = o
@@ -214,28 +216,68 @@ func specOnly(o apis.Object) apis.Object {
 }
 
 // sideEffects prepares Kafka for the mutations before they are committed:
-// topics of new brokers exist, new triggers have their start offsets fixed.
+// the topics of new or changed brokers, channels, sequences and parallels
+// exist (a grown sequence gets its new step topics), new triggers and
+// subscriptions have their start offsets fixed.
 func (s *Server) sideEffects(ctx context.Context, st *State, muts []Mutation) error {
-	newBrokers := map[string]bool{}
+	created := map[Key]bool{}
 	for _, m := range muts {
-		if b, ok := m.Object.(*apis.Broker); ok {
-			if err := s.ensureBrokerTopic(ctx, b); err != nil {
-				return err
-			}
-			newBrokers[m.Key.Namespace+"/"+m.Key.Name] = true
-		}
-	}
-	for _, m := range muts {
-		t, ok := m.Object.(*apis.Trigger)
-		if !ok || m.Base != 0 {
+		if m.Object == nil {
 			continue
 		}
-		bk := Key{apis.KindBroker, m.Key.Namespace, t.Spec.Broker}
-		if err := s.fixStartOffsets(ctx, t, st.Get(bk) != nil || newBrokers[bk.Namespace+"/"+bk.Name]); err != nil {
+		if err := s.ensureTopics(ctx, m.Object); err != nil {
+			return err
+		}
+		created[m.Key] = true
+	}
+	for _, m := range muts {
+		if m.Object == nil || m.Base != 0 {
+			continue
+		}
+		_, _, _, owner, ok := startOf(m.Object)
+		if !ok {
+			continue
+		}
+		if err := s.fixStartOffsets(ctx, m.Object, st.Get(owner) != nil || created[owner]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// afterCommit schedules the removal of what changed flows no longer use: a
+// sequence's dropped steps, a parallel's dropped branches or filters (their
+// topics and groups, once the dispatchers stopped running them).
+func (s *Server) afterCommit(st *State, muts []Mutation, version uint64) {
+	for _, m := range muts {
+		if m.Object == nil || m.Base == 0 {
+			continue
+		}
+		old := st.Get(m.Key)
+		if old == nil {
+			continue
+		}
+		oldTopics, oldGroups := flowNames(old)
+		newTopics, newGroups := flowNames(m.Object)
+		topics, groups := withRetry(minus(oldTopics, newTopics)...), minus(oldGroups, newGroups)
+		if len(topics)+len(groups) == 0 {
+			continue
+		}
+		s.whenDispatched(m.Key.String(), version, func(ctx context.Context) error {
+			return errors.Join(s.deleteTopics(ctx, topics...), s.deleteGroups(ctx, groups...))
+		})
+	}
+}
+
+// minus returns the elements of a not in b.
+func minus(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // Get implements ControlPlaneServer.
@@ -331,11 +373,13 @@ func (s *Server) delete(ctx context.Context, k Key, rv string) (apis.Object, err
 			return nil, err
 		}
 		switch k.Kind {
-		case apis.KindBroker:
-			if err := s.deleteBrokerTopic(ctx, k.Namespace, k.Name); err != nil {
-				s.logger.Warn("broker deleted but its topic was not", "broker", k, "err", err)
+		case apis.KindBroker, apis.KindChannel:
+			if err := s.DeleteKafkaResources(ctx, k); err != nil {
+				s.logger.Warn("deleted but its topics were not", "resource", k.String(), "err", err)
 			}
-		case apis.KindTrigger:
+		default:
+			// Consumer groups (and a flow's topics) go once the
+			// dispatchers stopped running the resource.
 			s.deleteGroupWhenDispatched(k, next.Version)
 		}
 		return old, nil

@@ -1,6 +1,10 @@
 package controlplane
 
 import (
+	"fmt"
+	"sort"
+	"strings"
+
 	"github.com/weft-dev/weft/pkg/apis"
 	"github.com/weft-dev/weft/pkg/controlplane/compile"
 	"github.com/weft-dev/weft/pkg/wire"
@@ -55,8 +59,192 @@ func (s *Server) withStatus(o apis.Object) apis.Object {
 			conds = append(conds, cond("DeliveryHealthy", reason == "", reason, msg))
 		}
 		st.Conditions = withReady(conds)
+	case *apis.Channel:
+		s.channelStatus(t, compiled)
+	case *apis.Subscription:
+		st := &t.Status
+		st.ObservedGeneration = m.Generation
+		res, found := compiled.Subscriptions[m.Namespace+"/"+m.Name]
+		if !found {
+			st.Conditions = notCompiled("subscription")
+			return o
+		}
+		st.PhysicalSubscription = apis.SubscriptionStatusPhysicalSubscription{
+			SubscriberURI: res.SubscriberURI, ReplyURI: res.ReplyURI, DeadLetterSinkURI: res.DeadLetterURI,
+		}
+		st.Conditions = withReady(s.subscriptionConditions(res))
+	case *apis.Sequence:
+		s.sequenceStatus(t, compiled)
+	case *apis.Parallel:
+		s.parallelStatus(t, compiled)
 	}
 	return o
+}
+
+// notCompiled is the status of an object the contract does not hold yet
+// (the contract lags the state by a moment).
+func notCompiled(what string) []apis.Condition {
+	return []apis.Condition{{Type: "Ready", Status: apis.ConditionUnknown, Reason: "NotInContract", Message: "waiting for the contract to include this " + what}}
+}
+
+// channelStatus fills a Channel's status; subscribers lists the
+// Subscriptions of the channel with their readiness.
+func (s *Server) channelStatus(c *apis.Channel, compiled *compile.Compiled) {
+	m := &c.ObjectMeta
+	st := &c.Status
+	st.ObservedGeneration = m.Generation
+	st.Topic = wire.ChannelTopic(m.Namespace, m.Name)
+	st.Address = &apis.Addressable{Name: "http", URL: s.opts.ChannelURL(m.Namespace, m.Name)}
+	res, found := compiled.Channels[m.Namespace+"/"+m.Name]
+	if !found {
+		st.Conditions = notCompiled("channel")
+		return
+	}
+	st.DeadLetterSinkURI = res.DeadLetterURI
+	var keys []string
+	for k, sr := range compiled.Subscriptions {
+		if strings.HasPrefix(k, m.Namespace+"/") && sr.Channel == m.Name {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		sr := compiled.Subscriptions[k]
+		ready := withReady(s.subscriptionConditions(sr))[0]
+		st.Subscribers = append(st.Subscribers, apis.SubscriberStatus{UID: sr.UID, ObservedGeneration: sr.Generation, Ready: ready.Status, Message: ready.Message})
+	}
+	ok, reason, msg := s.pub.readiness(m.UID, wire.RoleIngress)
+	st.Conditions = withReady([]apis.Condition{
+		cond("Addressable", true, "", ""),
+		cond("TopicReady", true, "", "topic "+st.Topic),
+		cond("IngressReady", ok, reason, msg),
+	})
+}
+
+// subscriptionConditions are a Subscription's conditions without Ready.
+func (s *Server) subscriptionConditions(res compile.SubscriptionResolution) []apis.Condition {
+	var conds []apis.Condition
+	if res.ChannelExists {
+		conds = append(conds, cond("ChannelReady", true, "", ""))
+	} else {
+		conds = append(conds, cond("ChannelReady", false, compile.ReasonChannelNotFound, fmt.Sprintf("channel %q does not exist", res.Channel)))
+	}
+	switch res.Reason {
+	case compile.ReasonSubscriberResolve, compile.ReasonReplyResolve, compile.ReasonDeadLetterResolve, compile.ReasonInvalidDelivery:
+		conds = append(conds, cond("ReferencesResolved", false, res.Reason, res.Message))
+	default:
+		conds = append(conds, cond("ReferencesResolved", true, "", ""))
+	}
+	if res.Reason == "" {
+		ok, reason, msg := s.pub.readiness(res.UID, wire.RoleDispatcher)
+		conds = append(conds, cond("AddedToChannel", ok, reason, msg))
+		reason, msg = s.pub.problems(res.UID)
+		conds = append(conds, cond("DeliveryHealthy", reason == "", reason, msg))
+	}
+	return conds
+}
+
+// egressReady says whether one egress of a flow runs: it compiled, every
+// dispatcher applied it, and none reports a problem with it.
+func (s *Server) egressReady(er compile.EgressResolution) apis.Condition {
+	if er.Reason != "" {
+		return cond("Ready", false, er.Reason, er.Message)
+	}
+	if ok, reason, msg := s.pub.readiness(er.UID, wire.RoleDispatcher); !ok {
+		return cond("Ready", false, reason, msg)
+	}
+	if reason, msg := s.pub.problems(er.UID); reason != "" {
+		return cond("Ready", false, reason, msg)
+	}
+	return cond("Ready", true, "", "")
+}
+
+// flowChannel names an internal channel of a flow as Knative would, of the
+// flow's channelTemplate kind (InMemoryChannel without one).
+func flowChannel(t *apis.ChannelTemplateSpec, namespace, name, topic string) apis.FlowChannelStatus {
+	ref := apis.FlowReference{APIVersion: apis.MessagingV1, Kind: apis.KindInMemoryChannel, Name: name, Namespace: namespace}
+	if t != nil && t.Kind != "" {
+		ref.APIVersion, ref.Kind = t.APIVersion, t.Kind
+	}
+	return apis.FlowChannelStatus{Channel: ref, Ready: cond("Ready", true, "", ""), Topic: topic}
+}
+
+func flowSubscription(namespace, name string, ready apis.Condition) apis.FlowSubscriptionStatus {
+	return apis.FlowSubscriptionStatus{
+		Subscription: apis.FlowReference{APIVersion: apis.MessagingV1, Kind: apis.KindSubscription, Name: name, Namespace: namespace},
+		Ready:        ready,
+	}
+}
+
+// flowConditions are the conditions of a Sequence or Parallel: its
+// internal channels are topics made at apply; its subscriptions are ready
+// when each one is (the first that is not says why); its address is served
+// once every ingress applied it.
+func (s *Server) flowConditions(uid string, subs []apis.FlowSubscriptionStatus) []apis.Condition {
+	subsReady := cond("SubscriptionsReady", true, "", "")
+	for _, sub := range subs {
+		if sub.Ready.Status != apis.ConditionTrue {
+			subsReady = apis.Condition{Type: "SubscriptionsReady", Status: sub.Ready.Status, Reason: sub.Ready.Reason, Message: sub.Subscription.Name + ": " + sub.Ready.Message}
+			break
+		}
+	}
+	ok, reason, msg := s.pub.readiness(uid, wire.RoleIngress)
+	return withReady([]apis.Condition{
+		cond("ChannelsReady", true, "", ""),
+		subsReady,
+		cond("Addressable", true, "", ""),
+		cond("IngressReady", ok, reason, msg),
+	})
+}
+
+func (s *Server) sequenceStatus(q *apis.Sequence, compiled *compile.Compiled) {
+	m := &q.ObjectMeta
+	ns, name := m.Namespace, m.Name
+	st := &q.Status
+	st.ObservedGeneration = m.Generation
+	st.Address = &apis.Addressable{Name: "http", URL: s.opts.SequenceURL(ns, name)}
+	res, found := compiled.Sequences[ns+"/"+name]
+	if !found || len(res.Steps) != len(q.Spec.Steps) {
+		st.Conditions = notCompiled("sequence")
+		return
+	}
+	for i := range q.Spec.Steps {
+		internal := fmt.Sprintf("%s-kn-sequence-%d", name, i)
+		st.ChannelStatuses = append(st.ChannelStatuses, flowChannel(q.Spec.ChannelTemplate, ns, internal, wire.SequenceTopic(ns, name, i)))
+		st.SubscriptionStatuses = append(st.SubscriptionStatuses, flowSubscription(ns, internal, s.egressReady(res.Steps[i])))
+	}
+	st.Conditions = s.flowConditions(m.UID, st.SubscriptionStatuses)
+}
+
+func (s *Server) parallelStatus(p *apis.Parallel, compiled *compile.Compiled) {
+	m := &p.ObjectMeta
+	ns, name := m.Namespace, m.Name
+	st := &p.Status
+	st.ObservedGeneration = m.Generation
+	st.Address = &apis.Addressable{Name: "http", URL: s.opts.ParallelURL(ns, name)}
+	res, found := compiled.Parallels[ns+"/"+name]
+	if !found || len(res.Branches) != len(p.Spec.Branches) {
+		st.Conditions = notCompiled("parallel")
+		return
+	}
+	tmpl := p.Spec.ChannelTemplate
+	st.IngressChannelStatus = flowChannel(tmpl, ns, name+"-kn-parallel", wire.ParallelTopic(ns, name))
+	var subs []apis.FlowSubscriptionStatus
+	for i, br := range res.Branches {
+		bs := apis.ParallelBranchStatus{}
+		filterReady := cond("Ready", true, "NoFilter", "the branch has no filter: every event goes to its subscriber")
+		topic := ""
+		if br.Filter != nil {
+			filterReady = s.egressReady(*br.Filter)
+			topic = wire.ParallelBranchTopic(ns, name, i)
+		}
+		bs.FilterChannelStatus = flowChannel(tmpl, ns, fmt.Sprintf("%s-kn-parallel-%d", name, i), topic)
+		bs.FilterSubscriptionStatus = flowSubscription(ns, fmt.Sprintf("%s-kn-parallel-filter-%d", name, i), filterReady)
+		bs.SubscriberSubscriptionStatus = flowSubscription(ns, fmt.Sprintf("%s-kn-parallel-%d", name, i), s.egressReady(br.Subscriber))
+		st.BranchStatuses = append(st.BranchStatuses, bs)
+		subs = append(subs, bs.FilterSubscriptionStatus, bs.SubscriberSubscriptionStatus)
+	}
+	st.Conditions = s.flowConditions(m.UID, subs)
 }
 
 func cond(typ string, ok bool, reason, msg string) apis.Condition {

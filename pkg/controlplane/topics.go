@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -14,25 +15,142 @@ import (
 	"github.com/weft-dev/weft/pkg/wire"
 )
 
-// ensureBrokerTopic creates the broker's topic and its retry topic (the
-// same partitions and replication) when they do not exist.
-func (s *Server) ensureBrokerTopic(ctx context.Context, b *apis.Broker) error {
-	parts, rf := int32(s.cfg.BrokerPartitions), int16(s.cfg.BrokerReplicationFactor)
-	if v, ok := b.ObjectMeta.Annotations[apis.AnnotationPartitions]; ok {
-		n, _ := strconv.Atoi(v) // validated already
-		parts = int32(n)
-	}
-	if v, ok := b.ObjectMeta.Annotations[apis.AnnotationReplicationFactor]; ok {
-		n, _ := strconv.Atoi(v)
-		rf = int16(n)
-	}
-	var configs map[string]*string
+// topicSpec is how the control plane creates a topic.
+type topicSpec struct {
+	partitions int32
+	rf         int16
+	configs    map[string]*string
+}
+
+// defaultTopicSpec is the configured size of a broker's (or channel's)
+// topic.
+func (s *Server) defaultTopicSpec() topicSpec {
+	sp := topicSpec{partitions: int32(s.cfg.BrokerPartitions), rf: int16(s.cfg.BrokerReplicationFactor), configs: map[string]*string{}}
 	if s.cfg.BrokerMaxMessageBytes > 0 {
-		configs = map[string]*string{"max.message.bytes": kadm.StringPtr(strconv.Itoa(s.cfg.BrokerMaxMessageBytes))}
+		sp.configs["max.message.bytes"] = kadm.StringPtr(strconv.Itoa(s.cfg.BrokerMaxMessageBytes))
 	}
-	ns, name := b.ObjectMeta.Namespace, b.ObjectMeta.Name
-	for _, topic := range []string{wire.BrokerTopic(ns, name), wire.RetryTopic(ns, name)} {
-		resp, err := s.adm.CreateTopic(ctx, parts, rf, configs, topic)
+	return sp
+}
+
+// sized applies a channel's (or channel template's) numPartitions,
+// replicationFactor and retentionDuration (validated already) to sp.
+func (sp topicSpec) sized(parts *int32, rf *int16, retention *string) topicSpec {
+	if parts != nil {
+		sp.partitions = *parts
+	}
+	if rf != nil {
+		sp.rf = *rf
+	}
+	if retention != nil {
+		if d, err := apis.ParseDuration(*retention); err == nil {
+			c := make(map[string]*string, len(sp.configs)+1)
+			for k, v := range sp.configs {
+				c[k] = v
+			}
+			c["retention.ms"] = kadm.StringPtr(strconv.FormatInt(d.Milliseconds(), 10))
+			sp.configs = c
+		}
+	}
+	return sp
+}
+
+// templateSized sizes sp by a channel template's spec (nil: unchanged).
+func (sp topicSpec) templateSized(t *apis.ChannelTemplateSpec) topicSpec {
+	if t == nil || t.Spec == nil {
+		return sp
+	}
+	return sp.sized(t.Spec.NumPartitions, t.Spec.ReplicationFactor, t.Spec.RetentionDuration)
+}
+
+// withRetry lists each topic followed by its retry topic.
+func withRetry(topics ...string) []string {
+	out := make([]string, 0, 2*len(topics))
+	for _, t := range topics {
+		out = append(out, t, wire.RetryTopicOf(t))
+	}
+	return out
+}
+
+// topicsOf returns the topics o needs (each with its retry topic) and how
+// to create them; none for kinds without topics of their own.
+func (s *Server) topicsOf(o apis.Object) (topicSpec, []string) {
+	sp := s.defaultTopicSpec()
+	switch t := o.(type) {
+	case *apis.Broker:
+		ns, name := t.ObjectMeta.Namespace, t.ObjectMeta.Name
+		if v, ok := t.ObjectMeta.Annotations[apis.AnnotationPartitions]; ok {
+			n, _ := strconv.Atoi(v) // validated already
+			sp.partitions = int32(n)
+		}
+		if v, ok := t.ObjectMeta.Annotations[apis.AnnotationReplicationFactor]; ok {
+			n, _ := strconv.Atoi(v)
+			sp.rf = int16(n)
+		}
+		return sp, []string{wire.BrokerTopic(ns, name), wire.RetryTopic(ns, name)}
+	case *apis.Channel:
+		sp = sp.templateSized(t.Spec.ChannelTemplate).sized(t.Spec.NumPartitions, t.Spec.ReplicationFactor, t.Spec.RetentionDuration)
+		return sp, withRetry(wire.ChannelTopic(t.ObjectMeta.Namespace, t.ObjectMeta.Name))
+	case *apis.Sequence, *apis.Parallel:
+		topics, _ := flowNames(o)
+		return sp.templateSized(flowTemplate(o)), withRetry(topics...)
+	}
+	return sp, nil
+}
+
+func flowTemplate(o apis.Object) *apis.ChannelTemplateSpec {
+	switch t := o.(type) {
+	case *apis.Sequence:
+		return t.Spec.ChannelTemplate
+	case *apis.Parallel:
+		return t.Spec.ChannelTemplate
+	}
+	return nil
+}
+
+// flowNames lists the topics (without retry topics) and consumer groups of
+// a Sequence (a topic and a group per step) or a Parallel (its ingress
+// topic, a topic and a filter group per branch with a filter, a subscriber
+// group per branch).
+func flowNames(o apis.Object) (topics, groups []string) {
+	switch t := o.(type) {
+	case *apis.Sequence:
+		ns, name := t.ObjectMeta.Namespace, t.ObjectMeta.Name
+		for i := range t.Spec.Steps {
+			topics = append(topics, wire.SequenceTopic(ns, name, i))
+			groups = append(groups, wire.SequenceGroup(ns, name, i))
+		}
+	case *apis.Parallel:
+		ns, name := t.ObjectMeta.Namespace, t.ObjectMeta.Name
+		topics = append(topics, wire.ParallelTopic(ns, name))
+		for i, b := range t.Spec.Branches {
+			if b.Filter != nil {
+				topics = append(topics, wire.ParallelBranchTopic(ns, name, i))
+				groups = append(groups, wire.ParallelFilterGroup(ns, name, i))
+			}
+			groups = append(groups, wire.ParallelSubscriberGroup(ns, name, i))
+		}
+	}
+	return topics, groups
+}
+
+// flowPrefix starts the name of every topic and group of the Sequence or
+// Parallel at k ("" for other kinds). Names are DNS labels, without dots, so
+// no other flow's names share it.
+func flowPrefix(k Key) string {
+	switch k.Kind {
+	case apis.KindSequence:
+		return wire.SequencePrefix + k.Namespace + "." + k.Name + "."
+	case apis.KindParallel:
+		return wire.ParallelPrefix + k.Namespace + "." + k.Name + "."
+	}
+	return ""
+}
+
+// ensureTopics creates the topics o needs when they do not exist.
+func (s *Server) ensureTopics(ctx context.Context, o apis.Object) error {
+	sp, topics := s.topicsOf(o)
+	for _, topic := range topics {
+		resp, err := s.adm.CreateTopic(ctx, sp.partitions, sp.rf, sp.configs, topic)
 		if err == nil {
 			err = resp.Err
 		}
@@ -43,10 +161,9 @@ func (s *Server) ensureBrokerTopic(ctx context.Context, b *apis.Broker) error {
 	return nil
 }
 
-// deleteBrokerTopic deletes the broker's topic and its retry topic (missing
-// is fine).
-func (s *Server) deleteBrokerTopic(ctx context.Context, namespace, name string) error {
-	for _, topic := range []string{wire.BrokerTopic(namespace, name), wire.RetryTopic(namespace, name)} {
+// deleteTopics deletes topics (missing is fine).
+func (s *Server) deleteTopics(ctx context.Context, topics ...string) error {
+	for _, topic := range topics {
 		resp, err := s.adm.DeleteTopic(ctx, topic)
 		if err == nil {
 			err = resp.Err
@@ -58,19 +175,84 @@ func (s *Server) deleteBrokerTopic(ctx context.Context, namespace, name string) 
 	return nil
 }
 
-// fixStartOffsets commits a new trigger's consumer-group offsets at the
-// broker topic's end (latest) or start (earliest), so the starting point is
-// fixed durably at creation however late a dispatcher joins. Without a topic
-// (no broker yet) nothing is committed: the dispatcher then starts at the
-// beginning of the topic once it exists, so nothing is skipped.
-func (s *Server) fixStartOffsets(ctx context.Context, t *apis.Trigger, brokerExists bool) error {
-	if !brokerExists {
+// deleteGroups deletes consumer groups (missing is fine).
+func (s *Server) deleteGroups(ctx context.Context, groups ...string) error {
+	for _, group := range groups {
+		resp, err := s.adm.DeleteGroup(ctx, group)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
+			return fmt.Errorf("delete consumer group %s: %w", group, err)
+		}
+	}
+	return nil
+}
+
+// deleteFlowResources deletes every topic (with its retry topic) and group
+// named after the Sequence or Parallel at k, however many steps or branches
+// it had.
+func (s *Server) deleteFlowResources(ctx context.Context, k Key) error {
+	prefix := flowPrefix(k)
+	retryPrefix := wire.RetryTopicOf(prefix)
+	topics, err := s.adm.ListTopics(ctx)
+	if err != nil {
+		return fmt.Errorf("list topics: %w", err)
+	}
+	var del []string
+	for _, t := range topics.Names() {
+		if strings.HasPrefix(t, prefix) || strings.HasPrefix(t, retryPrefix) {
+			del = append(del, t)
+		}
+	}
+	if err := s.deleteTopics(ctx, del...); err != nil {
+		return err
+	}
+	groups, err := s.adm.ListGroups(ctx)
+	if err != nil {
+		return fmt.Errorf("list consumer groups: %w", err)
+	}
+	var gs []string
+	for _, g := range groups.Groups() {
+		if strings.HasPrefix(g, prefix) {
+			gs = append(gs, g)
+		}
+	}
+	return s.deleteGroups(ctx, gs...)
+}
+
+// startOf says where a new Trigger or Subscription starts: the topic it
+// consumes, its consumer group, whether it starts at the earliest offset
+// (annotation weft.dev/initial-offset: earliest) rather than the end, and
+// the object its topic belongs to (ok is false for other kinds).
+func startOf(o apis.Object) (topic, group string, earliest bool, owner Key, ok bool) {
+	switch t := o.(type) {
+	case *apis.Trigger:
+		m := &t.ObjectMeta
+		return wire.BrokerTopic(m.Namespace, t.Spec.Broker), wire.TriggerGroup(m.Namespace, m.Name),
+			m.Annotations[apis.AnnotationInitialOffset] == "earliest", Key{apis.KindBroker, m.Namespace, t.Spec.Broker}, true
+	case *apis.Subscription:
+		m := &t.ObjectMeta
+		return wire.ChannelTopic(m.Namespace, t.Spec.Channel.Name), wire.SubscriptionGroup(m.Namespace, m.Name),
+			m.Annotations[apis.AnnotationInitialOffset] == "earliest", Key{apis.KindChannel, m.Namespace, t.Spec.Channel.Name}, true
+	}
+	return "", "", false, Key{}, false
+}
+
+// fixStartOffsets commits a new trigger's or subscription's consumer-group
+// offsets at its topic's end (latest) or start (earliest), so the starting
+// point is fixed durably at creation however late a dispatcher joins.
+// Without a topic (no broker or channel yet) nothing is committed: the
+// dispatcher then starts at the beginning of the topic once it exists, so
+// nothing is skipped.
+func (s *Server) fixStartOffsets(ctx context.Context, o apis.Object, topicExists bool) error {
+	topic, group, earliest, _, ok := startOf(o)
+	if !ok || !topicExists {
 		return nil
 	}
-	topic := wire.BrokerTopic(t.ObjectMeta.Namespace, t.Spec.Broker)
 	var offs kadm.ListedOffsets
 	var err error
-	if t.ObjectMeta.Annotations[apis.AnnotationInitialOffset] == "earliest" {
+	if earliest {
 		offs, err = s.adm.ListStartOffsets(ctx, topic)
 	} else {
 		offs, err = s.adm.ListEndOffsets(ctx, topic)
@@ -81,7 +263,6 @@ func (s *Server) fixStartOffsets(ctx context.Context, t *apis.Trigger, brokerExi
 	if err != nil {
 		return fmt.Errorf("%w: list offsets of %s: %w", ErrUnavailable, topic, err)
 	}
-	group := wire.TriggerGroup(t.ObjectMeta.Namespace, t.ObjectMeta.Name)
 	resp, err := s.adm.CommitOffsets(ctx, group, offs.Offsets())
 	if err == nil {
 		err = resp.Error()
@@ -96,13 +277,12 @@ func (s *Server) fixStartOffsets(ctx context.Context, t *apis.Trigger, brokerExi
 // for the dispatchers to stop running the trigger before it is deleted.
 const groupDeleteWait = time.Minute
 
-// deleteGroupWhenDispatched removes a deleted trigger's consumer group, in
-// the background, once every dispatcher acknowledged the contract without
-// the trigger (state version): a dispatcher commits a removed trigger's last
-// offsets before it acknowledges, and would make the group again. It is best
-// effort: a later trigger of the same name overwrites the offsets at
-// creation anyway.
-func (s *Server) deleteGroupWhenDispatched(k Key, version uint64) {
+// whenDispatched runs del in the background once every dispatcher
+// acknowledged the contract of state version (or after groupDeleteWait): a
+// dispatcher commits a removed egress's last offsets before it
+// acknowledges, and would make its group again. It is best effort: a later
+// resource of the same name overwrites the offsets at creation anyway.
+func (s *Server) whenDispatched(what string, version uint64, del func(context.Context) error) {
 	s.bg.Go(func() {
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
@@ -116,8 +296,14 @@ func (s *Server) deleteGroupWhenDispatched(k Key, version uint64) {
 		}
 		ctx, cancel := context.WithTimeout(s.bgCtx, 10*time.Second)
 		defer cancel()
-		if err := s.DeleteKafkaResources(ctx, k); err != nil {
-			s.logger.Debug("delete a deleted trigger's consumer group (it is overwritten on re-creation)", "trigger", k.String(), "err", err)
+		if err := del(ctx); err != nil {
+			s.logger.Debug("delete the Kafka resources of a deleted resource (best effort)", "resource", what, "err", err)
 		}
 	})
+}
+
+// deleteGroupWhenDispatched removes a deleted trigger's, subscription's or
+// flow's Kafka resources once the dispatchers stopped running it.
+func (s *Server) deleteGroupWhenDispatched(k Key, version uint64) {
+	s.whenDispatched(k.String(), version, func(ctx context.Context) error { return s.DeleteKafkaResources(ctx, k) })
 }

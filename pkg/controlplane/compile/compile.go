@@ -1,6 +1,8 @@
 // Package compile turns the control plane's resources into the data-plane
-// contract: every broker an ingress entry, every runnable trigger an egress,
-// references resolved to URLs. Only the control plane imports it; the data
+// contract: every broker, channel and flow topic an ingress entry, every
+// runnable trigger, subscription, sequence step and parallel branch an
+// egress, references resolved to URLs or, for replies into Weft
+// addressables, to topics. Only the control plane imports it; the data
 // plane receives its output over the contract stream.
 package compile
 
@@ -10,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/weft-dev/weft/pkg/apis"
@@ -30,6 +33,16 @@ type Options struct {
 // DefaultServiceURLTemplate is how Kubernetes Services resolve in-cluster.
 const DefaultServiceURLTemplate = "http://{name}.{namespace}.svc.cluster.local"
 
+// Resources are what Compile compiles; any order, nil slices are fine.
+type Resources struct {
+	Brokers       []*apis.Broker
+	Triggers      []*apis.Trigger
+	Channels      []*apis.Channel
+	Subscriptions []*apis.Subscription
+	Sequences     []*apis.Sequence
+	Parallels     []*apis.Parallel
+}
+
 // Resolution is what compiling a Trigger found out.
 type Resolution struct {
 	SubscriberURI string
@@ -40,33 +53,124 @@ type Resolution struct {
 	Reason, Message string
 }
 
-// Compiled is a contract and what compiling it found out about each trigger.
-type Compiled struct {
-	Contract *weftv1.Contract
-	// Triggers is keyed by "namespace/name".
-	Triggers map[string]Resolution
+// EgressResolution is what compiling one egress of a Subscription, a
+// Sequence step or a Parallel branch found out.
+type EgressResolution struct {
+	// UID is the egress's uid in the contract (its readiness and problems
+	// are reported under it).
+	UID string
+	// SubscriberURI is the resolved destination ("" for a Subscription
+	// with only a reply); ReplyURI the resolved reply (the address URL
+	// when the reply is a Weft addressable, whose topic the egress replies
+	// into); DeadLetterURI the resolved dead-letter sink.
+	SubscriberURI, ReplyURI, DeadLetterURI string
+	// Reason and Message explain why the egress cannot run ("" when it
+	// can); such an egress is left out of the contract.
+	Reason, Message string
 }
 
-// Reasons a trigger cannot run.
+// ChannelResolution is what compiling a Channel found out.
+type ChannelResolution struct {
+	UID           string
+	DeadLetterURI string
+	// Reason and Message report a spec.delivery that does not compile
+	// (the subscriptions inheriting it cannot run).
+	Reason, Message string
+}
+
+// SubscriptionResolution is what compiling a Subscription found out.
+type SubscriptionResolution struct {
+	EgressResolution
+	// Channel is the name of the subscription's channel, in its namespace.
+	Channel string
+	// ChannelExists is false when that channel is missing.
+	ChannelExists bool
+	Generation    int64
+}
+
+// SequenceResolution is what compiling a Sequence found out: one entry per
+// step (UID uid+"/step-"+i).
+type SequenceResolution struct {
+	Steps []EgressResolution
+}
+
+// ParallelResolution is what compiling a Parallel found out: one entry per
+// branch.
+type ParallelResolution struct {
+	Branches []BranchResolution
+}
+
+// BranchResolution is one Parallel branch: its filter's egress (nil when
+// the branch has no filter) and its subscriber's.
+type BranchResolution struct {
+	Filter     *EgressResolution
+	Subscriber EgressResolution
+}
+
+// Compiled is a contract and what compiling it found out about each
+// resource; the maps are keyed by "namespace/name".
+type Compiled struct {
+	Contract      *weftv1.Contract
+	Triggers      map[string]Resolution
+	Channels      map[string]ChannelResolution
+	Subscriptions map[string]SubscriptionResolution
+	Sequences     map[string]SequenceResolution
+	Parallels     map[string]ParallelResolution
+}
+
+// Reasons a resource (or one of its egresses) cannot run.
 const (
 	ReasonBrokerDoesNotExist = "BrokerDoesNotExist"
+	ReasonChannelNotFound    = "ChannelNotFound"
 	ReasonSubscriberResolve  = "SubscriberResolveFailed"
+	ReasonReplyResolve       = "ReplyResolveFailed"
+	ReasonFilterResolve      = "FilterResolveFailed"
 	ReasonDeadLetterResolve  = "DeadLetterSinkResolveFailed"
 	ReasonInvalidDelivery    = "InvalidDelivery"
 )
 
-// Compile turns brokers and triggers into a contract at version. The result
+// Compile turns the resources into a contract at version. The result
 // depends only on its inputs (sorted), so every replica compiles the same
-// contract from the same state.
-func Compile(version uint64, brokers []*apis.Broker, triggers []*apis.Trigger, opts Options) *Compiled {
+// contract from the same state. Ingresses come in the order brokers,
+// channels, sequences, parallels, each sorted by namespace and name.
+func Compile(version uint64, res Resources, opts Options) *Compiled {
 	if opts.ServiceURLTemplate == "" {
 		opts.ServiceURLTemplate = DefaultServiceURLTemplate
 	}
-	out := &Compiled{Contract: &weftv1.Contract{Version: version}, Triggers: map[string]Resolution{}}
+	out := &Compiled{
+		Contract: &weftv1.Contract{Version: version}, Triggers: map[string]Resolution{},
+		Channels: map[string]ChannelResolution{}, Subscriptions: map[string]SubscriptionResolution{},
+		Sequences: map[string]SequenceResolution{}, Parallels: map[string]ParallelResolution{},
+	}
+	r := resolver{opts: opts, brokers: map[string]*apis.Broker{}, channels: map[string]*apis.Channel{},
+		sequences: map[string]bool{}, parallels: map[string]bool{}}
+	bs := sortedByName(res.Brokers, func(b *apis.Broker) *apis.ObjectMeta { return &b.ObjectMeta })
+	cs := sortedByName(res.Channels, func(c *apis.Channel) *apis.ObjectMeta { return &c.ObjectMeta })
+	for _, b := range bs {
+		r.brokers[nsName(&b.ObjectMeta)] = b
+	}
+	for _, c := range cs {
+		r.channels[nsName(&c.ObjectMeta)] = c
+	}
+	for _, s := range res.Sequences {
+		r.sequences[nsName(&s.ObjectMeta)] = true
+	}
+	for _, p := range res.Parallels {
+		r.parallels[nsName(&p.ObjectMeta)] = true
+	}
+	out.compileTriggers(r, bs, res.Triggers)
+	out.compileChannels(r, cs, res.Subscriptions)
+	for _, s := range sortedByName(res.Sequences, func(s *apis.Sequence) *apis.ObjectMeta { return &s.ObjectMeta }) {
+		out.compileSequence(r, s)
+	}
+	for _, p := range sortedByName(res.Parallels, func(p *apis.Parallel) *apis.ObjectMeta { return &p.ObjectMeta }) {
+		out.compileParallel(r, p)
+	}
+	return out
+}
+
+func (out *Compiled) compileTriggers(r resolver, bs []*apis.Broker, triggers []*apis.Trigger) {
 	byName := map[string]*weftv1.Ingress{}
-	brokerObj := map[string]*apis.Broker{}
-	bs := append([]*apis.Broker(nil), brokers...)
-	sort.Slice(bs, func(i, j int) bool { return nsName(&bs[i].ObjectMeta) < nsName(&bs[j].ObjectMeta) })
 	for _, b := range bs {
 		m := &b.ObjectMeta
 		in := &weftv1.Ingress{
@@ -76,12 +180,8 @@ func Compile(version uint64, brokers []*apis.Broker, triggers []*apis.Trigger, o
 		}
 		out.Contract.Ingresses = append(out.Contract.Ingresses, in)
 		byName[nsName(m)] = in
-		brokerObj[nsName(m)] = b
 	}
-	ts := append([]*apis.Trigger(nil), triggers...)
-	sort.Slice(ts, func(i, j int) bool { return nsName(&ts[i].ObjectMeta) < nsName(&ts[j].ObjectMeta) })
-	r := resolver{opts: opts, brokers: brokerObj}
-	for _, t := range ts {
+	for _, t := range sortedByName(triggers, func(t *apis.Trigger) *apis.ObjectMeta { return &t.ObjectMeta }) {
 		m := &t.ObjectMeta
 		key := nsName(m)
 		res := Resolution{}
@@ -94,10 +194,10 @@ func Compile(version uint64, brokers []*apis.Broker, triggers []*apis.Trigger, o
 		res.SubscriberURI = sub
 		ds, dsOwner := t.Spec.Delivery, m
 		if ds == nil && in != nil {
-			b := brokerObj[m.Namespace+"/"+t.Spec.Broker]
+			b := r.brokers[m.Namespace+"/"+t.Spec.Broker]
 			ds, dsOwner = b.Spec.Delivery, &b.ObjectMeta
 		}
-		del, dlq, reason, msg := r.delivery(dsOwner, ds)
+		del, dlq, reason, msg := r.delivery(dsOwner, "spec.delivery", ds)
 		res.DeadLetterURI = dlq
 		if res.Reason == "" && reason != "" {
 			res.Reason, res.Message = reason, msg
@@ -110,20 +210,14 @@ func Compile(version uint64, brokers []*apis.Broker, triggers []*apis.Trigger, o
 			continue
 		}
 		eg := &weftv1.Egress{
-			Uid: m.UID, Namespace: m.Namespace, Name: m.Name,
+			Uid: m.UID, Kind: apis.KindTrigger, Namespace: m.Namespace, Name: m.Name,
 			ConsumerGroup: wire.TriggerGroup(m.Namespace, m.Name),
 			Destination:   sub,
 			Delivery:      del,
 			ReplyTopic:    in.Topic,
-			Order:         weftv1.DeliveryOrder_DELIVERY_ORDER_UNORDERED,
-			InitialOffset: weftv1.InitialOffset_INITIAL_OFFSET_LATEST,
+			Order:         orderOf(m),
+			InitialOffset: initialOffsetOf(m),
 			Generation:    m.Generation,
-		}
-		if t.ObjectMeta.Annotations[apis.AnnotationDeliveryOrder] == "ordered" {
-			eg.Order = weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED
-		}
-		if t.ObjectMeta.Annotations[apis.AnnotationInitialOffset] == "earliest" {
-			eg.InitialOffset = weftv1.InitialOffset_INITIAL_OFFSET_EARLIEST
 		}
 		if t.Spec.Filter != nil && len(t.Spec.Filter.Attributes) > 0 {
 			eg.Attributes = t.Spec.Filter.Attributes
@@ -133,6 +227,230 @@ func Compile(version uint64, brokers []*apis.Broker, triggers []*apis.Trigger, o
 		}
 		in.Egresses = append(in.Egresses, eg)
 	}
+}
+
+// compileChannels adds an ingress per channel and an egress per
+// Subscription on it.
+func (out *Compiled) compileChannels(r resolver, cs []*apis.Channel, subs []*apis.Subscription) {
+	byName := map[string]*weftv1.Ingress{}
+	for _, c := range cs {
+		m := &c.ObjectMeta
+		in := &weftv1.Ingress{
+			Uid: m.UID, Kind: apis.KindChannel, Namespace: m.Namespace, Name: m.Name,
+			Path: wire.ChannelPath(m.Namespace, m.Name), Topic: wire.ChannelTopic(m.Namespace, m.Name),
+			Generation: m.Generation,
+		}
+		out.Contract.Ingresses = append(out.Contract.Ingresses, in)
+		byName[nsName(m)] = in
+		res := ChannelResolution{UID: m.UID}
+		ds, path := channelDelivery(c)
+		_, res.DeadLetterURI, res.Reason, res.Message = r.delivery(m, path, ds)
+		out.Channels[nsName(m)] = res
+	}
+	for _, s := range sortedByName(subs, func(s *apis.Subscription) *apis.ObjectMeta { return &s.ObjectMeta }) {
+		m := &s.ObjectMeta
+		res := SubscriptionResolution{EgressResolution: EgressResolution{UID: m.UID}, Channel: s.Spec.Channel.Name, Generation: m.Generation}
+		in := byName[m.Namespace+"/"+s.Spec.Channel.Name]
+		res.ChannelExists = in != nil
+		var sub string
+		if s.Spec.Subscriber != nil {
+			u, err := r.destinationOf(m, "spec.subscriber", s.Spec.Subscriber)
+			if err != nil {
+				res.fail(ReasonSubscriberResolve, "spec.subscriber: "+err.Error())
+			}
+			sub, res.SubscriberURI = u, u
+		}
+		replyTopic, replyURL := r.reply(&res.EgressResolution, m, "spec.reply", s.Spec.Reply)
+		ds, dsOwner, dsPath := s.Spec.Delivery, m, "spec.delivery"
+		if ds == nil && in != nil {
+			c := r.channels[m.Namespace+"/"+s.Spec.Channel.Name]
+			ds, dsPath = channelDelivery(c)
+			dsOwner = &c.ObjectMeta
+		}
+		del, dlq, reason, msg := r.delivery(dsOwner, dsPath, ds)
+		res.DeadLetterURI = dlq
+		res.fail(reason, msg)
+		if !res.ChannelExists {
+			res.fail(ReasonChannelNotFound, fmt.Sprintf("channel %q does not exist in namespace %q", s.Spec.Channel.Name, m.Namespace))
+		}
+		out.Subscriptions[nsName(m)] = res
+		if res.Reason != "" {
+			continue
+		}
+		in.Egresses = append(in.Egresses, &weftv1.Egress{
+			Uid: m.UID, Kind: apis.KindSubscription, Namespace: m.Namespace, Name: m.Name,
+			ConsumerGroup: wire.SubscriptionGroup(m.Namespace, m.Name),
+			Destination:   sub,
+			Delivery:      del,
+			ReplyTopic:    replyTopic,
+			ReplyUrl:      replyURL,
+			Order:         orderOf(m),
+			InitialOffset: initialOffsetOf(m),
+			Generation:    m.Generation,
+		})
+	}
+}
+
+// channelDelivery is the delivery a channel gives subscriptions without
+// their own: spec.delivery, else its channelTemplate's, with its path.
+func channelDelivery(c *apis.Channel) (*apis.DeliverySpec, string) {
+	if c.Spec.Delivery != nil {
+		return c.Spec.Delivery, "spec.delivery"
+	}
+	if t := c.Spec.ChannelTemplate; t != nil && t.Spec != nil && t.Spec.Delivery != nil {
+		return t.Spec.Delivery, "spec.channelTemplate.spec.delivery"
+	}
+	return nil, "spec.delivery"
+}
+
+// compileSequence adds a Sequence's ingress entries (one per step topic) and
+// an egress per step whose references resolve.
+func (out *Compiled) compileSequence(r resolver, s *apis.Sequence) {
+	m := &s.ObjectMeta
+	ns, name := m.Namespace, m.Name
+	n := len(s.Spec.Steps)
+	res := SequenceResolution{}
+	for i, step := range s.Spec.Steps {
+		in := &weftv1.Ingress{
+			Uid: m.UID, Kind: apis.KindSequence, Namespace: ns, Name: name,
+			Path: wire.SequencePath(ns, name), Topic: wire.SequenceTopic(ns, name, i), Generation: m.Generation,
+		}
+		if i > 0 {
+			in.Uid, in.Path = stepUID(m.UID, i), ""
+		}
+		out.Contract.Ingresses = append(out.Contract.Ingresses, in)
+		er := EgressResolution{UID: stepUID(m.UID, i)}
+		path := fmt.Sprintf("spec.steps[%d]", i)
+		dest, err := r.destinationOf(m, path, &step.Destination)
+		if err != nil {
+			er.fail(ReasonSubscriberResolve, path+": "+err.Error())
+		}
+		er.SubscriberURI = dest
+		var replyTopic, replyURL string
+		if i < n-1 {
+			replyTopic = wire.SequenceTopic(ns, name, i+1)
+		} else {
+			replyTopic, replyURL = r.reply(&er, m, "spec.reply", s.Spec.Reply)
+		}
+		del, dlq, reason, msg := r.delivery(m, path+".delivery", step.Delivery)
+		er.DeadLetterURI = dlq
+		er.fail(reason, msg)
+		res.Steps = append(res.Steps, er)
+		if er.Reason != "" {
+			continue
+		}
+		in.Egresses = append(in.Egresses, &weftv1.Egress{
+			Uid: er.UID, Kind: apis.KindSequence, Namespace: ns, Name: name,
+			ConsumerGroup: wire.SequenceGroup(ns, name, i),
+			Destination:   dest,
+			Delivery:      del,
+			ReplyTopic:    replyTopic,
+			ReplyUrl:      replyURL,
+			Order:         weftv1.DeliveryOrder_DELIVERY_ORDER_UNORDERED,
+			InitialOffset: weftv1.InitialOffset_INITIAL_OFFSET_EARLIEST,
+			Generation:    m.Generation,
+		})
+	}
+	out.Sequences[nsName(m)] = res
+}
+
+// compileParallel adds a Parallel's ingress entries (its ingress topic and
+// the topic of each branch with a filter) and the egresses of its filters
+// and subscribers.
+func (out *Compiled) compileParallel(r resolver, p *apis.Parallel) {
+	m := &p.ObjectMeta
+	ns, name := m.Namespace, m.Name
+	main := &weftv1.Ingress{
+		Uid: m.UID, Kind: apis.KindParallel, Namespace: ns, Name: name,
+		Path: wire.ParallelPath(ns, name), Topic: wire.ParallelTopic(ns, name), Generation: m.Generation,
+	}
+	out.Contract.Ingresses = append(out.Contract.Ingresses, main)
+	res := ParallelResolution{}
+	egress := func(er *EgressResolution, group, dest, replyTopic, replyURL string, del *weftv1.Delivery) *weftv1.Egress {
+		return &weftv1.Egress{
+			Uid: er.UID, Kind: apis.KindParallel, Namespace: ns, Name: name,
+			ConsumerGroup: group, Destination: dest, Delivery: del,
+			ReplyTopic: replyTopic, ReplyUrl: replyURL,
+			Order:         weftv1.DeliveryOrder_DELIVERY_ORDER_UNORDERED,
+			InitialOffset: weftv1.InitialOffset_INITIAL_OFFSET_EARLIEST,
+			Generation:    m.Generation,
+		}
+	}
+	for i, b := range p.Spec.Branches {
+		path := fmt.Sprintf("spec.branches[%d]", i)
+		br := BranchResolution{Subscriber: EgressResolution{UID: branchUID(m.UID, i)}}
+		del, dlq, reason, msg := r.delivery(m, path+".delivery", b.Delivery)
+		subIn := main
+		if b.Filter != nil {
+			subIn = &weftv1.Ingress{
+				Uid: branchUID(m.UID, i), Kind: apis.KindParallel, Namespace: ns, Name: name,
+				Topic: wire.ParallelBranchTopic(ns, name, i), Generation: m.Generation,
+			}
+			out.Contract.Ingresses = append(out.Contract.Ingresses, subIn)
+			fr := &EgressResolution{UID: branchUID(m.UID, i) + "/filter", DeadLetterURI: dlq}
+			f, err := r.destinationOf(m, path+".filter", b.Filter)
+			if err != nil {
+				fr.fail(ReasonFilterResolve, path+".filter: "+err.Error())
+			}
+			fr.SubscriberURI = f
+			fr.fail(reason, msg)
+			br.Filter = fr
+			if fr.Reason == "" {
+				eg := egress(fr, wire.ParallelFilterGroup(ns, name, i), f, wire.ParallelBranchTopic(ns, name, i), "", del)
+				eg.DropRejected = true
+				main.Egresses = append(main.Egresses, eg)
+			}
+		}
+		sr := &br.Subscriber
+		sr.DeadLetterURI = dlq
+		dest, err := r.destinationOf(m, path+".subscriber", &b.Subscriber)
+		if err != nil {
+			sr.fail(ReasonSubscriberResolve, path+".subscriber: "+err.Error())
+		}
+		sr.SubscriberURI = dest
+		var replyTopic, replyURL string
+		if b.Reply != nil {
+			replyTopic, replyURL = r.reply(sr, m, path+".reply", b.Reply)
+		} else {
+			replyTopic, replyURL = r.reply(sr, m, "spec.reply", p.Spec.Reply)
+		}
+		sr.fail(reason, msg)
+		if sr.Reason == "" {
+			group := wire.ParallelSubscriberGroup(ns, name, i)
+			subIn.Egresses = append(subIn.Egresses, egress(sr, group, dest, replyTopic, replyURL, del))
+		}
+		res.Branches = append(res.Branches, br)
+	}
+	out.Parallels[nsName(m)] = res
+}
+
+func stepUID(uid string, i int) string   { return uid + "/step-" + strconv.Itoa(i) }
+func branchUID(uid string, i int) string { return uid + "/branch-" + strconv.Itoa(i) }
+
+// fail records the first reason an egress cannot run (reason "" is none).
+func (e *EgressResolution) fail(reason, msg string) {
+	if e.Reason == "" && reason != "" {
+		e.Reason, e.Message = reason, msg
+	}
+}
+
+func orderOf(m *apis.ObjectMeta) weftv1.DeliveryOrder {
+	if m.Annotations[apis.AnnotationDeliveryOrder] == "ordered" {
+		return weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED
+	}
+	return weftv1.DeliveryOrder_DELIVERY_ORDER_UNORDERED
+}
+
+func initialOffsetOf(m *apis.ObjectMeta) weftv1.InitialOffset {
+	if m.Annotations[apis.AnnotationInitialOffset] == "earliest" {
+		return weftv1.InitialOffset_INITIAL_OFFSET_EARLIEST
+	}
+	return weftv1.InitialOffset_INITIAL_OFFSET_LATEST
+}
+
+func sortedByName[T any](in []T, meta func(T) *apis.ObjectMeta) []T {
+	out := append([]T(nil), in...)
+	sort.Slice(out, func(i, j int) bool { return nsName(meta(out[i])) < nsName(meta(out[j])) })
 	return out
 }
 
@@ -165,13 +483,31 @@ func CompileFilter(f apis.SubscriptionsAPIFilter) *weftv1.Filter {
 }
 
 type resolver struct {
-	opts    Options
-	brokers map[string]*apis.Broker
+	opts     Options
+	brokers  map[string]*apis.Broker
+	channels map[string]*apis.Channel
+	// sequences and parallels hold the "namespace/name" of each.
+	sequences, parallels map[string]bool
 }
 
 // BrokerURL is the address of a broker.
 func (o Options) BrokerURL(namespace, name string) string {
 	return strings.TrimRight(o.IngressURL, "/") + wire.BrokerPath(namespace, name)
+}
+
+// ChannelURL is the address of a channel (of any channel kind).
+func (o Options) ChannelURL(namespace, name string) string {
+	return strings.TrimRight(o.IngressURL, "/") + wire.ChannelPath(namespace, name)
+}
+
+// SequenceURL is the address of a Sequence.
+func (o Options) SequenceURL(namespace, name string) string {
+	return strings.TrimRight(o.IngressURL, "/") + wire.SequencePath(namespace, name)
+}
+
+// ParallelURL is the address of a Parallel.
+func (o Options) ParallelURL(namespace, name string) string {
+	return strings.TrimRight(o.IngressURL, "/") + wire.ParallelPath(namespace, name)
 }
 
 // ServiceURL expands the Service template.
@@ -181,6 +517,86 @@ func (o Options) ServiceURL(namespace, name string) string {
 		t = DefaultServiceURLTemplate
 	}
 	return strings.NewReplacer("{name}", name, "{namespace}", namespace).Replace(t)
+}
+
+// Weft addressable kinds a reference may name, by "group/kind".
+var addressableKinds = map[string]string{
+	"eventing.knative.dev/" + apis.KindBroker:           apis.KindBroker,
+	"messaging.knative.dev/" + apis.KindChannel:         apis.KindChannel,
+	"messaging.knative.dev/" + apis.KindInMemoryChannel: apis.KindChannel,
+	"messaging.knative.dev/" + apis.KindKafkaChannel:    apis.KindChannel,
+	"flows.knative.dev/" + apis.KindSequence:            apis.KindSequence,
+	"flows.knative.dev/" + apis.KindParallel:            apis.KindParallel,
+}
+
+// addressable resolves ref when it names a Weft addressable (a Broker, any
+// channel kind, a Sequence or a Parallel): its address URL and topic. ok is
+// false when ref names some other kind; err says the addressable is missing.
+func (r resolver) addressable(namespace string, ref *apis.KReference) (url, topic string, ok bool, err error) {
+	ns := ref.Namespace
+	if ns == "" {
+		ns = namespace
+	}
+	kind, ok := addressableKinds[refGroup(ref)+"/"+ref.Kind]
+	if !ok {
+		return "", "", false, nil
+	}
+	key := ns + "/" + ref.Name
+	var exists bool
+	switch kind {
+	case apis.KindBroker:
+		exists, url, topic = r.brokers[key] != nil, r.opts.BrokerURL(ns, ref.Name), wire.BrokerTopic(ns, ref.Name)
+	case apis.KindChannel:
+		exists, url, topic = r.channels[key] != nil, r.opts.ChannelURL(ns, ref.Name), wire.ChannelTopic(ns, ref.Name)
+	case apis.KindSequence:
+		exists, url, topic = r.sequences[key], r.opts.SequenceURL(ns, ref.Name), wire.SequenceTopic(ns, ref.Name, 0)
+	case apis.KindParallel:
+		exists, url, topic = r.parallels[key], r.opts.ParallelURL(ns, ref.Name), wire.ParallelTopic(ns, ref.Name)
+	}
+	if !exists {
+		return "", "", true, fmt.Errorf("ref: %s %q does not exist in namespace %q", ref.Kind, ref.Name, ns)
+	}
+	return url, topic, true, nil
+}
+
+// refGroup is the API group of ref ("" for the core group).
+func refGroup(ref *apis.KReference) string {
+	if ref.Group != "" {
+		return ref.Group
+	}
+	group, _, found := strings.Cut(ref.APIVersion, "/")
+	if !found {
+		return ""
+	}
+	return group
+}
+
+// reply resolves the reply destination d at path of owner (nil: replies are
+// discarded). A ref to a Weft addressable without a uri replies into its
+// topic; anything else is POSTed to its URL. A failure is recorded in e
+// (ReasonReplyResolve); e.ReplyURI is set either way it resolves.
+func (r resolver) reply(e *EgressResolution, owner *apis.ObjectMeta, path string, d *apis.Destination) (topic, url string) {
+	if d == nil {
+		return "", ""
+	}
+	if d.Ref != nil && d.URI == "" {
+		u, t, ok, err := r.addressable(owner.Namespace, d.Ref)
+		if ok {
+			if err != nil {
+				e.fail(ReasonReplyResolve, path+": "+err.Error())
+				return "", ""
+			}
+			e.ReplyURI = u
+			return t, ""
+		}
+	}
+	u, err := r.destinationOf(owner, path, d)
+	if err != nil {
+		e.fail(ReasonReplyResolve, path+": "+err.Error())
+		return "", ""
+	}
+	e.ReplyURI = u
+	return "", u
 }
 
 // destinationOf resolves the Destination at path of the object whose
@@ -216,24 +632,16 @@ func (r resolver) destination(namespace string, d *apis.Destination) (string, er
 	if ns == "" {
 		ns = namespace
 	}
-	group := ref.Group
-	if group == "" {
-		group, _, _ = strings.Cut(ref.APIVersion, "/")
-		if !strings.Contains(ref.APIVersion, "/") {
-			group = ""
-		}
-	}
 	var base string
-	switch {
-	case ref.Kind == "Service" && (group == "" || group == "serving.knative.dev"):
-		base = r.opts.ServiceURL(ns, ref.Name)
-	case ref.Kind == apis.KindBroker && group == "eventing.knative.dev":
-		if r.brokers[ns+"/"+ref.Name] == nil {
-			return "", fmt.Errorf("ref: Broker %q does not exist in namespace %q", ref.Name, ns)
+	if u, _, ok, err := r.addressable(namespace, ref); ok {
+		if err != nil {
+			return "", err
 		}
-		base = r.opts.BrokerURL(ns, ref.Name)
-	default:
-		return "", fmt.Errorf("ref: cannot resolve kind %q (apiVersion %q): Weft resolves v1 Service, serving.knative.dev/v1 Service and eventing.knative.dev/v1 Broker refs; use uri for anything else", ref.Kind, ref.APIVersion)
+		base = u
+	} else if group := refGroup(ref); ref.Kind == "Service" && (group == "" || group == "serving.knative.dev") {
+		base = r.opts.ServiceURL(ns, ref.Name)
+	} else {
+		return "", fmt.Errorf("ref: cannot resolve kind %q (apiVersion %q): Weft resolves v1 Service, serving.knative.dev/v1 Service, eventing.knative.dev/v1 Broker, messaging.knative.dev Channel, InMemoryChannel and KafkaChannel, and flows.knative.dev/v1 Sequence and Parallel refs; use uri for anything else", ref.Kind, ref.APIVersion)
 	}
 	if d.URI == "" {
 		return base, nil
@@ -250,7 +658,9 @@ func (r resolver) destination(namespace string, d *apis.Destination) (string, er
 }
 
 // delivery compiles a DeliverySpec (nil: none) into the contract's form.
-func (r resolver) delivery(owner *apis.ObjectMeta, ds *apis.DeliverySpec) (del *weftv1.Delivery, dlq, reason, msg string) {
+// path is where ds is in owner ("spec.delivery", "spec.steps[0].delivery").
+func (r resolver) delivery(owner *apis.ObjectMeta, path string, ds *apis.DeliverySpec) (del *weftv1.Delivery, dlq, reason, msg string) {
+	msgPath := strings.TrimPrefix(path, "spec.")
 	del = &weftv1.Delivery{BackoffPolicy: weftv1.BackoffPolicy_BACKOFF_POLICY_EXPONENTIAL}
 	if ds == nil {
 		return del, "", "", ""
@@ -271,7 +681,7 @@ func (r resolver) delivery(owner *apis.ObjectMeta, ds *apis.DeliverySpec) (del *
 		}
 		d, err := apis.ParseDuration(*f.s)
 		if err != nil {
-			return nil, "", ReasonInvalidDelivery, "delivery." + f.name + ": " + err.Error()
+			return nil, "", ReasonInvalidDelivery, msgPath + "." + f.name + ": " + err.Error()
 		}
 		*f.dst = d.Milliseconds()
 	}
@@ -279,9 +689,9 @@ func (r resolver) delivery(owner *apis.ObjectMeta, ds *apis.DeliverySpec) (del *
 		del.RetryAfterMaxMs = -1 // PT0S: do not honour Retry-After
 	}
 	if ds.DeadLetterSink != nil {
-		u, err := r.destinationOf(owner, "spec.delivery.deadLetterSink", ds.DeadLetterSink)
+		u, err := r.destinationOf(owner, path+".deadLetterSink", ds.DeadLetterSink)
 		if err != nil {
-			return nil, "", ReasonDeadLetterResolve, "delivery.deadLetterSink: " + err.Error()
+			return nil, "", ReasonDeadLetterResolve, msgPath + ".deadLetterSink: " + err.Error()
 		}
 		del.DeadLetterUrl, dlq = u, u
 	}

@@ -44,7 +44,7 @@ func TestCompile(t *testing.T) {
 		}),
 		trig("orphan", func(t *apis.Trigger) { t.Spec.Broker = "gone" }),
 	}
-	c := Compile(42, []*apis.Broker{other, broker}, triggers, opts)
+	c := Compile(42, Resources{Brokers: []*apis.Broker{other, broker}, Triggers: triggers}, opts)
 	if c.Contract.Version != 42 || len(c.Contract.Ingresses) != 2 {
 		t.Fatalf("contract: %v", c.Contract)
 	}
@@ -88,7 +88,7 @@ func TestCompile(t *testing.T) {
 		t.Errorf("orphan: %+v", r)
 	}
 	// Deterministic: the same inputs in another order compile to the same contract.
-	c2 := Compile(42, []*apis.Broker{broker, other}, append(triggers[3:], triggers[:3]...), opts)
+	c2 := Compile(42, Resources{Brokers: []*apis.Broker{broker, other}, Triggers: append(triggers[3:], triggers[:3]...)}, opts)
 	if c2.Contract.String() != c.Contract.String() {
 		t.Errorf("compile depends on input order")
 	}
