@@ -492,7 +492,7 @@ type Report struct {
 	// one trigger under the same loads (the Deliver and Latency runs when
 	// those sections ran).
 	Sequence, SequenceLatency, SeqTrigger, SeqTriggerLatency *Run
-	Triggers, Brokers, Payload []*Run
+	Triggers, Brokers, Payload                               []*Run
 	// TriggerCounts etc. label the growth runs.
 	TriggerCounts, BrokerCounts, PayloadSizes []int
 }
