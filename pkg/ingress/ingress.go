@@ -118,10 +118,10 @@ type routeTable struct {
 // Channel, Sequence or Parallel, all served alike.
 type broker struct {
 	uid, kind, namespace, name, path, topic string
-	spanName                          string // of the request's server span
-	sendSpan                          string // of a record's producer span
-	sendOpts                          []trace.SpanStartOption
-	metrics                           *brokerMetrics
+	spanName                                string // of the request's server span
+	sendSpan                                string // of a record's producer span
+	sendOpts                                []trace.SpanStartOption
+	metrics                                 *brokerMetrics
 }
 
 // New builds an Ingress from cfg. It creates the Kafka producer (which
