@@ -17,6 +17,8 @@ type target string
 const (
 	targetSubscriber target = "subscriber"
 	targetDeadLetter target = "dead_letter"
+	// targetReply: a reply POSTed to a reply URL (Sender.ReplyTo).
+	targetReply target = "reply"
 )
 
 // instruments are the Sender's metrics. Attributes stay low-cardinality:
@@ -28,6 +30,7 @@ type instruments struct {
 	delivered    metric.Int64Counter     // events the subscriber accepted
 	deadLettered metric.Int64Counter     // events stored in the dead-letter sink
 	dropped      metric.Int64Counter     // events given up without a sink
+	rejected     metric.Int64Counter     // events refused with Policy.DropRejected
 	dlFailed     metric.Int64Counter     // events whose dead-letter sink failed
 	parked       metric.Int64Counter     // events handed back to wait for a far retry
 	duration     metric.Float64Histogram // one attempt, response body included
@@ -46,6 +49,7 @@ func newInstruments(m metric.Meter) (*instruments, error) {
 	counter(&in.delivered, "weft.delivery.delivered", "Events accepted (2xx) by their subscriber.", "{event}")
 	counter(&in.deadLettered, "weft.delivery.dead_lettered", "Events stored in a dead-letter sink after failed delivery.", "{event}")
 	counter(&in.dropped, "weft.delivery.dropped", "Events given up after failed delivery, with no dead-letter sink.", "{event}")
+	counter(&in.rejected, "weft.delivery.rejected", "Events a subscriber refused with a non-retryable 4xx, dropped as the policy asks (a Parallel branch's filter).", "{event}")
 	counter(&in.dlFailed, "weft.delivery.dead_letter_failures", "Events whose dead-letter sink failed too (not committed).", "{event}")
 	counter(&in.parked, "weft.delivery.parked", "Deliveries handed back to wait for a retry due later than the park threshold (the dispatcher's retry topic).", "{event}")
 	h, err := m.Float64Histogram("weft.delivery.attempt.duration",
@@ -97,12 +101,16 @@ func attemptAttrs(t target, a *attemptResult) metric.MeasurementOption {
 var (
 	subscriberAttrs = metric.WithAttributeSet(attribute.NewSet(attribute.String("weft.delivery.target", string(targetSubscriber))))
 	deadLetterAttrs = metric.WithAttributeSet(attribute.NewSet(attribute.String("weft.delivery.target", string(targetDeadLetter))))
+	replyAttrs      = metric.WithAttributeSet(attribute.NewSet(attribute.String("weft.delivery.target", string(targetReply))))
 )
 
 // targetAttrs are the attributes of the per-event metrics.
 func targetAttrs(t target) metric.MeasurementOption {
-	if t == targetDeadLetter {
+	switch t {
+	case targetDeadLetter:
 		return deadLetterAttrs
+	case targetReply:
+		return replyAttrs
 	}
 	return subscriberAttrs
 }

@@ -65,6 +65,12 @@ type Policy struct {
 	RetryAfterMax time.Duration
 	// IgnoreRetryAfter turns Retry-After off (Knative's retryAfterMax: PT0S).
 	IgnoreRetryAfter bool
+	// DropRejected makes a final non-retryable 4xx answer (any 4xx but 404,
+	// 408, 409 and 429) a decision rather than a failure: the event ends
+	// OutcomeRejected, without going to the dead-letter sink. A Parallel
+	// branch's filter answers "no" this way. Retryable failures are
+	// retried and dead-lettered as always.
+	DropRejected bool
 
 	// The fields below are not part of a trigger's delivery spec: the
 	// dispatcher sets them per delivery.
@@ -176,6 +182,12 @@ func retryable(code int) bool {
 		return true
 	}
 	return false
+}
+
+// rejected says whether a failed attempt is a subscriber's refusal that
+// Policy.DropRejected turns into OutcomeRejected: a non-retryable 4xx.
+func rejected(a *attemptResult) bool {
+	return a.err != nil && !a.retryable && a.status >= 400 && a.status <= 499 && a.replyLast == nil
 }
 
 // parseRetryAfter reads a Retry-After header value: delay-seconds or an

@@ -37,6 +37,11 @@ type attemptResult struct {
 	// parkUntil, set on the last attempt of a parked delivery, is when the
 	// next attempt is due.
 	parkUntil time.Time
+	// replyLast, set when the attempt failed because its reply could not
+	// be delivered to replyURL (Sender.ReplyTo), is that delivery's last
+	// attempt: a dead letter describes it rather than the subscriber's 2xx.
+	replyURL  string
+	replyLast *attemptResult
 }
 
 // readFailure keeps the start of a failed response's body and releases the

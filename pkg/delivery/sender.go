@@ -47,6 +47,10 @@ const (
 	// Result.RetryAt, at least Policy.ParkAfter away; the event is not
 	// finished, and the caller resumes it then (Policy.Attempted).
 	OutcomeParked
+	// OutcomeRejected: the subscriber refused the event with a
+	// non-retryable 4xx and the policy says DropRejected: the event is
+	// finished without the dead-letter sink (a filter said no).
+	OutcomeRejected
 )
 
 func (o Outcome) String() string {
@@ -59,6 +63,8 @@ func (o Outcome) String() string {
 		return "dropped"
 	case OutcomeParked:
 		return "parked"
+	case OutcomeRejected:
+		return "rejected"
 	}
 	return "none"
 }
@@ -202,7 +208,8 @@ func (s *Sender) Send(ctx context.Context, ev *event.Event, url string, p Policy
 //
 // A nil error means the event is finished and Result.Outcome says how:
 // delivered, dead-lettered (p.DeadLetterURL got it with the knativeerror*
-// extensions), or dropped (it failed and there is no dead-letter sink). A
+// extensions), dropped (it failed and there is no dead-letter sink),
+// rejected (p.DropRejected and a non-retryable 4xx), or parked. A
 // non-nil error means it is not finished and must not be committed: ctx
 // ended (the error wraps ctx.Err()), or the dead-letter sink failed after
 // its own retries (ErrDeadLetterFailed).
@@ -227,6 +234,12 @@ func (s *Sender) SendMessage(ctx context.Context, m *Message, url string, p Poli
 		s.inst.delivered.Add(ctx, 1, subscriberAttrs)
 		return res, nil
 	}
+	if p.DropRejected && rejected(&last) {
+		res.Outcome = OutcomeRejected
+		s.inst.rejected.Add(ctx, 1, subscriberAttrs)
+		s.logger.Debug("event rejected by the subscriber: dropped, as the policy says", eventAttrs(ev, url, &res)...)
+		return res, nil
+	}
 	if p.DeadLetterURL == "" {
 		res.Outcome = OutcomeDropped
 		s.inst.dropped.Add(ctx, 1, subscriberAttrs)
@@ -236,6 +249,11 @@ func (s *Sender) SendMessage(ctx context.Context, m *Message, url string, p Poli
 	}
 
 	dl := newMessage(deadLetterEvent(ev, url, &last), false)
+	if last.replyLast != nil {
+		// The subscriber answered, but its reply could not be delivered:
+		// the dead letter says where and how the reply failed.
+		dl = newMessage(deadLetterEvent(ev, last.replyURL, last.replyLast), false)
+	}
 	dlp := p
 	dlp.Attempted, dlp.ParkAfter = 0, 0 // the sink gets its own full set of attempts
 	dlLast, dlAttempts, err := s.deliver(ctx, dl, p.DeadLetterURL, dlp, targetDeadLetter, nil)
@@ -387,7 +405,55 @@ func (s *Sender) attempt(ctx context.Context, m *Message, u *neturl.URL, url str
 	if ev != nil {
 		if err := reply(ctx, ev); err != nil {
 			a.err, a.retryable = fmt.Errorf("%w: %w", ErrReplyFailed, err), true
+			var re *ReplyError
+			if errors.As(err, &re) {
+				a.replyURL, a.replyLast = re.URL, &re.last
+			}
 		}
 	}
 	return a
 }
+
+// ReplyTo is a ReplyFunc that POSTs each reply to url (binary mode, no
+// "Prefer: reply": whatever url answers is discarded) with policy p's
+// retries, backoff and timeouts, but neither its dead-letter sink nor its
+// parking: a reply that is not delivered returns a *ReplyError, which fails
+// the attempt that produced it, so the event is delivered again and, after
+// its last retry, dead-lettered with knativeerrordest = url and the reply's
+// last status and body. The reply is sent as it is; ctx ending returns its
+// error.
+func (s *Sender) ReplyTo(url string, p Policy) ReplyFunc {
+	p.DeadLetterURL, p.ParkAfter, p.Attempted, p.DropRejected = "", 0, 0, false
+	p = p.normalize()
+	return func(ctx context.Context, reply *event.Event) error {
+		m := newMessage(reply, false)
+		last, attempts, err := s.deliver(ctx, m, url, p, targetReply, nil)
+		if err != nil {
+			return fmt.Errorf("deliver reply %q to %s: %w", reply.ID(), url, err)
+		}
+		if last.err == nil {
+			s.inst.delivered.Add(ctx, 1, replyAttrs)
+			return nil
+		}
+		s.inst.dropped.Add(ctx, 1, replyAttrs)
+		return &ReplyError{URL: url, StatusCode: last.status, Attempts: attempts, Err: last.err, last: last}
+	}
+}
+
+// ReplyError is the error of a ReplyFunc made by Sender.ReplyTo: the reply
+// was not delivered to URL after Attempts attempts.
+type ReplyError struct {
+	URL string
+	// StatusCode is the last HTTP status (0: no response).
+	StatusCode int
+	Attempts   int
+	// Err is the last attempt's error.
+	Err  error
+	last attemptResult
+}
+
+func (e *ReplyError) Error() string {
+	return fmt.Sprintf("reply not delivered to %s after %d attempts: %v", e.URL, e.Attempts, e.Err)
+}
+
+func (e *ReplyError) Unwrap() error { return e.Err }

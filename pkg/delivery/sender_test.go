@@ -729,7 +729,7 @@ func TestSendMetrics(t *testing.T) {
 }
 
 func TestOutcomeString(t *testing.T) {
-	for o, want := range map[Outcome]string{0: "none", OutcomeDelivered: "delivered", OutcomeDeadLettered: "dead_lettered", OutcomeDropped: "dropped"} {
+	for o, want := range map[Outcome]string{0: "none", OutcomeDelivered: "delivered", OutcomeDeadLettered: "dead_lettered", OutcomeDropped: "dropped", OutcomeParked: "parked", OutcomeRejected: "rejected"} {
 		if o.String() != want {
 			t.Errorf("%d.String() = %q, want %q", int(o), o.String(), want)
 		}

@@ -30,8 +30,8 @@ import (
 
 const tracerName = "github.com/weft-dev/weft/pkg/dispatcher"
 
-// Dispatcher runs the egresses of the contracts it is given: each broker
-// topic is read once per process and fanned out to its egresses, each of
+// Dispatcher runs the egresses of the contracts it is given: each topic (a
+// broker's, a channel's, a flow's) is read once per process and fanned out to its egresses, each of
 // which keeps its progress in its own consumer group. Create it with New, start it with Run, feed it with
 // ApplyContract (directly, or through the contract stream Run follows when
 // Config.ControlPlane is set). All methods are safe for concurrent use.
@@ -51,11 +51,11 @@ type Dispatcher struct {
 	mu       sync.Mutex // guards the fields below
 	state    runState
 	producer *kgo.Client
-	readers  map[string]*reader // by broker topic
+	readers  map[string]*reader // by topic
 	pending  *weftv1.Contract   // applied when Run starts
 	version  uint64
 	opsAddr  net.Addr
-	retiring sync.WaitGroup // readers being stopped after their broker left
+	retiring sync.WaitGroup // readers being stopped after their topic left
 	cclient  *contract.Client
 }
 
@@ -242,8 +242,8 @@ func (d *Dispatcher) ApplyContract(ctx context.Context, c *weftv1.Contract) erro
 	if err != nil {
 		return err
 	}
-	// One reader per broker topic and one per retry topic, each with the
-	// broker's triggers. The retry topic is read even with
+	// One reader per topic and one per retry topic, each with the topic's
+	// egresses. The retry topic is read even with
 	// RetryTopicAfter 0: events other dispatchers (or this one, before)
 	// moved there are still delivered.
 	byTopic := map[string][]*egressSpec{}
@@ -270,7 +270,7 @@ func (d *Dispatcher) ApplyContract(ctx context.Context, c *weftv1.Contract) erro
 			continue
 		}
 		delete(d.readers, topic)
-		d.logger.Info("stopping broker reader", "topic", topic)
+		d.logger.Info("stopping reader", "topic", topic)
 		d.retiring.Go(func() { r.stop(time.Now().Add(d.cfg.DrainTimeout)) })
 	}
 	for topic, ss := range byTopic {
@@ -285,7 +285,7 @@ func (d *Dispatcher) ApplyContract(ctx context.Context, c *weftv1.Contract) erro
 			return fmt.Errorf("start the reader of %s: %w", topic, err)
 		}
 		d.readers[topic] = r
-		d.logger.Info("started broker reader", "topic", topic, "group", r.group, "triggers", len(ss))
+		d.logger.Info("started reader", "topic", topic, "group", r.group, "egresses", len(ss))
 	}
 	d.mu.Unlock()
 	// Outside d.mu: removing triggers waits for their in-flight deliveries.
@@ -298,8 +298,8 @@ func (d *Dispatcher) ApplyContract(ctx context.Context, c *weftv1.Contract) erro
 	return nil
 }
 
-// readerGroup is the fleet's group for the reader of topic, the broker
-// topic or the retry topic of spec's broker.
+// readerGroup is the fleet's group for the reader of topic, spec's topic
+// or its retry topic.
 func readerGroup(topic string, spec *egressSpec) string {
 	if topic == spec.retryTopic {
 		return spec.retryGroup
@@ -421,21 +421,25 @@ func (d *Dispatcher) encode(topic string, e *event.Event) (*kgo.Record, error) {
 type egressSpec struct {
 	key         string
 	uid         string
+	kind        string // Trigger, Subscription, Sequence or Parallel
 	namespace   string
 	name        string
 	generation  int64
 	topic       string
 	group       string
-	fleetGroup  string // the dispatcher fleet's group of the topic's broker
-	retryTopic  string // the broker's retry topic
+	fleetGroup  string // the dispatcher fleet's group of the topic (wire.FleetGroupOf)
+	retryTopic  string // the topic's retry topic (wire.RetryTopicOf)
 	retryGroup  string // the dispatcher fleet's group of the retry topic
 	ordered     bool
 	maxInFlight int // 0: the Config's default
+	// destination is the subscriber; "" forwards each event itself to the
+	// reply target.
 	destination string
 	replyTopic  string
+	replyURL    string
 	filter      filter.Filter
 	policy      delivery.Policy
-	// attrs are the per-trigger metrics' attributes, as a measurement
+	// attrs are the per-egress metrics' attributes, as a measurement
 	// option built once rather than per event.
 	attrs metric.MeasurementOption
 	// outcomes holds the attributes of the delivery latency metric, one
@@ -445,16 +449,30 @@ type egressSpec struct {
 
 func (s *egressSpec) ref() string { return s.namespace + "/" + s.name }
 
+// KindTrigger is the kind of an egress whose contract names none.
+const KindTrigger = "Trigger"
+
 // deliveryOutcomes are the outcome labels of the latency metric.
 var deliveryOutcomes = []string{
 	delivery.OutcomeDelivered.String(), delivery.OutcomeDeadLettered.String(), delivery.OutcomeDropped.String(),
-	delivery.OutcomeParked.String(), "error",
+	delivery.OutcomeParked.String(), delivery.OutcomeRejected.String(), "error",
 }
 
-func outcomeSets(namespace, name string) map[string]metric.MeasurementOption {
+// egressAttrs are the attributes every per-egress metric carries: "trigger"
+// is the egress's name whatever its kind (the label predates the other
+// kinds), "kind" tells them apart.
+func egressAttrs(namespace, name, kind string, extra ...attribute.KeyValue) attribute.Set {
+	return attribute.NewSet(append([]attribute.KeyValue{
+		attribute.String("namespace", namespace),
+		attribute.String("trigger", name),
+		attribute.String("kind", kind),
+	}, extra...)...)
+}
+
+func outcomeSets(namespace, name, kind string) map[string]metric.MeasurementOption {
 	m := make(map[string]metric.MeasurementOption, len(deliveryOutcomes))
 	for _, o := range deliveryOutcomes {
-		m[o] = metric.WithAttributeSet(attribute.NewSet(attribute.String("namespace", namespace), attribute.String("trigger", name), attribute.String("outcome", o)))
+		m[o] = metric.WithAttributeSet(egressAttrs(namespace, name, kind, attribute.String("outcome", o)))
 	}
 	return m
 }
@@ -464,7 +482,7 @@ func (s *egressSpec) outcomeAttrs(outcome string) metric.MeasurementOption {
 	if o, ok := s.outcomes[outcome]; ok {
 		return o
 	}
-	return metric.WithAttributeSet(attribute.NewSet(attribute.String("namespace", s.namespace), attribute.String("trigger", s.name), attribute.String("outcome", outcome)))
+	return metric.WithAttributeSet(egressAttrs(s.namespace, s.name, s.kind, attribute.String("outcome", outcome)))
 }
 
 // inFlightLimit is how many deliveries a partition may have in flight: one
@@ -480,7 +498,9 @@ func (s *egressSpec) inFlightLimit(def int) int {
 }
 
 // compile turns every egress of c into a spec keyed by uid (or consumer
-// group when the uid is empty).
+// group when the uid is empty). Every topic, a broker's or a channel's or a
+// flow's internal one, is read by the fleet's group wire.FleetGroupOf and
+// has the retry topic wire.RetryTopicOf.
 func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 	specs := map[string]*egressSpec{}
 	for _, in := range c.GetIngresses() {
@@ -495,8 +515,10 @@ func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 				return nil, fmt.Errorf("%w: ingress %s/%s has no topic", ErrInvalidContract, in.GetNamespace(), in.GetName())
 			case eg.GetConsumerGroup() == "":
 				return nil, fmt.Errorf("%w: egress %s has no consumer group", ErrInvalidContract, ref)
-			case eg.GetDestination() == "":
-				return nil, fmt.Errorf("%w: egress %s has no destination", ErrInvalidContract, ref)
+			case eg.GetReplyTopic() != "" && eg.GetReplyUrl() != "":
+				return nil, fmt.Errorf("%w: egress %s has both a reply topic and a reply URL", ErrInvalidContract, ref)
+			case eg.GetDestination() == "" && eg.GetReplyTopic() == "" && eg.GetReplyUrl() == "":
+				return nil, fmt.Errorf("%w: egress %s has no destination and no reply target", ErrInvalidContract, ref)
 			case eg.GetMaxInFlight() < 0:
 				return nil, fmt.Errorf("%w: egress %s has a negative max_in_flight", ErrInvalidContract, ref)
 			}
@@ -507,28 +529,34 @@ func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: egress %s: %w", ErrInvalidContract, ref, err)
 			}
+			kind := eg.GetKind()
+			if kind == "" {
+				kind = KindTrigger
+			}
+			policy := delivery.PolicyFromContract(eg.GetDelivery())
+			policy.DropRejected = eg.GetDropRejected()
+			topic := in.GetTopic()
 			specs[key] = &egressSpec{
 				key:         key,
 				uid:         eg.GetUid(),
+				kind:        kind,
 				namespace:   eg.GetNamespace(),
 				name:        eg.GetName(),
 				generation:  eg.GetGeneration(),
-				topic:       in.GetTopic(),
+				topic:       topic,
 				group:       eg.GetConsumerGroup(),
-				fleetGroup:  wire.DispatcherGroup(in.GetNamespace(), in.GetName()),
-				retryTopic:  wire.RetryTopic(in.GetNamespace(), in.GetName()),
-				retryGroup:  wire.RetryGroup(in.GetNamespace(), in.GetName()),
+				fleetGroup:  wire.FleetGroupOf(topic),
+				retryTopic:  wire.RetryTopicOf(topic),
+				retryGroup:  wire.RetryGroupOf(topic),
 				ordered:     eg.GetOrder() == weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
 				maxInFlight: int(eg.GetMaxInFlight()),
 				destination: eg.GetDestination(),
 				replyTopic:  eg.GetReplyTopic(),
+				replyURL:    eg.GetReplyUrl(),
 				filter:      f,
-				policy:      delivery.PolicyFromContract(eg.GetDelivery()),
-				attrs: metric.WithAttributeSet(attribute.NewSet(
-					attribute.String("namespace", eg.GetNamespace()),
-					attribute.String("trigger", eg.GetName()),
-				)),
-				outcomes: outcomeSets(eg.GetNamespace(), eg.GetName()),
+				policy:      policy,
+				attrs:       metric.WithAttributeSet(egressAttrs(eg.GetNamespace(), eg.GetName(), kind)),
+				outcomes:    outcomeSets(eg.GetNamespace(), eg.GetName(), kind),
 			}
 		}
 	}

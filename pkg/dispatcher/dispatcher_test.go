@@ -236,14 +236,14 @@ func TestReplyChain(t *testing.T) {
 		t.Errorf("subscriber saw the internal %s extension", wire.ExtBrokerTTL)
 	}
 	// The stored reply carries the decremented hop count.
-	if ttl := storedTTL(t, e, "reply-to-hello"); ttl != "254" {
+	if ttl := storedTTL(t, e, topic, "reply-to-hello"); ttl != "254" {
 		t.Errorf("stored reply has %s=%q, want 254", wire.ExtBrokerTTL, ttl)
 	}
 }
 
-// storedTTL reads the topic from the start and returns the hop count header
-// of the record with id.
-func storedTTL(t *testing.T, e *env, id string) string {
+// storedTTL reads topic from the start and returns the hop count header of
+// the record with id.
+func storedTTL(t *testing.T, e *env, topic, id string) string {
 	t.Helper()
 	cl, err := e.kcfg.NewClient(nil, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
@@ -499,11 +499,14 @@ func TestApplyContractInvalid(t *testing.T) {
 
 	bad := egress("bad", sub.URL, topic)
 	bad.Filters = []*weftv1.Filter{{Dialect: &weftv1.Filter_Cesql{Cesql: "type = = 'x'"}}}
-	noDest := egress("nodest", "", topic)
+	noDest := egress("nodest", "", "") // nothing to deliver to, nothing to forward to
+	twoReplies := egress("tworeplies", sub.URL, topic)
+	twoReplies.ReplyUrl = sub.URL
 	for name, c := range map[string]*weftv1.Contract{
-		"bad cesql":      contractOf(2, topic, good, bad),
-		"no destination": contractOf(2, topic, good, noDest),
-		"duplicate":      contractOf(2, topic, good, good),
+		"bad cesql":           contractOf(2, topic, good, bad),
+		"no destination":      contractOf(2, topic, good, noDest),
+		"reply topic and url": contractOf(2, topic, good, twoReplies),
+		"duplicate":           contractOf(2, topic, good, good),
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := d.ApplyContract(context.Background(), c)

@@ -17,6 +17,7 @@ type instruments struct {
 	retried        metric.Int64Counter
 	deadLettered   metric.Int64Counter
 	dropped        metric.Int64Counter
+	rejected       metric.Int64Counter
 	undecodable    metric.Int64Counter
 	stuckRetries   metric.Int64Counter
 	replies        metric.Int64Counter
@@ -44,9 +45,10 @@ func newInstruments(m metric.Meter, observe func(context.Context, *instruments, 
 	inst.retried = counter("weft.dispatcher.events.retried", "Delivery attempts beyond the first.")
 	inst.deadLettered = counter("weft.dispatcher.events.dead_lettered", "Events stored in the dead-letter sink.")
 	inst.dropped = counter("weft.dispatcher.events.dropped", "Events that exhausted their retries with no dead-letter sink, or were not retryable.")
+	inst.rejected = counter("weft.dispatcher.events.rejected", "Events the subscriber refused with a non-retryable 4xx where the egress drops those (a Parallel branch's filter): dropped, not dead-lettered.")
 	inst.undecodable = counter("weft.dispatcher.events.undecodable", "Records that are not CloudEvents; skipped.")
 	inst.stuckRetries = counter("weft.dispatcher.dead_letter.failures", "Retries of events whose dead-letter sink failed (their offset is held).")
-	inst.replies = counter("weft.dispatcher.replies.produced", "Reply events produced back into the broker.")
+	inst.replies = counter("weft.dispatcher.replies.produced", "Reply events produced into the reply topic (or posted to the reply URL); events an egress without a subscriber forwarded.")
 	inst.repliesDropped = counter("weft.dispatcher.replies.dropped", "Reply events dropped because their hop count reached zero.")
 	inst.parked = counter("weft.dispatcher.events.parked", "Events moved to the broker's retry topic to wait for a far retry.")
 	var err error
@@ -80,30 +82,39 @@ func newInstruments(m metric.Meter, observe func(context.Context, *instruments, 
 	return &inst, nil
 }
 
-// observe reports consumer lag per trigger and partition, and stuck events
-// and deliveries in flight per trigger.
+// observe reports consumer lag per egress and partition, and stuck events
+// and deliveries in flight per egress. Egresses with the same labels (the
+// steps of one Sequence share its name) are summed, as the counters are.
 func (d *Dispatcher) observe(_ context.Context, inst *instruments, o metric.Observer) error {
-	stuck := map[*egressSpec]int{}
-	inFlight := map[*egressSpec]int64{}
+	type key struct{ namespace, name, kind string }
+	type lagKey struct {
+		key
+		partition int32
+	}
+	stuck := map[key]int64{}
+	inFlight := map[key]int64{}
+	lag := map[lagKey]int64{}
 	for _, l := range d.lanes() {
 		spec := l.spec.Load()
-		// A retry topic's lag counts every trigger's waiting events: not
-		// one trigger's.
+		k := key{spec.namespace, spec.name, spec.kind}
+		// A retry topic's lag counts every egress's waiting events: not
+		// one egress's.
 		if hwm := l.part.hwm.Load(); hwm >= 0 && !l.part.r.retry {
-			o.ObserveInt64(inst.lag, max(hwm-l.commitPoint(), 0), metric.WithAttributes(
-				attribute.String("namespace", spec.namespace),
-				attribute.String("trigger", spec.name),
-				attribute.Int("partition", int(l.partition)),
-			))
+			lag[lagKey{k, l.partition}] += max(hwm-l.commitPoint(), 0)
 		}
 		l.mu.Lock()
-		stuck[spec] += len(l.stuck)
+		stuck[k] += int64(len(l.stuck))
 		l.mu.Unlock()
-		inFlight[spec] += l.inFlight.Load()
+		inFlight[k] += l.inFlight.Load()
 	}
-	for spec, n := range stuck {
-		o.ObserveInt64(inst.stuck, int64(n), spec.attrs)
-		o.ObserveInt64(inst.inFlight, inFlight[spec], spec.attrs)
+	for k, n := range lag {
+		o.ObserveInt64(inst.lag, n, metric.WithAttributeSet(egressAttrs(k.namespace, k.name, k.kind,
+			attribute.Int("partition", int(k.partition)))))
+	}
+	for k, n := range stuck {
+		attrs := metric.WithAttributeSet(egressAttrs(k.namespace, k.name, k.kind))
+		o.ObserveInt64(inst.stuck, n, attrs)
+		o.ObserveInt64(inst.inFlight, inFlight[k], attrs)
 	}
 	return nil
 }

@@ -12,12 +12,16 @@ import (
 )
 
 // Sender delivers one encoded event to url with policy p, producing replies
-// through reply; the same Message goes to every trigger the record matches. It must be safe for concurrent use. A nil error means the event is
+// through reply; the same Message goes to every trigger the record matches.
+// It must be safe for concurrent use. A nil error means the event is
 // finished (Result says how); a non-nil error means it is not (ctx ended, or
 // the dead-letter sink failed) and the record must not be committed.
-// *delivery.Sender implements it.
+// ReplyTo is the ReplyFunc of an egress whose replies go to a URL: it POSTs
+// them with p's retries and no dead-letter sink, and fails (so the attempt
+// fails) when a reply is not delivered. *delivery.Sender implements it.
 type Sender interface {
 	SendMessage(ctx context.Context, m *delivery.Message, url string, p delivery.Policy, reply delivery.ReplyFunc) (delivery.Result, error)
+	ReplyTo(url string, p delivery.Policy) delivery.ReplyFunc
 }
 
 // Option customizes a Dispatcher.

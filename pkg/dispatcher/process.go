@@ -42,6 +42,7 @@ func (l *lane) process(ctx context.Context, it *item) bool {
 	if recording {
 		span.SetAttributes(
 			attribute.String("weft.trigger", spec.ref()),
+			attribute.String("weft.kind", spec.kind),
 			attribute.String("messaging.system", "kafka"),
 			attribute.String("messaging.destination.name", r.Topic),
 			attribute.String("messaging.consumer.group.name", l.group),
@@ -118,7 +119,8 @@ func (l *lane) process(ctx context.Context, it *item) bool {
 }
 
 // send delivers it with spec's policy, attempted attempts made already; an
-// unordered trigger's far retry comes back parked (see retry.go).
+// unordered trigger's far retry comes back parked (see retry.go). An egress
+// without a destination forwards the event itself to its reply target.
 func (l *lane) send(ctx context.Context, spec *egressSpec, it *item, attempted int) (delivery.Result, error) {
 	d := l.part.r.d
 	inst := d.inst
@@ -130,7 +132,21 @@ func (l *lane) send(ctx context.Context, spec *egressSpec, it *item, attempted i
 	if !spec.ordered && l.part.r.d.cfg.RetryTopicAfter > 0 {
 		p.ParkAfter = l.part.r.d.cfg.RetryTopicAfter
 	}
-	res, err := d.sender.SendMessage(ctx, it.message(), spec.destination, p, l.replyFunc(spec, it.ttl))
+	var (
+		res delivery.Result
+		err error
+	)
+	switch {
+	case spec.destination == "" && spec.replyURL != "":
+		// The reply URL is the subscriber: its failures are retried,
+		// parked and dead-lettered (knativeerrordest = the reply URL) like
+		// any subscriber's, and what it answers is discarded.
+		res, err = d.sender.SendMessage(ctx, it.message(), spec.replyURL, p, nil)
+	case spec.destination == "":
+		res, err = l.forward(ctx, spec, it)
+	default:
+		res, err = d.sender.SendMessage(ctx, it.message(), spec.destination, p, l.replyFunc(spec, it.ttl))
+	}
 	outcome := "error"
 	if err == nil {
 		outcome = res.Outcome.String()
@@ -144,6 +160,19 @@ func (l *lane) send(ctx context.Context, spec *egressSpec, it *item, attempted i
 	return res, err
 }
 
+// forward produces the event itself, as a reply, into the reply topic of an
+// egress without a destination (a Subscription with only a reply), hop
+// count rule included; it is then delivered. A produce that fails returns
+// the error: the record is not finished and process retries it (with capped
+// backoff, holding the partition's commit point), never dropping it.
+func (l *lane) forward(ctx context.Context, spec *egressSpec, it *item) (delivery.Result, error) {
+	ev := it.ev.Clone() // the item's event is shared by every lane
+	if err := l.replyFunc(spec, it.ttl)(ctx, &ev); err != nil {
+		return delivery.Result{Attempts: 1, Err: err}, fmt.Errorf("forward event %q to %s: %w", ev.ID(), spec.replyTopic, err)
+	}
+	return delivery.Result{Outcome: delivery.OutcomeDelivered, Attempts: 1}, nil
+}
+
 func (l *lane) finish(ctx context.Context, spec *egressSpec, span trace.Span, ev *event.Event, r *kgo.Record, res delivery.Result) {
 	inst := l.part.r.d.inst
 	if span.IsRecording() {
@@ -152,6 +181,13 @@ func (l *lane) finish(ctx context.Context, spec *egressSpec, span trace.Span, ev
 	switch res.Outcome {
 	case delivery.OutcomeDelivered:
 		inst.delivered.Add(ctx, 1, spec.attrs)
+	case delivery.OutcomeRejected:
+		// The subscriber said no (a Parallel branch's filter): dropped by
+		// design, neither a failure nor dead-lettered.
+		inst.rejected.Add(ctx, 1, spec.attrs)
+		if span.IsRecording() {
+			span.SetAttributes(attribute.Bool("weft.rejected", true))
+		}
 	case delivery.OutcomeDeadLettered:
 		inst.deadLettered.Add(ctx, 1, spec.attrs)
 		span.SetStatus(codes.Error, "dead-lettered")
@@ -166,8 +202,21 @@ func (l *lane) finish(ctx context.Context, spec *egressSpec, span trace.Span, ev
 }
 
 // replyFunc produces replies into the egress's reply topic with the
-// producer's durability (acks=all, idempotent); an error fails the attempt.
+// producer's durability (acks=all, idempotent), or POSTs them to its reply
+// URL (without a hop count: it counts hops inside Kafka only); an error
+// fails the attempt.
 func (l *lane) replyFunc(spec *egressSpec, ttl int) delivery.ReplyFunc {
+	if spec.replyURL != "" {
+		post := l.part.r.d.sender.ReplyTo(spec.replyURL, spec.policy)
+		return func(ctx context.Context, reply *event.Event) error {
+			reply.SetExtension(wire.ExtBrokerTTL, nil)
+			if err := post(ctx, reply); err != nil {
+				return err
+			}
+			l.part.r.d.inst.replies.Add(ctx, 1, spec.attrs)
+			return nil
+		}
+	}
 	return func(ctx context.Context, reply *event.Event) error {
 		if spec.replyTopic == "" {
 			l.part.r.logger.Debug("reply discarded: the egress has no reply topic", "id", reply.ID())

@@ -19,11 +19,12 @@ import (
 //
 // An unordered trigger's event whose next retry is due Config.RetryTopicAfter
 // or more ahead does not wait in its lane, where it would hold the
-// partition's commit point: the lane produces it to the broker's retry topic
-// (wire.RetryTopic) with the trigger's key, the attempts made and when the
-// next is due (wire.HeaderRetry*), and once Kafka acknowledged that record
-// (acks=all), the original is finished. The retry topic has a reader of its
-// own in every dispatcher (the fleet's group wire.RetryGroup divides its
+// partition's commit point: the lane produces it to the topic's retry topic
+// (wire.RetryTopicOf, for a broker's, a channel's or a flow's topic alike)
+// with the egress's key, the attempts made and when the next is due
+// (wire.HeaderRetry*), and once Kafka acknowledged that record (acks=all),
+// the original is finished. The retry topic has a reader of its own in
+// every dispatcher (the fleet's group wire.RetryGroupOf divides its
 // partitions), whose lanes take only the records naming their trigger, wait
 // until each is due and resume its delivery from the attempts made: a later
 // far retry parks it again, the last failure dead-letters it as always, and
@@ -82,8 +83,8 @@ func retryRecord(spec *egressSpec, it *item, attempts int, due time.Time) *kgo.R
 
 // park stores it in spec's retry topic, due as res says, and reports
 // whether Kafka acknowledged it (it is then finished in this lane). A retry
-// topic that does not exist yet (a broker made before retry topics) is
-// created like the broker's topic.
+// topic that does not exist yet (a topic made before retry topics, or one
+// whose retry topic was never made) is created like the topic it serves.
 func (l *lane) park(ctx context.Context, spec *egressSpec, it *item, res delivery.Result) bool {
 	r := l.part.r
 	rec := retryRecord(spec, it, res.Attempts, res.RetryAt)
@@ -108,7 +109,7 @@ func (l *lane) park(ctx context.Context, spec *egressSpec, it *item, res deliver
 }
 
 // ensureRetryTopic creates spec's retry topic with the partitions and
-// max.message.bytes of the broker's topic (an existing one is fine).
+// max.message.bytes of spec's topic (an existing one is fine).
 func (r *reader) ensureRetryTopic(ctx context.Context, spec *egressSpec) error {
 	topics, err := r.adm.ListTopics(ctx, spec.topic)
 	if err != nil {
@@ -135,6 +136,6 @@ func (r *reader) ensureRetryTopic(ctx context.Context, spec *egressSpec) error {
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return fmt.Errorf("create %s: %w", spec.retryTopic, err)
 	}
-	r.logger.Info("created the broker's retry topic", "topic", spec.retryTopic, "partitions", len(td.Partitions))
+	r.logger.Info("created the retry topic", "topic", spec.retryTopic, "partitions", len(td.Partitions))
 	return nil
 }

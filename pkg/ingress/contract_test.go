@@ -64,7 +64,7 @@ func TestApplyContract(t *testing.T) {
 		t.Fatalf("b before it is applied: %d, want 404", code)
 	}
 
-	channel := &weftv1.Ingress{Kind: "Channel", Namespace: "ns1", Name: "c", Path: "/ns1/c", Topic: "weft.channel.ns1.c"}
+	channel := &weftv1.Ingress{Kind: "Channel", Namespace: "ns1", Name: "c", Path: "/channels/ns1/c", Topic: "weft.channel.ns1.c"}
 	apply(contractOf(2, a, b, channel))
 	if code := post("/ns2/b", "b2"); code != http.StatusAccepted {
 		t.Fatalf("b after contract 2: %d", code)
@@ -74,10 +74,14 @@ func TestApplyContract(t *testing.T) {
 	}
 
 	for name, bad := range map[string]*weftv1.Contract{
-		"duplicate path": contractOf(3, a, brokerEntry("ns1", "a", "other")),
-		"no topic":       contractOf(3, a, brokerEntry("ns3", "x", "")),
-		"bad path":       contractOf(3, &weftv1.Ingress{Kind: "Broker", Namespace: "ns1", Name: "a", Path: "ns1/a", Topic: topicA}),
-		"deep path":      contractOf(3, &weftv1.Ingress{Kind: "Broker", Namespace: "ns1", Name: "a", Path: "/x/ns1/a", Topic: topicA}),
+		"duplicate path":             contractOf(3, a, brokerEntry("ns1", "a", "other")),
+		"no topic":                   contractOf(3, a, brokerEntry("ns3", "x", "")),
+		"bad path":                   contractOf(3, &weftv1.Ingress{Kind: "Broker", Namespace: "ns1", Name: "a", Path: "ns1/a", Topic: topicA}),
+		"deep path":                  contractOf(3, &weftv1.Ingress{Kind: "Broker", Namespace: "ns1", Name: "a", Path: "/x/ns1/a", Topic: topicA}),
+		"channel at a broker path":   contractOf(3, &weftv1.Ingress{Kind: "Channel", Namespace: "ns1", Name: "c", Path: "/ns1/c", Topic: topicA}),
+		"sequence at a channel path": contractOf(3, &weftv1.Ingress{Kind: "Sequence", Namespace: "ns1", Name: "s", Path: "/channels/ns1/s", Topic: topicA}),
+		"short parallel path":        contractOf(3, &weftv1.Ingress{Kind: "Parallel", Namespace: "ns1", Name: "p", Path: "/parallels/ns1", Topic: topicA}),
+		"channel without topic":      contractOf(3, &weftv1.Ingress{Kind: "Channel", Namespace: "ns1", Name: "c", Path: "/channels/ns1/c"}),
 	} {
 		if err := in.ApplyContract(ctx, bad); err == nil {
 			t.Errorf("%s: contract applied", name)

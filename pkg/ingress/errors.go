@@ -13,6 +13,9 @@ import (
 var (
 	// ErrUnknownBroker: no broker of the applied contract is served at the path.
 	ErrUnknownBroker = errors.New("no such broker")
+	// ErrUnknownPath: nothing of the applied contract (no channel, sequence
+	// or parallel) is served at a path that is not a broker's.
+	ErrUnknownPath = errors.New("nothing is served at this path")
 	// ErrNoContract: no contract has been applied yet (the process just
 	// started), so whether the broker exists is not known: retry.
 	ErrNoContract = errors.New("no contract from the control plane yet, retry later")
@@ -49,6 +52,7 @@ var statusTable = []struct {
 	retryAfter []string
 }{
 	{ErrUnknownBroker, http.StatusNotFound, nil},
+	{ErrUnknownPath, http.StatusNotFound, nil},
 	{ErrNoContract, http.StatusServiceUnavailable, retryAfterShort},
 	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, nil},
 	{ErrTooLarge, http.StatusRequestEntityTooLarge, nil},

@@ -116,7 +116,7 @@ func (in *Ingress) route(path string) *broker {
 	return nil
 }
 
-// serve answers one request to a broker path and returns the status code.
+// serve answers one request to a served path and returns the status code.
 func (in *Ingress) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, b *broker, span trace.Span) int {
 	if err := in.begin(); err != nil {
 		if errors.Is(err, ErrDraining) {
@@ -131,7 +131,10 @@ func (in *Ingress) serve(ctx context.Context, w http.ResponseWriter, r *http.Req
 			// is gone.
 			return writeError(w, ErrNoContract)
 		}
-		return writeError(w, fmt.Errorf("%w at %s", ErrUnknownBroker, r.URL.Path))
+		if strings.Count(strings.TrimSuffix(r.URL.Path, "/"), "/") == 2 {
+			return writeError(w, fmt.Errorf("%w at %s", ErrUnknownBroker, r.URL.Path))
+		}
+		return writeError(w, fmt.Errorf("%w: %s", ErrUnknownPath, r.URL.Path))
 	}
 	switch r.Method {
 	case http.MethodPost:

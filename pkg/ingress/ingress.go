@@ -109,18 +109,19 @@ const (
 	kafkaDown
 )
 
-// routeTable is an immutable snapshot of the brokers served, by path.
+// routeTable is an immutable snapshot of the entries served, by path.
 type routeTable struct {
 	byPath map[string]*broker
 }
 
-// broker is one served ingress entry of the contract.
+// broker is one served ingress entry of the contract: a Broker, or a
+// Channel, Sequence or Parallel, all served alike.
 type broker struct {
-	uid, namespace, name, path, topic string
-	spanName                          string // of the request's server span
-	sendSpan                          string // of a record's producer span
-	sendOpts                          []trace.SpanStartOption
-	metrics                           *brokerMetrics
+	uid, kind, namespace, name, path, topic string
+	spanName                                string // of the request's server span
+	sendSpan                                string // of a record's producer span
+	sendOpts                                []trace.SpanStartOption
+	metrics                                 *brokerMetrics
 }
 
 // New builds an Ingress from cfg. It creates the Kafka producer (which
@@ -159,7 +160,7 @@ func New(cfg Config, opts ...Option) (*Ingress, error) {
 		tel:     tel,
 		metrics: o.metrics,
 		health:  observability.NewHealth(),
-		unknown: newBrokerMetrics("", ""),
+		unknown: newBrokerMetrics("", "", ""),
 		idle:    make(chan struct{}, 1),
 		ln:      o.ln,
 		opsLn:   o.opsLn,
@@ -253,49 +254,83 @@ func compressionCodec(name string) (kgo.CompressionCodec, error) {
 	return kgo.CompressionCodec{}, flagcheck.OneOf("--produce-compression", name, "none", "gzip", "snappy", "lz4", "zstd")
 }
 
+// pathPrefixes are the first path segment of each kind the ingress serves
+// under a prefix (wire.ChannelPath, SequencePath, ParallelPath); a Broker's
+// path has none (wire.BrokerPath).
+var pathPrefixes = map[string]string{
+	"Channel":  "/channels/",
+	"Sequence": "/sequences/",
+	"Parallel": "/parallels/",
+}
+
+// checkPath reports whether p has the shape of kind's paths: "/{ns}/{name}"
+// for a Broker, "/channels/{ns}/{name}" and the like for the others.
+func checkPath(kind, p string) error {
+	want := "/{namespace}/{name}"
+	rest, ok := p, true
+	if kind != "Broker" {
+		prefix := pathPrefixes[kind]
+		want = prefix + "{namespace}/{name}"
+		rest, ok = strings.CutPrefix(p, strings.TrimSuffix(prefix, "/"))
+	}
+	segs := strings.Split(rest, "/")
+	if !ok || len(segs) != 3 || segs[0] != "" || segs[1] == "" || segs[2] == "" {
+		return fmt.Errorf("path %q is not %s", p, want)
+	}
+	return nil
+}
+
 // ApplyContract implements contract.Applier: from now on, every ingress
-// entry of kind "Broker" in c is served at its path and appends to its
-// topic, and paths no longer in c answer 404. A snapshot with a bad entry
-// is refused whole and the previous one keeps running.
+// entry of c with a path (a Broker, Channel, Sequence or Parallel) is served
+// at it and appends to its topic, and paths no longer in c answer 404. A
+// flow's internal topics (path "") are not served. A snapshot with a bad
+// entry is refused whole and the previous one keeps running; an entry of a
+// kind this ingress does not know (a newer control plane's) is skipped.
 func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 	old := in.routes.Load().byPath
 	next := make(map[string]*broker, len(c.GetIngresses()))
 	for _, ing := range c.GetIngresses() {
-		if ing.GetKind() != "Broker" {
+		p, topic, kind := ing.GetPath(), ing.GetTopic(), ing.GetKind()
+		if p == "" {
+			continue // an internal topic: only the dispatcher writes it
+		}
+		if _, known := pathPrefixes[kind]; !known && kind != "Broker" {
+			in.logger.Warn("ingress entry of an unknown kind not served", "kind", kind, "path", p, "version", c.GetVersion())
 			continue
 		}
-		p, topic := ing.GetPath(), ing.GetTopic()
+		what := fmt.Sprintf("%s %s/%s", strings.ToLower(kind), ing.GetNamespace(), ing.GetName())
+		if err := checkPath(kind, p); err != nil {
+			return fmt.Errorf("apply contract %d: %s: %w", c.GetVersion(), what, err)
+		}
 		switch {
-		case !strings.HasPrefix(p, "/") || strings.Count(p, "/") != 2 || strings.HasSuffix(p, "/"):
-			return fmt.Errorf("apply contract %d: broker %s/%s: path %q is not /{namespace}/{name}", c.GetVersion(), ing.GetNamespace(), ing.GetName(), p)
 		case topic == "":
-			return fmt.Errorf("apply contract %d: broker %s/%s: no topic", c.GetVersion(), ing.GetNamespace(), ing.GetName())
+			return fmt.Errorf("apply contract %d: %s: no topic", c.GetVersion(), what)
 		case next[p] != nil:
 			return fmt.Errorf("apply contract %d: path %s is served twice", c.GetVersion(), p)
 		}
-		if b := old[p]; b != nil && b.topic == topic && b.uid == ing.GetUid() &&
+		if b := old[p]; b != nil && b.topic == topic && b.uid == ing.GetUid() && b.kind == kind &&
 			b.namespace == ing.GetNamespace() && b.name == ing.GetName() {
 			next[p] = b
 			continue
 		}
 		next[p] = &broker{
-			uid: ing.GetUid(), namespace: ing.GetNamespace(), name: ing.GetName(),
+			uid: ing.GetUid(), kind: kind, namespace: ing.GetNamespace(), name: ing.GetName(),
 			path: p, topic: topic, spanName: "POST " + p,
 			sendSpan: "send " + topic, sendOpts: sendSpanOptions(topic),
-			metrics: newBrokerMetrics(ing.GetNamespace(), ing.GetName()),
+			metrics: newBrokerMetrics(ing.GetNamespace(), ing.GetName(), kind),
 		}
 	}
 	in.routes.Store(&routeTable{byPath: next})
 	in.version.Store(c.GetVersion())
 	in.hasVersion.Store(true)
-	for p := range next {
+	for p, b := range next {
 		if old[p] == nil {
-			in.logger.Info("serving broker", "path", p, "topic", next[p].topic, "version", c.GetVersion())
+			in.logger.Info("serving", "kind", b.kind, "path", p, "topic", b.topic, "version", c.GetVersion())
 		}
 	}
-	for p := range old {
+	for p, b := range old {
 		if next[p] == nil {
-			in.logger.Info("no longer serving broker", "path", p, "version", c.GetVersion())
+			in.logger.Info("no longer serving", "kind", b.kind, "path", p, "version", c.GetVersion())
 		}
 	}
 	return nil

@@ -230,11 +230,11 @@ func TestRun(t *testing.T) {
 	// Metrics on the ops port.
 	_, metrics := testutil.Get(t, ops+"/metrics")
 	for _, want := range []string{
-		`weft_ingress_requests_total{broker="a",code="202",namespace="default"`,
-		`weft_ingress_requests_total{broker="b",code="202",namespace="default"`,
-		`weft_ingress_requests_total{broker="",code="404",namespace=""`,
-		`weft_ingress_event_size_bytes_bucket{broker="a",namespace="default"`,
-		`weft_ingress_produce_duration_seconds_count{broker="b",namespace="default"`,
+		`weft_ingress_requests_total{broker="a",code="202",kind="Broker",namespace="default"`,
+		`weft_ingress_requests_total{broker="b",code="202",kind="Broker",namespace="default"`,
+		`weft_ingress_requests_total{broker="",code="404",kind="",namespace=""`,
+		`weft_ingress_event_size_bytes_bucket{broker="a",kind="Broker",namespace="default"`,
+		`weft_ingress_produce_duration_seconds_count{broker="b",kind="Broker",namespace="default"`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -53,7 +53,7 @@ func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) (*telemetry,
 	return t, nil
 }
 
-// brokerMetrics caches the measurement options of one broker as ready-made
+// brokerMetrics caches the measurement options of one served entry as ready-made
 // slices, so recording a measurement allocates nothing.
 type brokerMetrics struct {
 	attrs  []attribute.KeyValue
@@ -64,10 +64,14 @@ type brokerMetrics struct {
 // commonCodes are the status codes whose options are built up front.
 var commonCodes = []int{200, 202, 400, 404, 405, 413, 415, 500, 503}
 
-func newBrokerMetrics(namespace, name string) *brokerMetrics {
+// newBrokerMetrics labels the metrics of one served entry: "broker" is its
+// name whatever its kind (the label predates the other kinds), "kind" tells
+// a Broker from a Channel, Sequence or Parallel.
+func newBrokerMetrics(namespace, name, kind string) *brokerMetrics {
 	bm := &brokerMetrics{attrs: []attribute.KeyValue{
 		attribute.String("namespace", namespace),
 		attribute.String("broker", name),
+		attribute.String("kind", kind),
 	}}
 	bm.record = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(bm.attrs...))}
 	bm.codes = make(map[int][]metric.AddOption, len(commonCodes))
