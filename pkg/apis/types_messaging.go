@@ -143,10 +143,13 @@ type SubscriptionSpec struct {
 type ChannelReference struct {
 	// APIVersion of the channel: messaging.knative.dev/v1 (Channel,
 	// InMemoryChannel) or messaging.knative.dev/v1beta1 (KafkaChannel).
+	// +kubebuilder:validation:MinLength=1
 	APIVersion string `json:"apiVersion"`
 	// Kind is Channel, InMemoryChannel or KafkaChannel.
+	// +kubebuilder:validation:MinLength=1
 	Kind string `json:"kind"`
 	// Name of the channel.
+	// +kubebuilder:validation:MinLength=1
 	Name string `json:"name"`
 	// Namespace must be empty or the Subscription's namespace.
 	// +optional
