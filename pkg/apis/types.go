@@ -94,10 +94,12 @@ type KReference struct {
 	// ("serving.knative.dev/v1").
 	// +required
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=317
 	// +kubebuilder:validation:Pattern=`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[a-z0-9]+$`
 	APIVersion string `json:"apiVersion,omitempty"`
 	// Group of the referent; when set, it must be apiVersion's group.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	Group string `json:"group,omitempty"`
 	// Address names one of the referent's addresses (Knative's KReference.Address).
 	// +optional
@@ -146,10 +148,12 @@ type Destination struct {
 	Ref *KReference `json:"ref,omitempty"`
 	// URI is an absolute URL, or, with ref, a URI relative to the ref's URL.
 	// +optional
+	// +kubebuilder:validation:MaxLength=8192
 	URI string `json:"uri,omitempty"`
 	// CACerts are PEM certificates trusted when sending to the destination
 	// (accepted for manifest compatibility).
 	// +optional
+	// +kubebuilder:validation:MaxLength=65536
 	// +kubebuilder:validation:XValidation:rule="self.contains('-----BEGIN CERTIFICATE-----')",message="must be one or more PEM-encoded certificates (-----BEGIN CERTIFICATE-----)"
 	CACerts *string `json:"CACerts,omitempty"`
 	// Audience is the OIDC audience of the destination (accepted for
@@ -184,6 +188,7 @@ type DeliverySpec struct {
 	BackoffPolicy *BackoffPolicyType `json:"backoffPolicy,omitempty"`
 	// BackoffDelay is the base delay between retries, an ISO-8601 duration.
 	// +optional
+	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^-?P(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?(T(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$`
 	// +kubebuilder:validation:XValidation:rule="!self.endsWith('P') && !self.endsWith('T')",message="no value after P or T; an ISO-8601 duration looks like PT0.5S, PT10S, PT1M30S, PT2H or P1D"
 	// +kubebuilder:validation:XValidation:rule="!self.startsWith('-') || !self.matches('[1-9]')",message="must not be negative"
@@ -191,6 +196,7 @@ type DeliverySpec struct {
 	// Timeout is how long one delivery attempt may take, an ISO-8601
 	// duration greater than zero.
 	// +optional
+	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^-?P(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?(T(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$`
 	// +kubebuilder:validation:XValidation:rule="!self.endsWith('P') && !self.endsWith('T')",message="no value after P or T; an ISO-8601 duration looks like PT0.5S, PT10S, PT1M30S, PT2H or P1D"
 	// +kubebuilder:validation:XValidation:rule="!self.startsWith('-') && self.matches('[1-9]')",message="must be greater than zero"
@@ -198,6 +204,7 @@ type DeliverySpec struct {
 	// RetryAfterMax caps how long a Retry-After header may delay a retry, an
 	// ISO-8601 duration.
 	// +optional
+	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^-?P(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?(T(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$`
 	// +kubebuilder:validation:XValidation:rule="!self.endsWith('P') && !self.endsWith('T')",message="no value after P or T; an ISO-8601 duration looks like PT0.5S, PT10S, PT1M30S, PT2H or P1D"
 	// +kubebuilder:validation:XValidation:rule="!self.startsWith('-') || !self.matches('[1-9]')",message="must not be negative"

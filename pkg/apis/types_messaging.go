@@ -125,6 +125,7 @@ type Subscription struct {
 type SubscriptionSpec struct {
 	// Channel is the channel whose events the Subscription receives, in the
 	// Subscription's namespace; immutable.
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="immutable: delete the Subscription and create it again to move it to another channel"
 	Channel ChannelReference `json:"channel"`
 	// Subscriber receives the channel's events; without it, events go
 	// straight to reply.
@@ -143,10 +144,13 @@ type SubscriptionSpec struct {
 type ChannelReference struct {
 	// APIVersion of the channel: messaging.knative.dev/v1 (Channel,
 	// InMemoryChannel) or messaging.knative.dev/v1beta1 (KafkaChannel).
+	// +kubebuilder:validation:MinLength=1
 	APIVersion string `json:"apiVersion"`
 	// Kind is Channel, InMemoryChannel or KafkaChannel.
+	// +kubebuilder:validation:MinLength=1
 	Kind string `json:"kind"`
 	// Name of the channel.
+	// +kubebuilder:validation:MinLength=1
 	Name string `json:"name"`
 	// Namespace must be empty or the Subscription's namespace.
 	// +optional
@@ -179,6 +183,7 @@ type Sequence struct {
 type SequenceSpec struct {
 	// Steps are called in order, each with the previous step's reply.
 	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
 	Steps []SequenceStep `json:"steps"`
 	// ChannelTemplate is accepted as on a Channel (it sizes the topics
 	// between steps).
@@ -243,6 +248,7 @@ type Parallel struct {
 type ParallelSpec struct {
 	// Branches each receive every event (subject to their filter).
 	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
 	Branches []ParallelBranch `json:"branches"`
 	// ChannelTemplate is accepted as on a Channel.
 	// +optional

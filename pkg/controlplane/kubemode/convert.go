@@ -9,6 +9,8 @@ import (
 
 	"github.com/weft-dev/weft/pkg/apis"
 	eventingv1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1"
+	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
+	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
 )
 
 // lastAppliedAnnotation is kubectl's copy of the last applied manifest: it
@@ -69,4 +71,45 @@ func withTransitions(conds, prev []apis.Condition, now time.Time) []apis.Conditi
 		out[i] = c
 	}
 	return out
+}
+
+// channelToAPI is a channel of manifest kind kind (Channel, InMemoryChannel
+// or KafkaChannel) as Weft's resource type (spec only; status is computed).
+func channelToAPI(kind string, m *metav1.ObjectMeta, spec *apis.ChannelSpec) *apis.Channel {
+	c := apis.DeepCopy(&apis.Channel{Spec: *spec}).(*apis.Channel)
+	return &apis.Channel{
+		TypeMeta:   apis.TypeMeta{APIVersion: apis.DefaultAPIVersion(kind), Kind: kind},
+		ObjectMeta: metaToAPI(m.DeepCopy()),
+		Spec:       c.Spec,
+	}
+}
+
+// subscriptionToAPI is s as Weft's resource type (spec only).
+func subscriptionToAPI(s *messagingv1.Subscription) *apis.Subscription {
+	c := s.DeepCopy()
+	return &apis.Subscription{
+		TypeMeta:   apis.TypeMeta{APIVersion: apis.MessagingV1, Kind: apis.KindSubscription},
+		ObjectMeta: metaToAPI(&c.ObjectMeta),
+		Spec:       c.Spec,
+	}
+}
+
+// sequenceToAPI is s as Weft's resource type (spec only).
+func sequenceToAPI(s *flowsv1.Sequence) *apis.Sequence {
+	c := s.DeepCopy()
+	return &apis.Sequence{
+		TypeMeta:   apis.TypeMeta{APIVersion: apis.FlowsV1, Kind: apis.KindSequence},
+		ObjectMeta: metaToAPI(&c.ObjectMeta),
+		Spec:       c.Spec,
+	}
+}
+
+// parallelToAPI is p as Weft's resource type (spec only).
+func parallelToAPI(p *flowsv1.Parallel) *apis.Parallel {
+	c := p.DeepCopy()
+	return &apis.Parallel{
+		TypeMeta:   apis.TypeMeta{APIVersion: apis.FlowsV1, Kind: apis.KindParallel},
+		ObjectMeta: metaToAPI(&c.ObjectMeta),
+		Spec:       c.Spec,
+	}
 }

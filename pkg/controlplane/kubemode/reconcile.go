@@ -20,22 +20,23 @@ import (
 	"github.com/weft-dev/weft/pkg/wire"
 )
 
-// Finalizer is set on every Broker and Trigger Weft admitted: it is removed
-// only once the resource's Kafka topic (Broker) or consumer group (Trigger)
-// is deleted, so a deleted resource never leaves them behind, and a Kafka
-// outage delays the deletion rather than orphaning them.
+// Finalizer is set on every resource Weft admitted: it is removed only once
+// the resource's Kafka topics (Broker, Channel, Sequence, Parallel) or
+// consumer groups (Trigger, Subscription, Sequence, Parallel) are deleted,
+// so a deleted resource never leaves them behind, and a Kafka outage delays
+// the deletion rather than orphaning them.
 const Finalizer = "weft.dev/kafka-resources"
 
 // errDataPlaneBehind retries a release (with backoff) until the data plane
 // has stopped running the resource.
-var errDataPlaneBehind = errors.New("waiting for the dispatchers to stop running the trigger")
+var errDataPlaneBehind = errors.New("waiting for the dispatchers to stop running the resource")
 
 // ReasonInvalidSpec is the Ready reason of a resource the API server took
 // but Weft's validation refuses (a CESQL expression that does not parse, for
 // one). The last valid spec, if any, keeps running.
 const ReasonInvalidSpec = "InvalidSpec"
 
-// base is what both reconcilers share.
+// base is what every reconciler shares.
 type base struct {
 	srv    *controlplane.Server
 	cl     client.Client
@@ -63,10 +64,10 @@ func (r *base) release(ctx context.Context, obj client.Object, key controlplane.
 	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
 		return nil
 	}
-	// A dispatcher commits a removed trigger's last offsets before it
-	// acknowledges the contract without it: deleting the group earlier would
-	// see it made again by that commit.
-	if key.Kind == apis.KindTrigger && !r.srv.DataPlaneApplied(wire.RoleDispatcher, r.srv.Store().Snapshot().Version) {
+	// A dispatcher commits a removed trigger's (subscription's, flow's)
+	// last offsets before it acknowledges the contract without it: deleting
+	// the group earlier would see it made again by that commit.
+	if hasGroups(key.Kind) && !r.srv.DataPlaneApplied(wire.RoleDispatcher, r.srv.Store().Snapshot().Version) {
 		return errDataPlaneBehind
 	}
 	if err := r.srv.DeleteKafkaResources(ctx, key); err != nil {
@@ -79,6 +80,16 @@ func (r *base) release(ctx context.Context, obj client.Object, key controlplane.
 	}
 	r.logger.Info("released", "resource", key.String())
 	return nil
+}
+
+// hasGroups reports whether resources of the stored kind have consumer
+// groups the dispatchers commit to.
+func hasGroups(kind string) bool {
+	switch kind {
+	case apis.KindTrigger, apis.KindSubscription, apis.KindSequence, apis.KindParallel:
+		return true
+	}
+	return false
 }
 
 // addFinalizer marks obj admitted.
@@ -109,6 +120,9 @@ func (r *base) sync(ctx context.Context, a apis.Object, key controlplane.Key, ge
 		}
 	}
 	stored = r.srv.Stored(key)
+	if stored != nil {
+		fillUncomputed(stored, r.cfg.IngressURL)
+	}
 	st, ok = desiredStatus(stored, generation, invalid)
 	return stored, st, ok, nil
 }
@@ -118,11 +132,8 @@ func (r *base) sync(ctx context.Context, a apis.Object, key controlplane.Key, ge
 // invalid (nil: valid).
 func desiredStatus(stored apis.Object, generation int64, invalid error) (apis.Status, bool) {
 	var st apis.Status
-	switch t := stored.(type) {
-	case *apis.Broker:
-		st = t.Status.Status
-	case *apis.Trigger:
-		st = t.Status.Status
+	if _, common := storedStatus(stored); common != nil {
+		st = *common
 	}
 	if invalid == nil {
 		return st, stored != nil

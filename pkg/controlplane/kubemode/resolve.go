@@ -41,19 +41,60 @@ func refGroup(ref *apis.KReference) string {
 	return ""
 }
 
-// destinations lists the destinations of o with their field paths.
+// destinations lists the destinations of o with their field paths, the
+// keys of apis.AnnotationResolvedRefs: spec.subscriber, spec.reply,
+// spec.delivery.deadLetterSink, spec.channelTemplate.spec.delivery.deadLetterSink,
+// spec.steps[i], spec.steps[i].delivery.deadLetterSink,
+// spec.branches[i].filter, .subscriber, .reply and .delivery.deadLetterSink.
 func destinations(o apis.Object) map[string]*apis.Destination {
 	out := map[string]*apis.Destination{}
-	var ds *apis.DeliverySpec
+	add := func(path string, d *apis.Destination) {
+		if d != nil {
+			out[path] = d
+		}
+	}
+	dls := func(path string, ds *apis.DeliverySpec) {
+		if ds != nil {
+			add(path+".deadLetterSink", ds.DeadLetterSink)
+		}
+	}
+	template := func(t *apis.ChannelTemplateSpec) {
+		if t != nil && t.Spec != nil {
+			dls("spec.channelTemplate.spec.delivery", t.Spec.Delivery)
+		}
+	}
 	switch t := o.(type) {
 	case *apis.Trigger:
-		out["spec.subscriber"] = &t.Spec.Subscriber
-		ds = t.Spec.Delivery
+		add("spec.subscriber", &t.Spec.Subscriber)
+		dls("spec.delivery", t.Spec.Delivery)
 	case *apis.Broker:
-		ds = t.Spec.Delivery
-	}
-	if ds != nil && ds.DeadLetterSink != nil {
-		out["spec.delivery.deadLetterSink"] = ds.DeadLetterSink
+		dls("spec.delivery", t.Spec.Delivery)
+	case *apis.Channel:
+		dls("spec.delivery", t.Spec.Delivery)
+		template(t.Spec.ChannelTemplate)
+	case *apis.Subscription:
+		add("spec.subscriber", t.Spec.Subscriber)
+		add("spec.reply", t.Spec.Reply)
+		dls("spec.delivery", t.Spec.Delivery)
+	case *apis.Sequence:
+		for i := range t.Spec.Steps {
+			p := fmt.Sprintf("spec.steps[%d]", i)
+			add(p, &t.Spec.Steps[i].Destination)
+			dls(p+".delivery", t.Spec.Steps[i].Delivery)
+		}
+		add("spec.reply", t.Spec.Reply)
+		template(t.Spec.ChannelTemplate)
+	case *apis.Parallel:
+		for i := range t.Spec.Branches {
+			b := &t.Spec.Branches[i]
+			p := fmt.Sprintf("spec.branches[%d]", i)
+			add(p+".filter", b.Filter)
+			add(p+".subscriber", &b.Subscriber)
+			add(p+".reply", b.Reply)
+			dls(p+".delivery", b.Delivery)
+		}
+		add("spec.reply", t.Spec.Reply)
+		template(t.Spec.ChannelTemplate)
 	}
 	return out
 }

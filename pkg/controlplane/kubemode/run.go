@@ -1,11 +1,12 @@
 // Package kubemode runs Weft's control plane on the Kubernetes API
-// (controlplane --store kubernetes): Brokers and Triggers are custom
-// resources with Knative's group, version and kind. The elected leader
-// reconciles those of Weft's broker class — one reconciler per kind, with a
-// finalizer for their Kafka topic and consumer group — mirrors each into the
-// control plane's state topic (where every replica compiles the same contract
-// in the same global order) and writes status back through the status
-// subresource. Every replica serves the contract stream and a read-only
+// (controlplane --store kubernetes): Brokers and Triggers, Channels
+// (Channel, InMemoryChannel, KafkaChannel), Subscriptions, Sequences and
+// Parallels are custom resources with Knative's group, version and kind. The
+// elected leader reconciles them (Brokers of Weft's broker class, Triggers of
+// those Brokers) — one reconciler per kind, with a finalizer for their Kafka
+// topics and consumer groups — mirrors each into the control plane's state
+// topic (where every replica compiles the same contract in the same global
+// order) and writes status back through the status subresource. Every replica serves the contract stream and a read-only
 // resource API.
 package kubemode
 
@@ -13,11 +14,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/go-logr/logr"
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -40,15 +44,18 @@ import (
 	"github.com/weft-dev/weft/pkg/apis"
 	"github.com/weft-dev/weft/pkg/controlplane"
 	eventingv1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1"
+	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
+	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
+	messagingv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1beta1"
 )
 
 // readOnlyWhy is what the resource API answers an Apply or Delete.
-const readOnlyWhy = "this control plane runs on the Kubernetes API (--store kubernetes): change Brokers and Triggers with kubectl"
+const readOnlyWhy = "this control plane runs on the Kubernetes API (--store kubernetes): change Brokers, Triggers, Channels, Subscriptions, Sequences and Parallels with kubectl"
 
 // Field indexes on the watched kinds.
 const (
 	indexBroker = "weft.spec.broker" // Trigger: the name of its Broker
-	indexRefs   = "weft.refs"        // Broker and Trigger: refKeys of their destinations
+	indexRefs   = "weft.refs"        // every reconciled kind: refKeys of its destinations
 )
 
 // Run is controlplane.Run on the Kubernetes API: a control-plane replica
@@ -76,7 +83,7 @@ func Run(ctx context.Context, cfg controlplane.Config, opts ...controlplane.Opti
 	g.Go(func() error {
 		select {
 		case <-mgr.Elected():
-			srv.Logger().Info("leading: reconciling Brokers and Triggers", "broker_class", cfg.BrokerClass,
+			srv.Logger().Info("leading: reconciling Brokers, Triggers, Channels, Subscriptions, Sequences and Parallels", "broker_class", cfg.BrokerClass,
 				"default_class", cfg.DefaultBrokerClass, "lease", cfg.LeaderElectionNamespace+"/"+cfg.LeaderElectionID, "leader_election", cfg.LeaderElect)
 		case <-gctx.Done():
 		}
@@ -106,14 +113,17 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 }
 
 // Scheme holds the kinds the control plane reads: client-go's and
-// eventing.knative.dev/v1.
+// eventing.knative.dev/v1, messaging.knative.dev/v1 and v1beta1,
+// flows.knative.dev/v1.
 func Scheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {
 		return nil, fmt.Errorf("build scheme: %w", err)
 	}
-	if err := eventingv1.AddToScheme(s); err != nil {
-		return nil, fmt.Errorf("build scheme: %w", err)
+	for _, add := range []func(*runtime.Scheme) error{eventingv1.AddToScheme, messagingv1.AddToScheme, messagingv1beta1.AddToScheme, flowsv1.AddToScheme} {
+		if err := add(s); err != nil {
+			return nil, fmt.Errorf("build scheme: %w", err)
+		}
 	}
 	return s, nil
 }
@@ -155,7 +165,8 @@ func NewManager(rc *rest.Config, cfg controlplane.Config, logger *slog.Logger) (
 	return mgr, nil
 }
 
-// Setup registers the Broker and Trigger reconcilers of srv with mgr.
+// Setup registers the reconcilers of srv with mgr: Broker, Trigger, one per
+// channel kind, Subscription, Sequence and Parallel.
 func Setup(mgr manager.Manager, srv *controlplane.Server) error {
 	cfg := srv.Config()
 	idx := mgr.GetFieldIndexer()
@@ -179,15 +190,23 @@ func Setup(mgr manager.Manager, srv *controlplane.Server) error {
 	}); err != nil {
 		return fmt.Errorf("index brokers by reference: %w", err)
 	}
+	flowKinds := []kindOps{subscriptionKind, sequenceKind, parallelKind}
+	for _, k := range append(slices.Clone(channelKinds), flowKinds...) {
+		if err := idx.IndexField(ctx, k.newObj(), indexRefs, func(o client.Object) []string {
+			return refKeysOf(k.toAPI(o))
+		}); err != nil {
+			return fmt.Errorf("index %ss by reference: %w", k.kind, err)
+		}
+	}
 
 	cl := mgr.GetClient()
 	res := &resolver{cl: cl}
-	b := base{srv: srv, cl: cl, res: res, cfg: cfg, logger: srv.Logger().With("component", "kubernetes")}
+	b0 := base{srv: srv, cl: cl, res: res, cfg: cfg, logger: srv.Logger().With("component", "kubernetes")}
 	brokers, err := builder.ControllerManagedBy(mgr).
 		Named("weft-broker").
 		For(&eventingv1.Broker{}).
 		WatchesRawSource(statusSource{srv: srv, kind: apis.KindBroker}).
-		Build(&brokerReconciler{b})
+		Build(&brokerReconciler{b0})
 	if err != nil {
 		return fmt.Errorf("set up the Broker reconciler: %w", err)
 	}
@@ -198,12 +217,51 @@ func Setup(mgr manager.Manager, srv *controlplane.Server) error {
 			return listRequests(ctx, cl, &eventingv1.TriggerList{}, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexBroker: o.GetName()})
 		})).
 		WatchesRawSource(statusSource{srv: srv, kind: apis.KindTrigger}).
-		Build(&triggerReconciler{b})
+		Build(&triggerReconciler{b0})
 	if err != nil {
 		return fmt.Errorf("set up the Trigger reconciler: %w", err)
 	}
+	referrers := []struct {
+		c   controller.Controller
+		ops kindOps
+	}{{brokers, brokerKind}, {triggers, triggerKind}}
+	for _, k := range channelKinds {
+		b := builder.ControllerManagedBy(mgr).
+			Named("weft-" + strings.ToLower(k.kind)).
+			For(k.newObj()).
+			WatchesRawSource(statusSource{srv: srv, kind: apis.KindChannel, manifestKind: k.kind})
+		// A change of a same-named channel of another kind may give this
+		// one the name, or take it.
+		for _, other := range channelKinds {
+			if other.kind != k.kind {
+				b = b.Watches(other.newObj(), &handler.EnqueueRequestForObject{})
+			}
+		}
+		c, err := b.Build(&channelReconciler{base: b0, ops: k})
+		if err != nil {
+			return fmt.Errorf("set up the %s reconciler: %w", k.kind, err)
+		}
+		referrers = append(referrers, struct {
+			c   controller.Controller
+			ops kindOps
+		}{c, k})
+	}
+	for _, k := range flowKinds {
+		c, err := builder.ControllerManagedBy(mgr).
+			Named("weft-" + strings.ToLower(k.kind)).
+			For(k.newObj()).
+			WatchesRawSource(statusSource{srv: srv, kind: k.stored}).
+			Build(&kindReconciler{base: b0, ops: k})
+		if err != nil {
+			return fmt.Errorf("set up the %s reconciler: %w", k.kind, err)
+		}
+		referrers = append(referrers, struct {
+			c   controller.Controller
+			ops kindOps
+		}{c, k})
+	}
 	// A referenced kind is watched from its first lookup on: a change of a
-	// referenced object reconciles the Brokers and Triggers pointing at it.
+	// referenced object reconciles the objects pointing at it.
 	res.watch = func(gvk schema.GroupVersionKind) error {
 		var obj client.Object
 		if gvk.Group == "" && gvk.Kind == "Service" {
@@ -213,13 +271,10 @@ func Setup(mgr manager.Manager, srv *controlplane.Server) error {
 			u.SetGroupVersionKind(gvk)
 			obj = u
 		}
-		for _, w := range []struct {
-			c    controller.Controller
-			list client.ObjectList
-		}{{brokers, &eventingv1.BrokerList{}}, {triggers, &eventingv1.TriggerList{}}} {
+		for _, w := range referrers {
 			h := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 				k := refKey(gvk.Group, gvk.Kind, o.GetNamespace(), o.GetName())
-				return listRequests(ctx, cl, w.list.DeepCopyObject().(client.ObjectList), client.MatchingFields{indexRefs: k})
+				return listRequests(ctx, cl, w.ops.newList(), client.MatchingFields{indexRefs: k})
 			})
 			if err := w.c.Watch(source.Kind(mgr.GetCache(), obj, h)); err != nil {
 				return err
@@ -235,15 +290,14 @@ func listRequests(ctx context.Context, cl client.Client, list client.ObjectList,
 	if err := cl.List(ctx, list, opts...); err != nil {
 		return nil
 	}
-	var out []reconcile.Request
-	switch l := list.(type) {
-	case *eventingv1.TriggerList:
-		for _, t := range l.Items {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&t)})
-		}
-	case *eventingv1.BrokerList:
-		for _, b := range l.Items {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&b)})
+	items, err := apimeta.ExtractList(list)
+	if err != nil {
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(items))
+	for _, it := range items {
+		if o, ok := it.(client.Object); ok {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o)})
 		}
 	}
 	return out
@@ -255,6 +309,9 @@ func listRequests(ctx context.Context, cl client.Client, list client.ObjectList,
 type statusSource struct {
 	srv  *controlplane.Server
 	kind string
+	// manifestKind, when set, limits the objects to those whose TypeMeta
+	// kind it is (the channel kinds share the stored kind Channel).
+	manifestKind string
 }
 
 // Start implements source.Source; the goroutine ends with ctx.
@@ -263,6 +320,9 @@ func (s statusSource) Start(ctx context.Context, q workqueue.TypedRateLimitingIn
 		for {
 			changed := s.srv.StatusChanged()
 			for _, o := range s.srv.Store().Snapshot().List(s.kind, "") {
+				if s.manifestKind != "" && o.GetTypeMeta().Kind != s.manifestKind {
+					continue
+				}
 				m := o.GetObjectMeta()
 				q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Namespace: m.Namespace, Name: m.Name}})
 			}

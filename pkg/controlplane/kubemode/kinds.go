@@ -1,0 +1,140 @@
+package kubemode
+
+import (
+	"github.com/weft-dev/weft/pkg/apis"
+	eventingv1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1"
+	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
+	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
+	messagingv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1beta1"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// kindOps is what the generic reconcilers need to know about one custom
+// resource kind of the messaging and flows groups.
+type kindOps struct {
+	// kind is the manifest kind (InMemoryChannel, say); stored is the kind
+	// Weft stores it as (Channel).
+	kind, stored string
+	newObj       func() client.Object
+	newList      func() client.ObjectList
+	// toAPI is the object as Weft's resource type (spec only).
+	toAPI func(client.Object) apis.Object
+	// status points into the object's status: the whole of it (for
+	// copying and comparing) and its conditions part.
+	status func(client.Object) (whole any, common *apis.Status)
+}
+
+// channelKinds are the three channel kinds, in the order a name conflict
+// between objects created at the same second is decided.
+var channelKinds = []kindOps{
+	{
+		kind: apis.KindChannel, stored: apis.KindChannel,
+		newObj: func() client.Object { return &messagingv1.Channel{} }, newList: func() client.ObjectList { return &messagingv1.ChannelList{} },
+		toAPI: func(o client.Object) apis.Object {
+			c := o.(*messagingv1.Channel)
+			return channelToAPI(apis.KindChannel, &c.ObjectMeta, &c.Spec)
+		},
+		status: func(o client.Object) (any, *apis.Status) {
+			c := o.(*messagingv1.Channel)
+			return &c.Status, &c.Status.Status
+		},
+	},
+	{
+		kind: apis.KindInMemoryChannel, stored: apis.KindChannel,
+		newObj: func() client.Object { return &messagingv1.InMemoryChannel{} }, newList: func() client.ObjectList { return &messagingv1.InMemoryChannelList{} },
+		toAPI: func(o client.Object) apis.Object {
+			c := o.(*messagingv1.InMemoryChannel)
+			return channelToAPI(apis.KindInMemoryChannel, &c.ObjectMeta, &c.Spec)
+		},
+		status: func(o client.Object) (any, *apis.Status) {
+			c := o.(*messagingv1.InMemoryChannel)
+			return &c.Status, &c.Status.Status
+		},
+	},
+	{
+		kind: apis.KindKafkaChannel, stored: apis.KindChannel,
+		newObj: func() client.Object { return &messagingv1beta1.KafkaChannel{} }, newList: func() client.ObjectList { return &messagingv1beta1.KafkaChannelList{} },
+		toAPI: func(o client.Object) apis.Object {
+			c := o.(*messagingv1beta1.KafkaChannel)
+			return channelToAPI(apis.KindKafkaChannel, &c.ObjectMeta, &c.Spec)
+		},
+		status: func(o client.Object) (any, *apis.Status) {
+			c := o.(*messagingv1beta1.KafkaChannel)
+			return &c.Status, &c.Status.Status
+		},
+	},
+}
+
+var subscriptionKind = kindOps{
+	kind: apis.KindSubscription, stored: apis.KindSubscription,
+	newObj: func() client.Object { return &messagingv1.Subscription{} }, newList: func() client.ObjectList { return &messagingv1.SubscriptionList{} },
+	toAPI: func(o client.Object) apis.Object { return subscriptionToAPI(o.(*messagingv1.Subscription)) },
+	status: func(o client.Object) (any, *apis.Status) {
+		s := o.(*messagingv1.Subscription)
+		return &s.Status, &s.Status.Status
+	},
+}
+
+var sequenceKind = kindOps{
+	kind: apis.KindSequence, stored: apis.KindSequence,
+	newObj: func() client.Object { return &flowsv1.Sequence{} }, newList: func() client.ObjectList { return &flowsv1.SequenceList{} },
+	toAPI: func(o client.Object) apis.Object { return sequenceToAPI(o.(*flowsv1.Sequence)) },
+	status: func(o client.Object) (any, *apis.Status) {
+		s := o.(*flowsv1.Sequence)
+		return &s.Status, &s.Status.Status
+	},
+}
+
+var parallelKind = kindOps{
+	kind: apis.KindParallel, stored: apis.KindParallel,
+	newObj: func() client.Object { return &flowsv1.Parallel{} }, newList: func() client.ObjectList { return &flowsv1.ParallelList{} },
+	toAPI: func(o client.Object) apis.Object { return parallelToAPI(o.(*flowsv1.Parallel)) },
+	status: func(o client.Object) (any, *apis.Status) {
+		p := o.(*flowsv1.Parallel)
+		return &p.Status, &p.Status.Status
+	},
+}
+
+// brokerKind and triggerKind are the eventing kinds in the same shape, for
+// the code that walks every reconciled kind (reference watches).
+var (
+	brokerKind = kindOps{
+		kind: apis.KindBroker, stored: apis.KindBroker,
+		newObj: func() client.Object { return &eventingv1.Broker{} }, newList: func() client.ObjectList { return &eventingv1.BrokerList{} },
+		toAPI: func(o client.Object) apis.Object { return brokerToAPI(o.(*eventingv1.Broker)) },
+		status: func(o client.Object) (any, *apis.Status) {
+			b := o.(*eventingv1.Broker)
+			return &b.Status, &b.Status.Status
+		},
+	}
+	triggerKind = kindOps{
+		kind: apis.KindTrigger, stored: apis.KindTrigger,
+		newObj: func() client.Object { return &eventingv1.Trigger{} }, newList: func() client.ObjectList { return &eventingv1.TriggerList{} },
+		toAPI: func(o client.Object) apis.Object { return triggerToAPI(o.(*eventingv1.Trigger)) },
+		status: func(o client.Object) (any, *apis.Status) {
+			t := o.(*eventingv1.Trigger)
+			return &t.Status, &t.Status.Status
+		},
+	}
+)
+
+// storedStatus points into a stored object's status: the whole of it and
+// its conditions part (nil, nil for an unknown type).
+func storedStatus(o apis.Object) (whole any, common *apis.Status) {
+	switch t := o.(type) {
+	case *apis.Broker:
+		return &t.Status, &t.Status.Status
+	case *apis.Trigger:
+		return &t.Status, &t.Status.Status
+	case *apis.Channel:
+		return &t.Status, &t.Status.Status
+	case *apis.Subscription:
+		return &t.Status, &t.Status.Status
+	case *apis.Sequence:
+		return &t.Status, &t.Status.Status
+	case *apis.Parallel:
+		return &t.Status, &t.Status.Status
+	}
+	return nil, nil
+}
