@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/weft-dev/weft/pkg/apis"
 	"github.com/weft-dev/weft/pkg/controlplane"
-	"github.com/weft-dev/weft/pkg/wire"
 )
 
 // ReasonNameTaken is the Ready reason of a channel whose name another
@@ -51,10 +49,12 @@ func (r *kindReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 		if controllerutil.ContainsFinalizer(obj, Finalizer) {
 			return nil
 		}
-		// TODO(issue 13): fix a new Subscription's start offsets here, once,
-		// as the Trigger reconciler does (Server.FixStartOffsets takes only
-		// a Trigger on this branch); until then its group starts where the
-		// dispatcher's initial offset says.
+		// Admission: a Subscription's start position is fixed once, before
+		// it can run, as a Trigger's (FixStartOffsets does nothing for the
+		// other kinds: their topics are their own, read from the start).
+		if err := r.srv.FixStartOffsets(ctx, a); err != nil {
+			return err
+		}
 		return r.addFinalizer(ctx, obj)
 	})
 	if err != nil || !ok {
@@ -215,36 +215,4 @@ func statusWithoutTimes(obj client.Object, ops kindOps) any {
 	whole, common := ops.status(c)
 	*common = stripTimes(*common)
 	return whole
-}
-
-// fillUncomputed stands in for status the control plane does not compute
-// for a kind (an object without conditions): its observedGeneration and,
-// for a channel or a flow, its address and topic, which follow from its
-// name alone.
-// TODO(issue 13): remove once status.go computes the status of every kind.
-func fillUncomputed(o apis.Object, ingressURL string) {
-	_, common := storedStatus(o)
-	if common == nil || len(common.Conditions) > 0 {
-		return
-	}
-	m := o.GetObjectMeta()
-	common.ObservedGeneration = m.Generation
-	base := strings.TrimRight(ingressURL, "/")
-	switch t := o.(type) {
-	case *apis.Channel:
-		if t.Status.Address == nil {
-			t.Status.Address = &apis.Addressable{Name: "http", URL: base + wire.ChannelPath(m.Namespace, m.Name)}
-		}
-		if t.Status.Topic == "" {
-			t.Status.Topic = wire.ChannelTopic(m.Namespace, m.Name)
-		}
-	case *apis.Sequence:
-		if t.Status.Address == nil {
-			t.Status.Address = &apis.Addressable{Name: "http", URL: base + wire.SequencePath(m.Namespace, m.Name)}
-		}
-	case *apis.Parallel:
-		if t.Status.Address == nil {
-			t.Status.Address = &apis.Addressable{Name: "http", URL: base + wire.ParallelPath(m.Namespace, m.Name)}
-		}
-	}
 }

@@ -120,9 +120,6 @@ func (r *base) sync(ctx context.Context, a apis.Object, key controlplane.Key, ge
 		}
 	}
 	stored = r.srv.Stored(key)
-	if stored != nil {
-		fillUncomputed(stored, r.cfg.IngressURL)
-	}
 	st, ok = desiredStatus(stored, generation, invalid)
 	return stored, st, ok, nil
 }
