@@ -406,13 +406,16 @@ func (e *env) fetchedBytes(ctx context.Context) int64 {
 	return int64(sum)
 }
 
-// warm waits until every URL answers 202 (the ingress serves the broker).
+// warm waits until every URL answers 202 (the ingress serves it) and, with
+// deliver, until each warm-up event came through to /all (the dispatcher
+// runs every hop).
 func (e *env) warm(ctx context.Context, urls []string, deliver bool) error {
+	e.sub.warmups.Store(0)
 	for _, u := range urls {
 		deadline := time.Now().Add(60 * time.Second)
 		for {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(`{}`))
-			req.Header.Set("Ce-Id", "warmup")
+			req.Header.Set("Ce-Id", warmupID)
 			req.Header.Set("Ce-Specversion", "1.0")
 			req.Header.Set("Ce-Type", "warmup")
 			req.Header.Set("Ce-Source", "weft-bench")
@@ -430,8 +433,8 @@ func (e *env) warm(ctx context.Context, urls []string, deliver bool) error {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	if deliver { // the warm-up events are delivered too: wait for them before counting
-		e.sub.waitDrained(ctx, len(urls), 2*time.Second, 30*time.Second)
+	if deliver { // the data plane runs the path once a warm-up event came through it
+		return e.sub.waitWarm(ctx, len(urls), 60*time.Second)
 	}
 	return nil
 }

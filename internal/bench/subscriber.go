@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -25,6 +26,27 @@ type subscriber struct {
 	latencies []time.Duration
 	last      time.Time
 	others    atomic.Int64
+	warmups   atomic.Int64
+}
+
+// warmupID is the id of the events that warm a run up.
+const warmupID = "warmup"
+
+// waitWarm waits until n warm-up events arrived at /all since the last
+// reset, or max passed.
+func (s *subscriber) waitWarm(ctx context.Context, n int, max time.Duration) error {
+	deadline := time.Now().Add(max)
+	for s.warmups.Load() < int64(n) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d warm-up events delivered within %s", s.warmups.Load(), n, max)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 func startSubscriber() (*subscriber, error) {
@@ -73,6 +95,13 @@ func (s *subscriber) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	if id == warmupID {
+		// Counted apart: a warm-up event is never part of a run, however
+		// late it arrives.
+		s.warmups.Add(1)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	s.mu.Lock()
 	n := s.seen[id]
 	s.seen[id] = n + 1
@@ -94,6 +123,7 @@ func (s *subscriber) reset() {
 	s.last = time.Time{}
 	s.mu.Unlock()
 	s.others.Store(0)
+	s.warmups.Store(0)
 }
 
 // distinct is the number of distinct ids delivered to /all.
