@@ -43,10 +43,14 @@ import (
 // Spec version 0.3 is kept as 0.3, not converted to 1.0: Knative's broker
 // stores and delivers a 0.3 event as 0.3, and a converted event would reach
 // a 0.3 subscriber with attributes it does not know. Its attributes are 0.3's
-// (schemaurl, datacontentencoding); with datacontentencoding base64 the data
-// must be a base64 string and is kept encoded, as the attribute that stays
-// on the event says (sdk-go decodes it yet keeps the attribute, so a reader
-// would decode twice). data_base64 is not a 0.3 member and is refused.
+// (schemaurl, datacontentencoding). With datacontentencoding base64 the data
+// must be a base64 string; it is decoded and the attribute dropped, as 1.0
+// does with data_base64: the attribute says how a JSON document carries
+// binary data, and every binary binding (Kafka record, HTTP delivery)
+// carries the bytes themselves (sdk-go's bindings have no
+// datacontentencoding at all, and sdk-go's own JSON decoder decodes yet
+// keeps the attribute, so its DataAs would decode twice). data_base64 is not
+// a 0.3 member and is refused.
 //
 // The event's data may alias b.
 func Parse(b []byte) (*event.Event, error) {
@@ -404,10 +408,17 @@ func setData(e *event.Event, data, data64 []byte, dct, dce *string, v03 bool) er
 		if !ok {
 			return attrErr("data", "with datacontentencoding base64, MUST be a JSON string of base64")
 		}
-		if _, err := base64.StdEncoding.DecodeString(s); err != nil {
+		d, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
 			return attrErr("data", "with datacontentencoding base64, is not valid base64 (RFC 4648)")
 		}
-		e.DataEncoded = []byte(s) // kept encoded: the attribute says so
+		// Decoded, and the attribute dropped: it describes how this JSON
+		// document carries the data, not the event (see Parse).
+		e.Context.(*event.EventContextV03).DataContentEncoding = nil
+		e.DataBase64 = true
+		if len(d) > 0 {
+			e.DataEncoded = d
+		}
 		return nil
 	}
 	if IsJSONMediaType(dct) {
