@@ -15,6 +15,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/types"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weft-dev/weft/pkg/ceformat"
 )
 
 const (
@@ -273,7 +275,14 @@ func FromRecord(r *kgo.Record) (*event.Event, error) {
 		}
 	}
 	if len(ct) >= len(format.Prefix) && strings.EqualFold(string(ct[:len(format.Prefix)]), format.Prefix) {
-		if f := format.Lookup(string(ct)); f != nil {
+		if f := format.Lookup(string(ct)); f == format.JSON {
+			// The JSON format by Weft's strict rules, as at the ingress.
+			e, err := ceformat.Parse(r.Value)
+			if err != nil {
+				return nil, fmt.Errorf("decode structured %s record: %w", f.MediaType(), err)
+			}
+			return e, nil
+		} else if f != nil {
 			e := new(event.Event)
 			if err := f.Unmarshal(r.Value, e); err != nil {
 				return nil, fmt.Errorf("decode structured %s record: %w", f.MediaType(), err)

@@ -12,6 +12,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/weft-dev/weft/pkg/ceformat"
 )
 
 const (
@@ -93,15 +95,31 @@ func readReply(ctx context.Context, resp *http.Response) (*event.Event, []byte, 
 	case enc == binding.EncodingStructured && len(body) == 0:
 		return nil, nil, nil
 	}
+	if enc == binding.EncodingStructured && isStructuredJSON(resp.Header.Get("Content-Type")) {
+		// Weft's own strict JSON format rules, as at the ingress.
+		ev, err := ceformat.Parse(body)
+		if err != nil {
+			return nil, start, fmt.Errorf("%w: %w", ErrMalformedReply, err)
+		}
+		return ev, nil, nil
+	}
 	msg.BodyReader = io.NopCloser(bytes.NewReader(body))
 	ev, err := binding.ToEvent(ctx, msg)
 	if err != nil {
 		return nil, start, fmt.Errorf("%w: %w", ErrMalformedReply, err)
 	}
-	if err := ev.Validate(); err != nil {
+	if err := ceformat.Check(ev); err != nil {
 		return nil, start, fmt.Errorf("%w: %w", ErrMalformedReply, err)
 	}
 	return ev, nil, nil
+}
+
+// isStructuredJSON reports a Content-Type of the JSON event format.
+func isStructuredJSON(ct string) bool {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return strings.EqualFold(strings.TrimSpace(ct), "application/cloudevents+json")
 }
 
 // isCloudEventsMediaType reports a Content-Type of the application/cloudevents

@@ -88,6 +88,42 @@ func BenchmarkIngressBinary(b *testing.B) {
 	})
 }
 
+// BenchmarkIngressStructured calls the handler in-process with structured
+// 1 KiB events (application/cloudevents+json) from many goroutines, storing
+// each in a real Kafka-protocol server.
+func BenchmarkIngressStructured(b *testing.B) {
+	in := benchIngress(b)
+	h := in.Handler()
+	var seq atomic.Int64
+	b.SetParallelism(16)
+	b.SetBytes(int64(len(benchData)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		body := &rewindBody{}
+		req := httptest.NewRequest(http.MethodPost, "/default/bench", nil)
+		req.Header.Set("Content-Type", "application/cloudevents+json")
+		req.Body = body
+		w := &discardWriter{h: http.Header{}}
+		var buf bytes.Buffer
+		for pb.Next() {
+			buf.Reset()
+			buf.WriteString(`{"specversion":"1.0","id":"`)
+			buf.WriteString(strconv.FormatInt(seq.Add(1), 10))
+			buf.WriteString(`","type":"bench.v1","source":"/bench","datacontenttype":"application/json","data":{"d":"`)
+			buf.Write(benchData)
+			buf.WriteString(`"}}`)
+			req.ContentLength = int64(buf.Len())
+			body.Reset(buf.Bytes())
+			clear(w.h)
+			h.ServeHTTP(w, req)
+			if w.code != http.StatusAccepted {
+				b.Fatalf("status %d", w.code)
+			}
+		}
+	})
+}
+
 // BenchmarkIngressBatch calls the handler in-process with batches of 100
 // structured 1 KiB events (the batch run of weft bench), storing each in a
 // real Kafka-protocol server.

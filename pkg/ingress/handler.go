@@ -3,7 +3,6 @@ package ingress
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +26,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/weft-dev/weft/pkg/ceformat"
 	"github.com/weft-dev/weft/pkg/cekafka"
 	"github.com/weft-dev/weft/pkg/observability"
 	"github.com/weft-dev/weft/pkg/wire"
@@ -185,9 +185,12 @@ func (in *Ingress) accept(ctx context.Context, r *http.Request, b *broker, req *
 		if err := req.readBody(r, in.cfg.MaxEventBytes); err != nil {
 			return 0, err
 		}
-		e := new(event.Event)
-		if err := format.JSON.Unmarshal(req.body.Bytes(), e); err != nil {
-			return 0, invalid("malformed structured event", err)
+		e, err := ceformat.Parse(req.body.Bytes())
+		if err != nil {
+			return 0, formatError("malformed structured event", err)
+		}
+		if err := weftRules(e); err != nil {
+			return 0, err
 		}
 		return -1, in.acceptOne(ctx, b, e, req.body.Len(), req, span)
 	case format.IsFormat(mt):
@@ -207,27 +210,31 @@ func (in *Ingress) accept(ctx context.Context, r *http.Request, b *broker, req *
 		}
 		return 0, fmt.Errorf("%w %q: send a binary-mode event (Ce-* headers), %s or %s", ErrUnsupportedMediaType, mt, mediaStructuredJSON, mediaBatchJSON)
 	}
-	if len(sv) != 1 || sv[0] != event.CloudEventsVersionV1 {
-		return 0, fmt.Errorf("%w: specversion: must be 1.0, not %q", ErrInvalidEvent, strings.Join(sv, ","))
+	if len(sv) != 1 || (sv[0] != ceformat.V1 && sv[0] != ceformat.V03) {
+		return 0, fmt.Errorf("%w: specversion: must be 1.0 or 0.3, not %q", ErrInvalidEvent, strings.Join(sv, ","))
 	}
 	if err := req.readBody(r, in.cfg.MaxEventBytes); err != nil {
 		return 0, err
 	}
 	e := &req.event
 	e.Context = &req.ec
+	if sv[0] == ceformat.V03 {
+		e.Context = &event.EventContextV03{} // kept as 0.3: see ceformat.Parse
+	}
 	if err := cehttp.NewMessage(r.Header, nil).ReadBinary(ctx, (*eventWriter)(e)); err != nil {
 		return 0, err
 	}
 	if req.body.Len() > 0 {
 		e.DataEncoded = req.body.Bytes()
 	}
+	if err := validate(e); err != nil {
+		return 0, err
+	}
 	return -1, in.acceptOne(ctx, b, e, req.body.Len(), req, span)
 }
 
+// acceptOne stores e, validated.
 func (in *Ingress) acceptOne(ctx context.Context, b *broker, e *event.Event, size int, req *request, span trace.Span) error {
-	if err := validate(e); err != nil {
-		return err
-	}
 	in.tel.eventSize.Record(ctx, int64(size), b.metrics.record...)
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("cloudevents.event_id", e.ID()), attribute.String("cloudevents.event_type", e.Type()))
@@ -254,8 +261,7 @@ func (in *Ingress) acceptBatch(ctx context.Context, r *http.Request, b *broker, 
 		span.SetAttributes(attribute.Int("cloudevents.batch_size", len(events)))
 	}
 	now := arrivalTime()
-	for i := range events {
-		e := &events[i]
+	for i, e := range events {
 		in.tel.eventSize.Record(ctx, int64(sizes[i]), b.metrics.record...)
 		stamp(e, now)
 		if err := in.produce(ctx, b, e, req.waiter()); err != nil {
@@ -271,148 +277,18 @@ func (in *Ingress) acceptBatch(ctx context.Context, r *http.Request, b *broker, 
 }
 
 // decodeBatch decodes and validates the events of a batch body in order,
-// stopping at the first fault. A body that is valid JSON and one array is
-// split in one pass (splitBatch); any other goes through a streaming
-// decoder, which names the fault as precisely.
-func (in *Ingress) decodeBatch(req *request) ([]event.Event, []int, error) {
-	body := req.body.Bytes()
-	raws, ok := splitBatch(body, req.raws[:0])
-	defer func() { clear(raws); req.raws = raws[:0] }()
-	if !ok {
-		return in.decodeBatchStream(body)
+// stopping at the first fault (ceformat.ParseBatch).
+func (in *Ingress) decodeBatch(req *request) ([]*event.Event, []int, error) {
+	events, sizes, err := ceformat.ParseBatch(req.body.Bytes(), ceformat.Limits{MaxEvents: in.cfg.MaxBatchEvents, MaxEventBytes: in.cfg.MaxEventBytes})
+	if err != nil {
+		return nil, nil, formatError("malformed batch", err)
 	}
-	n := min(len(raws), in.cfg.MaxBatchEvents)
-	events, sizes := make([]event.Event, 0, n), make([]int, 0, n)
-	for i, raw := range raws {
-		if i == in.cfg.MaxBatchEvents {
-			return nil, nil, fmt.Errorf("%w: more than %d events in the batch", ErrTooLarge, in.cfg.MaxBatchEvents)
-		}
-		var err error
-		if events, sizes, err = in.decodeBatchEvent(events, sizes, i, raw); err != nil {
-			return nil, nil, err
+	for i, e := range events {
+		if err := weftRules(e); err != nil {
+			return nil, nil, fmt.Errorf("event %d of the batch (id %q): %w", i, e.ID(), err)
 		}
 	}
 	return events, sizes, nil
-}
-
-// decodeBatchStream is decodeBatch through encoding/json's Decoder, for
-// bodies that are not one valid JSON array: its errors name the fault.
-func (in *Ingress) decodeBatchStream(body []byte) ([]event.Event, []int, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
-		return nil, nil, fmt.Errorf("%w: malformed batch: want a JSON array of events", ErrInvalidEvent)
-	}
-	var events []event.Event
-	var sizes []int
-	for i := 0; dec.More(); i++ {
-		if i == in.cfg.MaxBatchEvents {
-			return nil, nil, fmt.Errorf("%w: more than %d events in the batch", ErrTooLarge, in.cfg.MaxBatchEvents)
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, nil, invalid("malformed batch", err)
-		}
-		var err error
-		if events, sizes, err = in.decodeBatchEvent(events, sizes, i, raw); err != nil {
-			return nil, nil, err
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, nil, invalid("malformed batch", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, nil, fmt.Errorf("%w: malformed batch: data after the array", ErrInvalidEvent)
-	}
-	return events, sizes, nil
-}
-
-// decodeBatchEvent decodes and validates raw, event i of a batch, and
-// appends it and its size.
-func (in *Ingress) decodeBatchEvent(events []event.Event, sizes []int, i int, raw []byte) ([]event.Event, []int, error) {
-	if int64(len(raw)) > in.cfg.MaxEventBytes {
-		return nil, nil, fmt.Errorf("%w: event %d of the batch is %d bytes, the limit is %d", ErrTooLarge, i, len(raw), in.cfg.MaxEventBytes)
-	}
-	events = append(events, event.Event{})
-	e := &events[i]
-	if err := e.UnmarshalJSON(raw); err != nil {
-		return nil, nil, invalid(fmt.Sprintf("event %d of the batch: malformed", i), err)
-	}
-	if err := validate(e); err != nil {
-		return nil, nil, fmt.Errorf("event %d of the batch (id %q): %w", i, e.ID(), err)
-	}
-	return events, append(sizes, len(raw)), nil
-}
-
-// splitBatch appends to dst the elements of body, a JSON array, each
-// without the white space around it, in one pass: strictly validated by
-// json.Valid, then cut at the commas and brackets outside strings. ok is
-// false when body is not valid JSON or not an array.
-func splitBatch(body []byte, dst [][]byte) (elems [][]byte, ok bool) {
-	i := skipSpace(body, 0)
-	if i == len(body) || body[i] != '[' || !json.Valid(body) {
-		return dst, false
-	}
-	i = skipSpace(body, i+1)
-	if body[i] == ']' {
-		return dst, true
-	}
-	start, depth := i, 0
-	for ; i < len(body); i++ {
-		switch body[i] {
-		case '"':
-			i = stringEnd(body, i+1)
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth > 0 {
-				depth--
-				continue
-			}
-			return append(dst, trimSpace(body[start:i])), true
-		case ',':
-			if depth == 0 {
-				dst = append(dst, trimSpace(body[start:i]))
-				start = skipSpace(body, i+1)
-			}
-		}
-	}
-	return dst, false // not reached for valid JSON
-}
-
-// stringEnd is the index of the quote closing the string whose contents
-// start at i (body is valid JSON).
-func stringEnd(body []byte, i int) int {
-	for {
-		j := bytes.IndexByte(body[i:], '"')
-		if j < 0 {
-			return len(body)
-		}
-		i += j
-		bs := 0
-		for k := i - 1; body[k] == '\\'; k-- {
-			bs++
-		}
-		if bs%2 == 0 {
-			return i
-		}
-		i++
-	}
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
-		i++
-	}
-	return i
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && isSpace(b[len(b)-1]) {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // produce hands e's record to the producer; the outcome arrives on wt.done.
@@ -472,15 +348,18 @@ func (in *Ingress) wait(ctx context.Context, b *broker, req *request, ws []*wait
 	return first
 }
 
-// validate checks e against the CloudEvents spec and Weft's own rules,
-// naming the attribute at fault.
+// validate checks e against the CloudEvents spec (ceformat.Check) and
+// Weft's own rules, naming the attribute at fault.
 func validate(e *event.Event) error {
-	if sv := e.SpecVersion(); sv != event.CloudEventsVersionV1 {
-		return fmt.Errorf("%w: specversion: must be 1.0, not %q", ErrInvalidEvent, sv)
+	if err := ceformat.Check(e); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidEvent, err)
 	}
-	if err := e.Validate(); err != nil {
-		return invalid("", err)
-	}
+	return weftRules(e)
+}
+
+// weftRules checks what Weft requires beyond the spec of an event that
+// passed ceformat.Check (ceformat.Parse checks).
+func weftRules(e *event.Event) error {
 	if v, ok := extensions(e)[wire.ExtBrokerTTL]; ok {
 		if _, err := types.ToInteger(v); err != nil {
 			return fmt.Errorf("%w: %s: must be an integer, not %v", ErrInvalidEvent, wire.ExtBrokerTTL, v)
@@ -538,6 +417,18 @@ func arrivalTime() any {
 	a := &arrivalStamp{ms: ms, v: time.UnixMilli(ms).UTC().Format(wire.ArrivalTimeLayout)}
 	lastArrival.Store(a)
 	return a.v
+}
+
+// formatError maps a ceformat error: too large, malformed (what says what
+// was), or an invalid event.
+func formatError(what string, err error) error {
+	switch {
+	case errors.Is(err, ceformat.ErrTooLarge):
+		return fmt.Errorf("%w: %w", ErrTooLarge, err)
+	case errors.Is(err, ceformat.ErrMalformed) && !strings.HasPrefix(err.Error(), what):
+		return fmt.Errorf("%w: %s: %w", ErrInvalidEvent, what, err)
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidEvent, err)
 }
 
 // invalid wraps a parse or validation error as ErrInvalidEvent, with sdk-go's
@@ -647,7 +538,6 @@ type request struct {
 	event     event.Event
 	ec        event.EventContextV1
 	waiters   []*waiter
-	raws      [][]byte // a batch's events, in body
 	timer     *time.Timer
 	abandoned bool // a record may still reference body: never reuse
 }

@@ -1,4 +1,4 @@
-package ingress
+package ceformat
 
 import (
 	"bytes"
