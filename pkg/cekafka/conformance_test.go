@@ -207,4 +207,3 @@ func TestKafkaBindingConformance(t *testing.T) {
 		t.Run(tc.id, tc.check)
 	}
 }
-
