@@ -629,11 +629,14 @@ func (w *eventWriter) SetAttribute(attr spec.Attribute, value any) error {
 	}
 	if attr.Kind() != spec.DataContentType {
 		// HTTP binding §3.1.3.2: ce- values are percent-encoded.
-		s, err := ceheader.Decode(value.(string))
+		v, _ := value.(string)
+		s, err := ceheader.Decode(v)
 		if err != nil {
 			return fmt.Errorf("%w: header ce-%s: %v", ErrInvalidEvent, attr.Name(), err)
 		}
-		value = s
+		if s != v {
+			value = s // boxed only when decoding changed it
+		}
 	}
 	if err := attr.Set(w.Context, value); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrInvalidEvent, attr.Name(), err)
@@ -642,11 +645,15 @@ func (w *eventWriter) SetAttribute(attr spec.Attribute, value any) error {
 }
 
 func (w *eventWriter) SetExtension(name string, value any) error {
-	s, err := ceheader.Decode(value.(string))
+	v, _ := value.(string)
+	s, err := ceheader.Decode(v)
 	if err != nil {
 		return fmt.Errorf("%w: header ce-%s: %v", ErrInvalidEvent, name, err)
 	}
-	if err := w.Context.SetExtension(name, s); err != nil {
+	if s != v {
+		value = s // boxed only when decoding changed it
+	}
+	if err := w.Context.SetExtension(name, value); err != nil {
 		return fmt.Errorf("%w: extension %q: %v", ErrInvalidEvent, name, err)
 	}
 	return nil
