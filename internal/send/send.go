@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/weft-dev/weft/internal/flagcheck"
+	"github.com/weft-dev/weft/pkg/ceheader"
 )
 
 // Modes of the CloudEvents HTTP binding.
@@ -207,12 +208,18 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
 	}
-	wctx := binding.WithForceBinary(ctx)
 	if cfg.Mode == ModeStructured {
-		wctx = binding.WithForceStructured(ctx)
-	}
-	if err := cehttp.WriteRequest(wctx, binding.ToMessage(e), req); err != nil {
-		return fmt.Errorf("encode event: %w", err)
+		if err := cehttp.WriteRequest(binding.WithForceStructured(ctx), binding.ToMessage(e), req); err != nil {
+			return fmt.Errorf("encode event: %w", err)
+		}
+	} else {
+		// Binary mode: ce- values percent-encoded (HTTP binding §3.1.3.2).
+		if err := ceheader.WriteHTTP(req.Header, e); err != nil {
+			return fmt.Errorf("encode event: %w", err)
+		}
+		if data := e.Data(); len(data) > 0 {
+			req.Body, req.ContentLength = io.NopCloser(strings.NewReader(string(data))), int64(len(data))
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/binding/format"
 	"github.com/cloudevents/sdk-go/v2/binding/spec"
@@ -17,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weft-dev/weft/pkg/ceformat"
+	"github.com/weft-dev/weft/pkg/ceheader"
 )
 
 const (
@@ -46,7 +48,9 @@ var prefixedSpecs = spec.WithPrefix(HeaderPrefix)
 
 // ToRecord encodes e as a record for topic in binary content mode: a ce_
 // header per context attribute and extension in its canonical string form
-// (time in RFC 3339 UTC), the data as the value, datacontenttype as the
+// (ceheader.AppendValue: time in RFC 3339 UTC, a URI as the string it was
+// parsed from), as plain UTF-8 — the Kafka binding has no percent-encoding,
+// unlike HTTP's ce- headers — the data as the value, datacontenttype as the
 // content-type header, and the partitionkey extension as the key (nil when
 // absent, so records spread over partitions).
 //
@@ -146,10 +150,7 @@ func (w *recordWriter) writeV1(ec *event.EventContextV1) error {
 	w.str(hSpecVersion, event.CloudEventsVersionV1)
 	w.str(hID, ec.ID)
 	start := len(w.arena)
-	var err error
-	if w.arena, err = ec.Source.URL.AppendBinary(w.arena); err != nil {
-		return fmt.Errorf("encode source: %w", err)
-	}
+	w.arena = ceheader.AppendURIRef(w.arena, &ec.Source.URL)
 	w.add(hSource, start)
 	w.str(hType, ec.Type)
 	if ec.Subject != nil {
@@ -162,9 +163,7 @@ func (w *recordWriter) writeV1(ec *event.EventContextV1) error {
 	}
 	if ec.DataSchema != nil {
 		start := len(w.arena)
-		if w.arena, err = ec.DataSchema.URL.AppendBinary(w.arena); err != nil {
-			return fmt.Errorf("encode dataschema: %w", err)
-		}
+		w.arena = ceheader.AppendURIRef(w.arena, &ec.DataSchema.URL)
 		w.add(hDataSchema, start)
 	}
 	if ec.DataContentType != nil {
@@ -199,11 +198,10 @@ func (w *recordWriter) extensions(exts map[string]any) error {
 		case types.Timestamp:
 			w.arena = v.UTC().AppendFormat(w.arena, time.RFC3339Nano)
 		default:
-			s, err := types.Format(v)
-			if err != nil {
+			var err error
+			if w.arena, err = ceheader.AppendValue(w.arena, v); err != nil {
 				return fmt.Errorf("encode extension %s: %w", name, err)
 			}
-			w.arena = append(w.arena, s...)
 		}
 		val := w.add(extensionHeader(name), start)
 		if name == PartitionKeyExtension && len(val) > 0 {
@@ -225,10 +223,11 @@ func (w *recordWriter) writeGeneric(ec event.EventContext) error {
 		if val == nil || types.IsZero(val) {
 			continue
 		}
-		s, err := types.Format(val)
+		b, err := ceheader.AppendValue(nil, val)
 		if err != nil {
 			return fmt.Errorf("encode %s: %w", attr.Name(), err)
 		}
+		s := string(b)
 		if attr.Kind() == spec.DataContentType {
 			w.str(ContentTypeHeader, s)
 		} else {
@@ -326,6 +325,15 @@ func fromRecordV1(r *kgo.Record) (*event.Event, error) {
 		}
 	}
 	all := sb.String()
+	if !utf8.ValidString(all) {
+		// Kafka binding §3.2.3: header values are UTF-8 strings.
+		for i := range r.Headers {
+			k := r.Headers[i].Key
+			if (hasPrefixFold(k, HeaderPrefix) || strings.EqualFold(k, ContentTypeHeader)) && !utf8.Valid(r.Headers[i].Value) {
+				return nil, fmt.Errorf("%w: header %s is not UTF-8", ErrInvalidAttribute, k)
+			}
+		}
+	}
 
 	h := new(v1Event)
 	h.e.Context = &h.ec
@@ -413,6 +421,9 @@ func fromRecordGeneric(r *kgo.Record, sv, ct string) (*event.Event, error) {
 			continue
 		}
 		val := string(r.Headers[i].Value)
+		if !utf8.ValidString(val) {
+			return nil, fmt.Errorf("%w: header %s is not UTF-8", ErrInvalidAttribute, r.Headers[i].Key)
+		}
 		if attr := v.Attribute(k); attr != nil {
 			if err := attr.Set(e.Context, val); err != nil {
 				return nil, fmt.Errorf("%w: %s: %w", ErrInvalidAttribute, attr.Name(), err)

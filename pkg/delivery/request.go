@@ -9,13 +9,14 @@ import (
 	"net/url"
 	"sync"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/weft-dev/weft/pkg/ceheader"
 )
 
 // Message is an event encoded for delivery: its binary-mode HTTP header
-// (ce- headers, Content-Type from datacontenttype) and body, encoded once
+// (ce- headers percent-encoded per HTTP binding 1.0.2 §3.1.3.2, Content-Type
+// from datacontenttype; see ceheader.WriteHTTP) and body, encoded once
 // and shared, read-only, by every destination and attempt that sends it. A
 // dispatcher fanning one record out to many triggers encodes it once.
 type Message struct {
@@ -32,27 +33,20 @@ func NewMessage(ev *event.Event) *Message { return newMessage(ev, true) }
 
 func newMessage(ev *event.Event, preferReply bool) *Message {
 	m := &Message{ev: ev}
-	// A throwaway request to write into: cehttp writes the headers and
-	// sets the body (and its length) on a request.
-	req := &http.Request{Header: make(http.Header, 8)}
-	if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(ev), req); err != nil {
+	h := make(http.Header, 10)
+	if err := ceheader.WriteHTTP(h, ev); err != nil {
 		m.err = fmt.Errorf("%w: encode event %q: %w", ErrInvalidRequest, ev.ID(), err)
 		return m
 	}
-	if req.Body != nil {
-		body, err := io.ReadAll(req.Body)
-		if err != nil {
-			m.err = fmt.Errorf("%w: encode event %q: %w", ErrInvalidRequest, ev.ID(), err)
-			return m
-		}
-		m.body = body
-	}
+	m.body = ev.Data()
 	if preferReply {
-		req.Header.Set("Prefer", "reply")
+		h["Prefer"] = hdrPreferReply
 	}
-	m.header = req.Header
+	m.header = h
 	return m
 }
+
+var hdrPreferReply = []string{"reply"}
 
 // Event is the event m encodes.
 func (m *Message) Event() *event.Event { return m.ev }

@@ -14,6 +14,7 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/weft-dev/weft/pkg/ceformat"
+	"github.com/weft-dev/weft/pkg/ceheader"
 )
 
 const (
@@ -56,7 +57,7 @@ func readFailure(resp *http.Response) []byte {
 
 // readReply reads a 2xx response and returns the reply event it carries, if
 // any (Knative's rules): headers with ce-specversion make a binary-mode
-// event, a Content-Type of application/cloudevents+json a structured one;
+// event (its ce- values percent-decoded, ceheader.Decode), a Content-Type of application/cloudevents+json a structured one;
 // anything else (an empty body, text, JSON without ce- headers) is no reply.
 // A structured reply with an empty body is no reply either.
 //
@@ -102,6 +103,14 @@ func readReply(ctx context.Context, resp *http.Response) (*event.Event, []byte, 
 			return nil, start, fmt.Errorf("%w: %w", ErrMalformedReply, err)
 		}
 		return ev, nil, nil
+	}
+	if enc == binding.EncodingBinary {
+		// HTTP binding §3.1.3.2: ce- values are percent-encoded.
+		h, err := ceheader.DecodeHeader(resp.Header)
+		if err != nil {
+			return nil, start, fmt.Errorf("%w: %w", ErrMalformedReply, err)
+		}
+		msg.Header = h
 	}
 	msg.BodyReader = io.NopCloser(bytes.NewReader(body))
 	ev, err := binding.ToEvent(ctx, msg)

@@ -27,6 +27,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weft-dev/weft/pkg/ceformat"
+	"github.com/weft-dev/weft/pkg/ceheader"
 	"github.com/weft-dev/weft/pkg/cekafka"
 	"github.com/weft-dev/weft/pkg/observability"
 	"github.com/weft-dev/weft/pkg/wire"
@@ -517,6 +518,17 @@ func (w *eventWriter) SetAttribute(attr spec.Attribute, value any) error {
 	if attr.Kind() == spec.SpecVersion {
 		return nil // checked before: 1.0
 	}
+	if attr.Kind() != spec.DataContentType {
+		// HTTP binding §3.1.3.2: ce- values are percent-encoded.
+		v, _ := value.(string)
+		s, err := ceheader.Decode(v)
+		if err != nil {
+			return fmt.Errorf("%w: header ce-%s: %v", ErrInvalidEvent, attr.Name(), err)
+		}
+		if s != v {
+			value = s // boxed only when decoding changed it
+		}
+	}
 	if err := attr.Set(w.Context, value); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrInvalidEvent, attr.Name(), err)
 	}
@@ -524,6 +536,14 @@ func (w *eventWriter) SetAttribute(attr spec.Attribute, value any) error {
 }
 
 func (w *eventWriter) SetExtension(name string, value any) error {
+	v, _ := value.(string)
+	s, err := ceheader.Decode(v)
+	if err != nil {
+		return fmt.Errorf("%w: header ce-%s: %v", ErrInvalidEvent, name, err)
+	}
+	if s != v {
+		value = s // boxed only when decoding changed it
+	}
 	if err := w.Context.SetExtension(name, value); err != nil {
 		return fmt.Errorf("%w: extension %q: %v", ErrInvalidEvent, name, err)
 	}
