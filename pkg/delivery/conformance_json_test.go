@@ -11,7 +11,7 @@ import (
 // TestConformanceJSONReplies answers a delivery with a reply in structured
 // mode (or binary mode where noted) from a real subscriber and checks that
 // the reply is taken by the same strict rules as at the ingress
-// (docs/conformance-json.md): a valid one reaches the ReplyFunc with the
+// (docs/conformance.md): a valid one reaches the ReplyFunc with the
 // attributes and data below, an invalid one fails the attempt with
 // ErrMalformedReply naming the fault.
 func TestConformanceJSONReplies(t *testing.T) {

@@ -78,6 +78,10 @@ func TestHTTPHeaderDecoding(t *testing.T) {
 			wantCode: 202, want: map[string]string{"ce_subject": `raw é "q"`}},
 		{id: "CE-HTTP-31", header: map[string]string{"Ce-Id": "h31", "Ce-Source": "/s", "Ce-Subject": "\xff"},
 			wantCode: 400, wantBody: "ce-subject: malformed header value: not UTF-8"},
+		{id: "CE-HTTP-32", header: map[string]string{"Ce-Id": "h32", "Ce-Source": "/s", "Ce-Subject": ""},
+			wantCode: 400, wantBody: "ce-subject: must not be empty"},
+		{id: "CE-HTTP-33", header: map[string]string{"Ce-Id": "h33", "Ce-Source": "/s", "Ce-Dataschema": ""},
+			wantCode: 400, wantBody: "ce-dataschema: must not be empty"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.id, func(t *testing.T) {

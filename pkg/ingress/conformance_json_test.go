@@ -39,7 +39,7 @@ func ev(id, extra string) string {
 // TestConformanceJSON posts, through the real ingress into a real
 // Kafka-protocol server, one request per rule of the CloudEvents 1.0.2 JSON
 // event format, core attribute rules and types, and specversion 0.3
-// (docs/conformance-json.md lists every id), and checks the answer and the
+// (docs/conformance.md lists every id), and checks the answer and the
 // bytes stored.
 func TestConformanceJSON(t *testing.T) {
 	srv := testutil.StartKafka(t)

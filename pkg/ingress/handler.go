@@ -525,6 +525,11 @@ func (w *eventWriter) SetAttribute(attr spec.Attribute, value any) error {
 		if err != nil {
 			return fmt.Errorf("%w: header ce-%s: %v", ErrInvalidEvent, attr.Name(), err)
 		}
+		if s == "" {
+			// The SDK would unset the attribute; the spec requires a
+			// non-empty value wherever one is present (core §3.1).
+			return fmt.Errorf("%w: header ce-%s: must not be empty", ErrInvalidEvent, attr.Name())
+		}
 		if s != v {
 			value = s // boxed only when decoding changed it
 		}
