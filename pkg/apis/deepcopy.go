@@ -59,6 +59,11 @@ func DeepCopy(o Object) Object {
 			return nil
 		}
 		return copyJSON(x)
+	case *KafkaSink:
+		if x == nil {
+			return nil
+		}
+		return copyJSON(x)
 	}
 	return nil
 }

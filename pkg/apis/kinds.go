@@ -28,10 +28,11 @@ var manifestKinds = []kindInfo{
 	{KindSubscription, KindSubscription, MessagingV1, func() Object { return &Subscription{} }},
 	{KindSequence, KindSequence, FlowsV1, func() Object { return &Sequence{} }},
 	{KindParallel, KindParallel, FlowsV1, func() Object { return &Parallel{} }},
+	{KindKafkaSink, KindKafkaSink, EventingV1alpha1, func() Object { return &KafkaSink{} }},
 }
 
 // kinds lists the kinds Weft stores, in the order messages name them.
-var kinds = []string{KindBroker, KindTrigger, KindChannel, KindSubscription, KindSequence, KindParallel}
+var kinds = []string{KindBroker, KindTrigger, KindChannel, KindSubscription, KindSequence, KindParallel, KindKafkaSink}
 
 // manifestKindNames are the kinds a manifest may name.
 var manifestKindNames = func() []string {
@@ -79,6 +80,8 @@ func KindOf(o Object) string {
 		return KindSequence
 	case *Parallel:
 		return KindParallel
+	case *KafkaSink:
+		return KindKafkaSink
 	}
 	return fmt.Sprintf("%T", o)
 }

@@ -88,6 +88,13 @@ func Validate(o Object) error {
 		validateTypeMeta(&errs, &x.TypeMeta, KindParallel)
 		validateObjectMeta(&errs, &x.ObjectMeta)
 		validateParallel(&errs, x)
+	case *KafkaSink:
+		if x == nil {
+			return FieldErrors{{Message: "nil KafkaSink"}}
+		}
+		validateTypeMeta(&errs, &x.TypeMeta, KindKafkaSink)
+		validateObjectMeta(&errs, &x.ObjectMeta)
+		validateKafkaSink(&errs, x)
 	case nil:
 		return FieldErrors{{Message: "nil object"}}
 	default:

@@ -680,5 +680,7 @@ func clearStatus(o apis.Object) {
 		t.Status = apis.SequenceStatus{}
 	case *apis.Parallel:
 		t.Status = apis.ParallelStatus{}
+	case *apis.KafkaSink:
+		t.Status = apis.KafkaSinkStatus{}
 	}
 }

@@ -211,6 +211,8 @@ func specOnly(o apis.Object) apis.Object {
 		return &apis.Sequence{TypeMeta: t.TypeMeta, Spec: t.Spec}
 	case *apis.Parallel:
 		return &apis.Parallel{TypeMeta: t.TypeMeta, Spec: t.Spec}
+	case *apis.KafkaSink:
+		return &apis.KafkaSink{TypeMeta: t.TypeMeta, Spec: t.Spec}
 	}
 	return o
 }

@@ -138,6 +138,9 @@ func ChannelPath(namespace, name string) string  { return "/channels/" + namespa
 func SequencePath(namespace, name string) string { return "/sequences/" + namespace + "/" + name }
 func ParallelPath(namespace, name string) string { return "/parallels/" + namespace + "/" + name }
 
+// KafkaSinkPath is the HTTP path the ingress serves a KafkaSink at.
+func KafkaSinkPath(namespace, name string) string { return "/sinks/" + namespace + "/" + name }
+
 // FleetGroupOf is the consumer group the dispatcher fleet shares to divide
 // topic's partitions: DispatcherGroup for a broker topic, else
 // "weft.dispatcher-" and the topic without its "weft." prefix.

@@ -241,8 +241,9 @@ type Ingress struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// uid of the owning resource.
 	Uid string `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
-	// kind of the owning resource: "Broker", "Channel", "Sequence" or
-	// "Parallel" (a flow has one entry per internal topic).
+	// kind of the owning resource: "Broker", "Channel", "Sequence",
+	// "Parallel" (a flow has one entry per internal topic) or "KafkaSink"
+	// (served by the ingress, never read by the dispatcher).
 	Kind      string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
 	Namespace string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	Name      string `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
@@ -256,7 +257,15 @@ type Ingress struct {
 	// egresses are the triggers (or subscriptions) that consume the topic.
 	Egresses []*Egress `protobuf:"bytes,7,rep,name=egresses,proto3" json:"egresses,omitempty"`
 	// generation of the owning resource this entry was compiled from.
-	Generation    int64 `protobuf:"varint,8,opt,name=generation,proto3" json:"generation,omitempty"`
+	Generation int64 `protobuf:"varint,8,opt,name=generation,proto3" json:"generation,omitempty"`
+	// bootstrap_servers, for a KafkaSink writing to another Kafka cluster
+	// than Weft's own, are that cluster's; empty: Weft's cluster.
+	BootstrapServers []string `protobuf:"bytes,9,rep,name=bootstrap_servers,json=bootstrapServers,proto3" json:"bootstrap_servers,omitempty"`
+	// content_mode is how records carry events: "binary" ("" means binary:
+	// ce_ headers, the data as value) or "structured" (the JSON event format
+	// as value, content-type application/cloudevents+json). Only a KafkaSink
+	// may be structured.
+	ContentMode   string `protobuf:"bytes,10,opt,name=content_mode,json=contentMode,proto3" json:"content_mode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -345,6 +354,20 @@ func (x *Ingress) GetGeneration() int64 {
 		return x.Generation
 	}
 	return 0
+}
+
+func (x *Ingress) GetBootstrapServers() []string {
+	if x != nil {
+		return x.BootstrapServers
+	}
+	return nil
+}
+
+func (x *Ingress) GetContentMode() string {
+	if x != nil {
+		return x.ContentMode
+	}
+	return ""
 }
 
 // Egress is one subscriber of an ingress topic: a compiled Trigger,
@@ -1038,7 +1061,7 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\x16weft/v1/contract.proto\x12\aweft.v1\"T\n" +
 	"\bContract\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12.\n" +
-	"\tingresses\x18\x02 \x03(\v2\x10.weft.v1.IngressR\tingresses\"\xd8\x01\n" +
+	"\tingresses\x18\x02 \x03(\v2\x10.weft.v1.IngressR\tingresses\"\xa8\x02\n" +
 	"\aIngress\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1c\n" +
@@ -1049,7 +1072,10 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\begresses\x18\a \x03(\v2\x0f.weft.v1.EgressR\begresses\x12\x1e\n" +
 	"\n" +
 	"generation\x18\b \x01(\x03R\n" +
-	"generation\"\x97\x05\n" +
+	"generation\x12+\n" +
+	"\x11bootstrap_servers\x18\t \x03(\tR\x10bootstrapServers\x12!\n" +
+	"\fcontent_mode\x18\n" +
+	" \x01(\tR\vcontentMode\"\x97\x05\n" +
 	"\x06Egress\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x12\n" +
