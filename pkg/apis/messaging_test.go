@@ -451,8 +451,14 @@ func TestDecodeManifestsChannelsExample(t *testing.T) {
 func TestDecodeManifestsFlowsExample(t *testing.T) {
 	const ns = "flows-example"
 	objs := decodeExample(t, "testdata/flows.yaml")
-	if len(objs) != 2 {
-		t.Fatalf("got %d objects, want 2", len(objs))
+	if len(objs) != 4 {
+		t.Fatalf("got %d objects, want 4", len(objs))
+	}
+	if b, ok := objs[2].(*Broker); !ok || b.ObjectMeta.Name != "default" || b.ObjectMeta.Namespace != ns {
+		t.Errorf("object 3 = %#v, want the Broker default", objs[2])
+	}
+	if tr, ok := objs[3].(*Trigger); !ok || tr.Spec.Broker != "default" || tr.Spec.Subscriber.Ref.Name != "display" {
+		t.Errorf("object 4 = %#v, want the Trigger display on the Broker default", objs[3])
 	}
 	seq, ok := objs[0].(*Sequence)
 	if !ok {
