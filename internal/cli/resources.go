@@ -218,6 +218,8 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 		cols = append(cols, "URL", "STEPS", "AGE", "READY", "REASON")
 	case apis.KindParallel:
 		cols = append(cols, "URL", "BRANCHES", "AGE", "READY", "REASON")
+	case apis.KindKafkaSink:
+		cols = append(cols, "TOPIC", "URL", "AGE", "READY", "REASON")
 	}
 	fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	for _, po := range objs {
@@ -248,6 +250,8 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 			row = append(row, urlOf(t.Status.Address), strconv.Itoa(len(t.Spec.Steps)))
 		case *apis.Parallel:
 			row = append(row, urlOf(t.Status.Address), strconv.Itoa(len(t.Spec.Branches)))
+		case *apis.KafkaSink:
+			row = append(row, t.Spec.Topic, urlOf(t.Status.Address))
 		}
 		ready, reason := readyOf(o.GetConditions())
 		row = append(row, age(m.CreationTimestamp), ready, reason)
@@ -354,6 +358,8 @@ func describe(w io.Writer, po *weftv1.Object) error {
 		printSpec(tw, "Subscriber", t.Spec.Subscriber)
 		fmt.Fprintf(tw, "Subscriber URI:\t%s\n", t.Status.SubscriberURI)
 		printSpec(tw, "Delivery", t.Spec.Delivery)
+	case *apis.KafkaSink:
+		describeSink(tw, t)
 	default:
 		describeMessaging(tw, o)
 	}

@@ -60,7 +60,7 @@ func (g *globals) createOnly(ctx context.Context, o apis.Object) error {
 		if _, err := cl.Apply(ctx, &weftv1.ApplyRequest{Objects: []*weftv1.Object{po}}); err != nil {
 			return err
 		}
-		fmt.Fprintf(g.out, "%s %q created in namespace %q\n", strings.Title(strings.ToLower(po.Kind)), po.Name, po.Namespace) //nolint:staticcheck // ASCII kind names
+		fmt.Fprintf(g.out, "%s %q created in namespace %q\n", po.Kind, po.Name, po.Namespace)
 		return nil
 	})
 }
@@ -145,10 +145,11 @@ var sinkKinds = []struct{ prefix, apiVersion, kind string }{
 	{"channel", apis.MessagingV1, apis.KindChannel},
 	{"sequence", apis.FlowsV1, apis.KindSequence},
 	{"parallel", apis.FlowsV1, apis.KindParallel},
+	{"kafkasink", apis.EventingV1alpha1, apis.KindKafkaSink},
 }
 
 // sinkSyntax is how help and errors describe a sink.
-const sinkSyntax = "an http(s) URL, ksvc:NAME, svc:NAME, broker:NAME, channel:NAME, sequence:NAME or parallel:NAME"
+const sinkSyntax = "an http(s) URL, ksvc:NAME, svc:NAME, broker:NAME, channel:NAME, sequence:NAME, parallel:NAME or kafkasink:NAME"
 
 // parseSink turns kn's sink syntax into a Destination: an http(s) URL, or
 // PREFIX:NAME[:NAMESPACE] with a prefix of sinkKinds or channelKinds (imc:,

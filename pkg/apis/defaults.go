@@ -17,7 +17,8 @@ const DefaultNamespace = "default"
 //     spec.subscriber or spec.reply ({}) is dropped, as Knative treats it as
 //     unset. A Channel's kind stays what the manifest says (InMemoryChannel
 //     stays InMemoryChannel); a Subscription's spec.channel and the
-//     channelTemplates are left as they are.
+//     channelTemplates are left as they are;
+//   - a KafkaSink without spec.contentMode gets binary.
 //
 // Broker spec.delivery is left as it is. SetDefaults is idempotent; nil or
 // unknown objects are left alone.
@@ -105,6 +106,15 @@ func SetDefaults(o Object) {
 		}
 		defaultDestination(x.Spec.Reply, ns)
 		defaultTemplate(x.Spec.ChannelTemplate, ns)
+	case *KafkaSink:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindKafkaSink)
+		if x.Spec.ContentMode == nil {
+			m := ContentModeBinary
+			x.Spec.ContentMode = &m
+		}
 	}
 }
 

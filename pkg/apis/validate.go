@@ -450,7 +450,7 @@ func validateDuration(errs *errorList, path string, s *string, zeroOK bool) {
 // the name and namespace, a Trigger's Broker, a Broker's spec.config and
 // class annotation, a Subscription's spec.channel, a channel's kind
 // (Channel, InMemoryChannel, KafkaChannel), channelTemplate and topic sizing
-// (as Knative refuses). It does not validate new itself:
+// (as Knative refuses), a KafkaSink's topic and bootstrap servers. It does not validate new itself:
 // call Validate for that. A nil old (a create) passes. Errors are FieldErrors
 // matching ErrImmutable.
 func ValidateUpdate(old, new Object) error {
@@ -483,6 +483,8 @@ func ValidateUpdate(old, new Object) error {
 		validateSubscriptionUpdate(&errs, o, new.(*Subscription))
 	case *Channel:
 		validateChannelUpdate(&errs, o, new.(*Channel))
+	case *KafkaSink:
+		validateKafkaSinkUpdate(&errs, o, new.(*KafkaSink))
 	case *Broker:
 		n := new.(*Broker)
 		oc, nc := om.Annotations[AnnotationBrokerClass], nm.Annotations[AnnotationBrokerClass]

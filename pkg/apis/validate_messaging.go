@@ -82,12 +82,12 @@ func topicFields(partitions *int32, rf *int16, retention *string) []topicField {
 	return out
 }
 
-// validateTopicSpec checks a KafkaChannel's (or KafkaChannel template's)
-// topic sizing under path: numPartitions 1..MaxPartitions, replicationFactor
+// validateTopicSpec checks the topic sizing under path of a KafkaChannel
+// (or KafkaChannel template, or KafkaSink: retention nil): numPartitions 1..MaxPartitions, replicationFactor
 // 1..MaxReplicationFactor, retentionDuration an ISO-8601 duration > 0.
 func validateTopicSpec(errs *errorList, path string, partitions *int32, rf *int16, retention *string) {
 	if p := partitions; p != nil && (*p < 1 || *p > MaxPartitions) {
-		errs.add(path+".numPartitions", strconv.Itoa(int(*p)), "must be between 1 and %d (the number of partitions of the channel's topic)", MaxPartitions)
+		errs.add(path+".numPartitions", strconv.Itoa(int(*p)), "must be between 1 and %d (the number of partitions of the topic)", MaxPartitions)
 	}
 	if r := rf; r != nil && (*r < 1 || int64(*r) > MaxReplicationFactor) {
 		errs.add(path+".replicationFactor", strconv.Itoa(int(*r)), "must be between 1 and %d", MaxReplicationFactor)

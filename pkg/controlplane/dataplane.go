@@ -113,6 +113,8 @@ func resourcesOf(st *State) compile.Resources {
 			r.Sequences = append(r.Sequences, t)
 		case *apis.Parallel:
 			r.Parallels = append(r.Parallels, t)
+		case *apis.KafkaSink:
+			r.KafkaSinks = append(r.KafkaSinks, t)
 		}
 	}
 	return r

@@ -13,6 +13,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrUnavailable: the state store cannot be reached or is not caught up.
 	ErrUnavailable = errors.New("state store unavailable")
+	// ErrClusterUnavailable: another Kafka cluster a resource names (a
+	// KafkaSink's spec.bootstrapServers) cannot be reached.
+	ErrClusterUnavailable = errors.New("kafka cluster unavailable")
 	// ErrUnknownOutcome: a commit may or may not have happened.
 	ErrUnknownOutcome = errors.New("commit outcome unknown")
 	// ErrVersionTooOld: the changes after a resourceVersion are no longer

@@ -24,6 +24,7 @@ var errorCodes = []struct {
 	{ErrConflict, codes.Aborted},
 	{ErrNotFound, codes.NotFound},
 	{ErrUnavailable, codes.Unavailable},
+	{ErrClusterUnavailable, codes.Unavailable},
 	{ErrUnknownOutcome, codes.Unavailable},
 	{ErrVersionTooOld, codes.OutOfRange},
 	{ErrReadOnly, codes.FailedPrecondition},

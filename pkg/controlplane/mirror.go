@@ -81,7 +81,9 @@ func (s *Server) Unmirror(ctx context.Context, k Key) error {
 
 // DeleteKafkaResources deletes what Kafka holds for a deleted resource: a
 // broker's or channel's topics, a trigger's or subscription's consumer
-// group, every topic and group of a sequence or parallel. What is already
+// group, every topic and group of a sequence or parallel. A KafkaSink's
+// topic is kept: it holds the user's data (Knative deletes only topics it
+// created; Weft cannot tell those apart). What is already
 // gone counts as deleted; any other failure is returned, so the caller
 // retries rather than leave the resource behind.
 func (s *Server) DeleteKafkaResources(ctx context.Context, k Key) error {
@@ -96,6 +98,8 @@ func (s *Server) DeleteKafkaResources(ctx context.Context, k Key) error {
 		return s.deleteGroups(ctx, wire.SubscriptionGroup(k.Namespace, k.Name))
 	case apis.KindSequence, apis.KindParallel:
 		return s.deleteFlowResources(ctx, k)
+	case apis.KindKafkaSink:
+		return nil
 	}
 	return nil
 }

@@ -44,6 +44,15 @@ const defaultResumeWait = 3 * time.Second
 // withResumeWait changes defaultResumeWait (tests).
 func withResumeWait(d time.Duration) Option { return func(s *Server) { s.resumeWait = d } }
 
+// defaultRemoteAdminTimeout bounds the creation of a KafkaSink's topic on
+// another cluster than Weft's (spec.bootstrapServers).
+const defaultRemoteAdminTimeout = 10 * time.Second
+
+// withRemoteAdminTimeout changes defaultRemoteAdminTimeout (tests).
+func withRemoteAdminTimeout(d time.Duration) Option {
+	return func(s *Server) { s.remoteAdminTimeout = d }
+}
+
 // WithTracerProvider traces the gRPC calls (resource API and contract
 // streams) through tp, continuing the caller's W3C trace context (default:
 // no tracing).
@@ -70,6 +79,8 @@ type Server struct {
 	running bool // Run owns the peers client from then on
 	// resumeWait bounds Watch's wait for a resource_version ahead of the state.
 	resumeWait time.Duration
+	// remoteAdminTimeout bounds topic creation on another Kafka cluster.
+	remoteAdminTimeout time.Duration
 	// readOnly, when set, says why Apply and Delete are refused.
 	readOnly string
 	// bg owns background work (deleting groups); bgCtx ends it on Close.
@@ -84,7 +95,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logger: observability.DiscardLogger(), health: observability.NewHealth(), resumeWait: defaultResumeWait}
+	s := &Server{cfg: cfg, logger: observability.DiscardLogger(), health: observability.NewHealth(), resumeWait: defaultResumeWait,
+		remoteAdminTimeout: defaultRemoteAdminTimeout}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(s)

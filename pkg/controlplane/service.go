@@ -218,8 +218,8 @@ func specOnly(o apis.Object) apis.Object {
 }
 
 // sideEffects prepares Kafka for the mutations before they are committed:
-// the topics of new or changed brokers, channels, sequences and parallels
-// exist (a grown sequence gets its new step topics), new triggers and
+// the topics of new or changed brokers, channels, sequences, parallels and
+// KafkaSinks (on the sink's cluster) exist (a grown sequence gets its new step topics), new triggers and
 // subscriptions have their start offsets fixed.
 func (s *Server) sideEffects(ctx context.Context, st *State, muts []Mutation) error {
 	created := map[Key]bool{}
@@ -375,6 +375,8 @@ func (s *Server) delete(ctx context.Context, k Key, rv string) (apis.Object, err
 			return nil, err
 		}
 		switch k.Kind {
+		case apis.KindKafkaSink:
+			// Its topic is the user's data: kept (DeleteKafkaResources).
 		case apis.KindBroker, apis.KindChannel:
 			if err := s.DeleteKafkaResources(ctx, k); err != nil {
 				s.logger.Warn("deleted but its topics were not", "resource", k.String(), "err", err)

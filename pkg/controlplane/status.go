@@ -77,8 +77,29 @@ func (s *Server) withStatus(o apis.Object) apis.Object {
 		s.sequenceStatus(t, compiled)
 	case *apis.Parallel:
 		s.parallelStatus(t, compiled)
+	case *apis.KafkaSink:
+		s.kafkaSinkStatus(t)
 	}
 	return o
+}
+
+// kafkaSinkStatus fills a KafkaSink's status: its address, its topic (made
+// at apply, on its cluster) and whether every ingress serves it.
+func (s *Server) kafkaSinkStatus(k *apis.KafkaSink) {
+	m := &k.ObjectMeta
+	st := &k.Status
+	st.ObservedGeneration = m.Generation
+	st.Address = &apis.Addressable{Name: "http", URL: s.opts.KafkaSinkURL(m.Namespace, m.Name)}
+	cluster := "Weft's cluster"
+	if servers := k.Spec.BootstrapServers; len(servers) > 0 {
+		cluster = "cluster " + strings.Join(servers, ",")
+	}
+	ok, reason, msg := s.pub.readiness(m.UID, wire.RoleIngress)
+	st.Conditions = withReady([]apis.Condition{
+		cond("Addressable", true, "", ""),
+		cond("TopicReady", true, "", "topic "+k.Spec.Topic+" on "+cluster),
+		cond("IngressReady", ok, reason, msg),
+	})
 }
 
 // notCompiled is the status of an object the contract does not hold yet

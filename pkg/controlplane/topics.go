@@ -71,8 +71,9 @@ func withRetry(topics ...string) []string {
 	return out
 }
 
-// topicsOf returns the topics o needs (each with its retry topic) and how
-// to create them; none for kinds without topics of their own.
+// topicsOf returns the topics o needs (each with its retry topic, but a
+// KafkaSink's topic, which no dispatcher reads) and how to create them; none
+// for kinds without topics of their own. clusterOf says on which cluster.
 func (s *Server) topicsOf(o apis.Object) (topicSpec, []string) {
 	sp := s.defaultTopicSpec()
 	switch t := o.(type) {
@@ -93,8 +94,19 @@ func (s *Server) topicsOf(o apis.Object) (topicSpec, []string) {
 	case *apis.Sequence, *apis.Parallel:
 		topics, _ := flowNames(o)
 		return sp.templateSized(flowTemplate(o)), withRetry(topics...)
+	case *apis.KafkaSink:
+		return sp.sized(t.Spec.NumPartitions, t.Spec.ReplicationFactor, nil), []string{t.Spec.Topic}
 	}
 	return sp, nil
+}
+
+// clusterOf is the bootstrap servers of the cluster holding o's topics:
+// nil for Weft's own, a KafkaSink's spec.bootstrapServers when set.
+func clusterOf(o apis.Object) []string {
+	if k, ok := o.(*apis.KafkaSink); ok {
+		return k.Spec.BootstrapServers
+	}
+	return nil
 }
 
 func flowTemplate(o apis.Object) *apis.ChannelTemplateSpec {
@@ -146,19 +158,48 @@ func flowPrefix(k Key) string {
 	return ""
 }
 
-// ensureTopics creates the topics o needs when they do not exist.
+// ensureTopics creates the topics o needs when they do not exist, on
+// Weft's cluster or on the one o names (clusterOf). A topic that exists is
+// left as it is.
 func (s *Server) ensureTopics(ctx context.Context, o apis.Object) error {
 	sp, topics := s.topicsOf(o)
+	if len(topics) == 0 {
+		return nil
+	}
+	adm, unavailable := s.adm, ErrUnavailable
+	if servers := clusterOf(o); len(servers) > 0 {
+		remote, err := s.remoteAdmin(servers)
+		if err != nil {
+			return err
+		}
+		defer remote.Close()
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.remoteAdminTimeout)
+		defer cancel()
+		adm, unavailable = remote, fmt.Errorf("%w: bootstrap servers %s", ErrClusterUnavailable, strings.Join(servers, ","))
+	}
 	for _, topic := range topics {
-		resp, err := s.adm.CreateTopic(ctx, sp.partitions, sp.rf, sp.configs, topic)
+		resp, err := adm.CreateTopic(ctx, sp.partitions, sp.rf, sp.configs, topic)
 		if err == nil {
 			err = resp.Err
 		}
 		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-			return fmt.Errorf("%w: create topic %s: %w", ErrUnavailable, topic, err)
+			return fmt.Errorf("%w: create topic %s: %w", unavailable, topic, err)
 		}
 	}
 	return nil
+}
+
+// remoteAdmin is a short-lived admin client of the Kafka cluster at
+// servers, with the TLS and SASL settings of Weft's own (Close it).
+func (s *Server) remoteAdmin(servers []string) (*kadm.Client, error) {
+	cfg := s.cfg.Kafka
+	cfg.BootstrapServers = servers
+	cl, err := cfg.NewClient(s.logger)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bootstrap servers %s: %w", ErrClusterUnavailable, strings.Join(servers, ","), err)
+	}
+	return kadm.NewClient(cl), nil
 }
 
 // deleteTopics deletes topics (missing is fine).

@@ -1,5 +1,6 @@
 // Package compile turns the control plane's resources into the data-plane
-// contract: every broker, channel and flow topic an ingress entry, every
+// contract: every broker, channel and flow topic and every KafkaSink an
+// ingress entry, every
 // runnable trigger, subscription, sequence step and parallel branch an
 // egress, references resolved to URLs or, for replies into Weft
 // addressables, to topics. Only the control plane imports it; the data
@@ -41,6 +42,7 @@ type Resources struct {
 	Subscriptions []*apis.Subscription
 	Sequences     []*apis.Sequence
 	Parallels     []*apis.Parallel
+	KafkaSinks    []*apis.KafkaSink
 }
 
 // Resolution is what compiling a Trigger found out.
@@ -132,7 +134,8 @@ const (
 // Compile turns the resources into a contract at version. The result
 // depends only on its inputs (sorted), so every replica compiles the same
 // contract from the same state. Ingresses come in the order brokers,
-// channels, sequences, parallels, each sorted by namespace and name.
+// channels, sequences, parallels, KafkaSinks, each sorted by namespace and
+// name.
 func Compile(version uint64, res Resources, opts Options) *Compiled {
 	if opts.ServiceURLTemplate == "" {
 		opts.ServiceURLTemplate = DefaultServiceURLTemplate
@@ -142,8 +145,7 @@ func Compile(version uint64, res Resources, opts Options) *Compiled {
 		Channels: map[string]ChannelResolution{}, Subscriptions: map[string]SubscriptionResolution{},
 		Sequences: map[string]SequenceResolution{}, Parallels: map[string]ParallelResolution{},
 	}
-	r := resolver{opts: opts, brokers: map[string]*apis.Broker{}, channels: map[string]*apis.Channel{},
-		sequences: map[string]bool{}, parallels: map[string]bool{}}
+	r := resolver{opts: opts, brokers: map[string]*apis.Broker{}, channels: map[string]*apis.Channel{}, exists: map[string]bool{}}
 	bs := sortedByName(res.Brokers, func(b *apis.Broker) *apis.ObjectMeta { return &b.ObjectMeta })
 	cs := sortedByName(res.Channels, func(c *apis.Channel) *apis.ObjectMeta { return &c.ObjectMeta })
 	for _, b := range bs {
@@ -152,12 +154,11 @@ func Compile(version uint64, res Resources, opts Options) *Compiled {
 	for _, c := range cs {
 		r.channels[nsName(&c.ObjectMeta)] = c
 	}
-	for _, s := range res.Sequences {
-		r.sequences[nsName(&s.ObjectMeta)] = true
-	}
-	for _, p := range res.Parallels {
-		r.parallels[nsName(&p.ObjectMeta)] = true
-	}
+	addExisting(r, apis.KindBroker, res.Brokers)
+	addExisting(r, apis.KindChannel, res.Channels)
+	addExisting(r, apis.KindSequence, res.Sequences)
+	addExisting(r, apis.KindParallel, res.Parallels)
+	addExisting(r, apis.KindKafkaSink, res.KafkaSinks)
 	out.compileTriggers(r, bs, res.Triggers)
 	out.compileChannels(r, cs, res.Subscriptions)
 	for _, s := range sortedByName(res.Sequences, func(s *apis.Sequence) *apis.ObjectMeta { return &s.ObjectMeta }) {
@@ -166,7 +167,26 @@ func Compile(version uint64, res Resources, opts Options) *Compiled {
 	for _, p := range sortedByName(res.Parallels, func(p *apis.Parallel) *apis.ObjectMeta { return &p.ObjectMeta }) {
 		out.compileParallel(r, p)
 	}
+	for _, k := range sortedByName(res.KafkaSinks, func(k *apis.KafkaSink) *apis.ObjectMeta { return &k.ObjectMeta }) {
+		out.compileKafkaSink(k)
+	}
 	return out
+}
+
+// compileKafkaSink adds a KafkaSink's ingress entry: its path, writing to
+// spec.topic on spec.bootstrapServers (empty: Weft's cluster). Nothing
+// consumes the topic: it has no egresses.
+func (out *Compiled) compileKafkaSink(k *apis.KafkaSink) {
+	m := &k.ObjectMeta
+	in := &weftv1.Ingress{
+		Uid: m.UID, Kind: apis.KindKafkaSink, Namespace: m.Namespace, Name: m.Name,
+		Path: wire.KafkaSinkPath(m.Namespace, m.Name), Topic: k.Spec.Topic,
+		BootstrapServers: k.Spec.BootstrapServers, Generation: m.Generation,
+	}
+	if k.Spec.ContentMode != nil {
+		in.ContentMode = *k.Spec.ContentMode
+	}
+	out.Contract.Ingresses = append(out.Contract.Ingresses, in)
 }
 
 func (out *Compiled) compileTriggers(r resolver, bs []*apis.Broker, triggers []*apis.Trigger) {
@@ -486,28 +506,43 @@ type resolver struct {
 	opts     Options
 	brokers  map[string]*apis.Broker
 	channels map[string]*apis.Channel
-	// sequences and parallels hold the "namespace/name" of each.
-	sequences, parallels map[string]bool
+	// exists holds "kind/namespace/name" of every addressable compiled.
+	exists map[string]bool
 }
+
+// addExisting records objs, addressables of kind, as existing.
+func addExisting[T apis.Object](r resolver, kind string, objs []T) {
+	for _, o := range objs {
+		r.exists[kind+"/"+nsName(o.GetObjectMeta())] = true
+	}
+}
+
+// url is the ingress's URL of path.
+func (o Options) url(path string) string { return strings.TrimRight(o.IngressURL, "/") + path }
 
 // BrokerURL is the address of a broker.
 func (o Options) BrokerURL(namespace, name string) string {
-	return strings.TrimRight(o.IngressURL, "/") + wire.BrokerPath(namespace, name)
+	return o.url(wire.BrokerPath(namespace, name))
 }
 
 // ChannelURL is the address of a channel (of any channel kind).
 func (o Options) ChannelURL(namespace, name string) string {
-	return strings.TrimRight(o.IngressURL, "/") + wire.ChannelPath(namespace, name)
+	return o.url(wire.ChannelPath(namespace, name))
 }
 
 // SequenceURL is the address of a Sequence.
 func (o Options) SequenceURL(namespace, name string) string {
-	return strings.TrimRight(o.IngressURL, "/") + wire.SequencePath(namespace, name)
+	return o.url(wire.SequencePath(namespace, name))
 }
 
 // ParallelURL is the address of a Parallel.
 func (o Options) ParallelURL(namespace, name string) string {
-	return strings.TrimRight(o.IngressURL, "/") + wire.ParallelPath(namespace, name)
+	return o.url(wire.ParallelPath(namespace, name))
+}
+
+// KafkaSinkURL is the address of a KafkaSink.
+func (o Options) KafkaSinkURL(namespace, name string) string {
+	return o.url(wire.KafkaSinkPath(namespace, name))
 }
 
 // ServiceURL expands the Service template.
@@ -519,44 +554,54 @@ func (o Options) ServiceURL(namespace, name string) string {
 	return strings.NewReplacer("{name}", name, "{namespace}", namespace).Replace(t)
 }
 
-// Weft addressable kinds a reference may name, by "group/kind".
-var addressableKinds = map[string]string{
-	"eventing.knative.dev/" + apis.KindBroker:           apis.KindBroker,
-	"messaging.knative.dev/" + apis.KindChannel:         apis.KindChannel,
-	"messaging.knative.dev/" + apis.KindInMemoryChannel: apis.KindChannel,
-	"messaging.knative.dev/" + apis.KindKafkaChannel:    apis.KindChannel,
-	"flows.knative.dev/" + apis.KindSequence:            apis.KindSequence,
-	"flows.knative.dev/" + apis.KindParallel:            apis.KindParallel,
+// addressableKind is how references to one Weft addressable kind resolve.
+type addressableKind struct {
+	// kind is the kind it is stored as.
+	kind string
+	// path is the address's path on the ingress.
+	path func(namespace, name string) string
+	// topic is where a dispatcher puts replies into it; nil: replies are
+	// POSTed to its address (a KafkaSink, whose topic may live on another
+	// cluster and holds no Weft contract).
+	topic func(namespace, name string) string
 }
 
+// Weft addressable kinds a reference may name, by "group/kind".
+var addressableKinds = func() map[string]addressableKind {
+	broker := addressableKind{apis.KindBroker, wire.BrokerPath, wire.BrokerTopic}
+	channel := addressableKind{apis.KindChannel, wire.ChannelPath, wire.ChannelTopic}
+	return map[string]addressableKind{
+		"eventing.knative.dev/" + apis.KindBroker:           broker,
+		"messaging.knative.dev/" + apis.KindChannel:         channel,
+		"messaging.knative.dev/" + apis.KindInMemoryChannel: channel,
+		"messaging.knative.dev/" + apis.KindKafkaChannel:    channel,
+		"flows.knative.dev/" + apis.KindSequence: {apis.KindSequence, wire.SequencePath,
+			func(ns, name string) string { return wire.SequenceTopic(ns, name, 0) }},
+		"flows.knative.dev/" + apis.KindParallel:     {apis.KindParallel, wire.ParallelPath, wire.ParallelTopic},
+		"eventing.knative.dev/" + apis.KindKafkaSink: {apis.KindKafkaSink, wire.KafkaSinkPath, nil},
+	}
+}()
+
 // addressable resolves ref when it names a Weft addressable (a Broker, any
-// channel kind, a Sequence or a Parallel): its address URL and topic. ok is
-// false when ref names some other kind; err says the addressable is missing.
+// channel kind, a Sequence, a Parallel or a KafkaSink): its address URL and
+// the topic replies into it go to ("" for a KafkaSink). ok is false when
+// ref names some other kind; err says the addressable is missing.
 func (r resolver) addressable(namespace string, ref *apis.KReference) (url, topic string, ok bool, err error) {
 	ns := ref.Namespace
 	if ns == "" {
 		ns = namespace
 	}
-	kind, ok := addressableKinds[refGroup(ref)+"/"+ref.Kind]
+	k, ok := addressableKinds[refGroup(ref)+"/"+ref.Kind]
 	if !ok {
 		return "", "", false, nil
 	}
-	key := ns + "/" + ref.Name
-	var exists bool
-	switch kind {
-	case apis.KindBroker:
-		exists, url, topic = r.brokers[key] != nil, r.opts.BrokerURL(ns, ref.Name), wire.BrokerTopic(ns, ref.Name)
-	case apis.KindChannel:
-		exists, url, topic = r.channels[key] != nil, r.opts.ChannelURL(ns, ref.Name), wire.ChannelTopic(ns, ref.Name)
-	case apis.KindSequence:
-		exists, url, topic = r.sequences[key], r.opts.SequenceURL(ns, ref.Name), wire.SequenceTopic(ns, ref.Name, 0)
-	case apis.KindParallel:
-		exists, url, topic = r.parallels[key], r.opts.ParallelURL(ns, ref.Name), wire.ParallelTopic(ns, ref.Name)
-	}
-	if !exists {
+	if !r.exists[k.kind+"/"+ns+"/"+ref.Name] {
 		return "", "", true, fmt.Errorf("ref: %s %q does not exist in namespace %q", ref.Kind, ref.Name, ns)
 	}
-	return url, topic, true, nil
+	if k.topic != nil {
+		topic = k.topic(ns, ref.Name)
+	}
+	return r.opts.url(k.path(ns, ref.Name)), topic, true, nil
 }
 
 // refGroup is the API group of ref ("" for the core group).
@@ -572,8 +617,8 @@ func refGroup(ref *apis.KReference) string {
 }
 
 // reply resolves the reply destination d at path of owner (nil: replies are
-// discarded). A ref to a Weft addressable without a uri replies into its
-// topic; anything else is POSTed to its URL. A failure is recorded in e
+// discarded). A ref to a Weft addressable with a topic (not a KafkaSink)
+// without a uri replies into that topic; anything else is POSTed to its URL. A failure is recorded in e
 // (ReasonReplyResolve); e.ReplyURI is set either way it resolves.
 func (r resolver) reply(e *EgressResolution, owner *apis.ObjectMeta, path string, d *apis.Destination) (topic, url string) {
 	if d == nil {
@@ -581,7 +626,7 @@ func (r resolver) reply(e *EgressResolution, owner *apis.ObjectMeta, path string
 	}
 	if d.Ref != nil && d.URI == "" {
 		u, t, ok, err := r.addressable(owner.Namespace, d.Ref)
-		if ok {
+		if ok && (err != nil || t != "") {
 			if err != nil {
 				e.fail(ReasonReplyResolve, path+": "+err.Error())
 				return "", ""
@@ -641,7 +686,7 @@ func (r resolver) destination(namespace string, d *apis.Destination) (string, er
 	} else if group := refGroup(ref); ref.Kind == "Service" && (group == "" || group == "serving.knative.dev") {
 		base = r.opts.ServiceURL(ns, ref.Name)
 	} else {
-		return "", fmt.Errorf("ref: cannot resolve kind %q (apiVersion %q): Weft resolves v1 Service, serving.knative.dev/v1 Service, eventing.knative.dev/v1 Broker, messaging.knative.dev Channel, InMemoryChannel and KafkaChannel, and flows.knative.dev/v1 Sequence and Parallel refs; use uri for anything else", ref.Kind, ref.APIVersion)
+		return "", fmt.Errorf("ref: cannot resolve kind %q (apiVersion %q): Weft resolves v1 Service, serving.knative.dev/v1 Service, eventing.knative.dev/v1 Broker, messaging.knative.dev Channel, InMemoryChannel and KafkaChannel, flows.knative.dev/v1 Sequence and Parallel, and eventing.knative.dev/v1alpha1 KafkaSink refs; use uri for anything else", ref.Kind, ref.APIVersion)
 	}
 	if d.URI == "" {
 		return base, nil
