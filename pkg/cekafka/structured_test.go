@@ -224,4 +224,3 @@ func TestStructuredRefusesReservedExtension(t *testing.T) {
 		t.Fatalf("err = %v, want ErrInvalidAttribute", err)
 	}
 }
-
