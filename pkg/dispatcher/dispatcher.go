@@ -497,13 +497,21 @@ func (s *egressSpec) inFlightLimit(def int) int {
 	return def
 }
 
+// KindKafkaSink is the contract kind of a KafkaSink: served by the ingress
+// alone (its topic may be on another cluster), never read here.
+const KindKafkaSink = "KafkaSink"
+
 // compile turns every egress of c into a spec keyed by uid (or consumer
 // group when the uid is empty). Every topic, a broker's or a channel's or a
 // flow's internal one, is read by the fleet's group wire.FleetGroupOf and
-// has the retry topic wire.RetryTopicOf.
+// has the retry topic wire.RetryTopicOf. A KafkaSink's entry has no egresses
+// and is skipped whatever it holds, so its topic is never read.
 func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 	specs := map[string]*egressSpec{}
 	for _, in := range c.GetIngresses() {
+		if in.GetKind() == KindKafkaSink {
+			continue
+		}
 		for _, eg := range in.GetEgresses() {
 			key := eg.GetUid()
 			if key == "" {

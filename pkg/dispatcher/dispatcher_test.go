@@ -939,3 +939,41 @@ func TestSlowSubscriberIsolation(t *testing.T) {
 		t.Errorf("the slow trigger delivered %d events by the time the fast one had all %d: the fast one waited for it", got, n)
 	}
 }
+
+// TestKafkaSinkNotRead: a KafkaSink's ingress entry (no egresses, or even
+// one by mistake) starts no reader and no egress; the broker beside it is
+// read as usual.
+func TestKafkaSinkNotRead(t *testing.T) {
+	e := newEnv(t)
+	e.createTopic(topic, 1)
+	const sinkTopic = "orders.out"
+	e.createTopic(sinkTopic, 1)
+	sub := newSubscriber(t, nil)
+	d := start(t, testConfig(e.kcfg))
+	a := egress("a", sub.URL, topic)
+	c := contractOf(1, topic, a)
+	stray := egress("stray", sub.URL, sinkTopic)
+	c.Ingresses = append(c.Ingresses,
+		&weftv1.Ingress{Uid: "sink-1", Kind: KindKafkaSink, Namespace: "default", Name: "out",
+			Path: "/sinks/default/out", Topic: sinkTopic, BootstrapServers: []string{"127.0.0.1:1"}},
+		&weftv1.Ingress{Uid: "sink-2", Kind: KindKafkaSink, Namespace: "default", Name: "odd",
+			Path: "/sinks/default/odd", Topic: sinkTopic, Egresses: []*weftv1.Egress{stray}})
+	d.apply(t, c)
+	if got := d.Egresses(); !slices.Equal(got, []string{a.ConsumerGroup}) {
+		t.Fatalf("Egresses = %v, want only %s", got, a.ConsumerGroup)
+	}
+	var topics []string
+	for _, r := range d.readerList() {
+		topics = append(topics, r.topic)
+	}
+	slices.Sort(topics)
+	if want := []string{topic, wire.RetryTopicOf(topic)}; !slices.Equal(topics, want) {
+		t.Fatalf("readers of %v, want %v", topics, want)
+	}
+	e.produce(topic, ev("e1"))
+	e.produce(sinkTopic, ev("s1"))
+	sub.waitIDs(t, "e1")
+	if ids := sub.ids(); slices.Contains(ids, "s1") {
+		t.Fatalf("the sink's record was delivered: %v", ids)
+	}
+}

@@ -13,6 +13,9 @@ import (
 var (
 	// ErrUnknownBroker: no broker of the applied contract is served at the path.
 	ErrUnknownBroker = errors.New("no such broker")
+	// ErrUnknownSink: no KafkaSink of the applied contract is served at a
+	// /sinks/ path.
+	ErrUnknownSink = errors.New("no such sink")
 	// ErrUnknownPath: nothing of the applied contract (no channel, sequence
 	// or parallel) is served at a path that is not a broker's.
 	ErrUnknownPath = errors.New("nothing is served at this path")
@@ -52,6 +55,7 @@ var statusTable = []struct {
 	retryAfter []string
 }{
 	{ErrUnknownBroker, http.StatusNotFound, nil},
+	{ErrUnknownSink, http.StatusNotFound, nil},
 	{ErrUnknownPath, http.StatusNotFound, nil},
 	{ErrNoContract, http.StatusServiceUnavailable, retryAfterShort},
 	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, nil},

@@ -135,6 +135,9 @@ func (in *Ingress) serve(ctx context.Context, w http.ResponseWriter, r *http.Req
 		if strings.Count(strings.TrimSuffix(r.URL.Path, "/"), "/") == 2 {
 			return writeError(w, fmt.Errorf("%w at %s", ErrUnknownBroker, r.URL.Path))
 		}
+		if strings.HasPrefix(r.URL.Path, pathPrefixes[kindSink]) {
+			return writeError(w, fmt.Errorf("%w at %s", ErrUnknownSink, r.URL.Path))
+		}
 		return writeError(w, fmt.Errorf("%w: %s", ErrUnknownPath, r.URL.Path))
 	}
 	switch r.Method {
@@ -154,7 +157,10 @@ func (in *Ingress) serve(ctx context.Context, w http.ResponseWriter, r *http.Req
 		w.Header()["Allow"] = hdrAllowPost
 		return writeError(w, ErrMethodNotAllowed)
 	}
-	if in.kafka.Load() == kafkaDown {
+	if b.target.state.Load() == kafkaDown {
+		if b.target.name != "" {
+			return writeError(w, fmt.Errorf("%w: the sink's cluster %s", ErrKafkaUnavailable, b.target.name))
+		}
 		return writeError(w, ErrKafkaUnavailable)
 	}
 
@@ -240,7 +246,9 @@ func (in *Ingress) acceptOne(ctx context.Context, b *broker, e *event.Event, siz
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("cloudevents.event_id", e.ID()), attribute.String("cloudevents.event_type", e.Type()))
 	}
-	stamp(e, arrivalTime())
+	if !b.sink {
+		stamp(e, arrivalTime())
+	}
 	wt := req.waiter()
 	if err := in.produce(ctx, b, e, wt); err != nil {
 		return err
@@ -264,7 +272,9 @@ func (in *Ingress) acceptBatch(ctx context.Context, r *http.Request, b *broker, 
 	now := arrivalTime()
 	for i, e := range events {
 		in.tel.eventSize.Record(ctx, int64(sizes[i]), b.metrics.record...)
-		stamp(e, now)
+		if !b.sink {
+			stamp(e, now)
+		}
 		if err := in.produce(ctx, b, e, req.waiter()); err != nil {
 			// Records already handed over may still be stored: the client
 			// retries the batch and duplicates are allowed, loss is not.
@@ -295,7 +305,11 @@ func (in *Ingress) decodeBatch(req *request) ([]*event.Event, []int, error) {
 // produce hands e's record to the producer; the outcome arrives on wt.done.
 // An error is returned only when the record was refused before buffering.
 func (in *Ingress) produce(ctx context.Context, b *broker, e *event.Event, wt *waiter) error {
-	if err := cekafka.WriteRecord(&wt.rec, b.topic, e); err != nil {
+	write := cekafka.WriteRecord
+	if b.structured {
+		write = cekafka.WriteStructuredRecord
+	}
+	if err := write(&wt.rec, b.topic, e); err != nil {
 		wt.produced = false
 		return fmt.Errorf("%w: %v", ErrInvalidEvent, err)
 	}
@@ -311,7 +325,7 @@ func (in *Ingress) produce(ctx context.Context, b *broker, e *event.Event, wt *w
 	in.tel.propagator.Inject(ctx, cekafka.HeaderCarrier{R: &wt.rec})
 	wt.produced = true
 	wt.start = time.Now()
-	in.cl.TryProduce(in.produceCtx, &wt.rec, wt.promise)
+	b.target.cl.TryProduce(in.produceCtx, &wt.rec, wt.promise)
 	return nil
 }
 
@@ -335,8 +349,8 @@ func (in *Ingress) wait(ctx context.Context, b *broker, req *request, ws []*wait
 				}
 				continue
 			}
-			if in.kafka.Load() != kafkaUp {
-				in.kafka.Store(kafkaUp)
+			if b.target.state.Load() != kafkaUp {
+				b.target.state.Store(kafkaUp)
 			}
 		case <-req.timer.C:
 			req.abandoned = true

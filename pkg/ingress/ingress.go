@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/weft-dev/weft/internal/flagcheck"
 	"github.com/weft-dev/weft/pkg/contract"
+	"github.com/weft-dev/weft/pkg/kafka"
 	"github.com/weft-dev/weft/pkg/observability"
 	"github.com/weft-dev/weft/pkg/wire"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
@@ -84,6 +86,8 @@ type Ingress struct {
 	tracing bool // false with a no-op TracerProvider: no spans to start
 
 	routes     atomic.Pointer[routeTable]
+	applyMu    sync.Mutex    // serialises ApplyContract
+	sinks      *clusters     // producers of the other clusters KafkaSinks write to
 	version    atomic.Uint64 // contract version applied
 	hasVersion atomic.Bool
 	kafka      atomic.Int32 // kafkaUnknown, kafkaUp, kafkaDown
@@ -115,13 +119,23 @@ type routeTable struct {
 }
 
 // broker is one served ingress entry of the contract: a Broker, or a
-// Channel, Sequence or Parallel, all served alike.
+// Channel, Sequence or Parallel, all served alike; or a KafkaSink, served
+// alike but for where its records go and what they carry.
 type broker struct {
 	uid, kind, namespace, name, path, topic string
-	spanName                                string // of the request's server span
-	sendSpan                                string // of a record's producer span
-	sendOpts                                []trace.SpanStartOption
-	metrics                                 *brokerMetrics
+	// target is the cluster the records go to: Weft's own, or for a
+	// KafkaSink with bootstrap servers, that cluster's producer.
+	target target
+	// sink: a KafkaSink, whose events are stored as they came: no
+	// knativearrivaltime nor knativebrokerttl is added.
+	sink bool
+	// structured: a KafkaSink writing structured-mode records.
+	structured bool
+	cluster    string // clusterKey of the bootstrap servers ("" for Weft's)
+	spanName   string // of the request's server span
+	sendSpan   string // of a record's producer span
+	sendOpts   []trace.SpanStartOption
+	metrics    *brokerMetrics
 }
 
 // New builds an Ingress from cfg. It creates the Kafka producer (which
@@ -202,6 +216,17 @@ func New(cfg Config, opts ...Option) (*Ingress, error) {
 	if err != nil {
 		return nil, err
 	}
+	in.sinks = &clusters{
+		newClient: func(seeds []string) (*kgo.Client, error) {
+			// Another cluster: its seeds, none of the TLS or SASL settings
+			// of Weft's own cluster (those credentials are not its).
+			kc := kafka.Config{BootstrapServers: seeds, ClientID: cfg.Kafka.ClientID}
+			return kc.NewClient(in.logger, append(slices.Clone(kopts), o.kafkaOpt...)...)
+		},
+		interval:     cfg.KafkaCheckInterval,
+		flushTimeout: max(cfg.ProduceTimeout, time.Second),
+		logger:       in.logger,
+	}
 	in.produceCtx, in.stopProduce = context.WithCancel(context.Background())
 	return in, nil
 }
@@ -261,7 +286,11 @@ var pathPrefixes = map[string]string{
 	"Channel":  "/channels/",
 	"Sequence": "/sequences/",
 	"Parallel": "/parallels/",
+	kindSink:   "/sinks/",
 }
+
+// kindSink is the contract kind of a KafkaSink (wire.KafkaSinkPath).
+const kindSink = "KafkaSink"
 
 // checkPath reports whether p has the shape of kind's paths: "/{ns}/{name}"
 // for a Broker, "/channels/{ns}/{name}" and the like for the others.
@@ -281,12 +310,18 @@ func checkPath(kind, p string) error {
 }
 
 // ApplyContract implements contract.Applier: from now on, every ingress
-// entry of c with a path (a Broker, Channel, Sequence or Parallel) is served
-// at it and appends to its topic, and paths no longer in c answer 404. A
-// flow's internal topics (path "") are not served. A snapshot with a bad
-// entry is refused whole and the previous one keeps running; an entry of a
-// kind this ingress does not know (a newer control plane's) is skipped.
+// entry of c with a path (a Broker, Channel, Sequence, Parallel or
+// KafkaSink) is served at it and appends to its topic, and paths no longer
+// in c answer 404. A flow's internal topics (path "") are not served. A
+// KafkaSink with bootstrap servers writes to that cluster through a
+// producer shared by every sink naming the same set, created here and
+// closed by the first contract that no longer names it. A snapshot with a
+// bad entry is refused whole and the previous one keeps running; an entry
+// of a kind this ingress does not know (a newer control plane's) is
+// skipped.
 func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
+	in.applyMu.Lock()
+	defer in.applyMu.Unlock()
 	old := in.routes.Load().byPath
 	next := make(map[string]*broker, len(c.GetIngresses()))
 	for _, ing := range c.GetIngresses() {
@@ -308,8 +343,24 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 		case next[p] != nil:
 			return fmt.Errorf("apply contract %d: path %s is served twice", c.GetVersion(), p)
 		}
+		var structured bool
+		var key string
+		if kind == kindSink {
+			switch ing.GetContentMode() {
+			case "", contentModeBinary:
+			case contentModeStructured:
+				structured = true
+			default:
+				return fmt.Errorf("apply contract %d: %s: content mode %q is neither %s nor %s",
+					c.GetVersion(), what, ing.GetContentMode(), contentModeBinary, contentModeStructured)
+			}
+			if len(ing.GetBootstrapServers()) > 0 {
+				key = clusterKey(ing.GetBootstrapServers())
+			}
+		}
 		if b := old[p]; b != nil && b.topic == topic && b.uid == ing.GetUid() && b.kind == kind &&
-			b.namespace == ing.GetNamespace() && b.name == ing.GetName() {
+			b.namespace == ing.GetNamespace() && b.name == ing.GetName() &&
+			b.structured == structured && b.cluster == key {
 			next[p] = b
 			continue
 		}
@@ -318,9 +369,30 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 			path: p, topic: topic, spanName: "POST " + p,
 			sendSpan: "send " + topic, sendOpts: sendSpanOptions(topic),
 			metrics: newBrokerMetrics(ing.GetNamespace(), ing.GetName(), kind),
+			target:  target{cl: in.cl, state: &in.kafka},
+			sink:    kind == kindSink, structured: structured, cluster: key,
 		}
 	}
+	// Every entry is valid: connect the sinks to their clusters.
+	used := map[string]bool{}
+	for _, b := range next {
+		if b.cluster == "" {
+			continue
+		}
+		used[b.cluster] = true
+		if b.target.name == b.cluster {
+			continue // kept from the previous contract
+		}
+		cl, err := in.sinks.get(b.cluster)
+		if err != nil {
+			in.sinks.keep(usedClusters(old)) // close what this call created
+			return fmt.Errorf("apply contract %d: %s %s/%s: kafka cluster %s: %w", c.GetVersion(),
+				strings.ToLower(b.kind), b.namespace, b.name, b.cluster, err)
+		}
+		b.target = cl.target
+	}
 	in.routes.Store(&routeTable{byPath: next})
+	in.sinks.keep(used)
 	in.version.Store(c.GetVersion())
 	in.hasVersion.Store(true)
 	for p, b := range next {
@@ -335,6 +407,21 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 	}
 	return nil
 }
+
+// usedClusters is the set of clusters the entries of byPath write to.
+func usedClusters(byPath map[string]*broker) map[string]bool {
+	used := map[string]bool{}
+	for _, b := range byPath {
+		if b.cluster != "" {
+			used[b.cluster] = true
+		}
+	}
+	return used
+}
+
+// SinkClusters lists the other Kafka clusters (their sorted bootstrap
+// servers, comma-separated) the ingress has a producer for.
+func (in *Ingress) SinkClusters() []string { return in.sinks.keys() }
 
 // ContractVersion is the version of the last contract applied (0: none).
 func (in *Ingress) ContractVersion() uint64 { return in.version.Load() }
@@ -377,6 +464,7 @@ func (in *Ingress) Close() {
 	in.closeOnce.Do(func() {
 		in.draining.Store(true)
 		in.cl.Close()
+		in.sinks.close()
 		in.stopProduce()
 	})
 }
@@ -515,6 +603,7 @@ func (in *Ingress) drain(srv *http.Server) {
 	if err := in.cl.Flush(dctx); err != nil {
 		in.logger.Warn("drain timeout: records still buffered", "err", err)
 	}
+	in.sinks.flush(dctx)
 	in.Close()
 }
 
