@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/weft-dev/weft/pkg/apis"
+	"github.com/weft-dev/weft/pkg/kafka"
 	"github.com/weft-dev/weft/pkg/wire"
 )
 
@@ -191,9 +192,12 @@ func (s *Server) ensureTopics(ctx context.Context, o apis.Object) error {
 }
 
 // remoteAdmin is a short-lived admin client of the Kafka cluster at
-// servers, with the TLS and SASL settings of Weft's own (Close it).
+// servers (Close it). Like the ingress's producer for that cluster, it
+// connects without Weft's own TLS and SASL settings: those are credentials
+// for Weft's cluster, not to be sent to another (a KafkaSink's spec.auth is
+// not read yet).
 func (s *Server) remoteAdmin(servers []string) (*kadm.Client, error) {
-	cfg := s.cfg.Kafka
+	cfg := kafka.DefaultConfig()
 	cfg.BootstrapServers = servers
 	cl, err := cfg.NewClient(s.logger)
 	if err != nil {
