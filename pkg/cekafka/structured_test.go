@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -66,7 +65,7 @@ func TestStructuredCrossBindingSarama(t *testing.T) {
 		t.Fatalf("produce: %v", err)
 	}
 
-	for _, cm := range readSarama(ctx, t, srv.Addr(), topic, partitions, len(recs)) {
+	for _, cm := range testutil.SaramaRead(ctx, t, srv.Addr(), topic, partitions, len(recs)) {
 		m := kafka_sarama.NewMessageFromConsumerMessage(cm)
 		if m.ReadEncoding() != binding.EncodingStructured {
 			t.Fatalf("sarama binding sees encoding %v, want structured", m.ReadEncoding())
@@ -98,47 +97,6 @@ func TestStructuredCrossBindingSarama(t *testing.T) {
 	if len(byID) != 0 {
 		t.Errorf("%d events never read by sarama", len(byID))
 	}
-}
-
-// readSarama reads n messages of topic from the server at addr with a
-// sarama consumer.
-func readSarama(ctx context.Context, t *testing.T, addr, topic string, partitions int32, n int) []*sarama.ConsumerMessage {
-	t.Helper()
-	scfg := sarama.NewConfig()
-	scfg.Version = sarama.V2_1_0_0
-	scfg.Consumer.Return.Errors = true
-	consumer, err := sarama.NewConsumer([]string{addr}, scfg)
-	if err != nil {
-		t.Fatalf("sarama consumer: %v", err)
-	}
-	defer consumer.Close()
-	msgs := make(chan *sarama.ConsumerMessage)
-	for p := range partitions {
-		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatalf("consume partition %d: %v", p, err)
-		}
-		defer pc.AsyncClose()
-		go func() {
-			for m := range pc.Messages() {
-				select {
-				case msgs <- m:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-	}
-	var out []*sarama.ConsumerMessage
-	for len(out) < n {
-		select {
-		case cm := <-msgs:
-			out = append(out, cm)
-		case <-ctx.Done():
-			t.Fatalf("read %d of %d messages with sarama before the deadline", len(out), n)
-		}
-	}
-	return out
 }
 
 // TestStructuredRecordShape: the value is the JSON event format, data as

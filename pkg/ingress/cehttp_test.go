@@ -21,20 +21,20 @@ import (
 )
 
 // startConformanceIngress is a real ingress on a real Kafka-protocol server
-// serving /default/main, and a reader of the broker's topic.
-func startConformanceIngress(t *testing.T) (*httptest.Server, *topicReader) {
+// serving the broker /default/{broker}, and a reader of the broker's topic.
+func startConformanceIngress(t *testing.T, broker string) (*httptest.Server, *topicReader) {
 	t.Helper()
 	srv := testutil.StartKafka(t)
 	kcfg := testutil.KafkaConfig(srv)
 	_, adm := adminFor(t, kcfg)
-	const topic = "weft.broker.default.main"
+	topic := "weft.broker.default." + broker
 	createTopic(t, adm, topic, 1)
 	in, err := ingress.New(testConfig(kcfg), ingress.WithLogger(testutil.Logger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(in.Close)
-	if err := in.ApplyContract(context.Background(), contractOf(1, brokerEntry("default", "main", topic))); err != nil {
+	if err := in.ApplyContract(context.Background(), contractOf(1, brokerEntry("default", broker, topic))); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(in.Handler())
@@ -46,7 +46,7 @@ func startConformanceIngress(t *testing.T) (*httptest.Server, *topicReader) {
 // percent-encoded (HTTP binding 1.0.2 §3.1.3.2) and checks the answer and
 // the exact ce_ header bytes of the record stored.
 func TestHTTPHeaderDecoding(t *testing.T) {
-	hs, reader := startConformanceIngress(t)
+	hs, reader := startConformanceIngress(t, "main")
 	tests := []struct {
 		id       string
 		header   map[string]string // besides Ce-Specversion 1.0, Ce-Type t
@@ -177,7 +177,7 @@ func interopEvent(t testing.TB, id string) event.Event {
 // TestSDKSenderInterop sends with the sdk-go HTTP client (binary mode) to
 // the ingress and compares the stored event with the one sent.
 func TestSDKSenderInterop(t *testing.T) {
-	hs, reader := startConformanceIngress(t)
+	hs, reader := startConformanceIngress(t, "main")
 	tests := []struct {
 		id       string
 		encode   bool // the client's ce- values percent-encoded

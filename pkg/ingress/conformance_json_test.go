@@ -42,22 +42,7 @@ func ev(id, extra string) string {
 // (docs/conformance.md lists every id), and checks the answer and the
 // bytes stored.
 func TestConformanceJSON(t *testing.T) {
-	srv := testutil.StartKafka(t)
-	kcfg := testutil.KafkaConfig(srv)
-	_, adm := adminFor(t, kcfg)
-	const topic = "weft.broker.default.conf"
-	createTopic(t, adm, topic, 1)
-	in, err := ingress.New(testConfig(kcfg), ingress.WithLogger(testutil.Logger(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(in.Close)
-	if err := in.ApplyContract(context.Background(), contractOf(1, brokerEntry("default", "conf", topic))); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(in.Handler())
-	t.Cleanup(hs.Close)
-	reader := newTopicReader(t, kcfg, adm, topic)
+	hs, reader := startConformanceIngress(t, "conf")
 
 	cases := []struct {
 		id       string

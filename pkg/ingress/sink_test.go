@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -105,47 +104,6 @@ func postEvent(ctx context.Context, c *http.Client, url string, e *event.Event, 
 	return resp.StatusCode, resp.Header, string(b), nil
 }
 
-// saramaRead reads n messages of topic from addr with a sarama consumer.
-func saramaRead(t *testing.T, addr, topic string, partitions int32, n int) []*sarama.ConsumerMessage {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	scfg := sarama.NewConfig()
-	scfg.Version = sarama.V2_1_0_0
-	consumer, err := sarama.NewConsumer([]string{addr}, scfg)
-	if err != nil {
-		t.Fatalf("sarama consumer: %v", err)
-	}
-	defer consumer.Close()
-	msgs := make(chan *sarama.ConsumerMessage)
-	for p := range partitions {
-		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatalf("consume partition %d: %v", p, err)
-		}
-		defer pc.AsyncClose()
-		go func() {
-			for m := range pc.Messages() {
-				select {
-				case msgs <- m:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-	}
-	var out []*sarama.ConsumerMessage
-	for len(out) < n {
-		select {
-		case m := <-msgs:
-			out = append(out, m)
-		case <-ctx.Done():
-			t.Fatalf("read %d of %d messages of %s with sarama", len(out), n, topic)
-		}
-	}
-	return out
-}
-
 // TestKafkaSinkTenThousand posts 10,000 events (half in binary, half in
 // structured HTTP mode) to a binary-mode and to a structured-mode sink:
 // every one is answered 202, and the target topic holds exactly those
@@ -201,7 +159,9 @@ func TestKafkaSinkTenThousand(t *testing.T) {
 
 			ctx := context.Background()
 			seen := map[string]bool{}
-			for _, cm := range saramaRead(t, srv.Addr(), tc.topic, partitions, n) {
+			rctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			for _, cm := range testutil.SaramaRead(rctx, t, srv.Addr(), tc.topic, partitions, n) {
 				m := kafka_sarama.NewMessageFromConsumerMessage(cm)
 				if enc := m.ReadEncoding(); enc != tc.encoding {
 					t.Fatalf("offset %d: encoding %v, want %v", cm.Offset, enc, tc.encoding)
