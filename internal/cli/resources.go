@@ -220,6 +220,8 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 		cols = append(cols, "URL", "BRANCHES", "AGE", "READY", "REASON")
 	case apis.KindKafkaSink:
 		cols = append(cols, "TOPIC", "URL", "AGE", "READY", "REASON")
+	case apis.KindPingSource:
+		cols = append(cols, "KIND", "SCHEDULE", "SINK", "AGE", "READY", "REASON")
 	}
 	fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	for _, po := range objs {
@@ -252,6 +254,8 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 			row = append(row, urlOf(t.Status.Address), strconv.Itoa(len(t.Spec.Branches)))
 		case *apis.KafkaSink:
 			row = append(row, t.Spec.Topic, urlOf(t.Status.Address))
+		case *apis.PingSource:
+			row = append(row, apis.KindPingSource, t.Spec.Schedule, formatDest(&t.Spec.Sink, m.Namespace))
 		}
 		ready, reason := readyOf(o.GetConditions())
 		row = append(row, age(m.CreationTimestamp), ready, reason)
@@ -360,6 +364,8 @@ func describe(w io.Writer, po *weftv1.Object) error {
 		printSpec(tw, "Delivery", t.Spec.Delivery)
 	case *apis.KafkaSink:
 		describeSink(tw, t)
+	case *apis.PingSource:
+		describeSource(tw, t)
 	default:
 		describeMessaging(tw, o)
 	}

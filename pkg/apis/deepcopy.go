@@ -64,6 +64,11 @@ func DeepCopy(o Object) Object {
 			return nil
 		}
 		return copyJSON(x)
+	case *PingSource:
+		if x == nil {
+			return nil
+		}
+		return copyJSON(x)
 	}
 	return nil
 }

@@ -18,7 +18,8 @@ const DefaultNamespace = "default"
 //     unset. A Channel's kind stays what the manifest says (InMemoryChannel
 //     stays InMemoryChannel); a Subscription's spec.channel and the
 //     channelTemplates are left as they are;
-//   - a KafkaSink without spec.contentMode gets binary.
+//   - a KafkaSink without spec.contentMode gets binary;
+//   - a PingSource's spec.sink ref gets the object's namespace.
 //
 // Broker spec.delivery is left as it is. SetDefaults is idempotent; nil or
 // unknown objects are left alone.
@@ -115,6 +116,12 @@ func SetDefaults(o Object) {
 			m := ContentModeBinary
 			x.Spec.ContentMode = &m
 		}
+	case *PingSource:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindPingSource)
+		defaultDestination(&x.Spec.Sink, x.ObjectMeta.Namespace)
 	}
 }
 

@@ -29,10 +29,11 @@ var manifestKinds = []kindInfo{
 	{KindSequence, KindSequence, FlowsV1, func() Object { return &Sequence{} }},
 	{KindParallel, KindParallel, FlowsV1, func() Object { return &Parallel{} }},
 	{KindKafkaSink, KindKafkaSink, EventingV1alpha1, func() Object { return &KafkaSink{} }},
+	{KindPingSource, KindPingSource, SourcesV1, func() Object { return &PingSource{} }},
 }
 
 // kinds lists the kinds Weft stores, in the order messages name them.
-var kinds = []string{KindBroker, KindTrigger, KindChannel, KindSubscription, KindSequence, KindParallel, KindKafkaSink}
+var kinds = []string{KindBroker, KindTrigger, KindChannel, KindSubscription, KindSequence, KindParallel, KindKafkaSink, KindPingSource}
 
 // manifestKindNames are the kinds a manifest may name.
 var manifestKindNames = func() []string {
@@ -82,6 +83,8 @@ func KindOf(o Object) string {
 		return KindParallel
 	case *KafkaSink:
 		return KindKafkaSink
+	case *PingSource:
+		return KindPingSource
 	}
 	return fmt.Sprintf("%T", o)
 }

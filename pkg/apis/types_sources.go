@@ -82,3 +82,80 @@ type KafkaSinkStatus struct {
 func (k *KafkaSink) GetTypeMeta() *TypeMeta     { return &k.TypeMeta }
 func (k *KafkaSink) GetObjectMeta() *ObjectMeta { return &k.ObjectMeta }
 func (k *KafkaSink) GetConditions() []Condition { return k.Status.Conditions }
+
+// SourcesV1 is the API group and version of PingSource.
+const SourcesV1 = "sources.knative.dev/v1"
+
+// KindPingSource is the kind of a PingSource.
+const KindPingSource = "PingSource"
+
+// PingSource is sources.knative.dev/v1 PingSource: an event on a cron
+// schedule, sent to a sink. Weft runs it in the dispatcher fleet: exactly
+// one dispatcher produces each tick into the source's internal topic, and
+// the tick is delivered from there like any other event.
+type PingSource struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta ObjectMeta       `json:"metadata"`
+	Spec       PingSourceSpec   `json:"spec"`
+	Status     PingSourceStatus `json:"status,omitempty"`
+}
+
+// PingSourceSpec is the PingSource's desired state (Knative's field names;
+// Knative's PingSource has no spec.delivery, so neither has Weft's).
+type PingSourceSpec struct {
+	// Sink receives the events.
+	Sink Destination `json:"sink"`
+	// CloudEventOverrides adds extensions to every event.
+	// +optional
+	CloudEventOverrides *CloudEventOverrides `json:"ceOverrides,omitempty"`
+	// Schedule is a cron schedule: five fields, or a descriptor such as
+	// "@hourly" or "@every 10m", optionally prefixed with "CRON_TZ=<zone> ".
+	Schedule string `json:"schedule,omitempty"`
+	// Timezone is the IANA time zone of the schedule (default UTC).
+	// +optional
+	Timezone string `json:"timezone,omitempty"`
+	// ContentType is the events' datacontenttype.
+	// +optional
+	ContentType string `json:"contentType,omitempty"`
+	// Data is the events' data, as text.
+	// +optional
+	Data string `json:"data,omitempty"`
+	// DataBase64 is the events' data, base64-encoded (binary data); not
+	// together with Data.
+	// +optional
+	DataBase64 string `json:"dataBase64,omitempty"`
+}
+
+// CloudEventOverrides is a source's spec.ceOverrides.
+type CloudEventOverrides struct {
+	// Extensions are set on every event the source sends.
+	// +optional
+	Extensions map[string]string `json:"extensions,omitempty"`
+}
+
+// CloudEventAttributes names the type and source of events a source sends.
+type CloudEventAttributes struct {
+	Type   string `json:"type,omitempty"`
+	Source string `json:"source,omitempty"`
+}
+
+// PingSourceStatus is the PingSource's observed state.
+type PingSourceStatus struct {
+	Status `json:",inline"`
+	// SinkURI is the resolved spec.sink.
+	SinkURI string `json:"sinkUri,omitempty"`
+	// CloudEventAttributes are the attributes of the events sent.
+	CloudEventAttributes []CloudEventAttributes `json:"ceAttributes,omitempty"`
+}
+
+// PingSourceEventType is the type of every PingSource event.
+const PingSourceEventType = "dev.knative.sources.ping"
+
+// PingSourceEventSource is the source attribute of a PingSource's events.
+func PingSourceEventSource(namespace, name string) string {
+	return "/apis/v1/namespaces/" + namespace + "/pingsources/" + name
+}
+
+func (p *PingSource) GetTypeMeta() *TypeMeta     { return &p.TypeMeta }
+func (p *PingSource) GetObjectMeta() *ObjectMeta { return &p.ObjectMeta }
+func (p *PingSource) GetConditions() []Condition { return p.Status.Conditions }

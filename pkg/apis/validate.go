@@ -95,6 +95,13 @@ func Validate(o Object) error {
 		validateTypeMeta(&errs, &x.TypeMeta, KindKafkaSink)
 		validateObjectMeta(&errs, &x.ObjectMeta)
 		validateKafkaSink(&errs, x)
+	case *PingSource:
+		if x == nil {
+			return FieldErrors{{Message: "nil PingSource"}}
+		}
+		validateTypeMeta(&errs, &x.TypeMeta, KindPingSource)
+		validateObjectMeta(&errs, &x.ObjectMeta)
+		validatePingSource(&errs, x)
 	case nil:
 		return FieldErrors{{Message: "nil object"}}
 	default:

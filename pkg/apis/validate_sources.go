@@ -1,12 +1,17 @@
 package apis
 
 import (
+	"encoding/base64"
 	"fmt"
+	"mime"
 	"net"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
 )
 
 // Validation of the sources and sinks kinds, as Knative's webhooks for
@@ -81,5 +86,88 @@ func validateKafkaSinkUpdate(errs *errorList, old, new *KafkaSink) {
 	if !slices.Equal(old.Spec.BootstrapServers, new.Spec.BootstrapServers) {
 		errs.addReason(reasonImmutable, "spec.bootstrapServers", "", "immutable: cannot change from %q to %q; %s",
 			strings.Join(old.Spec.BootstrapServers, ","), strings.Join(new.Spec.BootstrapServers, ","), what)
+	}
+}
+
+// extensionNameRe is the CloudEvents rule for extension attribute names.
+var extensionNameRe = regexp.MustCompile(`^[a-z0-9]+$`)
+
+// coreAttributes are the CloudEvents context attributes and the data
+// members, which ceOverrides may not name: a source sets them itself.
+var coreAttributes = []string{"id", "source", "specversion", "type", "datacontenttype", "dataschema", "subject", "time", "data", "data_base64"}
+
+// PingSchedule is the cron specification a PingSource runs on: its
+// spec.schedule, prefixed with "CRON_TZ=<spec.timezone> " when a time zone
+// is set, as Knative's adapter builds it. ParseStandard of
+// github.com/robfig/cron/v3 accepts it for every PingSource that validates.
+func PingSchedule(s *PingSourceSpec) string {
+	if s.Timezone != "" {
+		return "CRON_TZ=" + s.Timezone + " " + strings.TrimSpace(s.Schedule)
+	}
+	return strings.TrimSpace(s.Schedule)
+}
+
+// scheduleZone returns the CRON_TZ= or TZ= prefix's zone of schedule, if any.
+func scheduleZone(schedule string) (string, bool) {
+	s := strings.TrimSpace(schedule)
+	for _, p := range []string{"CRON_TZ=", "TZ="} {
+		if rest, ok := strings.CutPrefix(s, p); ok {
+			zone, _, _ := strings.Cut(rest, " ")
+			return zone, true
+		}
+	}
+	return "", false
+}
+
+func validatePingSource(errs *errorList, p *PingSource) {
+	s := &p.Spec
+	validateDestination(errs, "spec.sink", &s.Sink, p.ObjectMeta.Namespace, false)
+	tzOK := true
+	if s.Timezone != "" {
+		if _, err := time.LoadLocation(s.Timezone); err != nil || strings.ContainsAny(s.Timezone, " ") {
+			tzOK = false
+			errs.add("spec.timezone", s.Timezone, "unknown time zone: must be an IANA time zone name (e.g. \"Europe/Paris\", \"America/New_York\", \"UTC\")")
+		}
+		if _, ok := scheduleZone(s.Schedule); ok {
+			tzOK = false
+			errs.add("spec.timezone", s.Timezone, "spec.schedule already names a time zone with CRON_TZ= or TZ=; set it in one place")
+		}
+	}
+	switch {
+	case strings.TrimSpace(s.Schedule) == "":
+		errs.add("spec.schedule", "", "required: a cron schedule (e.g. \"*/2 * * * *\", \"@hourly\", \"CRON_TZ=Europe/Paris 0 9 * * 1-5\")")
+	case tzOK:
+		if zone, ok := scheduleZone(s.Schedule); ok {
+			if _, err := time.LoadLocation(zone); err != nil {
+				errs.add("spec.schedule", s.Schedule, "unknown time zone %q: must be an IANA time zone name (e.g. \"CRON_TZ=Europe/Paris 0 9 * * *\")", zone)
+				break
+			}
+		}
+		if _, err := cron.ParseStandard(PingSchedule(s)); err != nil {
+			errs.add("spec.schedule", s.Schedule, "invalid cron schedule: %v; expected five fields (minute hour day-of-month month day-of-week, e.g. \"*/2 * * * *\") or a descriptor (@yearly, @monthly, @weekly, @daily, @hourly, @every <duration>)", err)
+		}
+	}
+	if s.Data != "" && s.DataBase64 != "" {
+		errs.add("spec.dataBase64", "", "expected exactly one of data and dataBase64, got both")
+	} else if s.DataBase64 != "" {
+		if _, err := base64.StdEncoding.DecodeString(s.DataBase64); err != nil {
+			errs.add("spec.dataBase64", "", "must be standard base64 (RFC 4648, with padding): %v", err)
+		}
+	}
+	if s.ContentType != "" {
+		if _, _, err := mime.ParseMediaType(s.ContentType); err != nil {
+			errs.add("spec.contentType", s.ContentType, "must be a media type (e.g. \"application/json\"): %v", err)
+		}
+	}
+	if o := s.CloudEventOverrides; o != nil {
+		for _, k := range sortedKeys(o.Extensions) {
+			path := "spec.ceOverrides.extensions[" + k + "]"
+			switch {
+			case !extensionNameRe.MatchString(k):
+				errs.add(path, "", "invalid CloudEvents extension name: only lowercase letters and digits (e.g. \"team\", \"env2\")")
+			case slices.Contains(coreAttributes, k):
+				errs.add(path, "", "%q is a CloudEvents attribute the source sets; overrides add extensions only", k)
+			}
+		}
 	}
 }

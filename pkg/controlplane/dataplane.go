@@ -115,6 +115,8 @@ func resourcesOf(st *State) compile.Resources {
 			r.Parallels = append(r.Parallels, t)
 		case *apis.KafkaSink:
 			r.KafkaSinks = append(r.KafkaSinks, t)
+		case *apis.PingSource:
+			r.PingSources = append(r.PingSources, t)
 		}
 	}
 	return r

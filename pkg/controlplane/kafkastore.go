@@ -682,5 +682,7 @@ func clearStatus(o apis.Object) {
 		t.Status = apis.ParallelStatus{}
 	case *apis.KafkaSink:
 		t.Status = apis.KafkaSinkStatus{}
+	case *apis.PingSource:
+		t.Status = apis.PingSourceStatus{}
 	}
 }

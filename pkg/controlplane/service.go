@@ -213,6 +213,8 @@ func specOnly(o apis.Object) apis.Object {
 		return &apis.Parallel{TypeMeta: t.TypeMeta, Spec: t.Spec}
 	case *apis.KafkaSink:
 		return &apis.KafkaSink{TypeMeta: t.TypeMeta, Spec: t.Spec}
+	case *apis.PingSource:
+		return &apis.PingSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
 	}
 	return o
 }

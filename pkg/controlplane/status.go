@@ -79,6 +79,8 @@ func (s *Server) withStatus(o apis.Object) apis.Object {
 		s.parallelStatus(t, compiled)
 	case *apis.KafkaSink:
 		s.kafkaSinkStatus(t)
+	case *apis.PingSource:
+		s.pingSourceStatus(t, compiled)
 	}
 	return o
 }
@@ -99,6 +101,35 @@ func (s *Server) kafkaSinkStatus(k *apis.KafkaSink) {
 		cond("Addressable", true, "", ""),
 		cond("TopicReady", true, "", "topic "+k.Spec.Topic+" on "+cluster),
 		cond("IngressReady", ok, reason, msg),
+	})
+}
+
+// pingSourceStatus fills a PingSource's status (it has no address): the
+// resolved sink (SinkProvided), the event attributes it sends, and whether
+// every dispatcher runs it (Deployed: it runs the egress delivering the
+// ticks, and the owner of the topic's partition produces them).
+func (s *Server) pingSourceStatus(p *apis.PingSource, compiled *compile.Compiled) {
+	m := &p.ObjectMeta
+	st := &p.Status
+	st.ObservedGeneration = m.Generation
+	st.CloudEventAttributes = []apis.CloudEventAttributes{{Type: apis.PingSourceEventType, Source: apis.PingSourceEventSource(m.Namespace, m.Name)}}
+	res, found := compiled.PingSources[m.Namespace+"/"+m.Name]
+	if !found {
+		st.Conditions = notCompiled("PingSource")
+		return
+	}
+	st.SinkURI = res.SubscriberURI
+	if res.Reason != "" {
+		st.Conditions = withReady([]apis.Condition{
+			cond("SinkProvided", false, res.Reason, res.Message),
+			{Type: "Deployed", Status: apis.ConditionUnknown, Reason: "SinkNotProvided", Message: "not run until spec.sink resolves"},
+		})
+		return
+	}
+	ok, reason, msg := s.pub.readiness(res.UID, wire.RoleDispatcher)
+	st.Conditions = withReady([]apis.Condition{
+		cond("SinkProvided", true, "", ""),
+		cond("Deployed", ok, reason, msg),
 	})
 }
 

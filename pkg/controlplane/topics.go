@@ -97,6 +97,11 @@ func (s *Server) topicsOf(o apis.Object) (topicSpec, []string) {
 		return sp.templateSized(flowTemplate(o)), withRetry(topics...)
 	case *apis.KafkaSink:
 		return sp.sized(t.Spec.NumPartitions, t.Spec.ReplicationFactor, nil), []string{t.Spec.Topic}
+	case *apis.PingSource:
+		// One partition: one owner in the fleet produces the ticks, in
+		// order, and reads the last one back when it takes over.
+		sp.partitions = 1
+		return sp, withRetry(wire.PingSourceTopic(t.ObjectMeta.Namespace, t.ObjectMeta.Name))
 	}
 	return sp, nil
 }

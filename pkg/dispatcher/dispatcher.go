@@ -445,6 +445,9 @@ type egressSpec struct {
 	// outcomes holds the attributes of the delivery latency metric, one
 	// per outcome.
 	outcomes map[string]metric.MeasurementOption
+	// ping is the schedule of the PingSource whose topic this is (nil for
+	// any other topic).
+	ping *pingPlan
 }
 
 func (s *egressSpec) ref() string { return s.namespace + "/" + s.name }
@@ -512,6 +515,10 @@ func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 		if in.GetKind() == KindKafkaSink {
 			continue
 		}
+		ping, err := compilePing(in)
+		if err != nil {
+			return nil, err
+		}
 		for _, eg := range in.GetEgresses() {
 			key := eg.GetUid()
 			if key == "" {
@@ -565,6 +572,7 @@ func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 				policy:      policy,
 				attrs:       metric.WithAttributeSet(egressAttrs(eg.GetNamespace(), eg.GetName(), kind)),
 				outcomes:    outcomeSets(eg.GetNamespace(), eg.GetName(), kind),
+				ping:        ping,
 			}
 		}
 	}

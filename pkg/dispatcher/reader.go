@@ -88,6 +88,27 @@ type reader struct {
 	stopOnce   sync.Once
 
 	commitMu sync.Mutex // one commit round at a time
+
+	// ping is the PingSource schedule of the topic (nil: none, and always
+	// for a retry topic); the pinger (ping.go) runs it while the reader
+	// owns partition 0. pingMu guards pingCancel and pingDone.
+	ping       atomic.Pointer[pingPlan]
+	pingMu     sync.Mutex
+	pingCancel context.CancelFunc
+	pingDone   chan struct{}
+}
+
+// pingOf is the PingSource schedule among specs (nil for a retry topic).
+func pingOf(specs []*egressSpec, retry bool) *pingPlan {
+	if retry {
+		return nil
+	}
+	for _, s := range specs {
+		if s.ping != nil {
+			return s.ping
+		}
+	}
+	return nil
 }
 
 // triggerSet is an immutable set of a broker's triggers, in key order, with
@@ -141,6 +162,7 @@ func newReader(d *Dispatcher, topic, group string, specs []*egressSpec, retry bo
 		commitDone: make(chan struct{}),
 	}
 	r.set.Store(newTriggerSet(specs))
+	r.ping.Store(pingOf(specs, retry))
 	opts := []kgo.Opt{
 		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(topic),
@@ -334,6 +356,9 @@ func (r *reader) onAssigned(ctx context.Context, offsets map[string]map[int32]kg
 		r.parts[p] = pt
 		out[r.topic][p] = kgo.NewOffset().At(so.shared).WithEpoch(-1)
 		r.logger.Debug("partition assigned", "partition", p, "shared_start", so.shared)
+		if p == 0 {
+			r.startPinger()
+		}
 	}
 	return out, nil
 }
@@ -344,6 +369,9 @@ func (r *reader) onAssigned(ctx context.Context, offsets map[string]map[int32]kg
 // committed before the new owner reads it.
 func (r *reader) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	if ps := revoked[r.topic]; len(ps) > 0 {
+		if slices.Contains(ps, 0) {
+			r.stopPinger()
+		}
 		r.release(ctx, r.takeParts(ps), time.Now().Add(r.d.cfg.DrainTimeout), true)
 	}
 }
@@ -352,6 +380,9 @@ func (r *reader) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 // deliveries are abandoned at once and nothing is committed.
 func (r *reader) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
 	if ps := lost[r.topic]; len(ps) > 0 {
+		if slices.Contains(ps, 0) {
+			r.stopPinger()
+		}
 		r.release(ctx, r.takeParts(ps), time.Now(), false)
 	}
 }
@@ -442,6 +473,16 @@ func (r *reader) update(specs []*egressSpec) {
 		r.commitMu.Unlock()
 	}
 	r.set.Store(next)
+	if np := pingOf(specs, r.retry); np == nil {
+		r.ping.Store(nil)
+		r.stopPinger()
+	} else if old := r.ping.Swap(np); !old.same(np) {
+		// A new schedule: the pinger starts over from the last tick.
+		r.stopPinger()
+		if r.ownsPingPartition() {
+			r.startPinger()
+		}
+	}
 	for _, pt := range parts {
 		pt.updateSpecs(next)
 	}
@@ -612,6 +653,8 @@ func (r *reader) stop(deadline time.Time) {
 	r.stopOnce.Do(func() {
 		r.pollCancel()
 		<-r.pollDone
+		// No callback runs after the poll loop: the pinger stays stopped.
+		r.stopPinger()
 		r.commitStop()
 		<-r.commitDone
 		r.release(context.Background(), r.takeParts(nil), deadline, true)

@@ -141,6 +141,31 @@ func ParallelPath(namespace, name string) string { return "/parallels/" + namesp
 // KafkaSinkPath is the HTTP path the ingress serves a KafkaSink at.
 func KafkaSinkPath(namespace, name string) string { return "/sinks/" + namespace + "/" + name }
 
+// PingSourceTopicPrefix starts the internal topic of every PingSource: one
+// partition holding one record per tick; the fleet's owner of partition 0
+// (FleetGroupOf the topic) produces the ticks, and the source's egress
+// (PingSourceGroup) delivers them.
+const PingSourceTopicPrefix = "weft.ping."
+
+// PingSourceTopic is the internal topic of a PingSource.
+func PingSourceTopic(namespace, name string) string {
+	return PingSourceTopicPrefix + namespace + "." + name
+}
+
+// PingSourceGroup is the consumer group of a PingSource's delivery to its sink.
+func PingSourceGroup(namespace, name string) string {
+	return PingSourceTopicPrefix + namespace + "." + name
+}
+
+// IsPingSourceTopic says whether topic is a PingSource's internal topic.
+func IsPingSourceTopic(topic string) bool { return strings.HasPrefix(topic, PingSourceTopicPrefix) }
+
+// HeaderPingTick is the record header of a PingSource tick: the scheduled
+// time of the tick, RFC 3339 (UTC, nanoseconds). The dispatcher that takes
+// over a PingSource reads it from the topic's last record to continue after
+// it.
+const HeaderPingTick = "weft-ping-tick"
+
 // FleetGroupOf is the consumer group the dispatcher fleet shares to divide
 // topic's partitions: DispatcherGroup for a broker topic, else
 // "weft.dispatcher-" and the topic without its "weft." prefix.

@@ -1,6 +1,6 @@
 // Package compile turns the control plane's resources into the data-plane
-// contract: every broker, channel and flow topic and every KafkaSink an
-// ingress entry, every
+// contract: every broker, channel and flow topic, every KafkaSink and every
+// PingSource's internal topic an ingress entry, every
 // runnable trigger, subscription, sequence step and parallel branch an
 // egress, references resolved to URLs or, for replies into Weft
 // addressables, to topics. Only the control plane imports it; the data
@@ -8,6 +8,7 @@
 package compile
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,6 +44,7 @@ type Resources struct {
 	Sequences     []*apis.Sequence
 	Parallels     []*apis.Parallel
 	KafkaSinks    []*apis.KafkaSink
+	PingSources   []*apis.PingSource
 }
 
 // Resolution is what compiling a Trigger found out.
@@ -118,6 +120,8 @@ type Compiled struct {
 	Subscriptions map[string]SubscriptionResolution
 	Sequences     map[string]SequenceResolution
 	Parallels     map[string]ParallelResolution
+	// PingSources holds each PingSource's egress (UID = the source's uid).
+	PingSources map[string]EgressResolution
 }
 
 // Reasons a resource (or one of its egresses) cannot run.
@@ -134,7 +138,7 @@ const (
 // Compile turns the resources into a contract at version. The result
 // depends only on its inputs (sorted), so every replica compiles the same
 // contract from the same state. Ingresses come in the order brokers,
-// channels, sequences, parallels, KafkaSinks, each sorted by namespace and
+// channels, sequences, parallels, KafkaSinks, PingSources, each sorted by namespace and
 // name.
 func Compile(version uint64, res Resources, opts Options) *Compiled {
 	if opts.ServiceURLTemplate == "" {
@@ -144,6 +148,7 @@ func Compile(version uint64, res Resources, opts Options) *Compiled {
 		Contract: &weftv1.Contract{Version: version}, Triggers: map[string]Resolution{},
 		Channels: map[string]ChannelResolution{}, Subscriptions: map[string]SubscriptionResolution{},
 		Sequences: map[string]SequenceResolution{}, Parallels: map[string]ParallelResolution{},
+		PingSources: map[string]EgressResolution{},
 	}
 	r := resolver{opts: opts, brokers: map[string]*apis.Broker{}, channels: map[string]*apis.Channel{}, exists: map[string]bool{}}
 	bs := sortedByName(res.Brokers, func(b *apis.Broker) *apis.ObjectMeta { return &b.ObjectMeta })
@@ -170,6 +175,9 @@ func Compile(version uint64, res Resources, opts Options) *Compiled {
 	for _, k := range sortedByName(res.KafkaSinks, func(k *apis.KafkaSink) *apis.ObjectMeta { return &k.ObjectMeta }) {
 		out.compileKafkaSink(k)
 	}
+	for _, p := range sortedByName(res.PingSources, func(p *apis.PingSource) *apis.ObjectMeta { return &p.ObjectMeta }) {
+		out.compilePingSource(r, p)
+	}
 	return out
 }
 
@@ -187,6 +195,60 @@ func (out *Compiled) compileKafkaSink(k *apis.KafkaSink) {
 		in.ContentMode = *k.Spec.ContentMode
 	}
 	out.Contract.Ingresses = append(out.Contract.Ingresses, in)
+}
+
+// pingDelivery is the delivery policy of every PingSource's egress: Knative's
+// PingSource has no spec.delivery, and its adapter retries a failed send a
+// few times with exponential backoff; so does Weft, then drops the tick.
+func pingDelivery() *weftv1.Delivery {
+	return &weftv1.Delivery{Retry: 5, BackoffPolicy: weftv1.BackoffPolicy_BACKOFF_POLICY_EXPONENTIAL, BackoffDelayMs: 200}
+}
+
+// compilePingSource adds a PingSource's internal topic (no path: only the
+// dispatcher writes it, one record per tick) with its schedule and event
+// template, and the egress delivering the ticks to spec.sink in order. A
+// sink that does not resolve leaves the source out of the contract: no
+// ticks are produced that nothing would deliver.
+func (out *Compiled) compilePingSource(r resolver, p *apis.PingSource) {
+	m := &p.ObjectMeta
+	ns, name := m.Namespace, m.Name
+	er := EgressResolution{UID: m.UID}
+	dest, err := r.destinationOf(m, "spec.sink", &p.Spec.Sink)
+	if err != nil {
+		er.fail(ReasonSubscriberResolve, "sink: "+err.Error())
+	}
+	er.SubscriberURI = dest
+	out.PingSources[nsName(m)] = er
+	if er.Reason != "" {
+		return
+	}
+	data := []byte(p.Spec.Data)
+	if p.Spec.DataBase64 != "" {
+		// Validated at apply time; a bad one cannot reach the store.
+		data, _ = base64.StdEncoding.DecodeString(p.Spec.DataBase64)
+	}
+	var ext map[string]string
+	if o := p.Spec.CloudEventOverrides; o != nil && len(o.Extensions) > 0 {
+		ext = o.Extensions
+	}
+	out.Contract.Ingresses = append(out.Contract.Ingresses, &weftv1.Ingress{
+		Uid: m.UID, Kind: apis.KindPingSource, Namespace: ns, Name: name,
+		Topic: wire.PingSourceTopic(ns, name), Generation: m.Generation,
+		Ping: &weftv1.PingSchedule{
+			Schedule: apis.PingSchedule(&p.Spec), Timezone: p.Spec.Timezone,
+			Type: apis.PingSourceEventType, Source: apis.PingSourceEventSource(ns, name),
+			ContentType: p.Spec.ContentType, Data: data, Extensions: ext,
+		},
+		Egresses: []*weftv1.Egress{{
+			Uid: m.UID, Kind: apis.KindPingSource, Namespace: ns, Name: name,
+			ConsumerGroup: wire.PingSourceGroup(ns, name),
+			Destination:   dest,
+			Delivery:      pingDelivery(),
+			Order:         weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
+			InitialOffset: weftv1.InitialOffset_INITIAL_OFFSET_EARLIEST,
+			Generation:    m.Generation,
+		}},
+	})
 }
 
 func (out *Compiled) compileTriggers(r resolver, bs []*apis.Broker, triggers []*apis.Trigger) {

@@ -242,8 +242,9 @@ type Ingress struct {
 	// uid of the owning resource.
 	Uid string `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
 	// kind of the owning resource: "Broker", "Channel", "Sequence",
-	// "Parallel" (a flow has one entry per internal topic) or "KafkaSink"
-	// (served by the ingress, never read by the dispatcher).
+	// "Parallel" (a flow has one entry per internal topic), "KafkaSink"
+	// (served by the ingress, never read by the dispatcher) or "PingSource"
+	// (an internal topic the dispatcher both writes, on schedule, and reads).
 	Kind      string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
 	Namespace string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	Name      string `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
@@ -265,7 +266,11 @@ type Ingress struct {
 	// ce_ headers, the data as value) or "structured" (the JSON event format
 	// as value, content-type application/cloudevents+json). Only a KafkaSink
 	// may be structured.
-	ContentMode   string `protobuf:"bytes,10,opt,name=content_mode,json=contentMode,proto3" json:"content_mode,omitempty"`
+	ContentMode string `protobuf:"bytes,10,opt,name=content_mode,json=contentMode,proto3" json:"content_mode,omitempty"`
+	// ping, for a PingSource's internal topic (kind "PingSource", no path),
+	// is the schedule the dispatcher that owns the topic's partition 0 in the
+	// fleet's group runs, producing one record per tick into the topic.
+	Ping          *PingSchedule `protobuf:"bytes,11,opt,name=ping,proto3" json:"ping,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -370,6 +375,114 @@ func (x *Ingress) GetContentMode() string {
 	return ""
 }
 
+func (x *Ingress) GetPing() *PingSchedule {
+	if x != nil {
+		return x.Ping
+	}
+	return nil
+}
+
+// PingSchedule is a compiled PingSource: when to tick and the event each
+// tick becomes.
+type PingSchedule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// schedule is the cron specification for github.com/robfig/cron/v3's
+	// ParseStandard, with the time zone already folded in as "CRON_TZ=<zone> ".
+	Schedule string `protobuf:"bytes,1,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	// timezone is spec.timezone as written ("" for UTC or a CRON_TZ= prefix).
+	Timezone string `protobuf:"bytes,2,opt,name=timezone,proto3" json:"timezone,omitempty"`
+	// type and source are the events' CloudEvents type and source.
+	Type   string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	Source string `protobuf:"bytes,4,opt,name=source,proto3" json:"source,omitempty"`
+	// content_type is the events' datacontenttype ("" for none).
+	ContentType string `protobuf:"bytes,5,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// data is the events' data (spec.data, or spec.dataBase64 decoded).
+	Data []byte `protobuf:"bytes,6,opt,name=data,proto3" json:"data,omitempty"`
+	// extensions are spec.ceOverrides.extensions.
+	Extensions    map[string]string `protobuf:"bytes,7,rep,name=extensions,proto3" json:"extensions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PingSchedule) Reset() {
+	*x = PingSchedule{}
+	mi := &file_weft_v1_contract_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PingSchedule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PingSchedule) ProtoMessage() {}
+
+func (x *PingSchedule) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_contract_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PingSchedule.ProtoReflect.Descriptor instead.
+func (*PingSchedule) Descriptor() ([]byte, []int) {
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PingSchedule) GetSchedule() string {
+	if x != nil {
+		return x.Schedule
+	}
+	return ""
+}
+
+func (x *PingSchedule) GetTimezone() string {
+	if x != nil {
+		return x.Timezone
+	}
+	return ""
+}
+
+func (x *PingSchedule) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *PingSchedule) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *PingSchedule) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *PingSchedule) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *PingSchedule) GetExtensions() map[string]string {
+	if x != nil {
+		return x.Extensions
+	}
+	return nil
+}
+
 // Egress is one subscriber of an ingress topic: a compiled Trigger,
 // Subscription, Sequence step or Parallel branch filter or subscriber.
 type Egress struct {
@@ -417,7 +530,7 @@ type Egress struct {
 
 func (x *Egress) Reset() {
 	*x = Egress{}
-	mi := &file_weft_v1_contract_proto_msgTypes[2]
+	mi := &file_weft_v1_contract_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -429,7 +542,7 @@ func (x *Egress) String() string {
 func (*Egress) ProtoMessage() {}
 
 func (x *Egress) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[2]
+	mi := &file_weft_v1_contract_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -442,7 +555,7 @@ func (x *Egress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Egress.ProtoReflect.Descriptor instead.
 func (*Egress) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{2}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Egress) GetUid() string {
@@ -576,7 +689,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_weft_v1_contract_proto_msgTypes[3]
+	mi := &file_weft_v1_contract_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -588,7 +701,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[3]
+	mi := &file_weft_v1_contract_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -601,7 +714,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{3}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Filter) GetDialect() isFilter_Dialect {
@@ -729,7 +842,7 @@ type Attributes struct {
 
 func (x *Attributes) Reset() {
 	*x = Attributes{}
-	mi := &file_weft_v1_contract_proto_msgTypes[4]
+	mi := &file_weft_v1_contract_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +854,7 @@ func (x *Attributes) String() string {
 func (*Attributes) ProtoMessage() {}
 
 func (x *Attributes) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[4]
+	mi := &file_weft_v1_contract_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +867,7 @@ func (x *Attributes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attributes.ProtoReflect.Descriptor instead.
 func (*Attributes) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{4}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Attributes) GetAttributes() map[string]string {
@@ -773,7 +886,7 @@ type FilterList struct {
 
 func (x *FilterList) Reset() {
 	*x = FilterList{}
-	mi := &file_weft_v1_contract_proto_msgTypes[5]
+	mi := &file_weft_v1_contract_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -785,7 +898,7 @@ func (x *FilterList) String() string {
 func (*FilterList) ProtoMessage() {}
 
 func (x *FilterList) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[5]
+	mi := &file_weft_v1_contract_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -798,7 +911,7 @@ func (x *FilterList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FilterList.ProtoReflect.Descriptor instead.
 func (*FilterList) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{5}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *FilterList) GetFilters() []*Filter {
@@ -829,7 +942,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_weft_v1_contract_proto_msgTypes[6]
+	mi := &file_weft_v1_contract_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +954,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[6]
+	mi := &file_weft_v1_contract_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +967,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{6}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Delivery) GetRetry() int32 {
@@ -920,7 +1033,7 @@ type WatchContractRequest struct {
 
 func (x *WatchContractRequest) Reset() {
 	*x = WatchContractRequest{}
-	mi := &file_weft_v1_contract_proto_msgTypes[7]
+	mi := &file_weft_v1_contract_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -932,7 +1045,7 @@ func (x *WatchContractRequest) String() string {
 func (*WatchContractRequest) ProtoMessage() {}
 
 func (x *WatchContractRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[7]
+	mi := &file_weft_v1_contract_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -945,7 +1058,7 @@ func (x *WatchContractRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchContractRequest.ProtoReflect.Descriptor instead.
 func (*WatchContractRequest) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{7}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *WatchContractRequest) GetProcessId() string {
@@ -1005,7 +1118,7 @@ type EgressProblem struct {
 
 func (x *EgressProblem) Reset() {
 	*x = EgressProblem{}
-	mi := &file_weft_v1_contract_proto_msgTypes[8]
+	mi := &file_weft_v1_contract_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1017,7 +1130,7 @@ func (x *EgressProblem) String() string {
 func (*EgressProblem) ProtoMessage() {}
 
 func (x *EgressProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[8]
+	mi := &file_weft_v1_contract_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1030,7 +1143,7 @@ func (x *EgressProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EgressProblem.ProtoReflect.Descriptor instead.
 func (*EgressProblem) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{8}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *EgressProblem) GetUid() string {
@@ -1061,7 +1174,7 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\x16weft/v1/contract.proto\x12\aweft.v1\"T\n" +
 	"\bContract\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12.\n" +
-	"\tingresses\x18\x02 \x03(\v2\x10.weft.v1.IngressR\tingresses\"\xa8\x02\n" +
+	"\tingresses\x18\x02 \x03(\v2\x10.weft.v1.IngressR\tingresses\"\xd3\x02\n" +
 	"\aIngress\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1c\n" +
@@ -1075,7 +1188,21 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"generation\x12+\n" +
 	"\x11bootstrap_servers\x18\t \x03(\tR\x10bootstrapServers\x12!\n" +
 	"\fcontent_mode\x18\n" +
-	" \x01(\tR\vcontentMode\"\x97\x05\n" +
+	" \x01(\tR\vcontentMode\x12)\n" +
+	"\x04ping\x18\v \x01(\v2\x15.weft.v1.PingScheduleR\x04ping\"\xaf\x02\n" +
+	"\fPingSchedule\x12\x1a\n" +
+	"\bschedule\x18\x01 \x01(\tR\bschedule\x12\x1a\n" +
+	"\btimezone\x18\x02 \x01(\tR\btimezone\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12\x16\n" +
+	"\x06source\x18\x04 \x01(\tR\x06source\x12!\n" +
+	"\fcontent_type\x18\x05 \x01(\tR\vcontentType\x12\x12\n" +
+	"\x04data\x18\x06 \x01(\fR\x04data\x12E\n" +
+	"\n" +
+	"extensions\x18\a \x03(\v2%.weft.v1.PingSchedule.ExtensionsEntryR\n" +
+	"extensions\x1a=\n" +
+	"\x0fExtensionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x97\x05\n" +
 	"\x06Egress\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x12\n" +
@@ -1171,48 +1298,52 @@ func file_weft_v1_contract_proto_rawDescGZIP() []byte {
 }
 
 var file_weft_v1_contract_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_weft_v1_contract_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_weft_v1_contract_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_weft_v1_contract_proto_goTypes = []any{
 	(DeliveryOrder)(0),           // 0: weft.v1.DeliveryOrder
 	(InitialOffset)(0),           // 1: weft.v1.InitialOffset
 	(BackoffPolicy)(0),           // 2: weft.v1.BackoffPolicy
 	(*Contract)(nil),             // 3: weft.v1.Contract
 	(*Ingress)(nil),              // 4: weft.v1.Ingress
-	(*Egress)(nil),               // 5: weft.v1.Egress
-	(*Filter)(nil),               // 6: weft.v1.Filter
-	(*Attributes)(nil),           // 7: weft.v1.Attributes
-	(*FilterList)(nil),           // 8: weft.v1.FilterList
-	(*Delivery)(nil),             // 9: weft.v1.Delivery
-	(*WatchContractRequest)(nil), // 10: weft.v1.WatchContractRequest
-	(*EgressProblem)(nil),        // 11: weft.v1.EgressProblem
-	nil,                          // 12: weft.v1.Egress.AttributesEntry
-	nil,                          // 13: weft.v1.Attributes.AttributesEntry
+	(*PingSchedule)(nil),         // 5: weft.v1.PingSchedule
+	(*Egress)(nil),               // 6: weft.v1.Egress
+	(*Filter)(nil),               // 7: weft.v1.Filter
+	(*Attributes)(nil),           // 8: weft.v1.Attributes
+	(*FilterList)(nil),           // 9: weft.v1.FilterList
+	(*Delivery)(nil),             // 10: weft.v1.Delivery
+	(*WatchContractRequest)(nil), // 11: weft.v1.WatchContractRequest
+	(*EgressProblem)(nil),        // 12: weft.v1.EgressProblem
+	nil,                          // 13: weft.v1.PingSchedule.ExtensionsEntry
+	nil,                          // 14: weft.v1.Egress.AttributesEntry
+	nil,                          // 15: weft.v1.Attributes.AttributesEntry
 }
 var file_weft_v1_contract_proto_depIdxs = []int32{
 	4,  // 0: weft.v1.Contract.ingresses:type_name -> weft.v1.Ingress
-	5,  // 1: weft.v1.Ingress.egresses:type_name -> weft.v1.Egress
-	12, // 2: weft.v1.Egress.attributes:type_name -> weft.v1.Egress.AttributesEntry
-	6,  // 3: weft.v1.Egress.filters:type_name -> weft.v1.Filter
-	9,  // 4: weft.v1.Egress.delivery:type_name -> weft.v1.Delivery
-	0,  // 5: weft.v1.Egress.order:type_name -> weft.v1.DeliveryOrder
-	1,  // 6: weft.v1.Egress.initial_offset:type_name -> weft.v1.InitialOffset
-	7,  // 7: weft.v1.Filter.exact:type_name -> weft.v1.Attributes
-	7,  // 8: weft.v1.Filter.prefix:type_name -> weft.v1.Attributes
-	7,  // 9: weft.v1.Filter.suffix:type_name -> weft.v1.Attributes
-	8,  // 10: weft.v1.Filter.all:type_name -> weft.v1.FilterList
-	8,  // 11: weft.v1.Filter.any:type_name -> weft.v1.FilterList
-	6,  // 12: weft.v1.Filter.not:type_name -> weft.v1.Filter
-	13, // 13: weft.v1.Attributes.attributes:type_name -> weft.v1.Attributes.AttributesEntry
-	6,  // 14: weft.v1.FilterList.filters:type_name -> weft.v1.Filter
-	2,  // 15: weft.v1.Delivery.backoff_policy:type_name -> weft.v1.BackoffPolicy
-	11, // 16: weft.v1.WatchContractRequest.problems:type_name -> weft.v1.EgressProblem
-	10, // 17: weft.v1.ContractService.WatchContract:input_type -> weft.v1.WatchContractRequest
-	3,  // 18: weft.v1.ContractService.WatchContract:output_type -> weft.v1.Contract
-	18, // [18:19] is the sub-list for method output_type
-	17, // [17:18] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	6,  // 1: weft.v1.Ingress.egresses:type_name -> weft.v1.Egress
+	5,  // 2: weft.v1.Ingress.ping:type_name -> weft.v1.PingSchedule
+	13, // 3: weft.v1.PingSchedule.extensions:type_name -> weft.v1.PingSchedule.ExtensionsEntry
+	14, // 4: weft.v1.Egress.attributes:type_name -> weft.v1.Egress.AttributesEntry
+	7,  // 5: weft.v1.Egress.filters:type_name -> weft.v1.Filter
+	10, // 6: weft.v1.Egress.delivery:type_name -> weft.v1.Delivery
+	0,  // 7: weft.v1.Egress.order:type_name -> weft.v1.DeliveryOrder
+	1,  // 8: weft.v1.Egress.initial_offset:type_name -> weft.v1.InitialOffset
+	8,  // 9: weft.v1.Filter.exact:type_name -> weft.v1.Attributes
+	8,  // 10: weft.v1.Filter.prefix:type_name -> weft.v1.Attributes
+	8,  // 11: weft.v1.Filter.suffix:type_name -> weft.v1.Attributes
+	9,  // 12: weft.v1.Filter.all:type_name -> weft.v1.FilterList
+	9,  // 13: weft.v1.Filter.any:type_name -> weft.v1.FilterList
+	7,  // 14: weft.v1.Filter.not:type_name -> weft.v1.Filter
+	15, // 15: weft.v1.Attributes.attributes:type_name -> weft.v1.Attributes.AttributesEntry
+	7,  // 16: weft.v1.FilterList.filters:type_name -> weft.v1.Filter
+	2,  // 17: weft.v1.Delivery.backoff_policy:type_name -> weft.v1.BackoffPolicy
+	12, // 18: weft.v1.WatchContractRequest.problems:type_name -> weft.v1.EgressProblem
+	11, // 19: weft.v1.ContractService.WatchContract:input_type -> weft.v1.WatchContractRequest
+	3,  // 20: weft.v1.ContractService.WatchContract:output_type -> weft.v1.Contract
+	20, // [20:21] is the sub-list for method output_type
+	19, // [19:20] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_weft_v1_contract_proto_init() }
@@ -1220,7 +1351,7 @@ func file_weft_v1_contract_proto_init() {
 	if File_weft_v1_contract_proto != nil {
 		return
 	}
-	file_weft_v1_contract_proto_msgTypes[3].OneofWrappers = []any{
+	file_weft_v1_contract_proto_msgTypes[4].OneofWrappers = []any{
 		(*Filter_Exact)(nil),
 		(*Filter_Prefix)(nil),
 		(*Filter_Suffix)(nil),
@@ -1235,7 +1366,7 @@ func file_weft_v1_contract_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_weft_v1_contract_proto_rawDesc), len(file_weft_v1_contract_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
