@@ -23,14 +23,21 @@ type KafkaSink struct {
 }
 
 // KafkaSinkSpec is the KafkaSink's desired state.
+//
+// +kubebuilder:validation:XValidation:rule="(has(self.bootstrapServers) ? self.bootstrapServers : []) == (has(oldSelf.bootstrapServers) ? oldSelf.bootstrapServers : [])",message="immutable: a KafkaSink keeps writing where it started; delete it and create another to write elsewhere",fieldPath=".bootstrapServers"
 type KafkaSinkSpec struct {
 	// Topic is the Kafka topic events are written to.
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=249
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9._-]+$`
+	// +kubebuilder:validation:XValidation:rule="self != '.' && self != '..'",message="must not be \".\" or \"..\""
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="immutable: a KafkaSink keeps writing where it started; delete it and create another to write elsewhere"
 	Topic string `json:"topic"`
 	// NumPartitions of the topic when Weft creates it (it exists already:
 	// left as it is).
 	// +optional
 	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000
 	NumPartitions *int32 `json:"numPartitions,omitempty"`
 	// ReplicationFactor of the topic when Weft creates it.
 	// +optional
@@ -38,6 +45,8 @@ type KafkaSinkSpec struct {
 	ReplicationFactor *int16 `json:"replicationFactor,omitempty"`
 	// BootstrapServers of the cluster holding the topic; empty: Weft's own.
 	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=255
 	BootstrapServers []string `json:"bootstrapServers,omitempty"`
 	// ContentMode is binary (default: ce_ headers, the data as value) or
 	// structured (the JSON event format as value).

@@ -14,11 +14,11 @@ import (
 )
 
 // installObjects is how many objects `kubectl apply -k deploy/kubernetes`
-// installs: 8 CRDs (Broker, Trigger, Channel, InMemoryChannel, KafkaChannel,
-// Subscription, Sequence, Parallel), the namespace, 3 ServiceAccounts, a ClusterRole and its
+// installs: 9 CRDs (Broker, Trigger, KafkaSink, Channel, InMemoryChannel,
+// KafkaChannel, Subscription, Sequence, Parallel), the namespace, 3 ServiceAccounts, a ClusterRole and its
 // binding, a Role and its binding, the ConfigMap, 3 Deployments, 2 Services
 // and 3 PodDisruptionBudgets.
-const installObjects = 25
+const installObjects = 26
 
 // builtObjects returns "kind/name" of every object `kubectl kustomize dir`
 // renders, sorted.
@@ -53,7 +53,7 @@ func TestInstallManifestsServerDryRun(t *testing.T) {
 		t.Fatalf("kubectl apply -k 10-crds: %v\n%s%s", err, out, stderr)
 	}
 	if out, stderr, err := env.Kubectl(t, "", "wait", "--for=condition=Established", "--timeout=60s",
-		"crd/brokers.eventing.knative.dev", "crd/triggers.eventing.knative.dev",
+		"crd/brokers.eventing.knative.dev", "crd/triggers.eventing.knative.dev", "crd/kafkasinks.eventing.knative.dev",
 		"crd/channels.messaging.knative.dev", "crd/inmemorychannels.messaging.knative.dev", "crd/kafkachannels.messaging.knative.dev",
 		"crd/subscriptions.messaging.knative.dev", "crd/sequences.flows.knative.dev", "crd/parallels.flows.knative.dev"); err != nil {
 		t.Fatalf("kubectl wait for the CRDs: %v\n%s%s", err, out, stderr)

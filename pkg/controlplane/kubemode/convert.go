@@ -9,6 +9,7 @@ import (
 
 	"github.com/weft-dev/weft/pkg/apis"
 	eventingv1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1"
+	eventingv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1alpha1"
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
 )
@@ -109,6 +110,16 @@ func parallelToAPI(p *flowsv1.Parallel) *apis.Parallel {
 	c := p.DeepCopy()
 	return &apis.Parallel{
 		TypeMeta:   apis.TypeMeta{APIVersion: apis.FlowsV1, Kind: apis.KindParallel},
+		ObjectMeta: metaToAPI(&c.ObjectMeta),
+		Spec:       c.Spec,
+	}
+}
+
+// kafkaSinkToAPI is k as Weft's resource type (spec only).
+func kafkaSinkToAPI(k *eventingv1alpha1.KafkaSink) *apis.KafkaSink {
+	c := k.DeepCopy()
+	return &apis.KafkaSink{
+		TypeMeta:   apis.TypeMeta{APIVersion: apis.EventingV1alpha1, Kind: apis.KindKafkaSink},
 		ObjectMeta: metaToAPI(&c.ObjectMeta),
 		Spec:       c.Spec,
 	}

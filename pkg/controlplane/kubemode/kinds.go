@@ -3,6 +3,7 @@ package kubemode
 import (
 	"github.com/weft-dev/weft/pkg/apis"
 	eventingv1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1"
+	eventingv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1alpha1"
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
 	messagingv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1beta1"
@@ -11,7 +12,7 @@ import (
 )
 
 // kindOps is what the generic reconcilers need to know about one custom
-// resource kind of the messaging and flows groups.
+// resource kind of the messaging and flows groups, or a KafkaSink.
 type kindOps struct {
 	// kind is the manifest kind (InMemoryChannel, say); stored is the kind
 	// Weft stores it as (Channel).
@@ -96,6 +97,19 @@ var parallelKind = kindOps{
 	},
 }
 
+// kafkaSinkKind is eventing.knative.dev/v1alpha1 KafkaSink: no class, no
+// consumer groups, and a topic that outlives it (DeleteKafkaResources keeps
+// it), so the generic kindReconciler serves it.
+var kafkaSinkKind = kindOps{
+	kind: apis.KindKafkaSink, stored: apis.KindKafkaSink,
+	newObj: func() client.Object { return &eventingv1alpha1.KafkaSink{} }, newList: func() client.ObjectList { return &eventingv1alpha1.KafkaSinkList{} },
+	toAPI: func(o client.Object) apis.Object { return kafkaSinkToAPI(o.(*eventingv1alpha1.KafkaSink)) },
+	status: func(o client.Object) (any, *apis.Status) {
+		k := o.(*eventingv1alpha1.KafkaSink)
+		return &k.Status, &k.Status.Status
+	},
+}
+
 // brokerKind and triggerKind are the eventing kinds in the same shape, for
 // the code that walks every reconciled kind (reference watches).
 var (
@@ -134,6 +148,8 @@ func storedStatus(o apis.Object) (whole any, common *apis.Status) {
 	case *apis.Sequence:
 		return &t.Status, &t.Status.Status
 	case *apis.Parallel:
+		return &t.Status, &t.Status.Status
+	case *apis.KafkaSink:
 		return &t.Status, &t.Status.Status
 	}
 	return nil, nil

@@ -24,8 +24,8 @@ import (
 // KafkaChannels are one kind of Weft resource (they would share a topic).
 const ReasonNameTaken = "NameTaken"
 
-// kindReconciler reconciles Subscriptions, Sequences or Parallels: every
-// one is Weft's (there is no class to choose by).
+// kindReconciler reconciles Subscriptions, Sequences, Parallels or
+// KafkaSinks: every one is Weft's (there is no class to choose by).
 type kindReconciler struct {
 	base
 	ops kindOps

@@ -19,15 +19,16 @@ import (
 	"github.com/weft-dev/weft/pkg/apis"
 	"github.com/weft-dev/weft/pkg/controlplane"
 	"github.com/weft-dev/weft/pkg/controlplane/kubemode"
+	eventingv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1alpha1"
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
 	messagingv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1beta1"
 )
 
 // messagingClient is a client whose scheme knows the messaging and flows
-// kinds, and removes every such object of p's namespace when the test ends
-// (before the control plane stops: nothing with its finalizer is left on
-// the shared API server).
+// kinds and KafkaSink, and removes every such object of p's namespace when
+// the test ends (before the control plane stops: nothing with its finalizer
+// is left on the shared API server).
 func (p *plane) messagingClient(t *testing.T) client.Client {
 	t.Helper()
 	s, err := kubemode.Scheme()
@@ -40,7 +41,8 @@ func (p *plane) messagingClient(t *testing.T) client.Client {
 	}
 	lists := func() []client.ObjectList {
 		return []client.ObjectList{&messagingv1.SubscriptionList{}, &flowsv1.SequenceList{}, &flowsv1.ParallelList{},
-			&messagingv1.ChannelList{}, &messagingv1.InMemoryChannelList{}, &messagingv1beta1.KafkaChannelList{}}
+			&messagingv1.ChannelList{}, &messagingv1.InMemoryChannelList{}, &messagingv1beta1.KafkaChannelList{},
+			&eventingv1alpha1.KafkaSinkList{}}
 	}
 	// objects lists every messaging and flows object of the namespace.
 	objects := func(ctx context.Context) ([]client.Object, error) {

@@ -1,7 +1,8 @@
 // Package kubemode runs Weft's control plane on the Kubernetes API
 // (controlplane --store kubernetes): Brokers and Triggers, Channels
-// (Channel, InMemoryChannel, KafkaChannel), Subscriptions, Sequences and
-// Parallels are custom resources with Knative's group, version and kind. The
+// (Channel, InMemoryChannel, KafkaChannel), Subscriptions, Sequences,
+// Parallels and KafkaSinks are custom resources with Knative's group, version
+// and kind. The
 // elected leader reconciles them (Brokers of Weft's broker class, Triggers of
 // those Brokers) — one reconciler per kind, with a finalizer for their Kafka
 // topics and consumer groups — mirrors each into the control plane's state
@@ -44,13 +45,14 @@ import (
 	"github.com/weft-dev/weft/pkg/apis"
 	"github.com/weft-dev/weft/pkg/controlplane"
 	eventingv1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1"
+	eventingv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1alpha1"
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
 	messagingv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1beta1"
 )
 
 // readOnlyWhy is what the resource API answers an Apply or Delete.
-const readOnlyWhy = "this control plane runs on the Kubernetes API (--store kubernetes): change Brokers, Triggers, Channels, Subscriptions, Sequences and Parallels with kubectl"
+const readOnlyWhy = "this control plane runs on the Kubernetes API (--store kubernetes): change Brokers, Triggers, Channels, Subscriptions, Sequences, Parallels and KafkaSinks with kubectl"
 
 // Field indexes on the watched kinds.
 const (
@@ -83,7 +85,7 @@ func Run(ctx context.Context, cfg controlplane.Config, opts ...controlplane.Opti
 	g.Go(func() error {
 		select {
 		case <-mgr.Elected():
-			srv.Logger().Info("leading: reconciling Brokers, Triggers, Channels, Subscriptions, Sequences and Parallels", "broker_class", cfg.BrokerClass,
+			srv.Logger().Info("leading: reconciling Brokers, Triggers, Channels, Subscriptions, Sequences, Parallels and KafkaSinks", "broker_class", cfg.BrokerClass,
 				"default_class", cfg.DefaultBrokerClass, "lease", cfg.LeaderElectionNamespace+"/"+cfg.LeaderElectionID, "leader_election", cfg.LeaderElect)
 		case <-gctx.Done():
 		}
@@ -113,14 +115,14 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 }
 
 // Scheme holds the kinds the control plane reads: client-go's and
-// eventing.knative.dev/v1, messaging.knative.dev/v1 and v1beta1,
-// flows.knative.dev/v1.
+// eventing.knative.dev/v1 and v1alpha1, messaging.knative.dev/v1 and
+// v1beta1, flows.knative.dev/v1.
 func Scheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {
 		return nil, fmt.Errorf("build scheme: %w", err)
 	}
-	for _, add := range []func(*runtime.Scheme) error{eventingv1.AddToScheme, messagingv1.AddToScheme, messagingv1beta1.AddToScheme, flowsv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{eventingv1.AddToScheme, eventingv1alpha1.AddToScheme, messagingv1.AddToScheme, messagingv1beta1.AddToScheme, flowsv1.AddToScheme} {
 		if err := add(s); err != nil {
 			return nil, fmt.Errorf("build scheme: %w", err)
 		}
@@ -166,7 +168,7 @@ func NewManager(rc *rest.Config, cfg controlplane.Config, logger *slog.Logger) (
 }
 
 // Setup registers the reconcilers of srv with mgr: Broker, Trigger, one per
-// channel kind, Subscription, Sequence and Parallel.
+// channel kind, Subscription, Sequence, Parallel and KafkaSink.
 func Setup(mgr manager.Manager, srv *controlplane.Server) error {
 	cfg := srv.Config()
 	idx := mgr.GetFieldIndexer()
@@ -259,6 +261,15 @@ func Setup(mgr manager.Manager, srv *controlplane.Server) error {
 			c   controller.Controller
 			ops kindOps
 		}{c, k})
+	}
+	// A KafkaSink refers to nothing: it is no referrer, only referred to
+	// (resolved like any Addressable, by its status.address.url).
+	if _, err := builder.ControllerManagedBy(mgr).
+		Named("weft-kafkasink").
+		For(kafkaSinkKind.newObj()).
+		WatchesRawSource(statusSource{srv: srv, kind: apis.KindKafkaSink}).
+		Build(&kindReconciler{base: b0, ops: kafkaSinkKind}); err != nil {
+		return fmt.Errorf("set up the %s reconciler: %w", kafkaSinkKind.kind, err)
 	}
 	// A referenced kind is watched from its first lookup on: a change of a
 	// referenced object reconciles the objects pointing at it.
