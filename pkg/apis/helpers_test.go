@@ -70,3 +70,30 @@ func paths(fes FieldErrors) []string {
 	}
 	return out
 }
+
+// invalidManifest decodes manifest, which must fail with a *ManifestError
+// (errors.Is ErrInvalid) holding an error at path whose text contains
+// message; it returns the error for further checks.
+func invalidManifest(t *testing.T, manifest, path, message string) (error, *ManifestError) {
+	t.Helper()
+	objs, err := DecodeManifests([]byte(manifest))
+	if err == nil {
+		t.Fatalf("no error; decoded %d objects", len(objs))
+	}
+	if !errors.Is(err, ErrInvalid) {
+		t.Errorf("errors.Is(err, ErrInvalid) = false for %v", err)
+	}
+	var me *ManifestError
+	if !errors.As(err, &me) {
+		t.Fatalf("error %v is not a *ManifestError", err)
+	}
+	fes := fieldErrorsOf(t, me)
+	fe := findPath(fes, path)
+	if fe == nil {
+		t.Fatalf("no error at path %q; paths %q; error: %v", path, paths(fes), err)
+	}
+	if !strings.Contains(fe.Error(), message) {
+		t.Errorf("error at %s = %q, want it to contain %q", path, fe.Error(), message)
+	}
+	return err, me
+}

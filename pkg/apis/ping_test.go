@@ -1,7 +1,6 @@
 package apis
 
 import (
-	"errors"
 	"strings"
 	"testing"
 )
@@ -41,25 +40,7 @@ func TestDecodeManifestsPingSourceInvalid(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			objs, err := DecodeManifests([]byte(tc.manifest))
-			if err == nil {
-				t.Fatalf("no error; decoded %d objects", len(objs))
-			}
-			if !errors.Is(err, ErrInvalid) {
-				t.Errorf("errors.Is(err, ErrInvalid) = false for %v", err)
-			}
-			var me *ManifestError
-			if !errors.As(err, &me) {
-				t.Fatalf("error %v is not a *ManifestError", err)
-			}
-			fes := fieldErrorsOf(t, me)
-			fe := findPath(fes, tc.path)
-			if fe == nil {
-				t.Fatalf("no error at path %q; paths %q; error: %v", tc.path, paths(fes), err)
-			}
-			if !strings.Contains(fe.Error(), tc.message) {
-				t.Errorf("error at %s = %q, want it to contain %q", tc.path, fe.Error(), tc.message)
-			}
+			invalidManifest(t, tc.manifest, tc.path, tc.message)
 		})
 	}
 }
