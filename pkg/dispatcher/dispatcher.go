@@ -242,6 +242,11 @@ func (d *Dispatcher) ApplyContract(ctx context.Context, c *weftv1.Contract) erro
 	if err != nil {
 		return err
 	}
+	for _, s := range specs {
+		if s.replyURL != "" {
+			s.replyPost = d.sender.ReplyTo(s.replyURL, s.policy)
+		}
+	}
 	// One reader per topic and one per retry topic, each with the topic's
 	// egresses. The retry topic is read even with
 	// RetryTopicAfter 0: events other dispatchers (or this one, before)
@@ -437,8 +442,11 @@ type egressSpec struct {
 	destination string
 	replyTopic  string
 	replyURL    string
-	filter      filter.Filter
-	policy      delivery.Policy
+	// replyPost POSTs a reply to replyURL with the egress's retries (set
+	// once per contract by ApplyContract, nil without a reply URL).
+	replyPost delivery.ReplyFunc
+	filter    filter.Filter
+	policy    delivery.Policy
 	// attrs are the per-egress metrics' attributes, as a measurement
 	// option built once rather than per event.
 	attrs metric.MeasurementOption

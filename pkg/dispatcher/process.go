@@ -206,11 +206,10 @@ func (l *lane) finish(ctx context.Context, spec *egressSpec, span trace.Span, ev
 // URL (without a hop count: it counts hops inside Kafka only); an error
 // fails the attempt.
 func (l *lane) replyFunc(spec *egressSpec, ttl int) delivery.ReplyFunc {
-	if spec.replyURL != "" {
-		post := l.part.r.d.sender.ReplyTo(spec.replyURL, spec.policy)
+	if spec.replyPost != nil {
 		return func(ctx context.Context, reply *event.Event) error {
 			reply.SetExtension(wire.ExtBrokerTTL, nil)
-			if err := post(ctx, reply); err != nil {
+			if err := spec.replyPost(ctx, reply); err != nil {
 				return err
 			}
 			l.part.r.d.inst.replies.Add(ctx, 1, spec.attrs)
