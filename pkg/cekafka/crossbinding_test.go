@@ -58,81 +58,56 @@ func TestCrossBindingSarama(t *testing.T) {
 		t.Fatalf("produce: %v", err)
 	}
 
-	scfg := sarama.NewConfig()
-	scfg.Version = sarama.V2_1_0_0
-	scfg.Consumer.Return.Errors = true
-	consumer, err := sarama.NewConsumer([]string{srv.Addr()}, scfg)
-	if err != nil {
-		t.Fatalf("sarama consumer: %v", err)
-	}
-	defer consumer.Close()
-	msgs := make(chan *sarama.ConsumerMessage)
-	for p := range int32(partitions) {
-		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatalf("consume partition %d: %v", p, err)
-		}
-		defer pc.AsyncClose()
-		go func() {
-			for m := range pc.Messages() {
-				select {
-				case msgs <- m:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-	}
-
-	got := 0
-	for got < len(events) {
-		var cm *sarama.ConsumerMessage
-		select {
-		case cm = <-msgs:
-		case <-ctx.Done():
-			t.Fatalf("read %d of %d events with sarama before the deadline", got, len(events))
-		}
-		got++
-		m := kafka_sarama.NewMessageFromConsumerMessage(cm)
-		if m.ReadEncoding() != binding.EncodingBinary {
-			t.Fatalf("sarama binding sees encoding %v, want binary", m.ReadEncoding())
-		}
-		e, err := binding.ToEvent(ctx, m)
-		if err != nil {
-			t.Fatalf("sarama binding ToEvent: %v", err)
-		}
-		if err := e.Validate(); err != nil {
-			t.Errorf("event %s read by sarama is invalid: %v", e.ID(), err)
-		}
-		wantMeta := map[string]string{
+	for _, cm := range testutil.SaramaRead(ctx, t, srv.Addr(), topic, partitions, len(events)) {
+		checkSaramaMessage(ctx, t, cm, binding.EncodingBinary, byID, map[string]string{
 			"kafkaoffset":    strconv.FormatInt(cm.Offset, 10),
 			"kafkapartition": strconv.Itoa(int(cm.Partition)),
 			"kafkatopic":     topic,
-		}
-		for _, name := range saramaMetadata {
-			if v := e.Extensions()[name]; v != wantMeta[name] {
-				t.Errorf("sarama metadata %s = %v, want %s", name, v, wantMeta[name])
-			}
-			if err := e.Context.SetExtension(name, nil); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, ok := byID[e.ID()]
-		if !ok {
-			t.Fatalf("sarama read an unknown event %q", e.ID())
-		}
-		delete(byID, e.ID())
-		if d := diffCanonical(want, canon(t, e)); d != "" {
-			t.Errorf("event %s differs through sarama:\n%s", e.ID(), d)
-		}
-		if pk := want.Attrs["partitionkey"]; pk != "" && string(cm.Key) != pk {
-			t.Errorf("event %s: sarama key %q, want %q", e.ID(), cm.Key, pk)
-		} else if pk == "" && cm.Key != nil {
-			t.Errorf("event %s: sarama key %q, want none", e.ID(), cm.Key)
-		}
+		})
 	}
 	if len(byID) != 0 {
 		t.Errorf("%d events never read by sarama", len(byID))
+	}
+}
+
+// checkSaramaMessage reads cm with the sdk-go sarama binding, which must see
+// encoding enc and a valid event, and checks the event against the one of
+// its id in byID (then removed): identical once the binding's metadata
+// extensions are dropped (each equal to wantMeta's value, when wantMeta is
+// set), with the partition key as the message key.
+func checkSaramaMessage(ctx context.Context, t *testing.T, cm *sarama.ConsumerMessage, enc binding.Encoding, byID map[string]canonical, wantMeta map[string]string) {
+	t.Helper()
+	m := kafka_sarama.NewMessageFromConsumerMessage(cm)
+	if m.ReadEncoding() != enc {
+		t.Fatalf("sarama binding sees encoding %v, want %v", m.ReadEncoding(), enc)
+	}
+	e, err := binding.ToEvent(ctx, m)
+	if err != nil {
+		t.Fatalf("sarama binding ToEvent: %v", err)
+	}
+	if err := e.Validate(); err != nil {
+		t.Errorf("event %s read by sarama is invalid: %v", e.ID(), err)
+	}
+	for _, name := range saramaMetadata {
+		if v := e.Extensions()[name]; wantMeta != nil && v != wantMeta[name] {
+			t.Errorf("sarama metadata %s = %v, want %s", name, v, wantMeta[name])
+		}
+		if err := e.Context.SetExtension(name, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, ok := byID[e.ID()]
+	if !ok {
+		t.Fatalf("sarama read an unknown event %q", e.ID())
+	}
+	delete(byID, e.ID())
+	if d := diffCanonical(want, canon(t, e)); d != "" {
+		t.Errorf("event %s differs through sarama:\n%s", e.ID(), d)
+	}
+	if pk := want.Attrs["partitionkey"]; pk != "" && string(cm.Key) != pk {
+		t.Errorf("event %s: sarama key %q, want %q", e.ID(), cm.Key, pk)
+	} else if pk == "" && cm.Key != nil {
+		t.Errorf("event %s: sarama key %q, want none", e.ID(), cm.Key)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -66,33 +65,7 @@ func TestStructuredCrossBindingSarama(t *testing.T) {
 	}
 
 	for _, cm := range testutil.SaramaRead(ctx, t, srv.Addr(), topic, partitions, len(recs)) {
-		m := kafka_sarama.NewMessageFromConsumerMessage(cm)
-		if m.ReadEncoding() != binding.EncodingStructured {
-			t.Fatalf("sarama binding sees encoding %v, want structured", m.ReadEncoding())
-		}
-		e, err := binding.ToEvent(ctx, m)
-		if err != nil {
-			t.Fatalf("sarama binding ToEvent: %v", err)
-		}
-		if err := e.Validate(); err != nil {
-			t.Errorf("event %s read by sarama is invalid: %v", e.ID(), err)
-		}
-		for _, name := range saramaMetadata {
-			_ = e.Context.SetExtension(name, nil)
-		}
-		want, ok := byID[e.ID()]
-		if !ok {
-			t.Fatalf("sarama read an unknown event %q", e.ID())
-		}
-		delete(byID, e.ID())
-		if d := diffCanonical(want, canon(t, e)); d != "" {
-			t.Errorf("event %s differs through sarama:\n%s", e.ID(), d)
-		}
-		if pk := want.Attrs["partitionkey"]; pk != "" && string(cm.Key) != pk {
-			t.Errorf("event %s: sarama key %q, want %q", e.ID(), cm.Key, pk)
-		} else if pk == "" && cm.Key != nil {
-			t.Errorf("event %s: sarama key %q, want none", e.ID(), cm.Key)
-		}
+		checkSaramaMessage(ctx, t, cm, binding.EncodingStructured, byID, nil)
 	}
 	if len(byID) != 0 {
 		t.Errorf("%d events never read by sarama", len(byID))
