@@ -91,62 +91,41 @@ func BenchmarkIngressBinary(b *testing.B) {
 // BenchmarkIngressStructured calls the handler in-process with structured
 // 1 KiB events (application/cloudevents+json) from many goroutines, storing
 // each in a real Kafka-protocol server.
-func BenchmarkIngressStructured(b *testing.B) {
-	in := benchIngress(b)
-	h := in.Handler()
-	var seq atomic.Int64
-	b.SetParallelism(16)
-	b.SetBytes(int64(len(benchData)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		body := &rewindBody{}
-		req := httptest.NewRequest(http.MethodPost, "/default/bench", nil)
-		req.Header.Set("Content-Type", "application/cloudevents+json")
-		req.Body = body
-		w := &discardWriter{h: http.Header{}}
-		var buf bytes.Buffer
-		for pb.Next() {
-			buf.Reset()
-			buf.WriteString(`{"specversion":"1.0","id":"`)
-			buf.WriteString(strconv.FormatInt(seq.Add(1), 10))
-			buf.WriteString(`","type":"bench.v1","source":"/bench","datacontenttype":"application/json","data":{"d":"`)
-			buf.Write(benchData)
-			buf.WriteString(`"}}`)
-			req.ContentLength = int64(buf.Len())
-			body.Reset(buf.Bytes())
-			clear(w.h)
-			h.ServeHTTP(w, req)
-			if w.code != http.StatusAccepted {
-				b.Fatalf("status %d", w.code)
-			}
-		}
-	})
-}
+func BenchmarkIngressStructured(b *testing.B) { benchJSON(b, 16, 0) }
 
 // BenchmarkIngressBatch calls the handler in-process with batches of 100
 // structured 1 KiB events (the batch run of weft bench), storing each in a
 // real Kafka-protocol server.
-func BenchmarkIngressBatch(b *testing.B) {
+func BenchmarkIngressBatch(b *testing.B) { benchJSON(b, 4, 100) }
+
+// benchJSON posts 1 KiB events in the JSON format from parallelism
+// goroutines per CPU: one structured event per request when batch is 0,
+// else batches of batch events.
+func benchJSON(b *testing.B, parallelism, batch int) {
 	in := benchIngress(b)
 	h := in.Handler()
-	const size = 100
 	var seq atomic.Int64
-	b.SetParallelism(4)
-	b.SetBytes(size * int64(len(benchData)))
+	contentType, events := "application/cloudevents+json", 1
+	if batch > 0 {
+		contentType, events = "application/cloudevents-batch+json", batch
+	}
+	b.SetParallelism(parallelism)
+	b.SetBytes(int64(events) * int64(len(benchData)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		body := &rewindBody{}
 		req := httptest.NewRequest(http.MethodPost, "/default/bench", nil)
-		req.Header.Set("Content-Type", "application/cloudevents-batch+json")
+		req.Header.Set("Content-Type", contentType)
 		req.Body = body
 		w := &discardWriter{h: http.Header{}}
 		var buf bytes.Buffer
 		for pb.Next() {
 			buf.Reset()
-			buf.WriteByte('[')
-			for i := range size {
+			if batch > 0 {
+				buf.WriteByte('[')
+			}
+			for i := range events {
 				if i > 0 {
 					buf.WriteString(",\n")
 				}
@@ -156,7 +135,9 @@ func BenchmarkIngressBatch(b *testing.B) {
 				buf.Write(benchData)
 				buf.WriteString(`"}}`)
 			}
-			buf.WriteByte(']')
+			if batch > 0 {
+				buf.WriteByte(']')
+			}
 			req.ContentLength = int64(buf.Len())
 			body.Reset(buf.Bytes())
 			clear(w.h)
