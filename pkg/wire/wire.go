@@ -166,6 +166,49 @@ func IsPingSourceTopic(topic string) bool { return strings.HasPrefix(topic, Ping
 // it.
 const HeaderPingTick = "weft-ping-tick"
 
+// SourceTopicPrefix starts the internal topic of every webhook source
+// (WebhookSource, GitLabSource, GitHubSource) and HTTPPollerSource: the
+// ingress (webhooks) or the fleet's owner of partition 0 (poller) appends
+// one record per event, and the source's egress (SourceGroup) delivers them
+// to its sink.
+const SourceTopicPrefix = "weft.source."
+
+// SourceTopic is the internal topic of a source of kind: "weft.source.",
+// the kind in lower case, the namespace and the name, dot-separated.
+func SourceTopic(kind, namespace, name string) string {
+	return SourceTopicPrefix + strings.ToLower(kind) + "." + namespace + "." + name
+}
+
+// SourceGroup is the consumer group of a source's delivery to its sink.
+func SourceGroup(kind, namespace, name string) string { return SourceTopic(kind, namespace, name) }
+
+// SourcePath is the HTTP path the ingress serves a webhook source of kind
+// at: "/sources/{kind, lower case}/{namespace}/{name}".
+func SourcePath(kind, namespace, name string) string {
+	return "/sources/" + strings.ToLower(kind) + "/" + namespace + "/" + name
+}
+
+// KafkaSourcePrefix starts the names Weft gives a KafkaSource's parts: the
+// fleet's group on the source's cluster (KafkaSourceFleetGroup) and, through
+// RetryTopicOf, its retry topic on Weft's cluster.
+const KafkaSourcePrefix = "weft.kafkasource."
+
+// KafkaSourceFleetGroup is the group, on a KafkaSource's cluster, through
+// which the dispatcher replicas divide its topics' partitions.
+func KafkaSourceFleetGroup(namespace, name string) string {
+	return KafkaSourcePrefix + namespace + "." + name
+}
+
+// KafkaSourceRetryTopic is a KafkaSource's retry topic on Weft's cluster.
+func KafkaSourceRetryTopic(namespace, name string) string {
+	return RetryTopicOf(KafkaSourcePrefix + namespace + "." + name)
+}
+
+// KafkaSourceRetryGroup is the fleet's group of KafkaSourceRetryTopic.
+func KafkaSourceRetryGroup(namespace, name string) string {
+	return RetryGroupOf(KafkaSourcePrefix + namespace + "." + name)
+}
+
 // FleetGroupOf is the consumer group the dispatcher fleet shares to divide
 // topic's partitions: DispatcherGroup for a broker topic, else
 // "weft.dispatcher-" and the topic without its "weft." prefix.

@@ -270,7 +270,21 @@ type Ingress struct {
 	// ping, for a PingSource's internal topic (kind "PingSource", no path),
 	// is the schedule the dispatcher that owns the topic's partition 0 in the
 	// fleet's group runs, producing one record per tick into the topic.
-	Ping          *PingSchedule `protobuf:"bytes,11,opt,name=ping,proto3" json:"ping,omitempty"`
+	Ping *PingSchedule `protobuf:"bytes,11,opt,name=ping,proto3" json:"ping,omitempty"`
+	// kafka_source, for a KafkaSource (kind "KafkaSource", no path, topic
+	// ""), names the topics the dispatcher fleet reads on the source's
+	// cluster and how their records become events. Its one egress delivers
+	// them to the sink, committing spec.consumerGroup on that cluster.
+	KafkaSource *KafkaSourceSpec `protobuf:"bytes,12,opt,name=kafka_source,json=kafkaSource,proto3" json:"kafka_source,omitempty"`
+	// webhook, for a webhook source (kinds "WebhookSource", "GitLabSource",
+	// "GitHubSource"; path "/sources/{kind, lower case}/{ns}/{name}"), says
+	// how the ingress checks and wraps each request into an event appended to
+	// topic (the source's internal topic), which its egress delivers.
+	Webhook *Webhook `protobuf:"bytes,13,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	// poller, for an HTTPPollerSource's internal topic (kind
+	// "HTTPPollerSource", no path), is what the dispatcher owning the topic's
+	// partition 0 polls, one record per poll, which its egress delivers.
+	Poller        *HTTPPoller `protobuf:"bytes,14,opt,name=poller,proto3" json:"poller,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -382,6 +396,362 @@ func (x *Ingress) GetPing() *PingSchedule {
 	return nil
 }
 
+func (x *Ingress) GetKafkaSource() *KafkaSourceSpec {
+	if x != nil {
+		return x.KafkaSource
+	}
+	return nil
+}
+
+func (x *Ingress) GetWebhook() *Webhook {
+	if x != nil {
+		return x.Webhook
+	}
+	return nil
+}
+
+func (x *Ingress) GetPoller() *HTTPPoller {
+	if x != nil {
+		return x.Poller
+	}
+	return nil
+}
+
+// KafkaSourceSpec is a compiled KafkaSource.
+type KafkaSourceSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// bootstrap_servers of the cluster holding topics (never empty).
+	BootstrapServers []string `protobuf:"bytes,1,rep,name=bootstrap_servers,json=bootstrapServers,proto3" json:"bootstrap_servers,omitempty"`
+	// topics are read from the start position of the egress's
+	// initial_offset when its consumer group has no committed offset.
+	Topics []string `protobuf:"bytes,2,rep,name=topics,proto3" json:"topics,omitempty"`
+	// fleet_group is the group, on the source's cluster, through which the
+	// dispatcher replicas divide the topics' partitions among themselves.
+	FleetGroup string `protobuf:"bytes,3,opt,name=fleet_group,json=fleetGroup,proto3" json:"fleet_group,omitempty"`
+	// retry_topic is the topic, on Weft's cluster, holding the source's
+	// events waiting for a durable retry.
+	RetryTopic string `protobuf:"bytes,4,opt,name=retry_topic,json=retryTopic,proto3" json:"retry_topic,omitempty"`
+	// extensions are spec.ceOverrides.extensions, set on every event.
+	Extensions map[string]string `protobuf:"bytes,5,rep,name=extensions,proto3" json:"extensions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// key_type is the label kafkasources.sources.knative.dev/key-type:
+	// "string" (""), "int", "float" or "byte-array".
+	KeyType       string `protobuf:"bytes,6,opt,name=key_type,json=keyType,proto3" json:"key_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KafkaSourceSpec) Reset() {
+	*x = KafkaSourceSpec{}
+	mi := &file_weft_v1_contract_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KafkaSourceSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KafkaSourceSpec) ProtoMessage() {}
+
+func (x *KafkaSourceSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_contract_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KafkaSourceSpec.ProtoReflect.Descriptor instead.
+func (*KafkaSourceSpec) Descriptor() ([]byte, []int) {
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *KafkaSourceSpec) GetBootstrapServers() []string {
+	if x != nil {
+		return x.BootstrapServers
+	}
+	return nil
+}
+
+func (x *KafkaSourceSpec) GetTopics() []string {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+func (x *KafkaSourceSpec) GetFleetGroup() string {
+	if x != nil {
+		return x.FleetGroup
+	}
+	return ""
+}
+
+func (x *KafkaSourceSpec) GetRetryTopic() string {
+	if x != nil {
+		return x.RetryTopic
+	}
+	return ""
+}
+
+func (x *KafkaSourceSpec) GetExtensions() map[string]string {
+	if x != nil {
+		return x.Extensions
+	}
+	return nil
+}
+
+func (x *KafkaSourceSpec) GetKeyType() string {
+	if x != nil {
+		return x.KeyType
+	}
+	return ""
+}
+
+// Webhook is a compiled webhook source.
+type Webhook struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type and source of the events ("" type: derived per request, as a
+	// GitLab or GitHub source does from its event header).
+	Type   string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Source string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	// basic_auth_username and basic_auth_password, when username is set,
+	// are required of every request (HTTP basic authentication).
+	BasicAuthUsername string `protobuf:"bytes,3,opt,name=basic_auth_username,json=basicAuthUsername,proto3" json:"basic_auth_username,omitempty"`
+	BasicAuthPassword string `protobuf:"bytes,4,opt,name=basic_auth_password,json=basicAuthPassword,proto3" json:"basic_auth_password,omitempty"`
+	// token, when set, is required as "Authorization: Bearer <token>"
+	// (WebhookSource), as X-Gitlab-Token (GitLabSource), or is the HMAC-SHA256
+	// key of X-Hub-Signature-256 (GitHubSource).
+	Token string `protobuf:"bytes,5,opt,name=token,proto3" json:"token,omitempty"`
+	// event_types are the provider's event types the source accepts (empty:
+	// all); others are answered 2xx and not stored.
+	EventTypes []string `protobuf:"bytes,6,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
+	// extensions are set on every event (spec.ceOverrides.extensions or
+	// the source's own extension attributes).
+	Extensions map[string]string `protobuf:"bytes,7,rep,name=extensions,proto3" json:"extensions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// cors_allow_origin, when set, is answered in Access-Control-Allow-Origin.
+	CorsAllowOrigin string `protobuf:"bytes,8,opt,name=cors_allow_origin,json=corsAllowOrigin,proto3" json:"cors_allow_origin,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Webhook) Reset() {
+	*x = Webhook{}
+	mi := &file_weft_v1_contract_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Webhook) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Webhook) ProtoMessage() {}
+
+func (x *Webhook) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_contract_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
+func (*Webhook) Descriptor() ([]byte, []int) {
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Webhook) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Webhook) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Webhook) GetBasicAuthUsername() string {
+	if x != nil {
+		return x.BasicAuthUsername
+	}
+	return ""
+}
+
+func (x *Webhook) GetBasicAuthPassword() string {
+	if x != nil {
+		return x.BasicAuthPassword
+	}
+	return ""
+}
+
+func (x *Webhook) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *Webhook) GetEventTypes() []string {
+	if x != nil {
+		return x.EventTypes
+	}
+	return nil
+}
+
+func (x *Webhook) GetExtensions() map[string]string {
+	if x != nil {
+		return x.Extensions
+	}
+	return nil
+}
+
+func (x *Webhook) GetCorsAllowOrigin() string {
+	if x != nil {
+		return x.CorsAllowOrigin
+	}
+	return ""
+}
+
+// HTTPPoller is a compiled HTTPPollerSource.
+type HTTPPoller struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Endpoint   string                 `protobuf:"bytes,1,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	Method     string                 `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	Headers    map[string]string      `protobuf:"bytes,3,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	IntervalMs int64                  `protobuf:"varint,4,opt,name=interval_ms,json=intervalMs,proto3" json:"interval_ms,omitempty"`
+	// type and source of the events.
+	Type       string `protobuf:"bytes,5,opt,name=type,proto3" json:"type,omitempty"`
+	Source     string `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
+	SkipVerify bool   `protobuf:"varint,7,opt,name=skip_verify,json=skipVerify,proto3" json:"skip_verify,omitempty"`
+	// ca_certificate (PEM) is trusted for an https endpoint.
+	CaCertificate     string            `protobuf:"bytes,8,opt,name=ca_certificate,json=caCertificate,proto3" json:"ca_certificate,omitempty"`
+	BasicAuthUsername string            `protobuf:"bytes,9,opt,name=basic_auth_username,json=basicAuthUsername,proto3" json:"basic_auth_username,omitempty"`
+	BasicAuthPassword string            `protobuf:"bytes,10,opt,name=basic_auth_password,json=basicAuthPassword,proto3" json:"basic_auth_password,omitempty"`
+	Extensions        map[string]string `protobuf:"bytes,11,rep,name=extensions,proto3" json:"extensions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *HTTPPoller) Reset() {
+	*x = HTTPPoller{}
+	mi := &file_weft_v1_contract_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HTTPPoller) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HTTPPoller) ProtoMessage() {}
+
+func (x *HTTPPoller) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_contract_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HTTPPoller.ProtoReflect.Descriptor instead.
+func (*HTTPPoller) Descriptor() ([]byte, []int) {
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *HTTPPoller) GetEndpoint() string {
+	if x != nil {
+		return x.Endpoint
+	}
+	return ""
+}
+
+func (x *HTTPPoller) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *HTTPPoller) GetHeaders() map[string]string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *HTTPPoller) GetIntervalMs() int64 {
+	if x != nil {
+		return x.IntervalMs
+	}
+	return 0
+}
+
+func (x *HTTPPoller) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *HTTPPoller) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *HTTPPoller) GetSkipVerify() bool {
+	if x != nil {
+		return x.SkipVerify
+	}
+	return false
+}
+
+func (x *HTTPPoller) GetCaCertificate() string {
+	if x != nil {
+		return x.CaCertificate
+	}
+	return ""
+}
+
+func (x *HTTPPoller) GetBasicAuthUsername() string {
+	if x != nil {
+		return x.BasicAuthUsername
+	}
+	return ""
+}
+
+func (x *HTTPPoller) GetBasicAuthPassword() string {
+	if x != nil {
+		return x.BasicAuthPassword
+	}
+	return ""
+}
+
+func (x *HTTPPoller) GetExtensions() map[string]string {
+	if x != nil {
+		return x.Extensions
+	}
+	return nil
+}
+
 // PingSchedule is a compiled PingSource: when to tick and the event each
 // tick becomes.
 type PingSchedule struct {
@@ -406,7 +776,7 @@ type PingSchedule struct {
 
 func (x *PingSchedule) Reset() {
 	*x = PingSchedule{}
-	mi := &file_weft_v1_contract_proto_msgTypes[2]
+	mi := &file_weft_v1_contract_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -418,7 +788,7 @@ func (x *PingSchedule) String() string {
 func (*PingSchedule) ProtoMessage() {}
 
 func (x *PingSchedule) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[2]
+	mi := &file_weft_v1_contract_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -431,7 +801,7 @@ func (x *PingSchedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingSchedule.ProtoReflect.Descriptor instead.
 func (*PingSchedule) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{2}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PingSchedule) GetSchedule() string {
@@ -530,7 +900,7 @@ type Egress struct {
 
 func (x *Egress) Reset() {
 	*x = Egress{}
-	mi := &file_weft_v1_contract_proto_msgTypes[3]
+	mi := &file_weft_v1_contract_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -542,7 +912,7 @@ func (x *Egress) String() string {
 func (*Egress) ProtoMessage() {}
 
 func (x *Egress) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[3]
+	mi := &file_weft_v1_contract_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -555,7 +925,7 @@ func (x *Egress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Egress.ProtoReflect.Descriptor instead.
 func (*Egress) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{3}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Egress) GetUid() string {
@@ -689,7 +1059,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_weft_v1_contract_proto_msgTypes[4]
+	mi := &file_weft_v1_contract_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -701,7 +1071,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[4]
+	mi := &file_weft_v1_contract_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -714,7 +1084,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{4}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Filter) GetDialect() isFilter_Dialect {
@@ -842,7 +1212,7 @@ type Attributes struct {
 
 func (x *Attributes) Reset() {
 	*x = Attributes{}
-	mi := &file_weft_v1_contract_proto_msgTypes[5]
+	mi := &file_weft_v1_contract_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -854,7 +1224,7 @@ func (x *Attributes) String() string {
 func (*Attributes) ProtoMessage() {}
 
 func (x *Attributes) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[5]
+	mi := &file_weft_v1_contract_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -867,7 +1237,7 @@ func (x *Attributes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attributes.ProtoReflect.Descriptor instead.
 func (*Attributes) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{5}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Attributes) GetAttributes() map[string]string {
@@ -886,7 +1256,7 @@ type FilterList struct {
 
 func (x *FilterList) Reset() {
 	*x = FilterList{}
-	mi := &file_weft_v1_contract_proto_msgTypes[6]
+	mi := &file_weft_v1_contract_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -898,7 +1268,7 @@ func (x *FilterList) String() string {
 func (*FilterList) ProtoMessage() {}
 
 func (x *FilterList) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[6]
+	mi := &file_weft_v1_contract_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -911,7 +1281,7 @@ func (x *FilterList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FilterList.ProtoReflect.Descriptor instead.
 func (*FilterList) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{6}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FilterList) GetFilters() []*Filter {
@@ -942,7 +1312,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_weft_v1_contract_proto_msgTypes[7]
+	mi := &file_weft_v1_contract_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -954,7 +1324,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[7]
+	mi := &file_weft_v1_contract_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -967,7 +1337,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{7}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Delivery) GetRetry() int32 {
@@ -1033,7 +1403,7 @@ type WatchContractRequest struct {
 
 func (x *WatchContractRequest) Reset() {
 	*x = WatchContractRequest{}
-	mi := &file_weft_v1_contract_proto_msgTypes[8]
+	mi := &file_weft_v1_contract_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1415,7 @@ func (x *WatchContractRequest) String() string {
 func (*WatchContractRequest) ProtoMessage() {}
 
 func (x *WatchContractRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[8]
+	mi := &file_weft_v1_contract_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1428,7 @@ func (x *WatchContractRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchContractRequest.ProtoReflect.Descriptor instead.
 func (*WatchContractRequest) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{8}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *WatchContractRequest) GetProcessId() string {
@@ -1118,7 +1488,7 @@ type EgressProblem struct {
 
 func (x *EgressProblem) Reset() {
 	*x = EgressProblem{}
-	mi := &file_weft_v1_contract_proto_msgTypes[9]
+	mi := &file_weft_v1_contract_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +1500,7 @@ func (x *EgressProblem) String() string {
 func (*EgressProblem) ProtoMessage() {}
 
 func (x *EgressProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[9]
+	mi := &file_weft_v1_contract_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1513,7 @@ func (x *EgressProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EgressProblem.ProtoReflect.Descriptor instead.
 func (*EgressProblem) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{9}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *EgressProblem) GetUid() string {
@@ -1174,7 +1544,7 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\x16weft/v1/contract.proto\x12\aweft.v1\"T\n" +
 	"\bContract\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12.\n" +
-	"\tingresses\x18\x02 \x03(\v2\x10.weft.v1.IngressR\tingresses\"\xd3\x02\n" +
+	"\tingresses\x18\x02 \x03(\v2\x10.weft.v1.IngressR\tingresses\"\xe9\x03\n" +
 	"\aIngress\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1c\n" +
@@ -1189,7 +1559,63 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\x11bootstrap_servers\x18\t \x03(\tR\x10bootstrapServers\x12!\n" +
 	"\fcontent_mode\x18\n" +
 	" \x01(\tR\vcontentMode\x12)\n" +
-	"\x04ping\x18\v \x01(\v2\x15.weft.v1.PingScheduleR\x04ping\"\xaf\x02\n" +
+	"\x04ping\x18\v \x01(\v2\x15.weft.v1.PingScheduleR\x04ping\x12;\n" +
+	"\fkafka_source\x18\f \x01(\v2\x18.weft.v1.KafkaSourceSpecR\vkafkaSource\x12*\n" +
+	"\awebhook\x18\r \x01(\v2\x10.weft.v1.WebhookR\awebhook\x12+\n" +
+	"\x06poller\x18\x0e \x01(\v2\x13.weft.v1.HTTPPollerR\x06poller\"\xbc\x02\n" +
+	"\x0fKafkaSourceSpec\x12+\n" +
+	"\x11bootstrap_servers\x18\x01 \x03(\tR\x10bootstrapServers\x12\x16\n" +
+	"\x06topics\x18\x02 \x03(\tR\x06topics\x12\x1f\n" +
+	"\vfleet_group\x18\x03 \x01(\tR\n" +
+	"fleetGroup\x12\x1f\n" +
+	"\vretry_topic\x18\x04 \x01(\tR\n" +
+	"retryTopic\x12H\n" +
+	"\n" +
+	"extensions\x18\x05 \x03(\v2(.weft.v1.KafkaSourceSpec.ExtensionsEntryR\n" +
+	"extensions\x12\x19\n" +
+	"\bkey_type\x18\x06 \x01(\tR\akeyType\x1a=\n" +
+	"\x0fExtensionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf9\x02\n" +
+	"\aWebhook\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12.\n" +
+	"\x13basic_auth_username\x18\x03 \x01(\tR\x11basicAuthUsername\x12.\n" +
+	"\x13basic_auth_password\x18\x04 \x01(\tR\x11basicAuthPassword\x12\x14\n" +
+	"\x05token\x18\x05 \x01(\tR\x05token\x12\x1f\n" +
+	"\vevent_types\x18\x06 \x03(\tR\n" +
+	"eventTypes\x12@\n" +
+	"\n" +
+	"extensions\x18\a \x03(\v2 .weft.v1.Webhook.ExtensionsEntryR\n" +
+	"extensions\x12*\n" +
+	"\x11cors_allow_origin\x18\b \x01(\tR\x0fcorsAllowOrigin\x1a=\n" +
+	"\x0fExtensionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb1\x04\n" +
+	"\n" +
+	"HTTPPoller\x12\x1a\n" +
+	"\bendpoint\x18\x01 \x01(\tR\bendpoint\x12\x16\n" +
+	"\x06method\x18\x02 \x01(\tR\x06method\x12:\n" +
+	"\aheaders\x18\x03 \x03(\v2 .weft.v1.HTTPPoller.HeadersEntryR\aheaders\x12\x1f\n" +
+	"\vinterval_ms\x18\x04 \x01(\x03R\n" +
+	"intervalMs\x12\x12\n" +
+	"\x04type\x18\x05 \x01(\tR\x04type\x12\x16\n" +
+	"\x06source\x18\x06 \x01(\tR\x06source\x12\x1f\n" +
+	"\vskip_verify\x18\a \x01(\bR\n" +
+	"skipVerify\x12%\n" +
+	"\x0eca_certificate\x18\b \x01(\tR\rcaCertificate\x12.\n" +
+	"\x13basic_auth_username\x18\t \x01(\tR\x11basicAuthUsername\x12.\n" +
+	"\x13basic_auth_password\x18\n" +
+	" \x01(\tR\x11basicAuthPassword\x12C\n" +
+	"\n" +
+	"extensions\x18\v \x03(\v2#.weft.v1.HTTPPoller.ExtensionsEntryR\n" +
+	"extensions\x1a:\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
+	"\x0fExtensionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xaf\x02\n" +
 	"\fPingSchedule\x12\x1a\n" +
 	"\bschedule\x18\x01 \x01(\tR\bschedule\x12\x1a\n" +
 	"\btimezone\x18\x02 \x01(\tR\btimezone\x12\x12\n" +
@@ -1298,52 +1724,66 @@ func file_weft_v1_contract_proto_rawDescGZIP() []byte {
 }
 
 var file_weft_v1_contract_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_weft_v1_contract_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_weft_v1_contract_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_weft_v1_contract_proto_goTypes = []any{
 	(DeliveryOrder)(0),           // 0: weft.v1.DeliveryOrder
 	(InitialOffset)(0),           // 1: weft.v1.InitialOffset
 	(BackoffPolicy)(0),           // 2: weft.v1.BackoffPolicy
 	(*Contract)(nil),             // 3: weft.v1.Contract
 	(*Ingress)(nil),              // 4: weft.v1.Ingress
-	(*PingSchedule)(nil),         // 5: weft.v1.PingSchedule
-	(*Egress)(nil),               // 6: weft.v1.Egress
-	(*Filter)(nil),               // 7: weft.v1.Filter
-	(*Attributes)(nil),           // 8: weft.v1.Attributes
-	(*FilterList)(nil),           // 9: weft.v1.FilterList
-	(*Delivery)(nil),             // 10: weft.v1.Delivery
-	(*WatchContractRequest)(nil), // 11: weft.v1.WatchContractRequest
-	(*EgressProblem)(nil),        // 12: weft.v1.EgressProblem
-	nil,                          // 13: weft.v1.PingSchedule.ExtensionsEntry
-	nil,                          // 14: weft.v1.Egress.AttributesEntry
-	nil,                          // 15: weft.v1.Attributes.AttributesEntry
+	(*KafkaSourceSpec)(nil),      // 5: weft.v1.KafkaSourceSpec
+	(*Webhook)(nil),              // 6: weft.v1.Webhook
+	(*HTTPPoller)(nil),           // 7: weft.v1.HTTPPoller
+	(*PingSchedule)(nil),         // 8: weft.v1.PingSchedule
+	(*Egress)(nil),               // 9: weft.v1.Egress
+	(*Filter)(nil),               // 10: weft.v1.Filter
+	(*Attributes)(nil),           // 11: weft.v1.Attributes
+	(*FilterList)(nil),           // 12: weft.v1.FilterList
+	(*Delivery)(nil),             // 13: weft.v1.Delivery
+	(*WatchContractRequest)(nil), // 14: weft.v1.WatchContractRequest
+	(*EgressProblem)(nil),        // 15: weft.v1.EgressProblem
+	nil,                          // 16: weft.v1.KafkaSourceSpec.ExtensionsEntry
+	nil,                          // 17: weft.v1.Webhook.ExtensionsEntry
+	nil,                          // 18: weft.v1.HTTPPoller.HeadersEntry
+	nil,                          // 19: weft.v1.HTTPPoller.ExtensionsEntry
+	nil,                          // 20: weft.v1.PingSchedule.ExtensionsEntry
+	nil,                          // 21: weft.v1.Egress.AttributesEntry
+	nil,                          // 22: weft.v1.Attributes.AttributesEntry
 }
 var file_weft_v1_contract_proto_depIdxs = []int32{
 	4,  // 0: weft.v1.Contract.ingresses:type_name -> weft.v1.Ingress
-	6,  // 1: weft.v1.Ingress.egresses:type_name -> weft.v1.Egress
-	5,  // 2: weft.v1.Ingress.ping:type_name -> weft.v1.PingSchedule
-	13, // 3: weft.v1.PingSchedule.extensions:type_name -> weft.v1.PingSchedule.ExtensionsEntry
-	14, // 4: weft.v1.Egress.attributes:type_name -> weft.v1.Egress.AttributesEntry
-	7,  // 5: weft.v1.Egress.filters:type_name -> weft.v1.Filter
-	10, // 6: weft.v1.Egress.delivery:type_name -> weft.v1.Delivery
-	0,  // 7: weft.v1.Egress.order:type_name -> weft.v1.DeliveryOrder
-	1,  // 8: weft.v1.Egress.initial_offset:type_name -> weft.v1.InitialOffset
-	8,  // 9: weft.v1.Filter.exact:type_name -> weft.v1.Attributes
-	8,  // 10: weft.v1.Filter.prefix:type_name -> weft.v1.Attributes
-	8,  // 11: weft.v1.Filter.suffix:type_name -> weft.v1.Attributes
-	9,  // 12: weft.v1.Filter.all:type_name -> weft.v1.FilterList
-	9,  // 13: weft.v1.Filter.any:type_name -> weft.v1.FilterList
-	7,  // 14: weft.v1.Filter.not:type_name -> weft.v1.Filter
-	15, // 15: weft.v1.Attributes.attributes:type_name -> weft.v1.Attributes.AttributesEntry
-	7,  // 16: weft.v1.FilterList.filters:type_name -> weft.v1.Filter
-	2,  // 17: weft.v1.Delivery.backoff_policy:type_name -> weft.v1.BackoffPolicy
-	12, // 18: weft.v1.WatchContractRequest.problems:type_name -> weft.v1.EgressProblem
-	11, // 19: weft.v1.ContractService.WatchContract:input_type -> weft.v1.WatchContractRequest
-	3,  // 20: weft.v1.ContractService.WatchContract:output_type -> weft.v1.Contract
-	20, // [20:21] is the sub-list for method output_type
-	19, // [19:20] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	9,  // 1: weft.v1.Ingress.egresses:type_name -> weft.v1.Egress
+	8,  // 2: weft.v1.Ingress.ping:type_name -> weft.v1.PingSchedule
+	5,  // 3: weft.v1.Ingress.kafka_source:type_name -> weft.v1.KafkaSourceSpec
+	6,  // 4: weft.v1.Ingress.webhook:type_name -> weft.v1.Webhook
+	7,  // 5: weft.v1.Ingress.poller:type_name -> weft.v1.HTTPPoller
+	16, // 6: weft.v1.KafkaSourceSpec.extensions:type_name -> weft.v1.KafkaSourceSpec.ExtensionsEntry
+	17, // 7: weft.v1.Webhook.extensions:type_name -> weft.v1.Webhook.ExtensionsEntry
+	18, // 8: weft.v1.HTTPPoller.headers:type_name -> weft.v1.HTTPPoller.HeadersEntry
+	19, // 9: weft.v1.HTTPPoller.extensions:type_name -> weft.v1.HTTPPoller.ExtensionsEntry
+	20, // 10: weft.v1.PingSchedule.extensions:type_name -> weft.v1.PingSchedule.ExtensionsEntry
+	21, // 11: weft.v1.Egress.attributes:type_name -> weft.v1.Egress.AttributesEntry
+	10, // 12: weft.v1.Egress.filters:type_name -> weft.v1.Filter
+	13, // 13: weft.v1.Egress.delivery:type_name -> weft.v1.Delivery
+	0,  // 14: weft.v1.Egress.order:type_name -> weft.v1.DeliveryOrder
+	1,  // 15: weft.v1.Egress.initial_offset:type_name -> weft.v1.InitialOffset
+	11, // 16: weft.v1.Filter.exact:type_name -> weft.v1.Attributes
+	11, // 17: weft.v1.Filter.prefix:type_name -> weft.v1.Attributes
+	11, // 18: weft.v1.Filter.suffix:type_name -> weft.v1.Attributes
+	12, // 19: weft.v1.Filter.all:type_name -> weft.v1.FilterList
+	12, // 20: weft.v1.Filter.any:type_name -> weft.v1.FilterList
+	10, // 21: weft.v1.Filter.not:type_name -> weft.v1.Filter
+	22, // 22: weft.v1.Attributes.attributes:type_name -> weft.v1.Attributes.AttributesEntry
+	10, // 23: weft.v1.FilterList.filters:type_name -> weft.v1.Filter
+	2,  // 24: weft.v1.Delivery.backoff_policy:type_name -> weft.v1.BackoffPolicy
+	15, // 25: weft.v1.WatchContractRequest.problems:type_name -> weft.v1.EgressProblem
+	14, // 26: weft.v1.ContractService.WatchContract:input_type -> weft.v1.WatchContractRequest
+	3,  // 27: weft.v1.ContractService.WatchContract:output_type -> weft.v1.Contract
+	27, // [27:28] is the sub-list for method output_type
+	26, // [26:27] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_weft_v1_contract_proto_init() }
@@ -1351,7 +1791,7 @@ func file_weft_v1_contract_proto_init() {
 	if File_weft_v1_contract_proto != nil {
 		return
 	}
-	file_weft_v1_contract_proto_msgTypes[4].OneofWrappers = []any{
+	file_weft_v1_contract_proto_msgTypes[7].OneofWrappers = []any{
 		(*Filter_Exact)(nil),
 		(*Filter_Prefix)(nil),
 		(*Filter_Suffix)(nil),
@@ -1366,7 +1806,7 @@ func file_weft_v1_contract_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_weft_v1_contract_proto_rawDesc), len(file_weft_v1_contract_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   13,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
