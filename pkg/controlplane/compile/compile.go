@@ -45,6 +45,8 @@ type Resources struct {
 	Parallels     []*apis.Parallel
 	KafkaSinks    []*apis.KafkaSink
 	PingSources   []*apis.PingSource
+	// Secrets are read by the sources that name them (secrets.go).
+	Secrets []*apis.Secret
 }
 
 // Resolution is what compiling a Trigger found out.
@@ -133,6 +135,7 @@ const (
 	ReasonFilterResolve      = "FilterResolveFailed"
 	ReasonDeadLetterResolve  = "DeadLetterSinkResolveFailed"
 	ReasonInvalidDelivery    = "InvalidDelivery"
+	ReasonSecretResolve      = "SecretResolveFailed"
 )
 
 // Compile turns the resources into a contract at version. The result
@@ -150,7 +153,8 @@ func Compile(version uint64, res Resources, opts Options) *Compiled {
 		Sequences: map[string]SequenceResolution{}, Parallels: map[string]ParallelResolution{},
 		PingSources: map[string]EgressResolution{},
 	}
-	r := resolver{opts: opts, brokers: map[string]*apis.Broker{}, channels: map[string]*apis.Channel{}, exists: map[string]bool{}}
+	r := resolver{opts: opts, brokers: map[string]*apis.Broker{}, channels: map[string]*apis.Channel{}, exists: map[string]bool{},
+		secrets: secretsByName(res.Secrets)}
 	bs := sortedByName(res.Brokers, func(b *apis.Broker) *apis.ObjectMeta { return &b.ObjectMeta })
 	cs := sortedByName(res.Channels, func(c *apis.Channel) *apis.ObjectMeta { return &c.ObjectMeta })
 	for _, b := range bs {
@@ -570,6 +574,8 @@ type resolver struct {
 	channels map[string]*apis.Channel
 	// exists holds "kind/namespace/name" of every addressable compiled.
 	exists map[string]bool
+	// secrets by "namespace/name".
+	secrets map[string]*apis.Secret
 }
 
 // addExisting records objs, addressables of kind, as existing.
