@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -222,6 +223,9 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 		cols = append(cols, "TOPIC", "URL", "AGE", "READY", "REASON")
 	case apis.KindPingSource:
 		cols = append(cols, "KIND", "SCHEDULE", "SINK", "AGE", "READY", "REASON")
+	case apis.KindSecret:
+		// Values are never printed in a table (as kubectl).
+		cols = append(cols, "TYPE", "DATA", "AGE")
 	}
 	fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	for _, po := range objs {
@@ -256,6 +260,10 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 			row = append(row, t.Spec.Topic, urlOf(t.Status.Address))
 		case *apis.PingSource:
 			row = append(row, apis.KindPingSource, t.Spec.Schedule, formatDest(&t.Spec.Sink, m.Namespace))
+		case *apis.Secret:
+			row = append(row, t.Type, strconv.Itoa(len(t.Data)), age(m.CreationTimestamp))
+			fmt.Fprintln(tw, strings.Join(row, "\t"))
+			continue
 		}
 		ready, reason := readyOf(o.GetConditions())
 		row = append(row, age(m.CreationTimestamp), ready, reason)
@@ -366,6 +374,18 @@ func describe(w io.Writer, po *weftv1.Object) error {
 		describeSink(tw, t)
 	case *apis.PingSource:
 		describeSource(tw, t)
+	case *apis.Secret:
+		// Key names and sizes, never values (as kubectl describe).
+		fmt.Fprintf(tw, "Type:\t%s\n", t.Type)
+		fmt.Fprintln(tw, "Data:")
+		keys := make([]string, 0, len(t.Data))
+		for k := range t.Data {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			fmt.Fprintf(tw, "  %s:\t%d bytes\n", k, len(t.Data[k]))
+		}
 	default:
 		describeMessaging(tw, o)
 	}

@@ -19,7 +19,9 @@ const DefaultNamespace = "default"
 //     stays InMemoryChannel); a Subscription's spec.channel and the
 //     channelTemplates are left as they are;
 //   - a KafkaSink without spec.contentMode gets binary;
-//   - a PingSource's spec.sink ref gets the object's namespace.
+//   - a PingSource's spec.sink ref gets the object's namespace;
+//   - a Secret gets type Opaque when it has none (its stringData is merged
+//     into data when the control plane stores it: Secret.MergeStringData).
 //
 // Broker spec.delivery is left as it is. SetDefaults is idempotent; nil or
 // unknown objects are left alone.
@@ -122,6 +124,12 @@ func SetDefaults(o Object) {
 		}
 		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindPingSource)
 		defaultDestination(&x.Spec.Sink, x.ObjectMeta.Namespace)
+	case *Secret:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindSecret)
+		defaultSecret(x)
 	}
 }
 

@@ -1,6 +1,7 @@
 package apis
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -114,6 +115,16 @@ func strictCheck(errs *errorList, path string, v any, t reflect.Type) {
 			strictCheck(errs, path+"["+k+"]", m[k], t.Elem())
 		}
 	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			// []byte: a base64 string in JSON and YAML (a Secret's data).
+			str, ok := v.(string)
+			if !ok {
+				errs.add(path, shown(v), "expected a base64 string, got %s", jsonTypeName(v))
+			} else if _, err := base64.StdEncoding.DecodeString(str); err != nil {
+				errs.add(path, shown(v), "expected base64 (standard encoding, padded): %v", err)
+			}
+			return
+		}
 		a, ok := v.([]any)
 		if !ok {
 			errs.add(path, shown(v), "expected array, got %s", jsonTypeName(v))

@@ -53,3 +53,33 @@ type ValueFromField struct {
 	// ValueFromSecret names the Secret key holding it; not with Value.
 	ValueFromSecret *SecretKeySelector `json:"valueFromSecret,omitempty"`
 }
+
+// SecretTypeOpaque is the default type of a Secret.
+const SecretTypeOpaque = "Opaque"
+
+// MaxSecretBytes bounds a Secret's data, as Kubernetes does (1 MiB).
+const MaxSecretBytes = 1 << 20
+
+// defaultSecret sets type Opaque when unset.
+func defaultSecret(s *Secret) {
+	if s.Type == "" {
+		s.Type = SecretTypeOpaque
+	}
+}
+
+// MergeStringData merges stringData into data (a key in both takes the
+// stringData value) and drops it, as the Kubernetes API server does when it
+// stores a Secret; the control plane calls it once the Secret is valid.
+func (s *Secret) MergeStringData() {
+	if len(s.StringData) == 0 {
+		s.StringData = nil
+		return
+	}
+	if s.Data == nil {
+		s.Data = map[string][]byte{}
+	}
+	for k, v := range s.StringData {
+		s.Data[k] = []byte(v)
+	}
+	s.StringData = nil
+}

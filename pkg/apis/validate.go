@@ -102,6 +102,13 @@ func Validate(o Object) error {
 		validateTypeMeta(&errs, &x.TypeMeta, KindPingSource)
 		validateObjectMeta(&errs, &x.ObjectMeta)
 		validatePingSource(&errs, x)
+	case *Secret:
+		if x == nil {
+			return FieldErrors{{Message: "nil Secret"}}
+		}
+		validateTypeMeta(&errs, &x.TypeMeta, KindSecret)
+		validateObjectMeta(&errs, &x.ObjectMeta)
+		validateSecret(&errs, x)
 	case nil:
 		return FieldErrors{{Message: "nil object"}}
 	default:

@@ -143,6 +143,9 @@ func (s *Server) plan(st *State, objs []apis.Object) ([]Mutation, []applied, err
 		k := KeyOf(in)
 		old := st.Get(k)
 		obj := apis.DeepCopy(in)
+		if s, ok := obj.(*apis.Secret); ok {
+			s.MergeStringData() // stored as Kubernetes stores it: data only
+		}
 		m := obj.GetObjectMeta()
 		fail := func(err error) {
 			errs = append(errs, &apis.ManifestError{Index: i + 1, Kind: k.Kind, Name: k.Name, Err: err})
@@ -215,6 +218,8 @@ func specOnly(o apis.Object) apis.Object {
 		return &apis.KafkaSink{TypeMeta: t.TypeMeta, Spec: t.Spec}
 	case *apis.PingSource:
 		return &apis.PingSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
+	case *apis.Secret:
+		return &apis.Secret{TypeMeta: t.TypeMeta, Type: t.Type, Data: t.Data, StringData: t.StringData}
 	}
 	return o
 }
@@ -379,6 +384,8 @@ func (s *Server) delete(ctx context.Context, k Key, rv string) (apis.Object, err
 		switch k.Kind {
 		case apis.KindKafkaSink:
 			// Its topic is the user's data: kept (DeleteKafkaResources).
+		case apis.KindSecret:
+			// Nothing in Kafka but the state topic.
 		case apis.KindBroker, apis.KindChannel:
 			if err := s.DeleteKafkaResources(ctx, k); err != nil {
 				s.logger.Warn("deleted but its topics were not", "resource", k.String(), "err", err)
