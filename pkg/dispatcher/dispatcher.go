@@ -51,7 +51,7 @@ type Dispatcher struct {
 	mu       sync.Mutex // guards the fields below
 	state    runState
 	producer *kgo.Client
-	readers  map[string]*reader // by topic
+	readers  map[string]*reader // by readerPlan.key
 	pending  *weftv1.Contract   // applied when Run starts
 	version  uint64
 	opsAddr  net.Addr
@@ -248,13 +248,17 @@ func (d *Dispatcher) ApplyContract(ctx context.Context, c *weftv1.Contract) erro
 		}
 	}
 	// One reader per topic and one per retry topic, each with the topic's
-	// egresses. The retry topic is read even with
-	// RetryTopicAfter 0: events other dispatchers (or this one, before)
-	// moved there are still delivered.
-	byTopic := map[string][]*egressSpec{}
+	// egresses (a KafkaSource's topics each have their own: planOf). The
+	// retry topic is read even with RetryTopicAfter 0: events other
+	// dispatchers (or this one, before) moved there are still delivered.
+	byKey := map[string][]*egressSpec{}
+	plans := map[string]readerPlan{}
 	for _, s := range specs {
-		byTopic[s.topic] = append(byTopic[s.topic], s)
-		byTopic[s.retryTopic] = append(byTopic[s.retryTopic], s)
+		for _, retry := range []bool{false, true} {
+			p := planOf(s, retry)
+			plans[p.key] = p
+			byKey[p.key] = append(byKey[p.key], s)
+		}
 	}
 
 	d.mu.Lock()
@@ -268,48 +272,39 @@ func (d *Dispatcher) ApplyContract(ctx context.Context, c *weftv1.Contract) erro
 		return ErrStopped
 	}
 	var update []*reader
-	for topic, r := range d.readers {
-		ss, ok := byTopic[topic]
-		if ok && readerGroup(topic, ss[0]) == r.group {
+	for key, r := range d.readers {
+		if p, ok := plans[key]; ok && p.group == r.group {
 			update = append(update, r)
 			continue
 		}
-		delete(d.readers, topic)
-		d.logger.Info("stopping reader", "topic", topic)
+		delete(d.readers, key)
+		d.logger.Info("stopping reader", "topic", r.topic, "reader", key)
 		d.retiring.Go(func() { r.stop(time.Now().Add(d.cfg.DrainTimeout)) })
 	}
-	for topic, ss := range byTopic {
-		if _, ok := d.readers[topic]; ok {
+	for key, ss := range byKey {
+		if _, ok := d.readers[key]; ok {
 			continue
 		}
-		r, err := newReader(d, topic, readerGroup(topic, ss[0]), ss, topic == ss[0].retryTopic)
+		r, err := newReader(d, plans[key], ss)
 		if err != nil {
 			d.mu.Unlock()
 			// Not an invalid contract: a client could not be built (bad
 			// Kafka configuration). Report it; the next contract retries.
-			return fmt.Errorf("start the reader of %s: %w", topic, err)
+			return fmt.Errorf("start the reader of %s: %w", plans[key].topic, err)
 		}
-		d.readers[topic] = r
-		d.logger.Info("started reader", "topic", topic, "group", r.group, "egresses", len(ss))
+		d.readers[key] = r
+		d.logger.Info("started reader", "topic", r.topic, "group", r.group, "egresses", len(ss), "reader", key)
 	}
 	d.mu.Unlock()
 	// Outside d.mu: removing triggers waits for their in-flight deliveries.
 	for _, r := range update {
-		r.update(byTopic[r.topic])
+		r.source.Store(plans[r.key].source)
+		r.update(byKey[r.key])
 	}
 	d.mu.Lock()
 	d.version = c.GetVersion()
 	d.mu.Unlock()
 	return nil
-}
-
-// readerGroup is the fleet's group for the reader of topic, spec's topic
-// or its retry topic.
-func readerGroup(topic string, spec *egressSpec) string {
-	if topic == spec.retryTopic {
-		return spec.retryGroup
-	}
-	return spec.fleetGroup
 }
 
 // Version is the version of the last contract applied (0: none).
@@ -332,7 +327,7 @@ func (d *Dispatcher) Egresses() []string {
 		}
 	}
 	slices.Sort(out)
-	return out
+	return slices.Compact(out) // a KafkaSource's topics share its group
 }
 
 func (d *Dispatcher) readerList() []*reader {
@@ -456,6 +451,15 @@ type egressSpec struct {
 	// ping is the schedule of the PingSource whose topic this is (nil for
 	// any other topic).
 	ping *pingPlan
+	// source is the KafkaSource whose external topic this is (nil for any
+	// other egress): topic is on its cluster, the fleet's group and the
+	// egress's group too; the retry topic is on Weft's.
+	source *sourcePlan
+	// startLatest: a partition the egress's group has no offset for starts
+	// at its end, and that start is committed at once (a KafkaSource's
+	// initial offset latest; other egresses get theirs committed by the
+	// control plane when they are created).
+	startLatest bool
 }
 
 func (s *egressSpec) ref() string { return s.namespace + "/" + s.name }
@@ -516,7 +520,9 @@ const KindKafkaSink = "KafkaSink"
 // group when the uid is empty). Every topic, a broker's or a channel's or a
 // flow's internal one, is read by the fleet's group wire.FleetGroupOf and
 // has the retry topic wire.RetryTopicOf. A KafkaSink's entry has no egresses
-// and is skipped whatever it holds, so its topic is never read.
+// and is skipped whatever it holds, so its topic is never read. A
+// KafkaSource's egress becomes one spec per topic of the source, keyed
+// "{uid}#{topic}", read on the source's cluster (source.go).
 func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 	specs := map[string]*egressSpec{}
 	for _, in := range c.GetIngresses() {
@@ -527,14 +533,22 @@ func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 		if err != nil {
 			return nil, err
 		}
+		src, err := compileSource(in)
+		if err != nil {
+			return nil, err
+		}
 		for _, eg := range in.GetEgresses() {
 			key := eg.GetUid()
 			if key == "" {
 				key = eg.GetConsumerGroup()
 			}
 			ref := eg.GetNamespace() + "/" + eg.GetName()
+			topics := []string{in.GetTopic()}
+			if src != nil {
+				topics = src.topics
+			}
 			switch {
-			case in.GetTopic() == "":
+			case src == nil && in.GetTopic() == "":
 				return nil, fmt.Errorf("%w: ingress %s/%s has no topic", ErrInvalidContract, in.GetNamespace(), in.GetName())
 			case eg.GetConsumerGroup() == "":
 				return nil, fmt.Errorf("%w: egress %s has no consumer group", ErrInvalidContract, ref)
@@ -544,9 +558,6 @@ func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 				return nil, fmt.Errorf("%w: egress %s has no destination and no reply target", ErrInvalidContract, ref)
 			case eg.GetMaxInFlight() < 0:
 				return nil, fmt.Errorf("%w: egress %s has a negative max_in_flight", ErrInvalidContract, ref)
-			}
-			if _, dup := specs[key]; dup {
-				return nil, fmt.Errorf("%w: egress %s appears twice", ErrInvalidContract, key)
 			}
 			f, err := filter.FromEgress(eg)
 			if err != nil {
@@ -558,29 +569,41 @@ func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 			}
 			policy := delivery.PolicyFromContract(eg.GetDelivery())
 			policy.DropRejected = eg.GetDropRejected()
-			topic := in.GetTopic()
-			specs[key] = &egressSpec{
-				key:         key,
-				uid:         eg.GetUid(),
-				kind:        kind,
-				namespace:   eg.GetNamespace(),
-				name:        eg.GetName(),
-				generation:  eg.GetGeneration(),
-				topic:       topic,
-				group:       eg.GetConsumerGroup(),
-				fleetGroup:  wire.FleetGroupOf(topic),
-				retryTopic:  wire.RetryTopicOf(topic),
-				retryGroup:  wire.RetryGroupOf(topic),
-				ordered:     eg.GetOrder() == weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
-				maxInFlight: int(eg.GetMaxInFlight()),
-				destination: eg.GetDestination(),
-				replyTopic:  eg.GetReplyTopic(),
-				replyURL:    eg.GetReplyUrl(),
-				filter:      f,
-				policy:      policy,
-				attrs:       metric.WithAttributeSet(egressAttrs(eg.GetNamespace(), eg.GetName(), kind)),
-				outcomes:    outcomeSets(eg.GetNamespace(), eg.GetName(), kind),
-				ping:        ping,
+			for _, topic := range topics {
+				key := key
+				if src != nil {
+					key += "#" + topic
+				}
+				if _, dup := specs[key]; dup {
+					return nil, fmt.Errorf("%w: egress %s appears twice", ErrInvalidContract, key)
+				}
+				spec := &egressSpec{
+					key:         key,
+					uid:         eg.GetUid(),
+					kind:        kind,
+					namespace:   eg.GetNamespace(),
+					name:        eg.GetName(),
+					generation:  eg.GetGeneration(),
+					topic:       topic,
+					group:       eg.GetConsumerGroup(),
+					fleetGroup:  wire.FleetGroupOf(topic),
+					retryTopic:  wire.RetryTopicOf(topic),
+					retryGroup:  wire.RetryGroupOf(topic),
+					ordered:     eg.GetOrder() == weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
+					maxInFlight: int(eg.GetMaxInFlight()),
+					destination: eg.GetDestination(),
+					replyTopic:  eg.GetReplyTopic(),
+					replyURL:    eg.GetReplyUrl(),
+					filter:      f,
+					policy:      policy,
+					attrs:       metric.WithAttributeSet(egressAttrs(eg.GetNamespace(), eg.GetName(), kind)),
+					outcomes:    outcomeSets(eg.GetNamespace(), eg.GetName(), kind),
+					ping:        ping,
+				}
+				if src != nil {
+					src.apply(spec, eg)
+				}
+				specs[key] = spec
 			}
 		}
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/weft-dev/weft/pkg/cekafka"
 	"github.com/weft-dev/weft/pkg/filter"
 )
 
@@ -218,7 +217,7 @@ func (l *lane) catchUp(from int64) {
 		rejoined = true
 		return
 	}
-	cl, err := r.d.cfg.Kafka.NewClient(r.logger.With("trigger", l.spec.Load().ref(), "catch_up", l.partition),
+	cl, err := r.kcfg.NewClient(r.logger.With("trigger", l.spec.Load().ref(), "catch_up", l.partition),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{r.topic: {l.partition: kgo.NewOffset().At(from)}}),
 		kgo.FetchMaxWait(fetchMaxWait),
 		kgo.FetchMaxBytes(fetchMaxBytes),
@@ -255,7 +254,7 @@ func (l *lane) catchUp(from int64) {
 				return
 			}
 			var h filter.Headers
-			if lookup, ok := cekafka.AttributeHeaders(rec); ok {
+			if lookup, ok := r.attributeHeaders(rec); ok {
 				h = lookup
 			}
 			var it *item

@@ -86,9 +86,16 @@ func (it *item) traceContext(ctx context.Context) context.Context {
 }
 
 // decode turns a record into an item; nil when it is not a CloudEvent (it
-// can never be delivered, so every trigger passes it by).
+// can never be delivered, so every trigger passes it by). A KafkaSource's
+// record is always an event (decodeSource).
 func (r *reader) decode(rec *kgo.Record) *item {
-	ev, err := cekafka.FromRecord(rec)
+	var ev *event.Event
+	var err error
+	if src := r.source.Load(); src != nil {
+		ev, err = decodeSource(src, rec)
+	} else {
+		ev, err = cekafka.FromRecord(rec)
+	}
 	if err != nil {
 		r.logger.Error("undecodable record; every trigger skips it", "partition", rec.Partition, "offset", rec.Offset, "err", err)
 		return nil
@@ -156,7 +163,7 @@ func (pt *part) fanout(set *triggerSet, recs []*kgo.Record, hwm int64) {
 				pt.cands = append(pt.cands, i)
 			}
 			cands = pt.cands
-		} else if lookup, ok := cekafka.AttributeHeaders(rec); ok {
+		} else if lookup, ok := pt.r.attributeHeaders(rec); ok {
 			h = lookup
 			pt.cands = set.index.Candidates(h, pt.cands[:0])
 			cands = pt.cands

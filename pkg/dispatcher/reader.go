@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weft-dev/weft/pkg/filter"
+	"github.com/weft-dev/weft/pkg/kafka"
 )
 
 const (
@@ -60,8 +61,14 @@ const (
 type reader struct {
 	d      *Dispatcher
 	logger *slog.Logger
+	key    string // readerPlan.key
 	topic  string
 	group  string // the fleet's group
+	// kcfg reaches the topic's cluster: Weft's, or a KafkaSource's.
+	kcfg kafka.Config
+	// source is the KafkaSource whose topic this is (nil: a Weft topic);
+	// its records are decoded as source.go says.
+	source atomic.Pointer[sourcePlan]
 	// retry: topic is the broker's retry topic, whose records each name the
 	// one trigger they wait for (wire.HeaderRetryTrigger) and are delivered
 	// when due (retry.go).
@@ -150,16 +157,24 @@ func (s *triggerSet) lookup(key string) *egressSpec {
 	return s.specs[i]
 }
 
-func newReader(d *Dispatcher, topic, group string, specs []*egressSpec, retry bool) (*reader, error) {
+func newReader(d *Dispatcher, plan readerPlan, specs []*egressSpec) (*reader, error) {
+	topic, group, retry := plan.topic, plan.group, plan.retry
 	r := &reader{
 		d:          d,
 		logger:     d.logger.With("topic", topic, "group", group),
+		key:        plan.key,
 		topic:      topic,
 		group:      group,
+		kcfg:       d.cfg.Kafka,
 		retry:      retry,
 		parts:      map[int32]*part{},
 		pollDone:   make(chan struct{}),
 		commitDone: make(chan struct{}),
+	}
+	if plan.source != nil {
+		r.kcfg = d.cfg.Kafka.ForCluster(plan.source.cluster)
+		r.logger = r.logger.With("bootstrap_servers", plan.source.clusterKey)
+		r.source.Store(plan.source)
 	}
 	r.set.Store(newTriggerSet(specs))
 	r.ping.Store(pingOf(specs, retry))
@@ -181,13 +196,13 @@ func newReader(d *Dispatcher, topic, group string, specs []*egressSpec, retry bo
 	}
 	// The admin client exists before the group client: the group's
 	// callbacks use it from the moment the group client is made.
-	admCl, err := d.cfg.Kafka.NewClient(r.logger)
+	admCl, err := r.kcfg.NewClient(r.logger)
 	if err != nil {
 		return nil, err
 	}
 	r.admCl, r.adm = admCl, kadm.NewClient(admCl)
 	r.workCtx, r.workCancel = context.WithCancel(context.Background())
-	cl, err := d.cfg.Kafka.NewClient(r.logger, opts...)
+	cl, err := r.kcfg.NewClient(r.logger, opts...)
 	if err != nil {
 		admCl.Close()
 		r.workCancel()
@@ -299,6 +314,21 @@ func (r *reader) fetchStarts(ctx context.Context, specs []*egressSpec, partition
 		}
 		return o.At, true
 	}
+	// Egresses starting at the end of partitions without an offset (a
+	// KafkaSource's initial offset latest): that start is committed before
+	// anything is read, so a restart resumes there, not at a later end.
+	var logEnd kadm.ListedOffsets
+	latest := map[string]kadm.Offsets{}
+	for _, s := range specs {
+		if s.startLatest && !r.retry && logEnd == nil {
+			if logEnd, err = r.adm.ListEndOffsets(ctx, r.topic); err == nil {
+				err = logEnd.Error()
+			}
+			if err != nil {
+				return nil, fmt.Errorf("list end offsets of %s: %w", r.topic, err)
+			}
+		}
+	}
 	for _, p := range partitions {
 		so := &startOffsets{triggers: map[string]int64{}}
 		first := int64(0)
@@ -308,7 +338,17 @@ func (r *reader) fetchStarts(ctx context.Context, specs []*egressSpec, partition
 		minTrigger := int64(-1)
 		for _, s := range specs {
 			c, ok := at(s.group, p)
-			if !ok || c < first {
+			if !ok && s.startLatest && !r.retry {
+				if lo, found := logEnd.Lookup(r.topic, p); found {
+					c = lo.Offset
+					offs := latest[s.group]
+					if offs == nil {
+						offs = kadm.Offsets{}
+						latest[s.group] = offs
+					}
+					offs.AddOffset(r.topic, p, c, -1)
+				}
+			} else if !ok || c < first {
 				c = first
 			}
 			so.triggers[s.key] = c
@@ -324,6 +364,16 @@ func (r *reader) fetchStarts(ctx context.Context, specs []*egressSpec, partition
 			so.shared = first
 		}
 		out[p] = so
+	}
+	for g, offs := range latest {
+		resp, err := r.adm.CommitOffsets(ctx, g, offs)
+		if err == nil {
+			err = resp.Error()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("commit the starting offsets (latest) of %s: %w", g, err)
+		}
+		r.logger.Info("no committed offsets: starting at the end of the partitions (initial offset latest)", "group", g)
 	}
 	return out, nil
 }

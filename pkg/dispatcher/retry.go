@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -87,14 +88,23 @@ func retryRecord(spec *egressSpec, it *item, attempts int, due time.Time) *kgo.R
 // whose retry topic was never made) is created like the topic it serves.
 func (l *lane) park(ctx context.Context, spec *egressSpec, it *item, res delivery.Result) bool {
 	r := l.part.r
-	rec := retryRecord(spec, it, res.Attempts, res.RetryAt)
+	record := func() (*kgo.Record, error) {
+		if spec.source != nil {
+			return r.sourceRetryRecord(spec, it, res.Attempts, res.RetryAt)
+		}
+		return retryRecord(spec, it, res.Attempts, res.RetryAt), nil
+	}
+	rec, err := record()
 	pctx, cancel := context.WithTimeout(ctx, replyTimeout)
 	defer cancel()
-	err := r.d.producer.ProduceSync(pctx, rec).FirstErr()
+	if err == nil {
+		err = r.d.producer.ProduceSync(pctx, rec).FirstErr()
+	}
 	if errors.Is(err, kerr.UnknownTopicOrPartition) {
 		if err = r.ensureRetryTopic(pctx, spec); err == nil {
-			rec = retryRecord(spec, it, res.Attempts, res.RetryAt)
-			err = r.d.producer.ProduceSync(pctx, rec).FirstErr()
+			if rec, err = record(); err == nil {
+				err = r.d.producer.ProduceSync(pctx, rec).FirstErr()
+			}
 		}
 	}
 	if err != nil {
@@ -109,8 +119,13 @@ func (l *lane) park(ctx context.Context, spec *egressSpec, it *item, res deliver
 }
 
 // ensureRetryTopic creates spec's retry topic with the partitions and
-// max.message.bytes of spec's topic (an existing one is fine).
+// max.message.bytes of spec's topic (an existing one is fine). A
+// KafkaSource's retry topic is on Weft's cluster, its topic on the reader's.
 func (r *reader) ensureRetryTopic(ctx context.Context, spec *egressSpec) error {
+	weft := r.adm
+	if spec.source != nil {
+		weft = kadm.NewClient(r.d.producer)
+	}
 	topics, err := r.adm.ListTopics(ctx, spec.topic)
 	if err != nil {
 		return fmt.Errorf("describe %s: %w", spec.topic, err)
@@ -129,7 +144,7 @@ func (r *reader) ensureRetryTopic(ctx context.Context, spec *egressSpec) error {
 			}
 		}
 	}
-	resp, err := r.adm.CreateTopic(ctx, int32(len(td.Partitions)), -1, configs, spec.retryTopic)
+	resp, err := weft.CreateTopic(ctx, int32(len(td.Partitions)), -1, configs, spec.retryTopic)
 	if err == nil {
 		err = resp.Err
 	}

@@ -20,7 +20,6 @@ import (
 
 	"github.com/weft-dev/weft/internal/flagcheck"
 	"github.com/weft-dev/weft/pkg/contract"
-	"github.com/weft-dev/weft/pkg/kafka"
 	"github.com/weft-dev/weft/pkg/observability"
 	"github.com/weft-dev/weft/pkg/wire"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
@@ -218,9 +217,7 @@ func New(cfg Config, opts ...Option) (*Ingress, error) {
 	}
 	in.sinks = &clusters{
 		newClient: func(seeds []string) (*kgo.Client, error) {
-			// Another cluster: its seeds, none of the TLS or SASL settings
-			// of Weft's own cluster (those credentials are not its).
-			kc := kafka.Config{BootstrapServers: seeds, ClientID: cfg.Kafka.ClientID}
+			kc := cfg.Kafka.ForCluster(seeds)
 			return kc.NewClient(in.logger, append(slices.Clone(kopts), o.kafkaOpt...)...)
 		},
 		interval:     cfg.KafkaCheckInterval,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 
 	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -99,6 +100,13 @@ func (c *Config) Opts(logger *slog.Logger) ([]kgo.Opt, error) {
 		opts = append(opts, kgo.SASL(scram.Auth{User: c.SASLUser, Pass: c.SASLPassword}.AsSha512Mechanism()))
 	}
 	return opts, nil
+}
+
+// ForCluster is the Config of another Kafka cluster (a KafkaSink's or a
+// KafkaSource's) reached through seeds: c's client id, none of c's TLS or
+// SASL settings (those credentials are Weft's own cluster's, not its).
+func (c *Config) ForCluster(seeds []string) Config {
+	return Config{BootstrapServers: slices.Clone(seeds), ClientID: c.ClientID}
 }
 
 // NewClient builds a franz-go client from c plus extra options.
