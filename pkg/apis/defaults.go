@@ -19,7 +19,9 @@ const DefaultNamespace = "default"
 //     stays InMemoryChannel); a Subscription's spec.channel and the
 //     channelTemplates are left as they are;
 //   - a KafkaSink without spec.contentMode gets binary;
-//   - a PingSource's spec.sink ref gets the object's namespace.
+//   - a PingSource's spec.sink ref gets the object's namespace;
+//   - an HTTPPollerSource's spec.sink ref gets the object's namespace, and
+//     an empty spec.method GET.
 //
 // Broker spec.delivery is left as it is. SetDefaults is idempotent; nil or
 // unknown objects are left alone.
@@ -122,6 +124,11 @@ func SetDefaults(o Object) {
 		}
 		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindPingSource)
 		defaultDestination(&x.Spec.Sink, x.ObjectMeta.Namespace)
+	case *HTTPPollerSource:
+		if x == nil {
+			return
+		}
+		defaultHTTPPollerSource(x)
 	}
 }
 

@@ -102,6 +102,13 @@ func Validate(o Object) error {
 		validateTypeMeta(&errs, &x.TypeMeta, KindPingSource)
 		validateObjectMeta(&errs, &x.ObjectMeta)
 		validatePingSource(&errs, x)
+	case *HTTPPollerSource:
+		if x == nil {
+			return FieldErrors{{Message: "nil HTTPPollerSource"}}
+		}
+		validateTypeMeta(&errs, &x.TypeMeta, KindHTTPPollerSource)
+		validateObjectMeta(&errs, &x.ObjectMeta)
+		validateHTTPPollerSource(&errs, x)
 	case nil:
 		return FieldErrors{{Message: "nil object"}}
 	default:
