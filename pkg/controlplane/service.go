@@ -215,6 +215,8 @@ func specOnly(o apis.Object) apis.Object {
 		return &apis.KafkaSink{TypeMeta: t.TypeMeta, Spec: t.Spec}
 	case *apis.PingSource:
 		return &apis.PingSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
+	case *apis.HTTPPollerSource:
+		return &apis.HTTPPollerSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
 	}
 	return o
 }
