@@ -456,6 +456,9 @@ type egressSpec struct {
 	// ping is the schedule of the PingSource whose topic this is (nil for
 	// any other topic).
 	ping *pingPlan
+	// poll is the poll of the HTTPPollerSource whose topic this is (nil
+	// for any other topic).
+	poll *pollPlan
 }
 
 func (s *egressSpec) ref() string { return s.namespace + "/" + s.name }
@@ -527,6 +530,10 @@ func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 		if err != nil {
 			return nil, err
 		}
+		poll, err := compilePoller(in)
+		if err != nil {
+			return nil, err
+		}
 		for _, eg := range in.GetEgresses() {
 			key := eg.GetUid()
 			if key == "" {
@@ -581,6 +588,7 @@ func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 				attrs:       metric.WithAttributeSet(egressAttrs(eg.GetNamespace(), eg.GetName(), kind)),
 				outcomes:    outcomeSets(eg.GetNamespace(), eg.GetName(), kind),
 				ping:        ping,
+				poll:        poll,
 			}
 		}
 	}
