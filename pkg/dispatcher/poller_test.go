@@ -49,7 +49,7 @@ type endpoint struct {
 	*httptest.Server
 	mu       sync.Mutex
 	requests []*http.Request
-	at       []time.Time // when each request arrived
+	at       []time.Time  // when each request arrived
 	failWith atomic.Int32 // a status to answer instead; 0: succeed
 }
 
