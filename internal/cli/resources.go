@@ -226,6 +226,8 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 	case apis.KindSecret:
 		// Values are never printed in a table (as kubectl).
 		cols = append(cols, "TYPE", "DATA", "AGE")
+	case apis.KindHTTPPollerSource:
+		cols = append(cols, "KIND", "ENDPOINT", "INTERVAL", "SINK", "AGE", "READY", "REASON")
 	}
 	fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	for _, po := range objs {
@@ -264,6 +266,8 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 			row = append(row, t.Type, strconv.Itoa(len(t.Data)), age(m.CreationTimestamp))
 			fmt.Fprintln(tw, strings.Join(row, "\t"))
 			continue
+		case *apis.HTTPPollerSource:
+			row = append(row, apis.KindHTTPPollerSource, t.Spec.Method+" "+t.Spec.Endpoint, t.Spec.Interval, formatDest(&t.Spec.Sink, m.Namespace))
 		}
 		ready, reason := readyOf(o.GetConditions())
 		row = append(row, age(m.CreationTimestamp), ready, reason)
@@ -386,6 +390,8 @@ func describe(w io.Writer, po *weftv1.Object) error {
 		for _, k := range keys {
 			fmt.Fprintf(tw, "  %s:\t%d bytes\n", k, len(t.Data[k]))
 		}
+	case *apis.HTTPPollerSource:
+		describePoller(tw, t)
 	default:
 		describeMessaging(tw, o)
 	}

@@ -1,26 +1,37 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/weft-dev/weft/internal/flagcheck"
 	"github.com/weft-dev/weft/pkg/apis"
+	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
-// The `weft source` group: PingSources.
+// The `weft source` group: PingSources and HTTPPollerSources.
 
 func init() {
 	extraCommands = append(extraCommands, newSourceCmd)
 }
 
 // sourceTypes are what `source create TYPE` accepts.
-const sourceTypes = "ping"
+const sourceTypes = "ping or httppoller"
+
+// sourceKinds are the kinds `source list`, `source delete` and `source
+// describe` look through.
+var sourceKinds = []string{apis.KindPingSource, apis.KindHTTPPollerSource}
 
 type sourceFlags struct {
 	ns, schedule, sink, data, dataBase64, timezone, contentType string
+	poller                                                      pollerFlags
 }
 
 // pingSource builds the PingSource the flags describe; the control plane's
@@ -49,22 +60,44 @@ func (sf *sourceFlags) pingSource(name string) (*apis.PingSource, error) {
 func newSourceCmd(g *globals) *cobra.Command {
 	sf := &sourceFlags{}
 	create := &cobra.Command{
-		Use:   "create ping NAME --schedule S --sink SINK [--data D | --data-base64 B] [--timezone TZ] [--content-type T]",
+		Use: "create ping NAME --schedule S --sink SINK [--data D | --data-base64 B] [--timezone TZ] [--content-type T]\n" +
+			"  weft source create httppoller NAME --endpoint URL --interval 10s --event-type T --sink SINK [--event-source S] [--method GET] [--header K=V]...",
 		Short: "Create a source",
-		Long: `Create a source: a sources.knative.dev/v1 PingSource, which sends an event
-of type dev.knative.sources.ping to --sink on the cron --schedule (five
-fields or @hourly, @every 10m, ...; a time zone with --timezone or a
-CRON_TZ= prefix). Exactly one dispatcher produces each tick.`,
+		Long: `Create a source:
+  ping: a sources.knative.dev/v1 PingSource, which sends an event of type
+    dev.knative.sources.ping to --sink on the cron --schedule (five fields
+    or @hourly, @every 10m, ...; a time zone with --timezone or a CRON_TZ=
+    prefix). Exactly one dispatcher produces each tick.
+  httppoller: a sources.triggermesh.io/v1alpha1 HTTPPollerSource, which
+    sends a request to --endpoint every --interval (a Go duration, at least
+    1s); each 2xx response's body becomes an event of type --event-type sent
+    to --sink. Exactly one dispatcher polls.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if args[0] != sourceTypes {
+			var o apis.Object
+			var err error
+			switch args[0] {
+			case "ping":
+				for _, f := range pollerOnly {
+					if cmd.Flags().Changed(f) {
+						return flagcheck.Errorf("--"+f, cmd.Flags().Lookup(f).Value.String(), "be given only for httppoller")
+					}
+				}
+				o, err = sf.pingSource(args[1])
+			case "httppoller":
+				for _, f := range []string{"schedule", "data", "data-base64", "timezone", "content-type"} {
+					if cmd.Flags().Changed(f) {
+						return flagcheck.Errorf("--"+f, cmd.Flags().Lookup(f).Value.String(), "be given only for ping")
+					}
+				}
+				o, err = sf.httpPollerSource(args[1])
+			default:
 				return flagcheck.Errorf("TYPE", args[0], "be %s", sourceTypes)
 			}
-			p, err := sf.pingSource(args[1])
 			if err != nil {
 				return err
 			}
-			return g.createOnly(cmd.Context(), p)
+			return g.createOnly(cmd.Context(), o)
 		},
 	}
 	fs := create.Flags()
@@ -75,9 +108,148 @@ CRON_TZ= prefix). Exactly one dispatcher produces each tick.`,
 	fs.StringVar(&sf.dataBase64, "data-base64", "", "the events' data, base64-encoded (not with --data)")
 	fs.StringVar(&sf.timezone, "timezone", "", "IANA time zone of the schedule (default UTC)")
 	fs.StringVar(&sf.contentType, "content-type", "", "the events' datacontenttype")
+	sf.poller.add(fs)
 	c := kindCmd(g, apis.KindPingSource, create)
-	c.Use, c.Short = "source", "Manage sources: PingSources (kn-style shortcuts)"
+	c.Use, c.Short = "source", "Manage sources: PingSources and HTTPPollerSources (kn-style shortcuts)"
+	anyKindSource(g, c)
 	return c
+}
+
+// anyKindSource makes `source list`, `source delete NAME` and `source
+// describe NAME` work across sourceKinds: list shows every kind in one
+// table; delete and describe find the one kind with that name.
+func anyKindSource(g *globals, c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		var repl *cobra.Command
+		switch sub.Name() {
+		case "list":
+			sub.RunE = func(cmd *cobra.Command, _ []string) error { return listSources(g, cmd) }
+			continue
+		case "delete":
+			repl = newDeleteCmd(g)
+			repl.Use, repl.Short, repl.Args = "delete NAME...", "Delete sources", cobra.MinimumNArgs(1)
+		case "describe":
+			repl = newDescribeCmd(g)
+			repl.Use, repl.Short, repl.Args = "describe NAME", "Describe a source", cobra.ExactArgs(1)
+		default:
+			continue
+		}
+		// The generic command reads the flags it parsed itself.
+		generic := repl.RunE
+		repl.RunE = func(cmd *cobra.Command, args []string) error {
+			ns, _ := cmd.Flags().GetString("namespace")
+			for _, name := range args {
+				kind, err := sourceKindOf(g, cmd, ns, name)
+				if err != nil {
+					return err
+				}
+				if err := generic(cmd, []string{kind, name}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		c.RemoveCommand(sub)
+		c.AddCommand(repl)
+	}
+}
+
+// sourceKindOf is the kind of the source called name in ns: the one of
+// sourceKinds that has it.
+func sourceKindOf(g *globals, cmd *cobra.Command, ns, name string) (string, error) {
+	var found []string
+	err := g.call(cmd.Context(), func(ctx context.Context, cl weftv1.ControlPlaneClient) error {
+		for _, kind := range sourceKinds {
+			_, err := cl.Get(ctx, &weftv1.GetRequest{Kind: kind, Namespace: ns, Name: name})
+			switch status.Code(err) {
+			case codes.OK:
+				found = append(found, kind)
+			case codes.NotFound:
+			default:
+				return err
+			}
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return "", err
+	case len(found) == 0:
+		return "", fmt.Errorf("no source %q in namespace %q (kinds looked through: %s)", name, ns, strings.Join(sourceKinds, ", "))
+	case len(found) > 1:
+		return "", fmt.Errorf("%q names a %s in namespace %q; say which: weft %s KIND %s", name, strings.Join(found, " and a "), ns, cmd.Name(), name)
+	}
+	return found[0], nil
+}
+
+// listSources lists every source kind in one table (NAME, KIND, SINK, AGE,
+// READY, REASON), or as one List in yaml or json.
+func listSources(g *globals, cmd *cobra.Command) error {
+	fs := cmd.Flags()
+	ns, _ := fs.GetString("namespace")
+	all, _ := fs.GetBool("all-namespaces")
+	output, _ := fs.GetString("output")
+	selector, _ := fs.GetString("selector")
+	if err := checkOutput(output); err != nil {
+		return err
+	}
+	if all {
+		ns = ""
+	}
+	return g.call(cmd.Context(), func(ctx context.Context, cl weftv1.ControlPlaneClient) error {
+		var objs []*weftv1.Object
+		for _, kind := range sourceKinds {
+			resp, err := cl.List(ctx, &weftv1.ListRequest{Kind: kind, Namespace: ns, LabelSelector: selector})
+			if err != nil {
+				return err
+			}
+			objs = append(objs, resp.GetObjects()...)
+		}
+		if output != "table" {
+			return printObjects(g.out, "", objs, output, all)
+		}
+		if len(objs) == 0 {
+			where := fmt.Sprintf("in namespace %q", ns)
+			if ns == "" {
+				where = "in any namespace"
+			}
+			fmt.Fprintf(g.errw, "No sources found %s.\n", where)
+			return nil
+		}
+		tw := tabwriter.NewWriter(g.out, 0, 4, 3, ' ', 0)
+		defer tw.Flush()
+		cols := []string{"NAME", "KIND", "SINK", "AGE", "READY", "REASON"}
+		if all {
+			cols = append([]string{"NAMESPACE"}, cols...)
+		}
+		fmt.Fprintln(tw, strings.Join(cols, "\t"))
+		for _, po := range objs {
+			o, err := apis.DecodeObject(po.GetJson())
+			if err != nil {
+				return fmt.Errorf("decode %s %s: %w", po.GetKind(), po.GetName(), err)
+			}
+			m := o.GetObjectMeta()
+			row := []string{m.Name, apis.KindOf(o), formatDest(sourceSink(o), m.Namespace)}
+			if all {
+				row = append([]string{m.Namespace}, row...)
+			}
+			ready, reason := readyOf(o.GetConditions())
+			row = append(row, age(m.CreationTimestamp), ready, reason)
+			fmt.Fprintln(tw, strings.Join(row, "\t"))
+		}
+		return nil
+	})
+}
+
+// sourceSink is a source's spec.sink (nil for another kind).
+func sourceSink(o apis.Object) *apis.Destination {
+	switch t := o.(type) {
+	case *apis.PingSource:
+		return &t.Spec.Sink
+	case *apis.HTTPPollerSource:
+		return &t.Spec.Sink
+	}
+	return nil
 }
 
 // describeSource prints the spec fields of a PingSource for `weft describe`.

@@ -22,6 +22,8 @@ const DefaultNamespace = "default"
 //   - a PingSource's spec.sink ref gets the object's namespace;
 //   - a Secret gets type Opaque when it has none (its stringData is merged
 //     into data when the control plane stores it: Secret.MergeStringData).
+//   - an HTTPPollerSource's spec.sink ref gets the object's namespace, and
+//     an empty spec.method GET.
 //
 // Broker spec.delivery is left as it is. SetDefaults is idempotent; nil or
 // unknown objects are left alone.
@@ -130,6 +132,11 @@ func SetDefaults(o Object) {
 		}
 		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindSecret)
 		defaultSecret(x)
+	case *HTTPPollerSource:
+		if x == nil {
+			return
+		}
+		defaultHTTPPollerSource(x)
 	}
 }
 

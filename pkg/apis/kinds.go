@@ -30,11 +30,12 @@ var manifestKinds = []kindInfo{
 	{KindParallel, KindParallel, FlowsV1, func() Object { return &Parallel{} }},
 	{KindKafkaSink, KindKafkaSink, EventingV1alpha1, func() Object { return &KafkaSink{} }},
 	{KindPingSource, KindPingSource, SourcesV1, func() Object { return &PingSource{} }},
+	{KindHTTPPollerSource, KindHTTPPollerSource, HTTPPollerSourceAPIVersion, func() Object { return &HTTPPollerSource{} }},
 	{KindSecret, KindSecret, CoreV1, func() Object { return &Secret{} }},
 }
 
 // kinds lists the kinds Weft stores, in the order messages name them.
-var kinds = []string{KindBroker, KindTrigger, KindChannel, KindSubscription, KindSequence, KindParallel, KindKafkaSink, KindPingSource, KindSecret}
+var kinds = []string{KindBroker, KindTrigger, KindChannel, KindSubscription, KindSequence, KindParallel, KindKafkaSink, KindPingSource, KindHTTPPollerSource, KindSecret}
 
 // manifestKindNames are the kinds a manifest may name.
 var manifestKindNames = func() []string {
@@ -88,6 +89,8 @@ func KindOf(o Object) string {
 		return KindPingSource
 	case *Secret:
 		return KindSecret
+	case *HTTPPollerSource:
+		return KindHTTPPollerSource
 	}
 	return fmt.Sprintf("%T", o)
 }

@@ -109,6 +109,13 @@ func Validate(o Object) error {
 		validateTypeMeta(&errs, &x.TypeMeta, KindSecret)
 		validateObjectMeta(&errs, &x.ObjectMeta)
 		validateSecret(&errs, x)
+	case *HTTPPollerSource:
+		if x == nil {
+			return FieldErrors{{Message: "nil HTTPPollerSource"}}
+		}
+		validateTypeMeta(&errs, &x.TypeMeta, KindHTTPPollerSource)
+		validateObjectMeta(&errs, &x.ObjectMeta)
+		validateHTTPPollerSource(&errs, x)
 	case nil:
 		return FieldErrors{{Message: "nil object"}}
 	default:

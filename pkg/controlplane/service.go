@@ -220,6 +220,8 @@ func specOnly(o apis.Object) apis.Object {
 		return &apis.PingSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
 	case *apis.Secret:
 		return &apis.Secret{TypeMeta: t.TypeMeta, Type: t.Type, Data: t.Data, StringData: t.StringData}
+	case *apis.HTTPPollerSource:
+		return &apis.HTTPPollerSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
 	}
 	return o
 }

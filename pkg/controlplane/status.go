@@ -81,6 +81,8 @@ func (s *Server) withStatus(o apis.Object) apis.Object {
 		s.kafkaSinkStatus(t)
 	case *apis.PingSource:
 		s.pingSourceStatus(t, compiled)
+	case *apis.HTTPPollerSource:
+		s.httpPollerSourceStatus(t, compiled)
 	}
 	return o
 }
@@ -131,6 +133,48 @@ func (s *Server) pingSourceStatus(p *apis.PingSource, compiled *compile.Compiled
 		cond("SinkProvided", true, "", ""),
 		cond("Deployed", ok, reason, msg),
 	})
+}
+
+// httpPollerSourceStatus fills an HTTPPollerSource's status (it has no
+// address): the resolved sink (SinkProvided), the event attributes it sends,
+// whether every dispatcher runs it (Deployed; False with
+// SecretResolveFailed when spec.basicAuthPassword's Secret does not
+// resolve), and whether its polls succeed (PollHealthy: False with the
+// dispatcher's reason, PollFailed, and the status code or error while the
+// endpoint fails).
+func (s *Server) httpPollerSourceStatus(p *apis.HTTPPollerSource, compiled *compile.Compiled) {
+	m := &p.ObjectMeta
+	st := &p.Status
+	st.ObservedGeneration = m.Generation
+	st.CloudEventAttributes = []apis.CloudEventAttributes{{Type: p.Spec.EventType, Source: apis.HTTPPollerEventSource(p)}}
+	res, found := compiled.HTTPPollerSources[m.Namespace+"/"+m.Name]
+	if !found {
+		st.Conditions = notCompiled("HTTPPollerSource")
+		return
+	}
+	st.SinkURI = res.SubscriberURI
+	switch res.Reason {
+	case "":
+	case compile.ReasonSecretResolve:
+		st.Conditions = withReady([]apis.Condition{
+			cond("SinkProvided", true, "", ""),
+			cond("Deployed", false, res.Reason, res.Message),
+		})
+		return
+	default:
+		st.Conditions = withReady([]apis.Condition{
+			cond("SinkProvided", false, res.Reason, res.Message),
+			{Type: "Deployed", Status: apis.ConditionUnknown, Reason: "SinkNotProvided", Message: "not run until spec.sink resolves"},
+		})
+		return
+	}
+	ok, reason, msg := s.pub.readiness(res.UID, wire.RoleDispatcher)
+	conds := []apis.Condition{
+		cond("SinkProvided", true, "", ""),
+		cond("Deployed", ok, reason, msg),
+	}
+	reason, msg = s.pub.problems(res.UID)
+	st.Conditions = withReady(append(conds, cond("PollHealthy", reason == "", reason, msg)))
 }
 
 // notCompiled is the status of an object the contract does not hold yet

@@ -102,6 +102,11 @@ func (s *Server) topicsOf(o apis.Object) (topicSpec, []string) {
 		// order, and reads the last one back when it takes over.
 		sp.partitions = 1
 		return sp, withRetry(wire.PingSourceTopic(t.ObjectMeta.Namespace, t.ObjectMeta.Name))
+	case *apis.HTTPPollerSource:
+		// One partition, as a PingSource's: one owner polls, in order,
+		// and reads the last poll back when it takes over.
+		sp.partitions = 1
+		return sp, withRetry(wire.SourceTopic(apis.KindHTTPPollerSource, t.ObjectMeta.Namespace, t.ObjectMeta.Name))
 	}
 	return sp, nil
 }

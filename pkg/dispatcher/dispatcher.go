@@ -460,6 +460,9 @@ type egressSpec struct {
 	// initial offset latest; other egresses get theirs committed by the
 	// control plane when they are created).
 	startLatest bool
+	// poll is the poll of the HTTPPollerSource whose topic this is (nil
+	// for any other topic).
+	poll *pollPlan
 }
 
 func (s *egressSpec) ref() string { return s.namespace + "/" + s.name }
@@ -537,6 +540,10 @@ func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 		if err != nil {
 			return nil, err
 		}
+		poll, err := compilePoller(in)
+		if err != nil {
+			return nil, err
+		}
 		for _, eg := range in.GetEgresses() {
 			key := eg.GetUid()
 			if key == "" {
@@ -599,6 +606,7 @@ func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 					attrs:       metric.WithAttributeSet(egressAttrs(eg.GetNamespace(), eg.GetName(), kind)),
 					outcomes:    outcomeSets(eg.GetNamespace(), eg.GetName(), kind),
 					ping:        ping,
+					poll:        poll,
 				}
 				if src != nil {
 					src.apply(spec, eg)

@@ -203,6 +203,14 @@ func (r *reader) produceTick(ctx context.Context, plan *pingPlan, tick time.Time
 // lastTick reads the tick time of the topic's last record (zero when the
 // topic is empty).
 func (r *reader) lastTick(ctx context.Context) (time.Time, error) {
+	return r.lastRecordTime(ctx, wire.HeaderPingTick)
+}
+
+// lastRecordTime reads the time in header key (RFC 3339) of the last record
+// of partition 0 of the reader's topic: zero when the topic is empty or its
+// last record has no such header (not written by the partition's owner
+// task: it starts afresh).
+func (r *reader) lastRecordTime(ctx context.Context, key string) (time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, commitTimeout)
 	defer cancel()
 	ends, err := r.adm.ListEndOffsets(ctx, r.topic)
@@ -245,16 +253,15 @@ func (r *reader) lastTick(ctx context.Context) (time.Time, error) {
 			continue
 		}
 		for _, h := range rec.Headers {
-			if h.Key == wire.HeaderPingTick {
+			if h.Key == key {
 				t, err := time.Parse(time.RFC3339Nano, string(h.Value))
 				if err != nil {
-					return time.Time{}, fmt.Errorf("last record of %s: header %s: %w", r.topic, wire.HeaderPingTick, err)
+					return time.Time{}, fmt.Errorf("last record of %s: header %s: %w", r.topic, key, err)
 				}
 				return t, nil
 			}
 		}
-		// Not written by a pinger: the schedule starts afresh.
-		r.logger.Warn("the last record of a PingSource topic has no tick header; starting the schedule from now", "header", wire.HeaderPingTick)
+		r.logger.Warn("the last record of the topic has no time header; starting afresh", "header", key)
 		return time.Time{}, nil
 	}
 }

@@ -15,7 +15,8 @@ const ReasonDeadLetterSinkFailing = "DeadLetterSinkFailing"
 var _ contract.ProblemReporter = (*Dispatcher)(nil)
 
 // EgressProblems implements contract.ProblemReporter: one problem per
-// trigger whose dead-letter sink holds events back.
+// trigger whose dead-letter sink holds events back, one per HTTPPollerSource
+// whose polls fail (poller.go).
 func (d *Dispatcher) EgressProblems() []*weftv1.EgressProblem {
 	var order []string
 	first := map[string]StuckRecord{}
@@ -39,5 +40,5 @@ func (d *Dispatcher) EgressProblems() []*weftv1.EgressProblem {
 				counts[uid], s.Since.UTC().Format(time.RFC3339), s.Partition, s.Offset, s.Err),
 		})
 	}
-	return out
+	return append(out, d.pollProblems()...)
 }

@@ -103,6 +103,9 @@ type reader struct {
 	pingMu     sync.Mutex
 	pingCancel context.CancelFunc
 	pingDone   chan struct{}
+	// poller runs the topic's HTTPPollerSource while the reader owns
+	// partition 0 (poller.go).
+	poller pollerTask
 }
 
 // pingOf is the PingSource schedule among specs (nil for a retry topic).
@@ -178,6 +181,7 @@ func newReader(d *Dispatcher, plan readerPlan, specs []*egressSpec) (*reader, er
 	}
 	r.set.Store(newTriggerSet(specs))
 	r.ping.Store(pingOf(specs, retry))
+	r.poller.plan.Store(pollerOf(specs, retry))
 	opts := []kgo.Opt{
 		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(topic),
@@ -408,6 +412,7 @@ func (r *reader) onAssigned(ctx context.Context, offsets map[string]map[int32]kg
 		r.logger.Debug("partition assigned", "partition", p, "shared_start", so.shared)
 		if p == 0 {
 			r.startPinger()
+			r.startPoller()
 		}
 	}
 	return out, nil
@@ -421,6 +426,7 @@ func (r *reader) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 	if ps := revoked[r.topic]; len(ps) > 0 {
 		if slices.Contains(ps, 0) {
 			r.stopPinger()
+			r.stopPoller()
 		}
 		r.release(ctx, r.takeParts(ps), time.Now().Add(r.d.cfg.DrainTimeout), true)
 	}
@@ -432,6 +438,7 @@ func (r *reader) onLost(ctx context.Context, _ *kgo.Client, lost map[string][]in
 	if ps := lost[r.topic]; len(ps) > 0 {
 		if slices.Contains(ps, 0) {
 			r.stopPinger()
+			r.stopPoller()
 		}
 		r.release(ctx, r.takeParts(ps), time.Now(), false)
 	}
@@ -533,6 +540,7 @@ func (r *reader) update(specs []*egressSpec) {
 			r.startPinger()
 		}
 	}
+	r.updatePoller(specs)
 	for _, pt := range parts {
 		pt.updateSpecs(next)
 	}
@@ -705,6 +713,7 @@ func (r *reader) stop(deadline time.Time) {
 		<-r.pollDone
 		// No callback runs after the poll loop: the pinger stays stopped.
 		r.stopPinger()
+		r.stopPoller()
 		r.commitStop()
 		<-r.commitDone
 		r.release(context.Background(), r.takeParts(nil), deadline, true)

@@ -166,6 +166,12 @@ func IsPingSourceTopic(topic string) bool { return strings.HasPrefix(topic, Ping
 // it.
 const HeaderPingTick = "weft-ping-tick"
 
+// HeaderPollTime is the record header of an HTTPPollerSource's poll: when
+// the request was sent, RFC 3339 (UTC, nanoseconds). The dispatcher that
+// takes over the source reads it from the topic's last record and polls
+// again one interval after it.
+const HeaderPollTime = "weft-poll-time"
+
 // SourceTopicPrefix starts the internal topic of every webhook source
 // (WebhookSource, GitLabSource, GitHubSource) and HTTPPollerSource: the
 // ingress (webhooks) or the fleet's owner of partition 0 (poller) appends

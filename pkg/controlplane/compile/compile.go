@@ -45,6 +45,8 @@ type Resources struct {
 	Parallels     []*apis.Parallel
 	KafkaSinks    []*apis.KafkaSink
 	PingSources   []*apis.PingSource
+	// HTTPPollerSources are compiled by poller.go.
+	HTTPPollerSources []*apis.HTTPPollerSource
 	// Secrets are read by the sources that name them (secrets.go).
 	Secrets []*apis.Secret
 }
@@ -124,6 +126,10 @@ type Compiled struct {
 	Parallels     map[string]ParallelResolution
 	// PingSources holds each PingSource's egress (UID = the source's uid).
 	PingSources map[string]EgressResolution
+	// HTTPPollerSources holds each HTTPPollerSource's egress (UID = the
+	// source's uid; reason SecretResolveFailed when its password does not
+	// resolve).
+	HTTPPollerSources map[string]EgressResolution
 }
 
 // Reasons a resource (or one of its egresses) cannot run.
@@ -153,6 +159,7 @@ func Compile(version uint64, res Resources, opts Options) *Compiled {
 		Sequences: map[string]SequenceResolution{}, Parallels: map[string]ParallelResolution{},
 		PingSources: map[string]EgressResolution{},
 	}
+	out.HTTPPollerSources = map[string]EgressResolution{}
 	r := resolver{opts: opts, brokers: map[string]*apis.Broker{}, channels: map[string]*apis.Channel{}, exists: map[string]bool{},
 		secrets: secretsByName(res.Secrets)}
 	bs := sortedByName(res.Brokers, func(b *apis.Broker) *apis.ObjectMeta { return &b.ObjectMeta })
@@ -181,6 +188,9 @@ func Compile(version uint64, res Resources, opts Options) *Compiled {
 	}
 	for _, p := range sortedByName(res.PingSources, func(p *apis.PingSource) *apis.ObjectMeta { return &p.ObjectMeta }) {
 		out.compilePingSource(r, p)
+	}
+	for _, p := range sortedByName(res.HTTPPollerSources, func(p *apis.HTTPPollerSource) *apis.ObjectMeta { return &p.ObjectMeta }) {
+		out.compileHTTPPollerSource(r, p)
 	}
 	return out
 }

@@ -1,0 +1,67 @@
+package compile
+
+import (
+	"github.com/weft-dev/weft/pkg/apis"
+	"github.com/weft-dev/weft/pkg/wire"
+	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
+)
+
+// pollerDelivery is the delivery policy of every HTTPPollerSource's egress:
+// TriggerMesh's HTTPPollerSource has no spec.delivery; a failed send is
+// retried a few times with exponential backoff, then the poll's event is
+// dropped (the next poll brings the endpoint's state again).
+func pollerDelivery() *weftv1.Delivery {
+	return &weftv1.Delivery{Retry: 5, BackoffPolicy: weftv1.BackoffPolicy_BACKOFF_POLICY_EXPONENTIAL, BackoffDelayMs: 200}
+}
+
+// compileHTTPPollerSource adds an HTTPPollerSource's internal topic (no
+// path: only the dispatcher owning its partition 0 writes it, one record per
+// successful poll) with what to poll, and the egress delivering the polls'
+// events to spec.sink in order. A sink that does not resolve, or a password
+// Secret that does not, leaves the source out of the contract: nothing is
+// polled that could not be sent, or that would be refused for want of
+// credentials.
+func (out *Compiled) compileHTTPPollerSource(r resolver, p *apis.HTTPPollerSource) {
+	m := &p.ObjectMeta
+	ns, name := m.Namespace, m.Name
+	er := EgressResolution{UID: m.UID}
+	dest, err := r.destinationOf(m, "spec.sink", &p.Spec.Sink)
+	if err != nil {
+		er.fail(ReasonSubscriberResolve, "sink: "+err.Error())
+	}
+	er.SubscriberURI = dest
+	password, err := r.valueFrom(ns, p.Spec.BasicAuthPassword)
+	if err != nil && er.Reason == "" {
+		er.fail(ReasonSecretResolve, "spec.basicAuthPassword: "+err.Error())
+	}
+	out.HTTPPollerSources[nsName(m)] = er
+	if er.Reason != "" {
+		return
+	}
+	var ext map[string]string
+	if o := p.Spec.CloudEventOverrides; o != nil && len(o.Extensions) > 0 {
+		ext = o.Extensions
+	}
+	s := &p.Spec
+	out.Contract.Ingresses = append(out.Contract.Ingresses, &weftv1.Ingress{
+		Uid: m.UID, Kind: apis.KindHTTPPollerSource, Namespace: ns, Name: name,
+		Topic: wire.SourceTopic(apis.KindHTTPPollerSource, ns, name), Generation: m.Generation,
+		Poller: &weftv1.HTTPPoller{
+			Endpoint: s.Endpoint, Method: s.Method, Headers: s.Headers,
+			IntervalMs: apis.PollInterval(s).Milliseconds(),
+			Type:       s.EventType, Source: apis.HTTPPollerEventSource(p),
+			SkipVerify: s.SkipVerify, CaCertificate: s.CACertificate,
+			BasicAuthUsername: s.BasicAuthUsername, BasicAuthPassword: password,
+			Extensions: ext,
+		},
+		Egresses: []*weftv1.Egress{{
+			Uid: m.UID, Kind: apis.KindHTTPPollerSource, Namespace: ns, Name: name,
+			ConsumerGroup: wire.SourceGroup(apis.KindHTTPPollerSource, ns, name),
+			Destination:   dest,
+			Delivery:      pollerDelivery(),
+			Order:         weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
+			InitialOffset: weftv1.InitialOffset_INITIAL_OFFSET_EARLIEST,
+			Generation:    m.Generation,
+		}},
+	})
+}
