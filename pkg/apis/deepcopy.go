@@ -69,6 +69,21 @@ func DeepCopy(o Object) Object {
 			return nil
 		}
 		return copyJSON(x)
+	case *WebhookSource:
+		if x == nil {
+			return nil
+		}
+		return copyJSON(x)
+	case *GitLabSource:
+		if x == nil {
+			return nil
+		}
+		return copyJSON(x)
+	case *GitHubSource:
+		if x == nil {
+			return nil
+		}
+		return copyJSON(x)
 	}
 	return nil
 }

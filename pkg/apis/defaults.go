@@ -19,7 +19,8 @@ const DefaultNamespace = "default"
 //     stays InMemoryChannel); a Subscription's spec.channel and the
 //     channelTemplates are left as they are;
 //   - a KafkaSink without spec.contentMode gets binary;
-//   - a PingSource's spec.sink ref gets the object's namespace.
+//   - a PingSource's spec.sink ref gets the object's namespace;
+//   - so does a WebhookSource's, GitLabSource's and GitHubSource's.
 //
 // Broker spec.delivery is left as it is. SetDefaults is idempotent; nil or
 // unknown objects are left alone.
@@ -121,6 +122,24 @@ func SetDefaults(o Object) {
 			return
 		}
 		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindPingSource)
+		defaultDestination(&x.Spec.Sink, x.ObjectMeta.Namespace)
+	case *WebhookSource:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindWebhookSource)
+		defaultDestination(&x.Spec.Sink, x.ObjectMeta.Namespace)
+	case *GitLabSource:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindGitLabSource)
+		defaultDestination(&x.Spec.Sink, x.ObjectMeta.Namespace)
+	case *GitHubSource:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindGitHubSource)
 		defaultDestination(&x.Spec.Sink, x.ObjectMeta.Namespace)
 	}
 }

@@ -30,10 +30,13 @@ var manifestKinds = []kindInfo{
 	{KindParallel, KindParallel, FlowsV1, func() Object { return &Parallel{} }},
 	{KindKafkaSink, KindKafkaSink, EventingV1alpha1, func() Object { return &KafkaSink{} }},
 	{KindPingSource, KindPingSource, SourcesV1, func() Object { return &PingSource{} }},
+	{KindWebhookSource, KindWebhookSource, SourcesTriggermeshV1alpha1, func() Object { return &WebhookSource{} }},
+	{KindGitLabSource, KindGitLabSource, SourcesV1alpha1, func() Object { return &GitLabSource{} }},
+	{KindGitHubSource, KindGitHubSource, SourcesV1alpha1, func() Object { return &GitHubSource{} }},
 }
 
 // kinds lists the kinds Weft stores, in the order messages name them.
-var kinds = []string{KindBroker, KindTrigger, KindChannel, KindSubscription, KindSequence, KindParallel, KindKafkaSink, KindPingSource}
+var kinds = []string{KindBroker, KindTrigger, KindChannel, KindSubscription, KindSequence, KindParallel, KindKafkaSink, KindPingSource, KindWebhookSource, KindGitLabSource, KindGitHubSource}
 
 // manifestKindNames are the kinds a manifest may name.
 var manifestKindNames = func() []string {
@@ -85,6 +88,12 @@ func KindOf(o Object) string {
 		return KindKafkaSink
 	case *PingSource:
 		return KindPingSource
+	case *WebhookSource:
+		return KindWebhookSource
+	case *GitLabSource:
+		return KindGitLabSource
+	case *GitHubSource:
+		return KindGitHubSource
 	}
 	return fmt.Sprintf("%T", o)
 }
