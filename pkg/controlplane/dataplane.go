@@ -117,6 +117,12 @@ func resourcesOf(st *State) compile.Resources {
 			r.KafkaSinks = append(r.KafkaSinks, t)
 		case *apis.PingSource:
 			r.PingSources = append(r.PingSources, t)
+		case *apis.WebhookSource:
+			r.WebhookSources = append(r.WebhookSources, t)
+		case *apis.GitLabSource:
+			r.GitLabSources = append(r.GitLabSources, t)
+		case *apis.GitHubSource:
+			r.GitHubSources = append(r.GitHubSources, t)
 		}
 	}
 	return r

@@ -684,5 +684,11 @@ func clearStatus(o apis.Object) {
 		t.Status = apis.KafkaSinkStatus{}
 	case *apis.PingSource:
 		t.Status = apis.PingSourceStatus{}
+	case *apis.WebhookSource:
+		t.Status = apis.WebhookSourceStatus{}
+	case *apis.GitLabSource:
+		t.Status = apis.WebhookSourceStatus{}
+	case *apis.GitHubSource:
+		t.Status = apis.WebhookSourceStatus{}
 	}
 }

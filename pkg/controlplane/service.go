@@ -215,6 +215,12 @@ func specOnly(o apis.Object) apis.Object {
 		return &apis.KafkaSink{TypeMeta: t.TypeMeta, Spec: t.Spec}
 	case *apis.PingSource:
 		return &apis.PingSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
+	case *apis.WebhookSource:
+		return &apis.WebhookSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
+	case *apis.GitLabSource:
+		return &apis.GitLabSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
+	case *apis.GitHubSource:
+		return &apis.GitHubSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
 	}
 	return o
 }
