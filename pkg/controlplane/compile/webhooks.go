@@ -56,7 +56,11 @@ func (out *Compiled) compileWebhookSource(r resolver, w *apis.WebhookSource) {
 func (out *Compiled) compileGitLabSource(r resolver, g *apis.GitLabSource) {
 	m := &g.ObjectMeta
 	s := &g.Spec
-	wh := &weftv1.Webhook{Source: s.ProjectURL, EventTypes: apis.GitLabEventHeaders(s.EventTypes), Extensions: overrides(s.CloudEventOverrides)}
+	wh := &weftv1.Webhook{Source: s.ProjectURL, Extensions: overrides(s.CloudEventOverrides)}
+	if len(s.EventTypes) > 0 {
+		// The hooks' X-Gitlab-Event values; none: every hook is accepted.
+		wh.EventTypes = apis.GitLabEventHeaders(s.EventTypes)
+	}
 	er := EgressResolution{UID: m.UID}
 	out.token(r, m, "spec.secretToken", &s.SecretToken, wh, &er)
 	out.compileWebhook(r, apis.KindGitLabSource, m, &s.Sink, wh, er)
