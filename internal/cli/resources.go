@@ -222,6 +222,8 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 		cols = append(cols, "TOPIC", "URL", "AGE", "READY", "REASON")
 	case apis.KindPingSource:
 		cols = append(cols, "KIND", "SCHEDULE", "SINK", "AGE", "READY", "REASON")
+	case apis.KindWebhookSource, apis.KindGitLabSource, apis.KindGitHubSource:
+		cols = append(cols, "KIND", "URL", "SINK", "AGE", "READY", "REASON")
 	}
 	fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	for _, po := range objs {
@@ -256,6 +258,12 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 			row = append(row, t.Spec.Topic, urlOf(t.Status.Address))
 		case *apis.PingSource:
 			row = append(row, apis.KindPingSource, t.Spec.Schedule, formatDest(&t.Spec.Sink, m.Namespace))
+		case *apis.WebhookSource:
+			row = append(row, apis.KindWebhookSource, urlOf(t.Status.Address), formatDest(&t.Spec.Sink, m.Namespace))
+		case *apis.GitLabSource:
+			row = append(row, apis.KindGitLabSource, urlOf(t.Status.Address), formatDest(&t.Spec.Sink, m.Namespace))
+		case *apis.GitHubSource:
+			row = append(row, apis.KindGitHubSource, urlOf(t.Status.Address), formatDest(&t.Spec.Sink, m.Namespace))
 		}
 		ready, reason := readyOf(o.GetConditions())
 		row = append(row, age(m.CreationTimestamp), ready, reason)
@@ -366,6 +374,8 @@ func describe(w io.Writer, po *weftv1.Object) error {
 		describeSink(tw, t)
 	case *apis.PingSource:
 		describeSource(tw, t)
+	case *apis.WebhookSource, *apis.GitLabSource, *apis.GitHubSource:
+		describeWebhookSource(tw, o)
 	default:
 		describeMessaging(tw, o)
 	}

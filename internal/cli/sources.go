@@ -10,14 +10,15 @@ import (
 	"github.com/weft-dev/weft/pkg/apis"
 )
 
-// The `weft source` group: PingSources.
+// The `weft source` group: PingSources, and the webhook sources of
+// sources_webhooks.go.
 
 func init() {
 	extraCommands = append(extraCommands, newSourceCmd)
 }
 
 // sourceTypes are what `source create TYPE` accepts.
-const sourceTypes = "ping"
+const sourceTypes = "ping, webhook, gitlab, github"
 
 type sourceFlags struct {
 	ns, schedule, sink, data, dataBase64, timezone, contentType string
@@ -48,17 +49,39 @@ func (sf *sourceFlags) pingSource(name string) (*apis.PingSource, error) {
 
 func newSourceCmd(g *globals) *cobra.Command {
 	sf := &sourceFlags{}
+	var wf *webhookFlags
 	create := &cobra.Command{
-		Use:   "create ping NAME --schedule S --sink SINK [--data D | --data-base64 B] [--timezone TZ] [--content-type T]",
+		Use: "create TYPE NAME --sink SINK ...",
+		Example: `  weft source create ping NAME --schedule S --sink SINK [--data D | --data-base64 B] [--timezone TZ] [--content-type T]
+  weft source create webhook NAME --event-type T [--event-source S] [--basic-auth-username U --basic-auth-password P] --sink SINK
+  weft source create gitlab NAME --project-url URL --event-types push_events,merge_requests_events --secret-token-secret SECRET:KEY --sink SINK
+  weft source create github NAME --owner-and-repository OWNER/REPO --event-types push,pull_request --secret-token-secret SECRET:KEY --sink SINK`,
 		Short: "Create a source",
-		Long: `Create a source: a sources.knative.dev/v1 PingSource, which sends an event
-of type dev.knative.sources.ping to --sink on the cron --schedule (five
-fields or @hourly, @every 10m, ...; a time zone with --timezone or a
-CRON_TZ= prefix). Exactly one dispatcher produces each tick.`,
+		Long: `Create a source:
+  ping     a sources.knative.dev/v1 PingSource, which sends an event of type
+           dev.knative.sources.ping to --sink on the cron --schedule (five
+           fields or @hourly, @every 10m, ...; a time zone with --timezone or
+           a CRON_TZ= prefix). Exactly one dispatcher produces each tick.
+  webhook  a sources.triggermesh.io/v1alpha1 WebhookSource: every POST to its
+           URL (weft source describe) becomes an event of --event-type,
+           behind HTTP basic authentication when a user is given.
+  gitlab   a sources.knative.dev/v1alpha1 GitLabSource, and
+  github   a sources.knative.dev/v1alpha1 GitHubSource: the provider's
+           webhooks, checked against the secret token, become
+           dev.knative.sources.gitlab.* / dev.knative.source.github.* events.
+           Weft does not call GitLab or GitHub: add the source's URL as the
+           webhook there, with the same secret token.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if args[0] != sourceTypes {
-				return flagcheck.Errorf("TYPE", args[0], "be %s", sourceTypes)
+			if args[0] != "ping" {
+				o, ok, err := wf.source(args[0], args[1], sf.ns, sf.sink)
+				if !ok {
+					return flagcheck.Errorf("TYPE", args[0], "be one of %s", sourceTypes)
+				}
+				if err != nil {
+					return err
+				}
+				return g.createOnly(cmd.Context(), o)
 			}
 			p, err := sf.pingSource(args[1])
 			if err != nil {
@@ -75,8 +98,10 @@ CRON_TZ= prefix). Exactly one dispatcher produces each tick.`,
 	fs.StringVar(&sf.dataBase64, "data-base64", "", "the events' data, base64-encoded (not with --data)")
 	fs.StringVar(&sf.timezone, "timezone", "", "IANA time zone of the schedule (default UTC)")
 	fs.StringVar(&sf.contentType, "content-type", "", "the events' datacontenttype")
+	wf = addWebhookFlags(fs)
 	c := kindCmd(g, apis.KindPingSource, create)
-	c.Use, c.Short = "source", "Manage sources: PingSources (kn-style shortcuts)"
+	c.Use, c.Short = "source", "Manage sources: PingSources, WebhookSources, GitLabSources, GitHubSources (kn-style shortcuts)"
+	sourceCommands(g, c)
 	return c
 }
 
