@@ -118,6 +118,8 @@ func newWebhookFixture(t *testing.T) *webhookFixture {
 			Extensions: map[string]string{"team": "ops"}, CorsAllowOrigin: "https://app.example"}),
 		webhookEntry("WebhookSource", "basic", &weftv1.Webhook{Type: "com.example.alert", Source: "hooks.basic",
 			BasicAuthUsername: "bob", BasicAuthPassword: "s3cret"}),
+		// A token (the contract allows one; no WebhookSource field sets it yet).
+		webhookEntry("WebhookSource", "bearer", &weftv1.Webhook{Type: "t", Source: "s", Token: "tok"}),
 		webhookEntry("GitLabSource", "gl", &weftv1.Webhook{Source: "https://gitlab.com/group/project", Token: gitLabToken,
 			EventTypes: []string{"Push Hook", "Merge Request Hook"}}),
 		webhookEntry("GitHubSource", "gh", &weftv1.Webhook{Source: "https://github.com/knative/eventing", Token: gitHubKey,
@@ -157,6 +159,8 @@ func TestWebhookSourcesAuth(t *testing.T) {
 		"basic: none":                {hookPost{path: basic, body: "x"}, 401, "requires HTTP basic authentication", `Basic realm="weft", charset="UTF-8"`},
 		"basic: wrong password":      {hookPost{path: basic, body: "x", user: &[2]string{"bob", "guess"}}, 401, "wrong user or password", `Basic realm="weft", charset="UTF-8"`},
 		"basic: wrong user":          {hookPost{path: basic, body: "x", user: &[2]string{"eve", "s3cret"}}, 401, "wrong user or password", `Basic realm="weft", charset="UTF-8"`},
+		"bearer: none":               {hookPost{path: wire.SourcePath("WebhookSource", "hooks", "bearer"), body: "x"}, 401, "send an Authorization: Bearer header", `Bearer realm="weft"`},
+		"bearer: wrong":              {hookPost{path: wire.SourcePath("WebhookSource", "hooks", "bearer"), body: "x", header: map[string]string{"Authorization": "Bearer guess"}}, 401, "wrong token", `Bearer realm="weft"`},
 		"gitlab: no token":           {hookPost{path: gl, body: body, header: map[string]string{"X-Gitlab-Event": "Push Hook"}}, 401, "missing X-Gitlab-Token header", ""},
 		"gitlab: wrong token":        {hookPost{path: gl, body: body, header: map[string]string{"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "guess"}}, 401, "X-Gitlab-Token does not match", ""},
 		"github: no signature":       {hookPost{path: gh, body: body, header: ghHeaders("")}, 401, "missing X-Hub-Signature-256 header", ""},
@@ -185,7 +189,7 @@ func TestWebhookSourcesAuth(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{"open", "basic"} {
+	for _, name := range []string{"open", "basic", "bearer"} {
 		if n := endOffset(t, f.adm, wire.SourceTopic("WebhookSource", "hooks", name)); n != 0 {
 			t.Errorf("WebhookSource %s: end offset %d, want 0: nothing stored", name, n)
 		}
@@ -208,6 +212,7 @@ func TestWebhookSourcesEvents(t *testing.T) {
 		return newTopicReader(t, f.kcfg, f.adm, wire.SourceTopic(kind, "hooks", name))
 	}
 	open, basic, gl, gh := read("WebhookSource", "open"), read("WebhookSource", "basic"), read("GitLabSource", "gl"), read("GitHubSource", "gh")
+	bearer := read("WebhookSource", "bearer")
 
 	check := func(a hookAnswer, code int, r *topicReader, want map[string]string, data string) {
 		t.Helper()
@@ -263,6 +268,9 @@ func TestWebhookSourcesEvents(t *testing.T) {
 			header: map[string]string{"Content-Type": "application/json"}}.do(t, f.base)
 		check(a, 202, basic, map[string]string{"specversion": "1.0", "id": "<uuid>", "type": "com.example.alert",
 			"source": "hooks.basic", "datacontenttype": "application/json"}, `{"level":"high"}`)
+
+		a = hookPost{path: wire.SourcePath("WebhookSource", "hooks", "bearer"), body: "x", header: map[string]string{"Authorization": "Bearer tok"}}.do(t, f.base)
+		check(a, 202, bearer, map[string]string{"specversion": "1.0", "id": "<uuid>", "type": "t", "source": "s"}, "x")
 
 		pre := hookPost{method: http.MethodOptions, path: wire.SourcePath("WebhookSource", "hooks", "open"),
 			header: map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}}.do(t, f.base)
