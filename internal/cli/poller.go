@@ -26,12 +26,8 @@ type pollerFlags struct {
 func (pf *pollerFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&pf.endpoint, "endpoint", "", "httppoller: the http(s) URL to poll (required)")
 	fs.StringVar(&pf.interval, "interval", "", "httppoller: how often to poll, a Go duration of at least 1s (required), e.g. 10s, 5m")
-	fs.StringVar(&pf.eventType, "event-type", "", "httppoller: the events' CloudEvents type (required)")
-	fs.StringVar(&pf.eventSource, "event-source", "", "httppoller: the events' CloudEvents source (default NAMESPACE.NAME)")
 	fs.StringVar(&pf.method, "method", "", "httppoller: the HTTP method (default GET)")
 	fs.StringArrayVar(&pf.headers, "header", nil, "httppoller: a request header K=V (repeatable)")
-	fs.StringVar(&pf.username, "basic-auth-username", "", "httppoller: HTTP basic authentication username")
-	fs.StringVar(&pf.passwordSecret, "basic-auth-password-secret", "", "httppoller: the Secret key holding the basic authentication password, SECRET:KEY")
 	fs.BoolVar(&pf.skipVerify, "skip-verify", false, "httppoller: do not verify the endpoint's TLS certificate")
 	// tmctl's spellings.
 	fs.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
@@ -44,9 +40,6 @@ func (pf *pollerFlags) add(fs *pflag.FlagSet) {
 		return pflag.NormalizedName(name)
 	})
 }
-
-// pollerOnly are the flags only httppoller takes.
-var pollerOnly = []string{"endpoint", "interval", "event-type", "event-source", "method", "header", "basic-auth-username", "basic-auth-password-secret", "skip-verify"}
 
 // httpPollerSource builds the HTTPPollerSource the flags describe; the
 // control plane's validation (run first by createOnly) checks the endpoint,

@@ -62,7 +62,7 @@ func TestCLIHTTPPollerSource(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"source", "create", "http", "x"}, `TYPE: must be ping or httppoller`},
+		{[]string{"source", "create", "http", "x"}, `TYPE: must be one of ping, httppoller, webhook, gitlab or github`},
 		{[]string{"source", "create", "httppoller", "x", "--sink", "http://a.b/"}, "--endpoint: must be set"},
 		{[]string{"source", "create", "httppoller", "x", "--endpoint", "https://a.example.com/", "--sink", "http://a.b/"}, "--interval: must be set"},
 		{[]string{"source", "create", "httppoller", "x", "--endpoint", "https://a.example.com/", "--interval", "1m"}, "--event-type: must be set"},
@@ -83,5 +83,41 @@ func TestCLIHTTPPollerSource(t *testing.T) {
 	}
 	if _, errs, _ := weft(t, addr, "", "source", "list"); !strings.Contains(errs, "No sources found") {
 		t.Errorf("list after delete: %q", errs)
+	}
+}
+
+// TestCLISourceTypeFlags: a flag that only other source types take is
+// refused, naming the types that take it; flags two types share are
+// accepted by both.
+func TestCLISourceTypeFlags(t *testing.T) {
+	addr := startControlPlane(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"source", "create", "webhook", "w", "--event-type", "t", "--sink", "http://a.b/", "--interval", "1m"}, "--interval: must be given only for httppoller"},
+		{[]string{"source", "create", "gitlab", "g", "--project-url", "https://gitlab.com/a/b", "--secret-token-secret", "s:k", "--sink", "http://a.b/", "--event-type", "t"}, "--event-type: must be given only for httppoller, webhook"},
+		{[]string{"source", "create", "ping", "p", "--schedule", "@hourly", "--sink", "http://a.b/", "--event-types", "push"}, "--event-types: must be given only for gitlab, github"},
+	} {
+		if _, errs, code := weft(t, addr, "", tc.args...); code == 0 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: code %d, %q; want %q", tc.args, code, errs, tc.want)
+		}
+	}
+	for _, args := range [][]string{
+		{"source", "create", "webhook", "w", "--event-type", "com.example.w", "--event-source", "ex", "--basic-auth-username", "u", "--basic-auth-password-secret", "creds:pw", "--sink", "http://a.b/"},
+		{"source", "create", "httppoller", "p", "--endpoint", "https://a.example.com/", "--interval", "1m", "--event-type", "com.example.p", "--event-source", "ex", "--basic-auth-username", "u", "--basic-auth-password-secret", "creds:pw", "--sink", "http://a.b/"},
+	} {
+		if out, errs, code := weft(t, addr, "", args...); code != 0 {
+			t.Fatalf("%v: code %d: %s%s", args, code, out, errs)
+		}
+	}
+	p := getJSON(t, addr, "httppollersource", "p").(*apis.HTTPPollerSource)
+	if p.Spec.EventType != "com.example.p" || p.Spec.EventSource != "ex" || p.Spec.BasicAuthUsername != "u" ||
+		p.Spec.BasicAuthPassword == nil || p.Spec.BasicAuthPassword.ValueFromSecret == nil || p.Spec.BasicAuthPassword.ValueFromSecret.Name != "creds" {
+		t.Errorf("poller stored as %+v", p.Spec)
+	}
+	w := getJSON(t, addr, "webhooksource", "w").(*apis.WebhookSource)
+	if w.Spec.EventType != "com.example.w" || w.Spec.BasicAuthUsername == nil || *w.Spec.BasicAuthUsername != "u" {
+		t.Errorf("webhook stored as %+v", w.Spec)
 	}
 }

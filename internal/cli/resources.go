@@ -228,6 +228,8 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 		cols = append(cols, "TYPE", "DATA", "AGE")
 	case apis.KindHTTPPollerSource:
 		cols = append(cols, "KIND", "ENDPOINT", "INTERVAL", "SINK", "AGE", "READY", "REASON")
+	case apis.KindWebhookSource, apis.KindGitLabSource, apis.KindGitHubSource:
+		cols = append(cols, "KIND", "URL", "SINK", "AGE", "READY", "REASON")
 	}
 	fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	for _, po := range objs {
@@ -268,6 +270,12 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 			continue
 		case *apis.HTTPPollerSource:
 			row = append(row, apis.KindHTTPPollerSource, t.Spec.Method+" "+t.Spec.Endpoint, t.Spec.Interval, formatDest(&t.Spec.Sink, m.Namespace))
+		case *apis.WebhookSource:
+			row = append(row, apis.KindWebhookSource, urlOf(t.Status.Address), formatDest(&t.Spec.Sink, m.Namespace))
+		case *apis.GitLabSource:
+			row = append(row, apis.KindGitLabSource, urlOf(t.Status.Address), formatDest(&t.Spec.Sink, m.Namespace))
+		case *apis.GitHubSource:
+			row = append(row, apis.KindGitHubSource, urlOf(t.Status.Address), formatDest(&t.Spec.Sink, m.Namespace))
 		}
 		ready, reason := readyOf(o.GetConditions())
 		row = append(row, age(m.CreationTimestamp), ready, reason)
@@ -392,6 +400,8 @@ func describe(w io.Writer, po *weftv1.Object) error {
 		}
 	case *apis.HTTPPollerSource:
 		describePoller(tw, t)
+	case *apis.WebhookSource, *apis.GitLabSource, *apis.GitHubSource:
+		describeWebhookSource(tw, o)
 	default:
 		describeMessaging(tw, o)
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -16,18 +18,47 @@ import (
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
-// The `weft source` group: PingSources and HTTPPollerSources.
+// The `weft source` group: PingSources, HTTPPollerSources (poller.go) and
+// the webhook sources (sources_webhooks.go).
 
 func init() {
 	extraCommands = append(extraCommands, newSourceCmd)
 }
 
 // sourceTypes are what `source create TYPE` accepts.
-const sourceTypes = "ping or httppoller"
+const sourceTypes = "ping, httppoller, webhook, gitlab or github"
 
 // sourceKinds are the kinds `source list`, `source delete` and `source
 // describe` look through.
-var sourceKinds = []string{apis.KindPingSource, apis.KindHTTPPollerSource}
+var sourceKinds = []string{apis.KindPingSource, apis.KindHTTPPollerSource, apis.KindWebhookSource, apis.KindGitLabSource, apis.KindGitHubSource}
+
+// typeFlags are the flags of `source create` that only some types take.
+var typeFlags = map[string][]string{
+	"ping":       {"schedule", "data", "data-base64", "timezone", "content-type"},
+	"httppoller": {"endpoint", "interval", "method", "header", "skip-verify", "event-type", "event-source", "basic-auth-username", "basic-auth-password-secret"},
+	"webhook":    {"event-type", "event-source", "basic-auth-username", "basic-auth-password", "basic-auth-password-secret", "cors-allow-origin"},
+	"gitlab":     {"project-url", "event-types", "secret-token-secret", "access-token-secret"},
+	"github":     {"owner-and-repository", "event-types", "secret-token-secret", "access-token-secret"},
+}
+
+// checkTypeFlags refuses a flag given that typ does not take, naming the
+// types that do.
+func checkTypeFlags(cmd *cobra.Command, typ string) error {
+	takers := map[string][]string{}
+	for _, t := range []string{"ping", "httppoller", "webhook", "gitlab", "github"} {
+		for _, f := range typeFlags[t] {
+			takers[f] = append(takers[f], t)
+		}
+	}
+	var errs []error
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		ts, special := takers[f.Name]
+		if special && !slices.Contains(ts, typ) {
+			errs = append(errs, flagcheck.Errorf("--"+f.Name, f.Value.String(), "be given only for %s", strings.Join(ts, ", ")))
+		}
+	})
+	return flagcheck.Join(errs...)
+}
 
 type sourceFlags struct {
 	ns, schedule, sink, data, dataBase64, timezone, contentType string
@@ -59,40 +90,55 @@ func (sf *sourceFlags) pingSource(name string) (*apis.PingSource, error) {
 
 func newSourceCmd(g *globals) *cobra.Command {
 	sf := &sourceFlags{}
+	var wf *webhookFlags
 	create := &cobra.Command{
-		Use: "create ping NAME --schedule S --sink SINK [--data D | --data-base64 B] [--timezone TZ] [--content-type T]\n" +
-			"  weft source create httppoller NAME --endpoint URL --interval 10s --event-type T --sink SINK [--event-source S] [--method GET] [--header K=V]...",
+		Use: "create TYPE NAME --sink SINK ...",
+		Example: `  weft source create ping NAME --schedule S --sink SINK [--data D | --data-base64 B] [--timezone TZ] [--content-type T]
+  weft source create httppoller NAME --endpoint URL --interval 10s --event-type T --sink SINK [--event-source S] [--method GET] [--header K=V]...
+  weft source create webhook NAME --event-type T [--event-source S] [--basic-auth-username U --basic-auth-password P] --sink SINK
+  weft source create gitlab NAME --project-url URL --event-types push_events,merge_requests_events --secret-token-secret SECRET:KEY --sink SINK
+  weft source create github NAME --owner-and-repository OWNER/REPO --event-types push,pull_request --secret-token-secret SECRET:KEY --sink SINK`,
 		Short: "Create a source",
 		Long: `Create a source:
-  ping: a sources.knative.dev/v1 PingSource, which sends an event of type
-    dev.knative.sources.ping to --sink on the cron --schedule (five fields
-    or @hourly, @every 10m, ...; a time zone with --timezone or a CRON_TZ=
-    prefix). Exactly one dispatcher produces each tick.
-  httppoller: a sources.triggermesh.io/v1alpha1 HTTPPollerSource, which
-    sends a request to --endpoint every --interval (a Go duration, at least
-    1s); each 2xx response's body becomes an event of type --event-type sent
-    to --sink. Exactly one dispatcher polls.`,
+  ping        a sources.knative.dev/v1 PingSource, which sends an event of type
+              dev.knative.sources.ping to --sink on the cron --schedule (five
+              fields or @hourly, @every 10m, ...; a time zone with --timezone
+              or a CRON_TZ= prefix). Exactly one dispatcher produces each tick.
+  httppoller  a sources.triggermesh.io/v1alpha1 HTTPPollerSource, which sends
+              a request to --endpoint every --interval (a Go duration, at
+              least 1s); each 2xx response's body becomes an event of type
+              --event-type sent to --sink. Exactly one dispatcher polls.
+  webhook     a sources.triggermesh.io/v1alpha1 WebhookSource: every POST to
+              its URL (weft source describe) becomes an event of --event-type,
+              behind HTTP basic authentication when a user is given.
+  gitlab      a sources.knative.dev/v1alpha1 GitLabSource, and
+  github      a sources.knative.dev/v1alpha1 GitHubSource: the provider's
+              webhooks, checked against the secret token, become
+              dev.knative.sources.gitlab.* / dev.knative.source.github.* events.
+              Weft does not call GitLab or GitHub: add the source's URL as the
+              webhook there, with the same secret token.
+(KafkaSources: weft apply -f, see the README.)`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			typ, name := args[0], args[1]
+			if _, ok := typeFlags[typ]; !ok {
+				return flagcheck.Errorf("TYPE", typ, "be one of %s", sourceTypes)
+			}
+			if err := checkTypeFlags(cmd, typ); err != nil {
+				return err
+			}
 			var o apis.Object
 			var err error
-			switch args[0] {
+			switch typ {
 			case "ping":
-				for _, f := range pollerOnly {
-					if cmd.Flags().Changed(f) {
-						return flagcheck.Errorf("--"+f, cmd.Flags().Lookup(f).Value.String(), "be given only for httppoller")
-					}
-				}
-				o, err = sf.pingSource(args[1])
+				o, err = sf.pingSource(name)
 			case "httppoller":
-				for _, f := range []string{"schedule", "data", "data-base64", "timezone", "content-type"} {
-					if cmd.Flags().Changed(f) {
-						return flagcheck.Errorf("--"+f, cmd.Flags().Lookup(f).Value.String(), "be given only for ping")
-					}
-				}
-				o, err = sf.httpPollerSource(args[1])
+				// The flags httppoller shares with webhook.
+				pf := &sf.poller
+				pf.eventType, pf.eventSource, pf.username, pf.passwordSecret = wf.eventType, wf.eventSource, wf.user, wf.passwordSecret
+				o, err = sf.httpPollerSource(name)
 			default:
-				return flagcheck.Errorf("TYPE", args[0], "be %s", sourceTypes)
+				o, _, err = wf.source(typ, name, sf.ns, sf.sink)
 			}
 			if err != nil {
 				return err
@@ -109,8 +155,9 @@ func newSourceCmd(g *globals) *cobra.Command {
 	fs.StringVar(&sf.timezone, "timezone", "", "IANA time zone of the schedule (default UTC)")
 	fs.StringVar(&sf.contentType, "content-type", "", "the events' datacontenttype")
 	sf.poller.add(fs)
+	wf = addWebhookFlags(fs)
 	c := kindCmd(g, apis.KindPingSource, create)
-	c.Use, c.Short = "source", "Manage sources: PingSources and HTTPPollerSources (kn-style shortcuts)"
+	c.Use, c.Short = "source", "Manage sources: PingSources, HTTPPollerSources, WebhookSources, GitLabSources, GitHubSources (kn-style shortcuts)"
 	anyKindSource(g, c)
 	return c
 }
@@ -247,6 +294,12 @@ func sourceSink(o apis.Object) *apis.Destination {
 	case *apis.PingSource:
 		return &t.Spec.Sink
 	case *apis.HTTPPollerSource:
+		return &t.Spec.Sink
+	case *apis.WebhookSource:
+		return &t.Spec.Sink
+	case *apis.GitLabSource:
+		return &t.Spec.Sink
+	case *apis.GitHubSource:
 		return &t.Spec.Sink
 	}
 	return nil

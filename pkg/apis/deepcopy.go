@@ -74,6 +74,21 @@ func DeepCopy(o Object) Object {
 			return nil
 		}
 		return copyJSON(x)
+	case *WebhookSource:
+		if x == nil {
+			return nil
+		}
+		return copyJSON(x)
+	case *GitLabSource:
+		if x == nil {
+			return nil
+		}
+		return copyJSON(x)
+	case *GitHubSource:
+		if x == nil {
+			return nil
+		}
+		return copyJSON(x)
 	case *Secret:
 		if x == nil {
 			return nil

@@ -24,6 +24,7 @@ const DefaultNamespace = "default"
 //     into data when the control plane stores it: Secret.MergeStringData).
 //   - an HTTPPollerSource's spec.sink ref gets the object's namespace, and
 //     an empty spec.method GET.
+//   - so does a WebhookSource's, GitLabSource's and GitHubSource's.
 //
 // Broker spec.delivery is left as it is. SetDefaults is idempotent; nil or
 // unknown objects are left alone.
@@ -137,6 +138,24 @@ func SetDefaults(o Object) {
 			return
 		}
 		defaultHTTPPollerSource(x)
+	case *WebhookSource:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindWebhookSource)
+		defaultDestination(&x.Spec.Sink, x.ObjectMeta.Namespace)
+	case *GitLabSource:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindGitLabSource)
+		defaultDestination(&x.Spec.Sink, x.ObjectMeta.Namespace)
+	case *GitHubSource:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindGitHubSource)
+		defaultDestination(&x.Spec.Sink, x.ObjectMeta.Namespace)
 	}
 }
 

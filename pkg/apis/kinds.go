@@ -31,11 +31,15 @@ var manifestKinds = []kindInfo{
 	{KindKafkaSink, KindKafkaSink, EventingV1alpha1, func() Object { return &KafkaSink{} }},
 	{KindPingSource, KindPingSource, SourcesV1, func() Object { return &PingSource{} }},
 	{KindHTTPPollerSource, KindHTTPPollerSource, HTTPPollerSourceAPIVersion, func() Object { return &HTTPPollerSource{} }},
+	{KindWebhookSource, KindWebhookSource, SourcesTriggermeshV1alpha1, func() Object { return &WebhookSource{} }},
+	{KindGitLabSource, KindGitLabSource, SourcesV1alpha1, func() Object { return &GitLabSource{} }},
+	{KindGitHubSource, KindGitHubSource, SourcesV1alpha1, func() Object { return &GitHubSource{} }},
 	{KindSecret, KindSecret, CoreV1, func() Object { return &Secret{} }},
 }
 
 // kinds lists the kinds Weft stores, in the order messages name them.
-var kinds = []string{KindBroker, KindTrigger, KindChannel, KindSubscription, KindSequence, KindParallel, KindKafkaSink, KindPingSource, KindHTTPPollerSource, KindSecret}
+var kinds = []string{KindBroker, KindTrigger, KindChannel, KindSubscription, KindSequence, KindParallel, KindKafkaSink, KindPingSource,
+	KindHTTPPollerSource, KindWebhookSource, KindGitLabSource, KindGitHubSource, KindSecret}
 
 // manifestKindNames are the kinds a manifest may name.
 var manifestKindNames = func() []string {
@@ -91,6 +95,12 @@ func KindOf(o Object) string {
 		return KindSecret
 	case *HTTPPollerSource:
 		return KindHTTPPollerSource
+	case *WebhookSource:
+		return KindWebhookSource
+	case *GitLabSource:
+		return KindGitLabSource
+	case *GitHubSource:
+		return KindGitHubSource
 	}
 	return fmt.Sprintf("%T", o)
 }

@@ -3,7 +3,6 @@ package apis
 import (
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -122,9 +121,6 @@ var pollerMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, h
 // them in spec.headers would be silently ignored or break the request.
 var pollerReservedHeaders = []string{"Host", "Content-Length", "Transfer-Encoding", "Connection"}
 
-// secretKeyRe is Kubernetes' rule for a Secret's data keys.
-var secretKeyRe = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
-
 func defaultHTTPPollerSource(p *HTTPPollerSource) {
 	defaultMeta(&p.TypeMeta, &p.ObjectMeta, KindHTTPPollerSource)
 	defaultDestination(&p.Spec.Sink, p.ObjectMeta.Namespace)
@@ -161,7 +157,7 @@ func validateHTTPPollerSource(errs *errorList, p *HTTPPollerSource) {
 		if s.BasicAuthUsername == "" {
 			errs.add("spec.basicAuthPassword", "", "set without spec.basicAuthUsername: basic authentication needs a username")
 		}
-		validatePollerValueFrom(errs, "spec.basicAuthPassword", s.BasicAuthPassword)
+		validateValueFrom(errs, "spec.basicAuthPassword", s.BasicAuthPassword)
 	}
 	if strings.Contains(s.BasicAuthUsername, ":") {
 		errs.add("spec.basicAuthUsername", s.BasicAuthUsername, "must not contain ':' (RFC 7617)")
@@ -223,27 +219,5 @@ func validatePollerInterval(errs *errorList, interval string) {
 		errs.add("spec.interval", interval, "must be "+what, MinPollInterval)
 	case d < MinPollInterval:
 		errs.add("spec.interval", interval, "too short: must be at least %s", MinPollInterval)
-	}
-}
-
-// validatePollerValueFrom checks a TriggerMesh ValueFromField: a value or a
-// Secret key, not both.
-func validatePollerValueFrom(errs *errorList, path string, v *ValueFromField) {
-	switch {
-	case v.Value != "" && v.ValueFromSecret != nil:
-		errs.add(path, "", "expected exactly one of value and valueFromSecret, got both")
-	case v.Value == "" && v.ValueFromSecret == nil:
-		errs.add(path, "", "expected one of value and valueFromSecret (e.g. valueFromSecret: {name: poller-creds, key: password})")
-	case v.ValueFromSecret != nil:
-		sel := v.ValueFromSecret
-		if p := dns1123Subdomain(sel.Name); p != "" {
-			errs.add(path+".valueFromSecret.name", sel.Name, "%s", p)
-		}
-		switch {
-		case sel.Key == "":
-			errs.add(path+".valueFromSecret.key", "", "required: the key of the Secret's data holding the value")
-		case len(sel.Key) > dns1123SubdomainMaxLength || !secretKeyRe.MatchString(sel.Key):
-			errs.add(path+".valueFromSecret.key", sel.Key, "must be a Secret key: letters, digits, '-', '_' and '.' (e.g. \"password\")")
-		}
 	}
 }

@@ -116,6 +116,27 @@ func Validate(o Object) error {
 		validateTypeMeta(&errs, &x.TypeMeta, KindHTTPPollerSource)
 		validateObjectMeta(&errs, &x.ObjectMeta)
 		validateHTTPPollerSource(&errs, x)
+	case *WebhookSource:
+		if x == nil {
+			return FieldErrors{{Message: "nil WebhookSource"}}
+		}
+		validateTypeMeta(&errs, &x.TypeMeta, KindWebhookSource)
+		validateObjectMeta(&errs, &x.ObjectMeta)
+		validateWebhookSource(&errs, x)
+	case *GitLabSource:
+		if x == nil {
+			return FieldErrors{{Message: "nil GitLabSource"}}
+		}
+		validateTypeMeta(&errs, &x.TypeMeta, KindGitLabSource)
+		validateObjectMeta(&errs, &x.ObjectMeta)
+		validateGitLabSource(&errs, x)
+	case *GitHubSource:
+		if x == nil {
+			return FieldErrors{{Message: "nil GitHubSource"}}
+		}
+		validateTypeMeta(&errs, &x.TypeMeta, KindGitHubSource)
+		validateObjectMeta(&errs, &x.ObjectMeta)
+		validateGitHubSource(&errs, x)
 	case nil:
 		return FieldErrors{{Message: "nil object"}}
 	default:

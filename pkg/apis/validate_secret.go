@@ -44,3 +44,31 @@ func mapKeys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// validateSecretKeySelector checks a Secret name and key at path.
+func validateSecretKeySelector(errs *errorList, path string, sel *SecretKeySelector) {
+	if p := dns1123Subdomain(sel.Name); p == "required" {
+		errs.add(path+".name", "", "required: the name of a Secret in the source's namespace")
+	} else if p != "" {
+		errs.add(path+".name", sel.Name, "%s", p)
+	}
+	switch {
+	case sel.Key == "":
+		errs.add(path+".key", "", "required: the key of the value in the Secret's data")
+	case len(sel.Key) > 253 || !secretKeyPattern.MatchString(sel.Key):
+		errs.add(path+".key", sel.Key, "must be a Secret data key: letters, digits, '-', '_' and '.' (e.g. \"token\")")
+	}
+}
+
+// validateValueFrom checks a TriggerMesh ValueFromField: a value or a
+// Secret key, not both.
+func validateValueFrom(errs *errorList, path string, v *ValueFromField) {
+	switch {
+	case v.Value != "" && v.ValueFromSecret != nil:
+		errs.add(path, "", "expected exactly one of value and valueFromSecret, got both")
+	case v.Value == "" && v.ValueFromSecret == nil:
+		errs.add(path, "", "expected one of value and valueFromSecret (e.g. valueFromSecret: {name: poller-creds, key: password})")
+	case v.ValueFromSecret != nil:
+		validateSecretKeySelector(errs, path+".valueFromSecret", v.ValueFromSecret)
+	}
+}

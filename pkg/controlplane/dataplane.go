@@ -121,6 +121,12 @@ func resourcesOf(st *State) compile.Resources {
 			r.Secrets = append(r.Secrets, t)
 		case *apis.HTTPPollerSource:
 			r.HTTPPollerSources = append(r.HTTPPollerSources, t)
+		case *apis.WebhookSource:
+			r.WebhookSources = append(r.WebhookSources, t)
+		case *apis.GitLabSource:
+			r.GitLabSources = append(r.GitLabSources, t)
+		case *apis.GitHubSource:
+			r.GitHubSources = append(r.GitHubSources, t)
 		}
 	}
 	return r

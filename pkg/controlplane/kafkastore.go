@@ -686,5 +686,11 @@ func clearStatus(o apis.Object) {
 		t.Status = apis.PingSourceStatus{}
 	case *apis.HTTPPollerSource:
 		t.Status = apis.HTTPPollerSourceStatus{}
+	case *apis.WebhookSource:
+		t.Status = apis.WebhookSourceStatus{}
+	case *apis.GitLabSource:
+		t.Status = apis.WebhookSourceStatus{}
+	case *apis.GitHubSource:
+		t.Status = apis.WebhookSourceStatus{}
 	}
 }

@@ -82,7 +82,7 @@ func (s *Server) Unmirror(ctx context.Context, k Key) error {
 // DeleteKafkaResources deletes what Kafka holds for a deleted resource: a
 // broker's or channel's topics, a trigger's or subscription's consumer
 // group, every topic and group of a sequence or parallel, a PingSource's
-// internal topic and group, an HTTPPollerSource's. A KafkaSink's
+// internal topic and group, an HTTPPollerSource's or webhook source's. A KafkaSink's
 // topic is kept: it holds the user's data (Knative deletes only topics it
 // created; Weft cannot tell those apart). What is already
 // gone counts as deleted; any other failure is returned, so the caller
@@ -104,7 +104,7 @@ func (s *Server) DeleteKafkaResources(ctx context.Context, k Key) error {
 	case apis.KindPingSource:
 		return errors.Join(s.deleteTopics(ctx, withRetry(wire.PingSourceTopic(k.Namespace, k.Name))...),
 			s.deleteGroups(ctx, wire.PingSourceGroup(k.Namespace, k.Name)))
-	case apis.KindHTTPPollerSource:
+	case apis.KindHTTPPollerSource, apis.KindWebhookSource, apis.KindGitLabSource, apis.KindGitHubSource:
 		return errors.Join(s.deleteTopics(ctx, withRetry(wire.SourceTopic(k.Kind, k.Namespace, k.Name))...),
 			s.deleteGroups(ctx, wire.SourceGroup(k.Kind, k.Namespace, k.Name)))
 	}

@@ -222,6 +222,12 @@ func specOnly(o apis.Object) apis.Object {
 		return &apis.Secret{TypeMeta: t.TypeMeta, Type: t.Type, Data: t.Data, StringData: t.StringData}
 	case *apis.HTTPPollerSource:
 		return &apis.HTTPPollerSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
+	case *apis.WebhookSource:
+		return &apis.WebhookSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
+	case *apis.GitLabSource:
+		return &apis.GitLabSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
+	case *apis.GitHubSource:
+		return &apis.GitHubSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
 	}
 	return o
 }

@@ -83,6 +83,14 @@ func (s *Server) withStatus(o apis.Object) apis.Object {
 		s.pingSourceStatus(t, compiled)
 	case *apis.HTTPPollerSource:
 		s.httpPollerSourceStatus(t, compiled)
+	case *apis.WebhookSource:
+		s.webhookStatus(apis.KindWebhookSource, m, &t.Status, compiled,
+			[]apis.CloudEventAttributes{{Type: t.Spec.EventType, Source: apis.WebhookSourceEventSource(t)}})
+	case *apis.GitLabSource:
+		s.webhookStatus(apis.KindGitLabSource, m, &t.Status, compiled, ceAttributes(apis.GitLabEventTypes(t.Spec.EventTypes), t.Spec.ProjectURL))
+	case *apis.GitHubSource:
+		s.webhookStatus(apis.KindGitHubSource, m, &t.Status, compiled,
+			ceAttributes(apis.GitHubEventTypes(t.Spec.EventTypes), apis.GitHubEventSource(t.Spec.OwnerAndRepository)))
 	}
 	return o
 }

@@ -107,6 +107,12 @@ func (s *Server) topicsOf(o apis.Object) (topicSpec, []string) {
 		// and reads the last poll back when it takes over.
 		sp.partitions = 1
 		return sp, withRetry(wire.SourceTopic(apis.KindHTTPPollerSource, t.ObjectMeta.Namespace, t.ObjectMeta.Name))
+	case *apis.WebhookSource, *apis.GitLabSource, *apis.GitHubSource:
+		// One partition: the source's events are delivered in the order
+		// the ingress stored them.
+		m := o.GetObjectMeta()
+		sp.partitions = 1
+		return sp, withRetry(wire.SourceTopic(apis.KindOf(o), m.Namespace, m.Name))
 	}
 	return sp, nil
 }

@@ -16,6 +16,14 @@ var (
 	// ErrUnknownSink: no KafkaSink of the applied contract is served at a
 	// /sinks/ path.
 	ErrUnknownSink = errors.New("no such sink")
+	// ErrUnknownSource: no webhook source of the applied contract is served
+	// at a /sources/ path (or it is not Ready: a secret or its sink does
+	// not resolve).
+	ErrUnknownSource = errors.New("no such source")
+	// ErrUnauthorized: a webhook source's request without valid
+	// credentials (basic authentication, token or signature); nothing is
+	// stored.
+	ErrUnauthorized = errors.New("unauthorized")
 	// ErrUnknownPath: nothing of the applied contract (no channel, sequence
 	// or parallel) is served at a path that is not a broker's.
 	ErrUnknownPath = errors.New("nothing is served at this path")
@@ -56,6 +64,8 @@ var statusTable = []struct {
 }{
 	{ErrUnknownBroker, http.StatusNotFound, nil},
 	{ErrUnknownSink, http.StatusNotFound, nil},
+	{ErrUnknownSource, http.StatusNotFound, nil},
+	{ErrUnauthorized, http.StatusUnauthorized, nil},
 	{ErrUnknownPath, http.StatusNotFound, nil},
 	{ErrNoContract, http.StatusServiceUnavailable, retryAfterShort},
 	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, nil},

@@ -138,7 +138,13 @@ func (in *Ingress) serve(ctx context.Context, w http.ResponseWriter, r *http.Req
 		if strings.HasPrefix(r.URL.Path, pathPrefixes[kindSink]) {
 			return writeError(w, fmt.Errorf("%w at %s", ErrUnknownSink, r.URL.Path))
 		}
+		if strings.HasPrefix(r.URL.Path, "/sources/") {
+			return writeError(w, fmt.Errorf("%w at %s", ErrUnknownSource, r.URL.Path))
+		}
 		return writeError(w, fmt.Errorf("%w: %s", ErrUnknownPath, r.URL.Path))
+	}
+	if b.webhook != nil {
+		return in.serveWebhook(ctx, w, r, b, span)
 	}
 	switch r.Method {
 	case http.MethodPost:
@@ -246,7 +252,7 @@ func (in *Ingress) acceptOne(ctx context.Context, b *broker, e *event.Event, siz
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("cloudevents.event_id", e.ID()), attribute.String("cloudevents.event_type", e.Type()))
 	}
-	if !b.sink {
+	if !b.sink && b.webhook == nil {
 		stamp(e, arrivalTime())
 	}
 	wt := req.waiter()

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/weft-dev/weft/internal/flagcheck"
 	"github.com/weft-dev/weft/pkg/contract"
@@ -130,11 +131,14 @@ type broker struct {
 	sink bool
 	// structured: a KafkaSink writing structured-mode records.
 	structured bool
-	cluster    string // clusterKey of the bootstrap servers ("" for Weft's)
-	spanName   string // of the request's server span
-	sendSpan   string // of a record's producer span
-	sendOpts   []trace.SpanStartOption
-	metrics    *brokerMetrics
+	// webhook: a webhook source's (nil for the other kinds), whose
+	// requests are wrapped into events (webhooks.go).
+	webhook  *webhook
+	cluster  string // clusterKey of the bootstrap servers ("" for Weft's)
+	spanName string // of the request's server span
+	sendSpan string // of a record's producer span
+	sendOpts []trace.SpanStartOption
+	metrics  *brokerMetrics
 }
 
 // New builds an Ingress from cfg. It creates the Kafka producer (which
@@ -284,6 +288,10 @@ var pathPrefixes = map[string]string{
 	"Sequence": "/sequences/",
 	"Parallel": "/parallels/",
 	kindSink:   "/sinks/",
+	// Webhook sources (wire.SourcePath).
+	kindWebhookSource: "/sources/webhooksource/",
+	kindGitLabSource:  "/sources/gitlabsource/",
+	kindGitHubSource:  "/sources/githubsource/",
 }
 
 // kindSink is the contract kind of a KafkaSink (wire.KafkaSinkPath).
@@ -307,8 +315,8 @@ func checkPath(kind, p string) error {
 }
 
 // ApplyContract implements contract.Applier: from now on, every ingress
-// entry of c with a path (a Broker, Channel, Sequence, Parallel or
-// KafkaSink) is served at it and appends to its topic, and paths no longer
+// entry of c with a path (a Broker, Channel, Sequence, Parallel, KafkaSink
+// or webhook source) is served at it and appends to its topic, and paths no longer
 // in c answer 404. A flow's internal topics (path "") are not served. A
 // KafkaSink with bootstrap servers writes to that cluster through a
 // producer shared by every sink naming the same set, created here and
@@ -355,9 +363,17 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 				key = clusterKey(ing.GetBootstrapServers())
 			}
 		}
+		var wh *webhook
+		if isWebhookKind(kind) {
+			var err error
+			if wh, err = newWebhook(kind, ing.GetWebhook()); err != nil {
+				return fmt.Errorf("apply contract %d: %s: %w", c.GetVersion(), what, err)
+			}
+		}
 		if b := old[p]; b != nil && b.topic == topic && b.uid == ing.GetUid() && b.kind == kind &&
 			b.namespace == ing.GetNamespace() && b.name == ing.GetName() &&
-			b.structured == structured && b.cluster == key {
+			b.structured == structured && b.cluster == key && (wh == nil) == (b.webhook == nil) &&
+			(wh == nil || proto.Equal(wh.spec, b.webhook.spec)) {
 			next[p] = b
 			continue
 		}
@@ -368,6 +384,7 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 			metrics: newBrokerMetrics(ing.GetNamespace(), ing.GetName(), kind),
 			target:  target{cl: in.cl, state: &in.kafka},
 			sink:    kind == kindSink, structured: structured, cluster: key,
+			webhook: wh,
 		}
 	}
 	// Every entry is valid: connect the sinks to their clusters.

@@ -47,6 +47,11 @@ type Resources struct {
 	PingSources   []*apis.PingSource
 	// HTTPPollerSources are compiled by poller.go.
 	HTTPPollerSources []*apis.HTTPPollerSource
+	// WebhookSources, GitLabSources and GitHubSources are served by the
+	// ingress (webhooks.go).
+	WebhookSources []*apis.WebhookSource
+	GitLabSources  []*apis.GitLabSource
+	GitHubSources  []*apis.GitHubSource
 	// Secrets are read by the sources that name them (secrets.go).
 	Secrets []*apis.Secret
 }
@@ -130,6 +135,9 @@ type Compiled struct {
 	// source's uid; reason SecretResolveFailed when its password does not
 	// resolve).
 	HTTPPollerSources map[string]EgressResolution
+	// Webhooks holds each webhook source's egress (UID = the source's
+	// uid), keyed by WebhookKey (kind/namespace/name).
+	Webhooks map[string]EgressResolution
 }
 
 // Reasons a resource (or one of its egresses) cannot run.
@@ -147,8 +155,8 @@ const (
 // Compile turns the resources into a contract at version. The result
 // depends only on its inputs (sorted), so every replica compiles the same
 // contract from the same state. Ingresses come in the order brokers,
-// channels, sequences, parallels, KafkaSinks, PingSources, each sorted by namespace and
-// name.
+// channels, sequences, parallels, KafkaSinks, PingSources, WebhookSources,
+// GitLabSources, GitHubSources, each sorted by namespace and name.
 func Compile(version uint64, res Resources, opts Options) *Compiled {
 	if opts.ServiceURLTemplate == "" {
 		opts.ServiceURLTemplate = DefaultServiceURLTemplate
@@ -158,6 +166,7 @@ func Compile(version uint64, res Resources, opts Options) *Compiled {
 		Channels: map[string]ChannelResolution{}, Subscriptions: map[string]SubscriptionResolution{},
 		Sequences: map[string]SequenceResolution{}, Parallels: map[string]ParallelResolution{},
 		PingSources: map[string]EgressResolution{},
+		Webhooks:    map[string]EgressResolution{},
 	}
 	out.HTTPPollerSources = map[string]EgressResolution{}
 	r := resolver{opts: opts, brokers: map[string]*apis.Broker{}, channels: map[string]*apis.Channel{}, exists: map[string]bool{},
@@ -191,6 +200,15 @@ func Compile(version uint64, res Resources, opts Options) *Compiled {
 	}
 	for _, p := range sortedByName(res.HTTPPollerSources, func(p *apis.HTTPPollerSource) *apis.ObjectMeta { return &p.ObjectMeta }) {
 		out.compileHTTPPollerSource(r, p)
+	}
+	for _, w := range sortedByName(res.WebhookSources, func(w *apis.WebhookSource) *apis.ObjectMeta { return &w.ObjectMeta }) {
+		out.compileWebhookSource(r, w)
+	}
+	for _, g := range sortedByName(res.GitLabSources, func(g *apis.GitLabSource) *apis.ObjectMeta { return &g.ObjectMeta }) {
+		out.compileGitLabSource(r, g)
+	}
+	for _, g := range sortedByName(res.GitHubSources, func(g *apis.GitHubSource) *apis.ObjectMeta { return &g.ObjectMeta }) {
+		out.compileGitHubSource(r, g)
 	}
 	return out
 }
