@@ -69,6 +69,11 @@ func DeepCopy(o Object) Object {
 			return nil
 		}
 		return copyJSON(x)
+	case *KafkaSource:
+		if x == nil {
+			return nil
+		}
+		return copyJSON(x)
 	}
 	return nil
 }

@@ -19,7 +19,9 @@ const DefaultNamespace = "default"
 //     stays InMemoryChannel); a Subscription's spec.channel and the
 //     channelTemplates are left as they are;
 //   - a KafkaSink without spec.contentMode gets binary;
-//   - a PingSource's spec.sink ref gets the object's namespace.
+//   - a PingSource's spec.sink ref gets the object's namespace;
+//   - a KafkaSource gets consumers 1, initialOffset latest, ordering
+//     ordered and its refs' namespaces (defaultKafkaSource).
 //
 // Broker spec.delivery is left as it is. SetDefaults is idempotent; nil or
 // unknown objects are left alone.
@@ -122,7 +124,38 @@ func SetDefaults(o Object) {
 		}
 		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindPingSource)
 		defaultDestination(&x.Spec.Sink, x.ObjectMeta.Namespace)
+	case *KafkaSource:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindKafkaSource)
+		defaultKafkaSource(x)
 	}
+}
+
+// defaultKafkaSource fills a KafkaSource's defaults as Knative's webhook
+// does: consumers 1, initialOffset latest, ordering ordered, the sink's and
+// dead-letter sink's ref namespace. spec.consumerGroup is not set here: the
+// control plane sets knative-kafka-source-<uuid> once, when it creates the
+// source, and keeps it on every update (SetDefaults runs on each apply).
+// The default delivery (retry 10, exponential, PT0.3S, timeout PT600S) is
+// applied when compiling, as Knative's reconciler does, so spec.delivery
+// stays as written.
+func defaultKafkaSource(k *KafkaSource) {
+	s := &k.Spec
+	if s.Consumers == nil {
+		one := int32(1)
+		s.Consumers = &one
+	}
+	if s.InitialOffset == "" {
+		s.InitialOffset = KafkaOffsetLatest
+	}
+	if s.Ordering == nil {
+		o := KafkaOrdered
+		s.Ordering = &o
+	}
+	defaultDestination(&s.Sink, k.ObjectMeta.Namespace)
+	defaultDelivery(s.Delivery, k.ObjectMeta.Namespace)
 }
 
 func defaultTemplate(t *ChannelTemplateSpec, ns string) {

@@ -30,10 +30,11 @@ var manifestKinds = []kindInfo{
 	{KindParallel, KindParallel, FlowsV1, func() Object { return &Parallel{} }},
 	{KindKafkaSink, KindKafkaSink, EventingV1alpha1, func() Object { return &KafkaSink{} }},
 	{KindPingSource, KindPingSource, SourcesV1, func() Object { return &PingSource{} }},
+	{KindKafkaSource, KindKafkaSource, SourcesV1beta1, func() Object { return &KafkaSource{} }},
 }
 
 // kinds lists the kinds Weft stores, in the order messages name them.
-var kinds = []string{KindBroker, KindTrigger, KindChannel, KindSubscription, KindSequence, KindParallel, KindKafkaSink, KindPingSource}
+var kinds = []string{KindBroker, KindTrigger, KindChannel, KindSubscription, KindSequence, KindParallel, KindKafkaSink, KindPingSource, KindKafkaSource}
 
 // manifestKindNames are the kinds a manifest may name.
 var manifestKindNames = func() []string {
@@ -85,6 +86,8 @@ func KindOf(o Object) string {
 		return KindKafkaSink
 	case *PingSource:
 		return KindPingSource
+	case *KafkaSource:
+		return KindKafkaSource
 	}
 	return fmt.Sprintf("%T", o)
 }
