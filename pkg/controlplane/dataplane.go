@@ -117,6 +117,8 @@ func resourcesOf(st *State) compile.Resources {
 			r.KafkaSinks = append(r.KafkaSinks, t)
 		case *apis.PingSource:
 			r.PingSources = append(r.PingSources, t)
+		case *apis.KafkaSource:
+			r.KafkaSources = append(r.KafkaSources, t)
 		}
 	}
 	return r

@@ -684,5 +684,7 @@ func clearStatus(o apis.Object) {
 		t.Status = apis.KafkaSinkStatus{}
 	case *apis.PingSource:
 		t.Status = apis.PingSourceStatus{}
+	case *apis.KafkaSource:
+		t.Status = apis.KafkaSourceStatus{}
 	}
 }

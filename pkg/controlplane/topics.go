@@ -102,6 +102,10 @@ func (s *Server) topicsOf(o apis.Object) (topicSpec, []string) {
 		// order, and reads the last one back when it takes over.
 		sp.partitions = 1
 		return sp, withRetry(wire.PingSourceTopic(t.ObjectMeta.Namespace, t.ObjectMeta.Name))
+	case *apis.KafkaSource:
+		// Only its retry topic, on Weft's cluster: spec.topics are the
+		// user's, on the source's cluster, and are never created here.
+		return sp, []string{wire.KafkaSourceRetryTopic(t.ObjectMeta.Namespace, t.ObjectMeta.Name)}
 	}
 	return sp, nil
 }
