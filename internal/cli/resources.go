@@ -222,6 +222,8 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 		cols = append(cols, "TOPIC", "URL", "AGE", "READY", "REASON")
 	case apis.KindPingSource:
 		cols = append(cols, "KIND", "SCHEDULE", "SINK", "AGE", "READY", "REASON")
+	case apis.KindKafkaSource:
+		cols = append(cols, "KIND", "TOPICS", "BOOTSTRAPSERVERS", "SINK", "AGE", "READY", "REASON")
 	}
 	fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	for _, po := range objs {
@@ -256,6 +258,8 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 			row = append(row, t.Spec.Topic, urlOf(t.Status.Address))
 		case *apis.PingSource:
 			row = append(row, apis.KindPingSource, t.Spec.Schedule, formatDest(&t.Spec.Sink, m.Namespace))
+		case *apis.KafkaSource:
+			row = append(row, apis.KindKafkaSource, strings.Join(t.Spec.Topics, ","), strings.Join(t.Spec.BootstrapServers, ","), formatDest(&t.Spec.Sink, m.Namespace))
 		}
 		ready, reason := readyOf(o.GetConditions())
 		row = append(row, age(m.CreationTimestamp), ready, reason)
@@ -366,6 +370,8 @@ func describe(w io.Writer, po *weftv1.Object) error {
 		describeSink(tw, t)
 	case *apis.PingSource:
 		describeSource(tw, t)
+	case *apis.KafkaSource:
+		describeKafkaSource(tw, t)
 	default:
 		describeMessaging(tw, o)
 	}
