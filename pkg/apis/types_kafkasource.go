@@ -21,6 +21,8 @@ type KafkaSource struct {
 
 // KafkaSourceSpec is the KafkaSource's desired state (Knative's field
 // names: SourceSpec, KafkaAuthSpec and the consumer settings inline).
+//
+// +kubebuilder:validation:XValidation:rule="has(self.consumerGroup) == has(oldSelf.consumerGroup) && (!has(self.consumerGroup) || self.consumerGroup == oldSelf.consumerGroup)",message="immutable: the source's committed offsets are in its consumer group; delete the KafkaSource and create another to use another group",fieldPath=".consumerGroup"
 type KafkaSourceSpec struct {
 	// Consumers is how many consumers Knative would run (default 1). Weft
 	// stores and reports it; its dispatcher replicas divide the partitions
@@ -30,6 +32,8 @@ type KafkaSourceSpec struct {
 	Consumers *int32 `json:"consumers,omitempty"`
 	// BootstrapServers of the cluster holding the topics (host:port).
 	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=255
 	BootstrapServers []string `json:"bootstrapServers"`
 	// Net is how to connect to the cluster (TLS and SASL); Weft accepts the
 	// shape but cannot enable either yet.
@@ -38,11 +42,14 @@ type KafkaSourceSpec struct {
 	// Topics are read (they exist already: Weft never creates or deletes
 	// them).
 	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:items:MaxLength=249
+	// +kubebuilder:validation:items:Pattern=`^[a-zA-Z0-9._-]+$`
 	Topics []string `json:"topics"`
 	// ConsumerGroup is the group whose offsets are committed on the source's
 	// cluster (default knative-kafka-source-<uuid>, set once when the source
 	// is created). Immutable.
 	// +optional
+	// +kubebuilder:validation:MaxLength=255
 	ConsumerGroup string `json:"consumerGroup,omitempty"`
 	// InitialOffset is where a consumer group without committed offsets
 	// starts: earliest or latest (default).
@@ -75,6 +82,9 @@ type KafkaNetSpec struct {
 
 // KafkaSASLSpec is spec.net.sasl.
 type KafkaSASLSpec struct {
+	// Enable must be false: Weft cannot connect with SASL yet.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="!self",message="SASL is not supported yet: Weft connects to a KafkaSource's bootstrapServers without authentication (plaintext); remove spec.net.sasl or set enable: false"
 	Enable bool `json:"enable,omitempty"`
 	// User, Password and Type (the SASL mechanism: PLAIN, SCRAM-SHA-256,
 	// SCRAM-SHA-512) are read from Secrets.
@@ -88,6 +98,9 @@ type KafkaSASLSpec struct {
 
 // KafkaTLSSpec is spec.net.tls.
 type KafkaTLSSpec struct {
+	// Enable must be false: Weft cannot connect with TLS yet.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="!self",message="TLS is not supported yet: Weft connects to a KafkaSource's bootstrapServers in plaintext; remove spec.net.tls or set enable: false"
 	Enable bool `json:"enable,omitempty"`
 	// +optional
 	Cert *SecretValueFromSource `json:"cert,omitempty"`
