@@ -62,7 +62,7 @@ func TestCLIHTTPPollerSource(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"source", "create", "http", "x"}, `TYPE: must be one of ping, httppoller, webhook, gitlab or github`},
+		{[]string{"source", "create", "http", "x"}, `TYPE: must be one of ping, kafka, httppoller, webhook, gitlab or github`},
 		{[]string{"source", "create", "httppoller", "x", "--sink", "http://a.b/"}, "--endpoint: must be set"},
 		{[]string{"source", "create", "httppoller", "x", "--endpoint", "https://a.example.com/", "--sink", "http://a.b/"}, "--interval: must be set"},
 		{[]string{"source", "create", "httppoller", "x", "--endpoint", "https://a.example.com/", "--interval", "1m"}, "--event-type: must be set"},

@@ -230,6 +230,8 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 		cols = append(cols, "KIND", "ENDPOINT", "INTERVAL", "SINK", "AGE", "READY", "REASON")
 	case apis.KindWebhookSource, apis.KindGitLabSource, apis.KindGitHubSource:
 		cols = append(cols, "KIND", "URL", "SINK", "AGE", "READY", "REASON")
+	case apis.KindKafkaSource:
+		cols = append(cols, "KIND", "TOPICS", "BOOTSTRAPSERVERS", "SINK", "AGE", "READY", "REASON")
 	}
 	fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	for _, po := range objs {
@@ -276,6 +278,8 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 			row = append(row, apis.KindGitLabSource, urlOf(t.Status.Address), formatDest(&t.Spec.Sink, m.Namespace))
 		case *apis.GitHubSource:
 			row = append(row, apis.KindGitHubSource, urlOf(t.Status.Address), formatDest(&t.Spec.Sink, m.Namespace))
+		case *apis.KafkaSource:
+			row = append(row, apis.KindKafkaSource, strings.Join(t.Spec.Topics, ","), strings.Join(t.Spec.BootstrapServers, ","), formatDest(&t.Spec.Sink, m.Namespace))
 		}
 		ready, reason := readyOf(o.GetConditions())
 		row = append(row, age(m.CreationTimestamp), ready, reason)
@@ -402,6 +406,8 @@ func describe(w io.Writer, po *weftv1.Object) error {
 		describePoller(tw, t)
 	case *apis.WebhookSource, *apis.GitLabSource, *apis.GitHubSource:
 		describeWebhookSource(tw, o)
+	case *apis.KafkaSource:
+		describeKafkaSource(tw, t)
 	default:
 		describeMessaging(tw, o)
 	}

@@ -26,15 +26,16 @@ func init() {
 }
 
 // sourceTypes are what `source create TYPE` accepts.
-const sourceTypes = "ping, httppoller, webhook, gitlab or github"
+const sourceTypes = "ping, kafka, httppoller, webhook, gitlab or github"
 
 // sourceKinds are the kinds `source list`, `source delete` and `source
 // describe` look through.
-var sourceKinds = []string{apis.KindPingSource, apis.KindHTTPPollerSource, apis.KindWebhookSource, apis.KindGitLabSource, apis.KindGitHubSource}
+var sourceKinds = []string{apis.KindPingSource, apis.KindKafkaSource, apis.KindHTTPPollerSource, apis.KindWebhookSource, apis.KindGitLabSource, apis.KindGitHubSource}
 
 // typeFlags are the flags of `source create` that only some types take.
 var typeFlags = map[string][]string{
 	"ping":       {"schedule", "data", "data-base64", "timezone", "content-type"},
+	"kafka":      {"bootstrap-servers", "topics", "consumer-group", "initial-offset", "ordering", "key-type"},
 	"httppoller": {"endpoint", "interval", "method", "header", "skip-verify", "event-type", "event-source", "basic-auth-username", "basic-auth-password-secret"},
 	"webhook":    {"event-type", "event-source", "basic-auth-username", "basic-auth-password", "basic-auth-password-secret", "cors-allow-origin"},
 	"gitlab":     {"project-url", "event-types", "secret-token-secret", "access-token-secret"},
@@ -45,7 +46,7 @@ var typeFlags = map[string][]string{
 // types that do.
 func checkTypeFlags(cmd *cobra.Command, typ string) error {
 	takers := map[string][]string{}
-	for _, t := range []string{"ping", "httppoller", "webhook", "gitlab", "github"} {
+	for _, t := range []string{"ping", "kafka", "httppoller", "webhook", "gitlab", "github"} {
 		for _, f := range typeFlags[t] {
 			takers[f] = append(takers[f], t)
 		}
@@ -63,6 +64,44 @@ func checkTypeFlags(cmd *cobra.Command, typ string) error {
 type sourceFlags struct {
 	ns, schedule, sink, data, dataBase64, timezone, contentType string
 	poller                                                      pollerFlags
+	// KafkaSource flags.
+	bootstrapServers, topics                        []string
+	consumerGroup, initialOffset, ordering, keyType string
+}
+
+// kafkaSource builds the KafkaSource the flags describe; the control
+// plane's validation (run first by createOnly) checks the servers, topics,
+// group and enums with field paths.
+func (sf *sourceFlags) kafkaSource(name string) (*apis.KafkaSource, error) {
+	k := &apis.KafkaSource{TypeMeta: apis.TypeMeta{APIVersion: apis.SourcesV1beta1, Kind: apis.KindKafkaSource},
+		ObjectMeta: apis.ObjectMeta{Name: name, Namespace: sf.ns}}
+	var errs []error
+	if len(sf.bootstrapServers) == 0 {
+		errs = append(errs, fmt.Errorf("--bootstrap-servers: must be set: host:port of the Kafka cluster, comma-separated (e.g. kafka-1:9092,kafka-2:9092)"))
+	}
+	if len(sf.topics) == 0 {
+		errs = append(errs, fmt.Errorf("--topics: must be set: the topics to read, comma-separated (e.g. orders,payments)"))
+	}
+	if sf.sink == "" {
+		errs = append(errs, fmt.Errorf("--sink: must be set: %s", sinkSyntax))
+	} else if d, err := parseSink("--sink", sf.sink); err != nil {
+		errs = append(errs, err)
+	} else {
+		k.Spec.Sink = *d
+	}
+	if err := flagcheck.Join(errs...); err != nil {
+		return nil, err
+	}
+	k.Spec.BootstrapServers, k.Spec.Topics = sf.bootstrapServers, sf.topics
+	k.Spec.ConsumerGroup, k.Spec.InitialOffset = sf.consumerGroup, sf.initialOffset
+	if sf.ordering != "" {
+		o := sf.ordering
+		k.Spec.Ordering = &o
+	}
+	if sf.keyType != "" {
+		k.ObjectMeta.Labels = map[string]string{apis.LabelKafkaKeyType: sf.keyType}
+	}
+	return k, nil
 }
 
 // pingSource builds the PingSource the flags describe; the control plane's
@@ -94,6 +133,7 @@ func newSourceCmd(g *globals) *cobra.Command {
 	create := &cobra.Command{
 		Use: "create TYPE NAME --sink SINK ...",
 		Example: `  weft source create ping NAME --schedule S --sink SINK [--data D | --data-base64 B] [--timezone TZ] [--content-type T]
+  weft source create kafka NAME --bootstrap-servers H:P,... --topics T,... --sink SINK [--consumer-group G] [--initial-offset earliest|latest] [--ordering ordered|unordered]
   weft source create httppoller NAME --endpoint URL --interval 10s --event-type T --sink SINK [--event-source S] [--method GET] [--header K=V]...
   weft source create webhook NAME --event-type T [--event-source S] [--basic-auth-username U --basic-auth-password P] --sink SINK
   weft source create gitlab NAME --project-url URL --event-types push_events,merge_requests_events --secret-token-secret SECRET:KEY --sink SINK
@@ -104,6 +144,12 @@ func newSourceCmd(g *globals) *cobra.Command {
               dev.knative.sources.ping to --sink on the cron --schedule (five
               fields or @hourly, @every 10m, ...; a time zone with --timezone
               or a CRON_TZ= prefix). Exactly one dispatcher produces each tick.
+  kafka       a sources.knative.dev/v1beta1 KafkaSource, which sends the records
+              of --topics on the cluster at --bootstrap-servers to --sink:
+              records that are CloudEvents as they are, others as
+              dev.knative.kafka.event events. Offsets are committed in
+              --consumer-group (default knative-kafka-source-<uid>) on that
+              cluster once delivered.
   httppoller  a sources.triggermesh.io/v1alpha1 HTTPPollerSource, which sends
               a request to --endpoint every --interval (a Go duration, at
               least 1s); each 2xx response's body becomes an event of type
@@ -117,7 +163,7 @@ func newSourceCmd(g *globals) *cobra.Command {
               dev.knative.sources.gitlab.* / dev.knative.source.github.* events.
               Weft does not call GitLab or GitHub: add the source's URL as the
               webhook there, with the same secret token.
-(KafkaSources: weft apply -f, see the README.)`,
+`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			typ, name := args[0], args[1]
@@ -132,6 +178,8 @@ func newSourceCmd(g *globals) *cobra.Command {
 			switch typ {
 			case "ping":
 				o, err = sf.pingSource(name)
+			case "kafka":
+				o, err = sf.kafkaSource(name)
 			case "httppoller":
 				// The flags httppoller shares with webhook.
 				pf := &sf.poller
@@ -154,10 +202,16 @@ func newSourceCmd(g *globals) *cobra.Command {
 	fs.StringVar(&sf.dataBase64, "data-base64", "", "the events' data, base64-encoded (not with --data)")
 	fs.StringVar(&sf.timezone, "timezone", "", "IANA time zone of the schedule (default UTC)")
 	fs.StringVar(&sf.contentType, "content-type", "", "the events' datacontenttype")
+	fs.StringSliceVar(&sf.bootstrapServers, "bootstrap-servers", nil, "kafka: host:port of the cluster holding the topics (required; comma-separated or repeated)")
+	fs.StringSliceVar(&sf.topics, "topics", nil, "kafka: topics to read (required; comma-separated or repeated)")
+	fs.StringVar(&sf.consumerGroup, "consumer-group", "", "kafka: consumer group committed on the cluster (default knative-kafka-source-<uid>; cannot change later)")
+	fs.StringVar(&sf.initialOffset, "initial-offset", "", "kafka: where a group without committed offsets starts: earliest or latest (default latest)")
+	fs.StringVar(&sf.ordering, "ordering", "", "kafka: ordered (default: one event in flight per partition) or unordered")
+	fs.StringVar(&sf.keyType, "key-type", "", "kafka: how record keys are read: string (default), int, float or byte-array")
 	sf.poller.add(fs)
 	wf = addWebhookFlags(fs)
 	c := kindCmd(g, apis.KindPingSource, create)
-	c.Use, c.Short = "source", "Manage sources: PingSources, HTTPPollerSources, WebhookSources, GitLabSources, GitHubSources (kn-style shortcuts)"
+	c.Use, c.Short = "source", "Manage sources: PingSources, KafkaSources, HTTPPollerSources, WebhookSources, GitLabSources, GitHubSources (kn-style shortcuts)"
 	anyKindSource(g, c)
 	return c
 }
@@ -293,6 +347,8 @@ func sourceSink(o apis.Object) *apis.Destination {
 	switch t := o.(type) {
 	case *apis.PingSource:
 		return &t.Spec.Sink
+	case *apis.KafkaSource:
+		return &t.Spec.Sink
 	case *apis.HTTPPollerSource:
 		return &t.Spec.Sink
 	case *apis.WebhookSource:
@@ -320,4 +376,37 @@ func describeSource(w io.Writer, p *apis.PingSource) {
 	line("Data", p.Spec.Data)
 	line("Data (base64)", p.Spec.DataBase64)
 	printSpec(w, "CE overrides", p.Spec.CloudEventOverrides)
+}
+
+// describeKafkaSource prints the spec fields of a KafkaSource for `weft
+// describe`.
+func describeKafkaSource(w io.Writer, k *apis.KafkaSource) {
+	line := func(label, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "%s:\t%s\n", label, v)
+		}
+	}
+	s := &k.Spec
+	line("Bootstrap servers", strings.Join(s.BootstrapServers, ", "))
+	line("Topics", strings.Join(s.Topics, ", "))
+	line("Consumer group", s.ConsumerGroup)
+	line("Initial offset", s.InitialOffset)
+	if s.Ordering != nil {
+		line("Ordering", *s.Ordering)
+	}
+	if s.Consumers != nil {
+		line("Consumers", fmt.Sprint(*s.Consumers))
+	}
+	line("Key type", k.ObjectMeta.Labels[apis.LabelKafkaKeyType])
+	line("Sink", formatDest(&s.Sink, k.ObjectMeta.Namespace))
+	line("Sink URI", k.Status.SinkURI)
+	printSpec(w, "Delivery", s.Delivery)
+	printSpec(w, "CE overrides", s.CloudEventOverrides)
+	for i, a := range k.Status.CloudEventAttributes {
+		label := ""
+		if i == 0 {
+			label = "CE attributes:"
+		}
+		fmt.Fprintf(w, "%s\t%s %s\n", label, a.Type, a.Source)
+	}
 }

@@ -42,7 +42,7 @@ func TestCLIPingSource(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"source", "create", "cron", "x"}, `TYPE: must be one of ping, httppoller, webhook, gitlab or github`},
+		{[]string{"source", "create", "cron", "x"}, `TYPE: must be one of ping, kafka, httppoller, webhook, gitlab or github`},
 		{[]string{"source", "create", "ping", "x", "--sink", "http://a.b/"}, "--schedule: must be set"},
 		{[]string{"source", "create", "ping", "x", "--schedule", "* * * * *"}, "--sink: must be set"},
 		{[]string{"source", "create", "ping", "x", "--schedule", "every day", "--sink", "http://a.b/"}, "spec.schedule"},

@@ -1,7 +1,10 @@
 package apis
 
 import (
+	"encoding/json"
+	"fmt"
 	"maps"
+	"reflect"
 	"time"
 )
 
@@ -39,64 +42,36 @@ func DeepCopy(o Object) Object {
 		c.Spec.Delivery = copyDelivery(x.Spec.Delivery)
 		c.Status.Status = copyStatus(x.Status.Status)
 		return &c
-	case *Channel:
-		if x == nil {
-			return nil
-		}
-		return copyJSON(x)
-	case *Subscription:
-		if x == nil {
-			return nil
-		}
-		return copyJSON(x)
-	case *Sequence:
-		if x == nil {
-			return nil
-		}
-		return copyJSON(x)
-	case *Parallel:
-		if x == nil {
-			return nil
-		}
-		return copyJSON(x)
-	case *KafkaSink:
-		if x == nil {
-			return nil
-		}
-		return copyJSON(x)
-	case *PingSource:
-		if x == nil {
-			return nil
-		}
-		return copyJSON(x)
-	case *HTTPPollerSource:
-		if x == nil {
-			return nil
-		}
-		return copyJSON(x)
-	case *WebhookSource:
-		if x == nil {
-			return nil
-		}
-		return copyJSON(x)
-	case *GitLabSource:
-		if x == nil {
-			return nil
-		}
-		return copyJSON(x)
-	case *GitHubSource:
-		if x == nil {
-			return nil
-		}
-		return copyJSON(x)
-	case *Secret:
-		if x == nil {
-			return nil
-		}
-		return copyJSON(x)
 	}
-	return nil
+	return copyKnown(o)
 }
+
+// copyKnown copies an object of a kind this package defines through its
+// JSON form (the types marshal losslessly); nil for a nil or unknown one.
+func copyKnown(o Object) Object {
+	v := reflect.ValueOf(o)
+	if o == nil || v.Kind() != reflect.Pointer || v.IsNil() || !knownTypes[v.Type()] {
+		return nil
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		panic(fmt.Sprintf("deep copy %T: %v", o, err)) // unreachable: the types marshal
+	}
+	c := reflect.New(v.Type().Elem()).Interface().(Object)
+	if err := json.Unmarshal(b, c); err != nil {
+		panic(fmt.Sprintf("deep copy %T: %v", o, err))
+	}
+	return c
+}
+
+// knownTypes are the Go types of the kinds manifests may name.
+var knownTypes = func() map[reflect.Type]bool {
+	m := map[reflect.Type]bool{}
+	for _, k := range manifestKinds {
+		m[reflect.TypeOf(k.new())] = true
+	}
+	return m
+}()
 
 func copyMeta(m ObjectMeta) ObjectMeta {
 	m.Labels = maps.Clone(m.Labels)

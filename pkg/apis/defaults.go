@@ -25,6 +25,8 @@ const DefaultNamespace = "default"
 //   - an HTTPPollerSource's spec.sink ref gets the object's namespace, and
 //     an empty spec.method GET.
 //   - so does a WebhookSource's, GitLabSource's and GitHubSource's.
+//   - a KafkaSource gets consumers 1, initialOffset latest, ordering
+//     ordered and its refs' namespaces (defaultKafkaSource).
 //
 // Broker spec.delivery is left as it is. SetDefaults is idempotent; nil or
 // unknown objects are left alone.
@@ -156,7 +158,38 @@ func SetDefaults(o Object) {
 		}
 		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindGitHubSource)
 		defaultDestination(&x.Spec.Sink, x.ObjectMeta.Namespace)
+	case *KafkaSource:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindKafkaSource)
+		defaultKafkaSource(x)
 	}
+}
+
+// defaultKafkaSource fills a KafkaSource's defaults as Knative's webhook
+// does: consumers 1, initialOffset latest, ordering ordered, the sink's and
+// dead-letter sink's ref namespace. spec.consumerGroup is not set here: the
+// control plane sets knative-kafka-source-<uuid> once, when it creates the
+// source, and keeps it on every update (SetDefaults runs on each apply).
+// The default delivery (retry 10, exponential, PT0.3S, timeout PT600S) is
+// applied when compiling, as Knative's reconciler does, so spec.delivery
+// stays as written.
+func defaultKafkaSource(k *KafkaSource) {
+	s := &k.Spec
+	if s.Consumers == nil {
+		one := int32(1)
+		s.Consumers = &one
+	}
+	if s.InitialOffset == "" {
+		s.InitialOffset = KafkaOffsetLatest
+	}
+	if s.Ordering == nil {
+		o := KafkaOrdered
+		s.Ordering = &o
+	}
+	defaultDestination(&s.Sink, k.ObjectMeta.Namespace)
+	defaultDelivery(s.Delivery, k.ObjectMeta.Namespace)
 }
 
 func defaultTemplate(t *ChannelTemplateSpec, ns string) {

@@ -30,6 +30,7 @@ var manifestKinds = []kindInfo{
 	{KindParallel, KindParallel, FlowsV1, func() Object { return &Parallel{} }},
 	{KindKafkaSink, KindKafkaSink, EventingV1alpha1, func() Object { return &KafkaSink{} }},
 	{KindPingSource, KindPingSource, SourcesV1, func() Object { return &PingSource{} }},
+	{KindKafkaSource, KindKafkaSource, SourcesV1beta1, func() Object { return &KafkaSource{} }},
 	{KindHTTPPollerSource, KindHTTPPollerSource, HTTPPollerSourceAPIVersion, func() Object { return &HTTPPollerSource{} }},
 	{KindWebhookSource, KindWebhookSource, SourcesTriggermeshV1alpha1, func() Object { return &WebhookSource{} }},
 	{KindGitLabSource, KindGitLabSource, SourcesV1alpha1, func() Object { return &GitLabSource{} }},
@@ -39,7 +40,7 @@ var manifestKinds = []kindInfo{
 
 // kinds lists the kinds Weft stores, in the order messages name them.
 var kinds = []string{KindBroker, KindTrigger, KindChannel, KindSubscription, KindSequence, KindParallel, KindKafkaSink, KindPingSource,
-	KindHTTPPollerSource, KindWebhookSource, KindGitLabSource, KindGitHubSource, KindSecret}
+	KindKafkaSource, KindHTTPPollerSource, KindWebhookSource, KindGitLabSource, KindGitHubSource, KindSecret}
 
 // manifestKindNames are the kinds a manifest may name.
 var manifestKindNames = func() []string {
@@ -101,6 +102,8 @@ func KindOf(o Object) string {
 		return KindGitLabSource
 	case *GitHubSource:
 		return KindGitHubSource
+	case *KafkaSource:
+		return KindKafkaSource
 	}
 	return fmt.Sprintf("%T", o)
 }

@@ -137,6 +137,13 @@ func Validate(o Object) error {
 		validateTypeMeta(&errs, &x.TypeMeta, KindGitHubSource)
 		validateObjectMeta(&errs, &x.ObjectMeta)
 		validateGitHubSource(&errs, x)
+	case *KafkaSource:
+		if x == nil {
+			return FieldErrors{{Message: "nil KafkaSource"}}
+		}
+		validateTypeMeta(&errs, &x.TypeMeta, KindKafkaSource)
+		validateObjectMeta(&errs, &x.ObjectMeta)
+		validateKafkaSource(&errs, x)
 	case nil:
 		return FieldErrors{{Message: "nil object"}}
 	default:
@@ -492,7 +499,7 @@ func validateDuration(errs *errorList, path string, s *string, zeroOK bool) {
 // the name and namespace, a Trigger's Broker, a Broker's spec.config and
 // class annotation, a Subscription's spec.channel, a channel's kind
 // (Channel, InMemoryChannel, KafkaChannel), channelTemplate and topic sizing
-// (as Knative refuses), a KafkaSink's topic and bootstrap servers. It does not validate new itself:
+// (as Knative refuses), a KafkaSink's topic and bootstrap servers, a KafkaSource's consumer group. It does not validate new itself:
 // call Validate for that. A nil old (a create) passes. Errors are FieldErrors
 // matching ErrImmutable.
 func ValidateUpdate(old, new Object) error {
@@ -527,6 +534,8 @@ func ValidateUpdate(old, new Object) error {
 		validateChannelUpdate(&errs, o, new.(*Channel))
 	case *KafkaSink:
 		validateKafkaSinkUpdate(&errs, o, new.(*KafkaSink))
+	case *KafkaSource:
+		validateKafkaSourceUpdate(&errs, o, new.(*KafkaSource))
 	case *Broker:
 		n := new.(*Broker)
 		oc, nc := om.Annotations[AnnotationBrokerClass], nm.Annotations[AnnotationBrokerClass]

@@ -72,3 +72,32 @@ func validateValueFrom(errs *errorList, path string, v *ValueFromField) {
 		validateSecretKeySelector(errs, path+".valueFromSecret", v.ValueFromSecret)
 	}
 }
+
+// validateSecretValue checks a Knative secretKeyRef at path; required says
+// whether it must be set.
+func validateSecretValue(errs *errorList, path string, v *SecretValueFromSource, required bool, what string) {
+	if v == nil || v.SecretKeyRef == nil {
+		if required {
+			errs.add(path+".secretKeyRef", "", "required: %s, as {secretKeyRef: {name: <secret>, key: <key>}}", what)
+		}
+		return
+	}
+	validateSecretKeySelector(errs, path+".secretKeyRef", v.SecretKeyRef)
+}
+
+// validateCEOverrides checks a source's ceOverrides: extension names as
+// CloudEvents allows them, none naming an attribute the source sets.
+func validateCEOverrides(errs *errorList, path string, o *CloudEventOverrides) {
+	if o == nil {
+		return
+	}
+	for _, k := range sortedKeys(o.Extensions) {
+		p := path + ".extensions[" + k + "]"
+		switch {
+		case !extensionNameRe.MatchString(k):
+			errs.add(p, "", "invalid CloudEvents extension name: only lowercase letters and digits (e.g. \"team\", \"env2\")")
+		case slices.Contains(coreAttributes, k):
+			errs.add(p, "", "%q is a CloudEvents attribute the source sets; overrides add extensions only", k)
+		}
+	}
+}

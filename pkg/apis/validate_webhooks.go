@@ -16,38 +16,10 @@ import (
 // repository name.
 var gitHubNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-// validateSecretValue checks a Knative secretKeyRef at path; required says
-// whether it must be set.
-func validateSecretValue(errs *errorList, path string, v *SecretValueFromSource, required bool, what string) {
-	if v.SecretKeyRef == nil {
-		if required {
-			errs.add(path+".secretKeyRef", "", "required: %s, as {secretKeyRef: {name: <secret>, key: <key>}}", what)
-		}
-		return
-	}
-	validateSecretKeySelector(errs, path+".secretKeyRef", v.SecretKeyRef)
-}
-
-// validateCEOverrides checks spec.ceOverrides as a PingSource's are.
-func validateCEOverrides(errs *errorList, o *CloudEventOverrides) {
-	if o == nil {
-		return
-	}
-	for _, k := range sortedKeys(o.Extensions) {
-		path := "spec.ceOverrides.extensions[" + k + "]"
-		switch {
-		case !extensionNameRe.MatchString(k):
-			errs.add(path, "", "invalid CloudEvents extension name: only lowercase letters and digits (e.g. \"team\", \"env2\")")
-		case slices.Contains(coreAttributes, k):
-			errs.add(path, "", "%q is a CloudEvents attribute the source sets; overrides add extensions only", k)
-		}
-	}
-}
-
 func validateWebhookSource(errs *errorList, w *WebhookSource) {
 	s := &w.Spec
 	validateDestination(errs, "spec.sink", &s.Sink, w.ObjectMeta.Namespace, false)
-	validateCEOverrides(errs, s.CloudEventOverrides)
+	validateCEOverrides(errs, "spec.ceOverrides", s.CloudEventOverrides)
 	if strings.TrimSpace(s.EventType) == "" {
 		errs.add("spec.eventType", "", "required: the type attribute of the events (e.g. \"com.example.order.created\")")
 	} else if s.EventType != strings.TrimSpace(s.EventType) {
@@ -90,7 +62,7 @@ func validateWebhookSource(errs *errorList, w *WebhookSource) {
 func validateGitLabSource(errs *errorList, g *GitLabSource) {
 	s := &g.Spec
 	validateDestination(errs, "spec.sink", &s.Sink, g.ObjectMeta.Namespace, false)
-	validateCEOverrides(errs, s.CloudEventOverrides)
+	validateCEOverrides(errs, "spec.ceOverrides", s.CloudEventOverrides)
 	if s.ProjectURL == "" {
 		errs.add("spec.projectUrl", "", "required: the GitLab project's URL (e.g. \"https://gitlab.com/group/project\")")
 	} else if u, err := url.Parse(s.ProjectURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") == "" {
@@ -113,7 +85,7 @@ func validateGitLabSource(errs *errorList, g *GitLabSource) {
 func validateGitHubSource(errs *errorList, g *GitHubSource) {
 	s := &g.Spec
 	validateDestination(errs, "spec.sink", &s.Sink, g.ObjectMeta.Namespace, false)
-	validateCEOverrides(errs, s.CloudEventOverrides)
+	validateCEOverrides(errs, "spec.ceOverrides", s.CloudEventOverrides)
 	const ownerRepo = "must be \"owner/repository\" or an organization alone (e.g. \"knative/eventing\", \"knative\")"
 	if s.OwnerAndRepository == "" {
 		errs.add("spec.ownerAndRepository", "", "required: %s", strings.TrimPrefix(ownerRepo, "must be "))

@@ -127,6 +127,8 @@ func resourcesOf(st *State) compile.Resources {
 			r.GitLabSources = append(r.GitLabSources, t)
 		case *apis.GitHubSource:
 			r.GitHubSources = append(r.GitHubSources, t)
+		case *apis.KafkaSource:
+			r.KafkaSources = append(r.KafkaSources, t)
 		}
 	}
 	return r

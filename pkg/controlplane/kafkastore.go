@@ -692,5 +692,7 @@ func clearStatus(o apis.Object) {
 		t.Status = apis.WebhookSourceStatus{}
 	case *apis.GitHubSource:
 		t.Status = apis.WebhookSourceStatus{}
+	case *apis.KafkaSource:
+		t.Status = apis.KafkaSourceStatus{}
 	}
 }

@@ -82,7 +82,9 @@ func (s *Server) Unmirror(ctx context.Context, k Key) error {
 // DeleteKafkaResources deletes what Kafka holds for a deleted resource: a
 // broker's or channel's topics, a trigger's or subscription's consumer
 // group, every topic and group of a sequence or parallel, a PingSource's
-// internal topic and group, an HTTPPollerSource's or webhook source's. A KafkaSink's
+// internal topic and group, an HTTPPollerSource's or webhook source's, a
+// KafkaSource's retry topic and group (never its topics or consumer group on
+// the source's cluster). A KafkaSink's
 // topic is kept: it holds the user's data (Knative deletes only topics it
 // created; Weft cannot tell those apart). What is already
 // gone counts as deleted; any other failure is returned, so the caller
@@ -107,6 +109,16 @@ func (s *Server) DeleteKafkaResources(ctx context.Context, k Key) error {
 	case apis.KindHTTPPollerSource, apis.KindWebhookSource, apis.KindGitLabSource, apis.KindGitHubSource:
 		return errors.Join(s.deleteTopics(ctx, withRetry(wire.SourceTopic(k.Kind, k.Namespace, k.Name))...),
 			s.deleteGroups(ctx, wire.SourceGroup(k.Kind, k.Namespace, k.Name)))
+	case apis.KindKafkaSource:
+		// Only what Weft made on its own cluster: the retry topic and its
+		// group. The source's topics and spec.consumerGroup are the user's.
+		// The fleet group on the source's cluster is left: the key alone
+		// does not say where that cluster is, which may be unreachable by
+		// now; without members, Kafka drops its offsets after
+		// offsets.retention.minutes (7 days by default) and the group with
+		// them.
+		return errors.Join(s.deleteTopics(ctx, wire.KafkaSourceRetryTopic(k.Namespace, k.Name)),
+			s.deleteGroups(ctx, wire.KafkaSourceRetryGroup(k.Namespace, k.Name)))
 	}
 	return nil
 }

@@ -163,6 +163,7 @@ func (s *Server) plan(st *State, objs []apis.Object) ([]Mutation, []applied, err
 		}
 		if old == nil {
 			m.UID = uuid.NewString()
+			defaultOnCreate(obj)
 			m.Generation = 1
 			m.CreationTimestamp = &now
 			m.ResourceVersion = ""
@@ -170,6 +171,7 @@ func (s *Server) plan(st *State, objs []apis.Object) ([]Mutation, []applied, err
 			results = append(results, applied{obj: obj, action: ActionCreated})
 			continue
 		}
+		keepOnUpdate(old, obj)
 		if err := apis.ValidateUpdate(old, obj); err != nil {
 			fail(err)
 			continue
@@ -228,6 +230,8 @@ func specOnly(o apis.Object) apis.Object {
 		return &apis.GitLabSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
 	case *apis.GitHubSource:
 		return &apis.GitHubSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
+	case *apis.KafkaSource:
+		return &apis.KafkaSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
 	}
 	return o
 }
@@ -609,4 +613,26 @@ func (s *Server) toProto(o apis.Object) (*weftv1.Object, error) {
 	}
 	tm, m := o.GetTypeMeta(), o.GetObjectMeta()
 	return &weftv1.Object{ApiVersion: tm.APIVersion, Kind: tm.Kind, Namespace: m.Namespace, Name: m.Name, Json: b}, nil
+}
+
+// defaultOnCreate fills what is set once, when an object is created, and
+// kept by every update (keepOnUpdate): a KafkaSource's spec.consumerGroup,
+// knative-kafka-source-<uid> (Knative's prefix and a UUID, as its webhook
+// sets it) when the manifest names none. Call it after the uid is set.
+func defaultOnCreate(o apis.Object) {
+	if k, ok := o.(*apis.KafkaSource); ok && k.Spec.ConsumerGroup == "" {
+		k.Spec.ConsumerGroup = apis.KafkaSourceConsumerGroupPrefix + k.ObjectMeta.UID
+	}
+}
+
+// keepOnUpdate carries over from old what defaultOnCreate set and an update
+// leaves unset: a re-applied manifest without spec.consumerGroup keeps the
+// source's group (and its committed offsets) rather than failing as an
+// immutable change.
+func keepOnUpdate(old, new apis.Object) {
+	o, ok1 := old.(*apis.KafkaSource)
+	n, ok2 := new.(*apis.KafkaSource)
+	if ok1 && ok2 && n.Spec.ConsumerGroup == "" {
+		n.Spec.ConsumerGroup = o.Spec.ConsumerGroup
+	}
 }

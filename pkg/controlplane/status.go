@@ -91,6 +91,8 @@ func (s *Server) withStatus(o apis.Object) apis.Object {
 	case *apis.GitHubSource:
 		s.webhookStatus(apis.KindGitHubSource, m, &t.Status, compiled,
 			ceAttributes(apis.GitHubEventTypes(t.Spec.EventTypes), apis.GitHubEventSource(t.Spec.OwnerAndRepository)))
+	case *apis.KafkaSource:
+		s.kafkaSourceStatus(t, compiled)
 	}
 	return o
 }
@@ -370,4 +372,40 @@ func withReady(conds []apis.Condition) []apis.Condition {
 		}
 	}
 	return append([]apis.Condition{ready}, conds...)
+}
+
+// kafkaSourceStatus fills a KafkaSource's status (it has no address): the
+// resolved sink (SinkProvided), the attributes of the events its records
+// that are not CloudEvents become (one per topic), spec.consumers, and
+// whether every dispatcher runs it (Deployed) without a delivery problem
+// (DeliveryHealthy).
+func (s *Server) kafkaSourceStatus(k *apis.KafkaSource, compiled *compile.Compiled) {
+	m := &k.ObjectMeta
+	st := &k.Status
+	st.ObservedGeneration = m.Generation
+	st.CloudEventAttributes = apis.KafkaSourceAttributes(k)
+	if c := k.Spec.Consumers; c != nil {
+		st.Consumers = *c
+	}
+	res, found := compiled.KafkaSources[m.Namespace+"/"+m.Name]
+	if !found {
+		st.Conditions = notCompiled("KafkaSource")
+		return
+	}
+	st.SinkURI = res.SubscriberURI
+	if res.Reason != "" {
+		st.Conditions = withReady([]apis.Condition{
+			cond("SinkProvided", false, res.Reason, res.Message),
+			{Type: "Deployed", Status: apis.ConditionUnknown, Reason: "SinkNotProvided", Message: "not run until spec.sink and spec.delivery resolve"},
+		})
+		return
+	}
+	ok, reason, msg := s.pub.readiness(res.UID, wire.RoleDispatcher)
+	conds := []apis.Condition{
+		cond("SinkProvided", true, "", ""),
+		cond("Deployed", ok, reason, msg),
+	}
+	reason, msg = s.pub.problems(res.UID)
+	conds = append(conds, cond("DeliveryHealthy", reason == "", reason, msg))
+	st.Conditions = withReady(conds)
 }

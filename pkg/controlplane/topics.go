@@ -113,6 +113,10 @@ func (s *Server) topicsOf(o apis.Object) (topicSpec, []string) {
 		m := o.GetObjectMeta()
 		sp.partitions = 1
 		return sp, withRetry(wire.SourceTopic(apis.KindOf(o), m.Namespace, m.Name))
+	case *apis.KafkaSource:
+		// Only its retry topic, on Weft's cluster: spec.topics are the
+		// user's, on the source's cluster, and are never created here.
+		return sp, []string{wire.KafkaSourceRetryTopic(t.ObjectMeta.Namespace, t.ObjectMeta.Name)}
 	}
 	return sp, nil
 }

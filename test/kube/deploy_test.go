@@ -14,11 +14,11 @@ import (
 )
 
 // installObjects is how many objects `kubectl apply -k deploy/kubernetes`
-// installs: 9 CRDs (Broker, Trigger, KafkaSink, Channel, InMemoryChannel,
-// KafkaChannel, Subscription, Sequence, Parallel), the namespace, 3 ServiceAccounts, a ClusterRole and its
+// installs: 10 CRDs (Broker, Trigger, KafkaSink, Channel, InMemoryChannel,
+// KafkaChannel, Subscription, Sequence, Parallel, KafkaSource), the namespace, 3 ServiceAccounts, a ClusterRole and its
 // binding, a Role and its binding, the ConfigMap, 3 Deployments, 2 Services
 // and 3 PodDisruptionBudgets.
-const installObjects = 26
+const installObjects = 27
 
 // builtObjects returns "kind/name" of every object `kubectl kustomize dir`
 // renders, sorted.
@@ -55,7 +55,8 @@ func TestInstallManifestsServerDryRun(t *testing.T) {
 	if out, stderr, err := env.Kubectl(t, "", "wait", "--for=condition=Established", "--timeout=60s",
 		"crd/brokers.eventing.knative.dev", "crd/triggers.eventing.knative.dev", "crd/kafkasinks.eventing.knative.dev",
 		"crd/channels.messaging.knative.dev", "crd/inmemorychannels.messaging.knative.dev", "crd/kafkachannels.messaging.knative.dev",
-		"crd/subscriptions.messaging.knative.dev", "crd/sequences.flows.knative.dev", "crd/parallels.flows.knative.dev"); err != nil {
+		"crd/subscriptions.messaging.knative.dev", "crd/sequences.flows.knative.dev", "crd/parallels.flows.knative.dev",
+		"crd/kafkasources.sources.knative.dev"); err != nil {
 		t.Fatalf("kubectl wait for the CRDs: %v\n%s%s", err, out, stderr)
 	}
 	if out, stderr, err := env.Kubectl(t, "", "apply", "-f", filepath.Join(dir, "20-weft/00-namespace.yaml")); err != nil {
@@ -119,6 +120,8 @@ func TestInstallRBAC(t *testing.T) {
 		{"list", "messaging.knative.dev", "channels", "", "", true},
 		{"list", "messaging.knative.dev", "subscriptions", "", "", true},
 		{"watch", ev, "kafkasinks", "", "", true},
+		{"watch", "sources.knative.dev", "kafkasources", "", "", true},
+		{"patch", "sources.knative.dev", "kafkasources", "status", "team-a", true},
 		{"create", "", "events", "", "team-a", true},
 		{"patch", "events.k8s.io", "events", "", "team-a", true},
 		{"create", "coordination.k8s.io", "leases", "", "weft-system", true},

@@ -60,6 +60,7 @@ import (
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
 	messagingv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1beta1"
+	sourcesv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1beta1"
 )
 
 func init() { envtestcache.Restore() }
@@ -75,7 +76,7 @@ type Env struct {
 	Config *rest.Config
 	// Scheme holds client-go's kinds, apiextensions/v1 and Weft's custom
 	// resources (eventing.knative.dev/v1 and v1alpha1, messaging.knative.dev/v1
-	// and v1beta1, flows.knative.dev/v1).
+	// and v1beta1, flows.knative.dev/v1, sources.knative.dev/v1beta1).
 	Scheme *runtime.Scheme
 	// Client is a controller-runtime client (no cache) using Scheme.
 	Client client.Client
@@ -218,7 +219,7 @@ func start() (env *Env, skip string, err error) {
 	stopMu.Unlock()
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, eventingv1.AddToScheme, eventingv1alpha1.AddToScheme,
-		messagingv1.AddToScheme, messagingv1beta1.AddToScheme, flowsv1.AddToScheme} {
+		messagingv1.AddToScheme, messagingv1beta1.AddToScheme, flowsv1.AddToScheme, sourcesv1beta1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			return nil, "", fmt.Errorf("build scheme: %w", err)
 		}

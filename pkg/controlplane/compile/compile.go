@@ -1,6 +1,6 @@
 // Package compile turns the control plane's resources into the data-plane
-// contract: every broker, channel and flow topic, every KafkaSink and every
-// PingSource's internal topic an ingress entry, every
+// contract: every broker, channel and flow topic, every KafkaSink, every
+// PingSource's internal topic and every KafkaSource an ingress entry, every
 // runnable trigger, subscription, sequence step and parallel branch an
 // egress, references resolved to URLs or, for replies into Weft
 // addressables, to topics. Only the control plane imports it; the data
@@ -45,6 +45,7 @@ type Resources struct {
 	Parallels     []*apis.Parallel
 	KafkaSinks    []*apis.KafkaSink
 	PingSources   []*apis.PingSource
+	KafkaSources  []*apis.KafkaSource
 	// HTTPPollerSources are compiled by poller.go.
 	HTTPPollerSources []*apis.HTTPPollerSource
 	// WebhookSources, GitLabSources and GitHubSources are served by the
@@ -131,6 +132,8 @@ type Compiled struct {
 	Parallels     map[string]ParallelResolution
 	// PingSources holds each PingSource's egress (UID = the source's uid).
 	PingSources map[string]EgressResolution
+	// KafkaSources holds each KafkaSource's egress (UID = the source's uid).
+	KafkaSources map[string]EgressResolution
 	// HTTPPollerSources holds each HTTPPollerSource's egress (UID = the
 	// source's uid; reason SecretResolveFailed when its password does not
 	// resolve).
@@ -155,8 +158,9 @@ const (
 // Compile turns the resources into a contract at version. The result
 // depends only on its inputs (sorted), so every replica compiles the same
 // contract from the same state. Ingresses come in the order brokers,
-// channels, sequences, parallels, KafkaSinks, PingSources, WebhookSources,
-// GitLabSources, GitHubSources, each sorted by namespace and name.
+// channels, sequences, parallels, KafkaSinks, PingSources, KafkaSources,
+// HTTPPollerSources, WebhookSources, GitLabSources, GitHubSources, each
+// sorted by namespace and name.
 func Compile(version uint64, res Resources, opts Options) *Compiled {
 	if opts.ServiceURLTemplate == "" {
 		opts.ServiceURLTemplate = DefaultServiceURLTemplate
@@ -165,8 +169,9 @@ func Compile(version uint64, res Resources, opts Options) *Compiled {
 		Contract: &weftv1.Contract{Version: version}, Triggers: map[string]Resolution{},
 		Channels: map[string]ChannelResolution{}, Subscriptions: map[string]SubscriptionResolution{},
 		Sequences: map[string]SequenceResolution{}, Parallels: map[string]ParallelResolution{},
-		PingSources: map[string]EgressResolution{},
-		Webhooks:    map[string]EgressResolution{},
+		PingSources:  map[string]EgressResolution{},
+		Webhooks:     map[string]EgressResolution{},
+		KafkaSources: map[string]EgressResolution{},
 	}
 	out.HTTPPollerSources = map[string]EgressResolution{}
 	r := resolver{opts: opts, brokers: map[string]*apis.Broker{}, channels: map[string]*apis.Channel{}, exists: map[string]bool{},
@@ -197,6 +202,9 @@ func Compile(version uint64, res Resources, opts Options) *Compiled {
 	}
 	for _, p := range sortedByName(res.PingSources, func(p *apis.PingSource) *apis.ObjectMeta { return &p.ObjectMeta }) {
 		out.compilePingSource(r, p)
+	}
+	for _, k := range sortedByName(res.KafkaSources, func(k *apis.KafkaSource) *apis.ObjectMeta { return &k.ObjectMeta }) {
+		out.compileKafkaSource(r, k)
 	}
 	for _, p := range sortedByName(res.HTTPPollerSources, func(p *apis.HTTPPollerSource) *apis.ObjectMeta { return &p.ObjectMeta }) {
 		out.compileHTTPPollerSource(r, p)

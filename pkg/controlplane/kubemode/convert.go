@@ -12,6 +12,7 @@ import (
 	eventingv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1alpha1"
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
+	sourcesv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1beta1"
 )
 
 // lastAppliedAnnotation is kubectl's copy of the last applied manifest: it
@@ -120,6 +121,16 @@ func kafkaSinkToAPI(k *eventingv1alpha1.KafkaSink) *apis.KafkaSink {
 	c := k.DeepCopy()
 	return &apis.KafkaSink{
 		TypeMeta:   apis.TypeMeta{APIVersion: apis.EventingV1alpha1, Kind: apis.KindKafkaSink},
+		ObjectMeta: metaToAPI(&c.ObjectMeta),
+		Spec:       c.Spec,
+	}
+}
+
+// kafkaSourceToAPI is k as Weft's resource type (spec only).
+func kafkaSourceToAPI(k *sourcesv1beta1.KafkaSource) *apis.KafkaSource {
+	c := k.DeepCopy()
+	return &apis.KafkaSource{
+		TypeMeta:   apis.TypeMeta{APIVersion: apis.SourcesV1beta1, Kind: apis.KindKafkaSource},
 		ObjectMeta: metaToAPI(&c.ObjectMeta),
 		Spec:       c.Spec,
 	}

@@ -7,6 +7,7 @@ import (
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
 	messagingv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1beta1"
+	sourcesv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1beta1"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -110,6 +111,20 @@ var kafkaSinkKind = kindOps{
 	},
 }
 
+// kafkaSourceKind is sources.knative.dev/v1beta1 KafkaSource: no class, a
+// sink and dead-letter sink to resolve (a referrer, as the flows are), and a
+// retry topic on Weft's cluster its finalizer removes (never the source's
+// topics or consumer group), so the generic kindReconciler serves it.
+var kafkaSourceKind = kindOps{
+	kind: apis.KindKafkaSource, stored: apis.KindKafkaSource,
+	newObj: func() client.Object { return &sourcesv1beta1.KafkaSource{} }, newList: func() client.ObjectList { return &sourcesv1beta1.KafkaSourceList{} },
+	toAPI: func(o client.Object) apis.Object { return kafkaSourceToAPI(o.(*sourcesv1beta1.KafkaSource)) },
+	status: func(o client.Object) (any, *apis.Status) {
+		k := o.(*sourcesv1beta1.KafkaSource)
+		return &k.Status, &k.Status.Status
+	},
+}
+
 // brokerKind and triggerKind are the eventing kinds in the same shape, for
 // the code that walks every reconciled kind (reference watches).
 var (
@@ -150,6 +165,8 @@ func storedStatus(o apis.Object) (whole any, common *apis.Status) {
 	case *apis.Parallel:
 		return &t.Status, &t.Status.Status
 	case *apis.KafkaSink:
+		return &t.Status, &t.Status.Status
+	case *apis.KafkaSource:
 		return &t.Status, &t.Status.Status
 	}
 	return nil, nil

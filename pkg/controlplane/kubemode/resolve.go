@@ -95,6 +95,9 @@ func destinations(o apis.Object) map[string]*apis.Destination {
 		}
 		add("spec.reply", t.Spec.Reply)
 		template(t.Spec.ChannelTemplate)
+	case *apis.KafkaSource:
+		add("spec.sink", &t.Spec.Sink)
+		dls("spec.delivery", t.Spec.Delivery)
 	}
 	return out
 }

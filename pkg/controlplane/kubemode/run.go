@@ -1,7 +1,7 @@
 // Package kubemode runs Weft's control plane on the Kubernetes API
 // (controlplane --store kubernetes): Brokers and Triggers, Channels
 // (Channel, InMemoryChannel, KafkaChannel), Subscriptions, Sequences,
-// Parallels and KafkaSinks are custom resources with Knative's group, version
+// Parallels, KafkaSinks and KafkaSources are custom resources with Knative's group, version
 // and kind. The
 // elected leader reconciles them (Brokers of Weft's broker class, Triggers of
 // those Brokers) — one reconciler per kind, with a finalizer for their Kafka
@@ -49,10 +49,11 @@ import (
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
 	messagingv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1beta1"
+	sourcesv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1beta1"
 )
 
 // readOnlyWhy is what the resource API answers an Apply or Delete.
-const readOnlyWhy = "this control plane runs on the Kubernetes API (--store kubernetes): change Brokers, Triggers, Channels, Subscriptions, Sequences, Parallels and KafkaSinks with kubectl"
+const readOnlyWhy = "this control plane runs on the Kubernetes API (--store kubernetes): change Brokers, Triggers, Channels, Subscriptions, Sequences, Parallels, KafkaSinks and KafkaSources with kubectl"
 
 // Field indexes on the watched kinds.
 const (
@@ -85,7 +86,7 @@ func Run(ctx context.Context, cfg controlplane.Config, opts ...controlplane.Opti
 	g.Go(func() error {
 		select {
 		case <-mgr.Elected():
-			srv.Logger().Info("leading: reconciling Brokers, Triggers, Channels, Subscriptions, Sequences, Parallels and KafkaSinks", "broker_class", cfg.BrokerClass,
+			srv.Logger().Info("leading: reconciling Brokers, Triggers, Channels, Subscriptions, Sequences, Parallels, KafkaSinks and KafkaSources", "broker_class", cfg.BrokerClass,
 				"default_class", cfg.DefaultBrokerClass, "lease", cfg.LeaderElectionNamespace+"/"+cfg.LeaderElectionID, "leader_election", cfg.LeaderElect)
 		case <-gctx.Done():
 		}
@@ -116,13 +117,13 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 
 // Scheme holds the kinds the control plane reads: client-go's and
 // eventing.knative.dev/v1 and v1alpha1, messaging.knative.dev/v1 and
-// v1beta1, flows.knative.dev/v1.
+// v1beta1, flows.knative.dev/v1, sources.knative.dev/v1beta1.
 func Scheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {
 		return nil, fmt.Errorf("build scheme: %w", err)
 	}
-	for _, add := range []func(*runtime.Scheme) error{eventingv1.AddToScheme, eventingv1alpha1.AddToScheme, messagingv1.AddToScheme, messagingv1beta1.AddToScheme, flowsv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{eventingv1.AddToScheme, eventingv1alpha1.AddToScheme, messagingv1.AddToScheme, messagingv1beta1.AddToScheme, flowsv1.AddToScheme, sourcesv1beta1.AddToScheme} {
 		if err := add(s); err != nil {
 			return nil, fmt.Errorf("build scheme: %w", err)
 		}
@@ -168,7 +169,7 @@ func NewManager(rc *rest.Config, cfg controlplane.Config, logger *slog.Logger) (
 }
 
 // Setup registers the reconcilers of srv with mgr: Broker, Trigger, one per
-// channel kind, Subscription, Sequence, Parallel and KafkaSink.
+// channel kind, Subscription, Sequence, Parallel, KafkaSink and KafkaSource.
 func Setup(mgr manager.Manager, srv *controlplane.Server) error {
 	cfg := srv.Config()
 	idx := mgr.GetFieldIndexer()
@@ -192,7 +193,8 @@ func Setup(mgr manager.Manager, srv *controlplane.Server) error {
 	}); err != nil {
 		return fmt.Errorf("index brokers by reference: %w", err)
 	}
-	flowKinds := []kindOps{subscriptionKind, sequenceKind, parallelKind}
+	// A KafkaSource is reconciled as the flows are: it refers to its sink.
+	flowKinds := []kindOps{subscriptionKind, sequenceKind, parallelKind, kafkaSourceKind}
 	for _, k := range append(slices.Clone(channelKinds), flowKinds...) {
 		if err := idx.IndexField(ctx, k.newObj(), indexRefs, func(o client.Object) []string {
 			return refKeysOf(k.toAPI(o))
