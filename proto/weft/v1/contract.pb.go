@@ -284,7 +284,13 @@ type Ingress struct {
 	// poller, for an HTTPPollerSource's internal topic (kind
 	// "HTTPPollerSource", no path), is what the dispatcher owning the topic's
 	// partition 0 polls, one record per poll, which its egress delivers.
-	Poller        *HTTPPoller `protobuf:"bytes,14,opt,name=poller,proto3" json:"poller,omitempty"`
+	Poller *HTTPPoller `protobuf:"bytes,14,opt,name=poller,proto3" json:"poller,omitempty"`
+	// auth, when set, is who may send to this entry: the ingress verifies a
+	// bearer token (OIDC/JWT) and the EventPolicies that apply.
+	Auth *IngressAuth `protobuf:"bytes,15,opt,name=auth,proto3" json:"auth,omitempty"`
+	// kafka_auth is how a KafkaSink reaches its cluster (TLS and SASL from
+	// spec.auth.secret); unset: plaintext, no authentication.
+	KafkaAuth     *KafkaAuth `protobuf:"bytes,16,opt,name=kafka_auth,json=kafkaAuth,proto3" json:"kafka_auth,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -417,6 +423,257 @@ func (x *Ingress) GetPoller() *HTTPPoller {
 	return nil
 }
 
+func (x *Ingress) GetAuth() *IngressAuth {
+	if x != nil {
+		return x.Auth
+	}
+	return nil
+}
+
+func (x *Ingress) GetKafkaAuth() *KafkaAuth {
+	if x != nil {
+		return x.KafkaAuth
+	}
+	return nil
+}
+
+// IngressAuth is who may send to an ingress entry (Knative's EventPolicy
+// with OIDC authentication).
+type IngressAuth struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// audience is what a token's "aud" must contain: the entry's audience
+	// (Knative: the addressable's, e.g. "eventing.knative.dev/broker/{ns}/{name}").
+	Audience string `protobuf:"bytes,1,opt,name=audience,proto3" json:"audience,omitempty"`
+	// policies are the EventPolicies that apply to the entry; a sender is
+	// admitted when one of them admits its subject and the event passes that
+	// policy's filters.
+	Policies []*EventPolicyRule `protobuf:"bytes,2,rep,name=policies,proto3" json:"policies,omitempty"`
+	// default_mode applies when no policy does: "allow-all" (any valid token),
+	// "allow-same-namespace" (tokens of the entry's namespace's service
+	// accounts) or "deny-all".
+	DefaultMode   string `protobuf:"bytes,3,opt,name=default_mode,json=defaultMode,proto3" json:"default_mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngressAuth) Reset() {
+	*x = IngressAuth{}
+	mi := &file_weft_v1_contract_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngressAuth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngressAuth) ProtoMessage() {}
+
+func (x *IngressAuth) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_contract_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngressAuth.ProtoReflect.Descriptor instead.
+func (*IngressAuth) Descriptor() ([]byte, []int) {
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *IngressAuth) GetAudience() string {
+	if x != nil {
+		return x.Audience
+	}
+	return ""
+}
+
+func (x *IngressAuth) GetPolicies() []*EventPolicyRule {
+	if x != nil {
+		return x.Policies
+	}
+	return nil
+}
+
+func (x *IngressAuth) GetDefaultMode() string {
+	if x != nil {
+		return x.DefaultMode
+	}
+	return ""
+}
+
+// EventPolicyRule is one compiled EventPolicy.
+type EventPolicyRule struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// subjects admitted: exact, or a prefix ending in "*"; empty admits every
+	// authenticated sender.
+	Subjects []string `protobuf:"bytes,3,rep,name=subjects,proto3" json:"subjects,omitempty"`
+	// filters every admitted event must pass (all of them).
+	Filters       []*Filter `protobuf:"bytes,4,rep,name=filters,proto3" json:"filters,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventPolicyRule) Reset() {
+	*x = EventPolicyRule{}
+	mi := &file_weft_v1_contract_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventPolicyRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventPolicyRule) ProtoMessage() {}
+
+func (x *EventPolicyRule) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_contract_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventPolicyRule.ProtoReflect.Descriptor instead.
+func (*EventPolicyRule) Descriptor() ([]byte, []int) {
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *EventPolicyRule) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *EventPolicyRule) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *EventPolicyRule) GetSubjects() []string {
+	if x != nil {
+		return x.Subjects
+	}
+	return nil
+}
+
+func (x *EventPolicyRule) GetFilters() []*Filter {
+	if x != nil {
+		return x.Filters
+	}
+	return nil
+}
+
+// KafkaAuth is how a client reaches a Kafka cluster other than Weft's own.
+type KafkaAuth struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Tls   bool                   `protobuf:"varint,1,opt,name=tls,proto3" json:"tls,omitempty"`
+	// ca_cert, cert and key are PEM (cert and key: a client certificate).
+	CaCert string `protobuf:"bytes,2,opt,name=ca_cert,json=caCert,proto3" json:"ca_cert,omitempty"`
+	Cert   string `protobuf:"bytes,3,opt,name=cert,proto3" json:"cert,omitempty"`
+	Key    string `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
+	// sasl_mechanism is "", "PLAIN", "SCRAM-SHA-256" or "SCRAM-SHA-512".
+	SaslMechanism string `protobuf:"bytes,5,opt,name=sasl_mechanism,json=saslMechanism,proto3" json:"sasl_mechanism,omitempty"`
+	SaslUser      string `protobuf:"bytes,6,opt,name=sasl_user,json=saslUser,proto3" json:"sasl_user,omitempty"`
+	SaslPassword  string `protobuf:"bytes,7,opt,name=sasl_password,json=saslPassword,proto3" json:"sasl_password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KafkaAuth) Reset() {
+	*x = KafkaAuth{}
+	mi := &file_weft_v1_contract_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KafkaAuth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KafkaAuth) ProtoMessage() {}
+
+func (x *KafkaAuth) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_contract_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KafkaAuth.ProtoReflect.Descriptor instead.
+func (*KafkaAuth) Descriptor() ([]byte, []int) {
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *KafkaAuth) GetTls() bool {
+	if x != nil {
+		return x.Tls
+	}
+	return false
+}
+
+func (x *KafkaAuth) GetCaCert() string {
+	if x != nil {
+		return x.CaCert
+	}
+	return ""
+}
+
+func (x *KafkaAuth) GetCert() string {
+	if x != nil {
+		return x.Cert
+	}
+	return ""
+}
+
+func (x *KafkaAuth) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *KafkaAuth) GetSaslMechanism() string {
+	if x != nil {
+		return x.SaslMechanism
+	}
+	return ""
+}
+
+func (x *KafkaAuth) GetSaslUser() string {
+	if x != nil {
+		return x.SaslUser
+	}
+	return ""
+}
+
+func (x *KafkaAuth) GetSaslPassword() string {
+	if x != nil {
+		return x.SaslPassword
+	}
+	return ""
+}
+
 // KafkaSourceSpec is a compiled KafkaSource.
 type KafkaSourceSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -435,14 +692,17 @@ type KafkaSourceSpec struct {
 	Extensions map[string]string `protobuf:"bytes,5,rep,name=extensions,proto3" json:"extensions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// key_type is the label kafkasources.sources.knative.dev/key-type:
 	// "string" (""), "int", "float" or "byte-array".
-	KeyType       string `protobuf:"bytes,6,opt,name=key_type,json=keyType,proto3" json:"key_type,omitempty"`
+	KeyType string `protobuf:"bytes,6,opt,name=key_type,json=keyType,proto3" json:"key_type,omitempty"`
+	// auth is how the dispatcher reaches the source's cluster (spec.net);
+	// unset: plaintext, no authentication.
+	Auth          *KafkaAuth `protobuf:"bytes,7,opt,name=auth,proto3" json:"auth,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *KafkaSourceSpec) Reset() {
 	*x = KafkaSourceSpec{}
-	mi := &file_weft_v1_contract_proto_msgTypes[2]
+	mi := &file_weft_v1_contract_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -454,7 +714,7 @@ func (x *KafkaSourceSpec) String() string {
 func (*KafkaSourceSpec) ProtoMessage() {}
 
 func (x *KafkaSourceSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[2]
+	mi := &file_weft_v1_contract_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -467,7 +727,7 @@ func (x *KafkaSourceSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KafkaSourceSpec.ProtoReflect.Descriptor instead.
 func (*KafkaSourceSpec) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{2}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *KafkaSourceSpec) GetBootstrapServers() []string {
@@ -512,6 +772,13 @@ func (x *KafkaSourceSpec) GetKeyType() string {
 	return ""
 }
 
+func (x *KafkaSourceSpec) GetAuth() *KafkaAuth {
+	if x != nil {
+		return x.Auth
+	}
+	return nil
+}
+
 // Webhook is a compiled webhook source.
 type Webhook struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -541,7 +808,7 @@ type Webhook struct {
 
 func (x *Webhook) Reset() {
 	*x = Webhook{}
-	mi := &file_weft_v1_contract_proto_msgTypes[3]
+	mi := &file_weft_v1_contract_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -553,7 +820,7 @@ func (x *Webhook) String() string {
 func (*Webhook) ProtoMessage() {}
 
 func (x *Webhook) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[3]
+	mi := &file_weft_v1_contract_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -566,7 +833,7 @@ func (x *Webhook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
 func (*Webhook) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{3}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Webhook) GetType() string {
@@ -647,7 +914,7 @@ type HTTPPoller struct {
 
 func (x *HTTPPoller) Reset() {
 	*x = HTTPPoller{}
-	mi := &file_weft_v1_contract_proto_msgTypes[4]
+	mi := &file_weft_v1_contract_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -659,7 +926,7 @@ func (x *HTTPPoller) String() string {
 func (*HTTPPoller) ProtoMessage() {}
 
 func (x *HTTPPoller) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[4]
+	mi := &file_weft_v1_contract_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -672,7 +939,7 @@ func (x *HTTPPoller) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPPoller.ProtoReflect.Descriptor instead.
 func (*HTTPPoller) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{4}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *HTTPPoller) GetEndpoint() string {
@@ -776,7 +1043,7 @@ type PingSchedule struct {
 
 func (x *PingSchedule) Reset() {
 	*x = PingSchedule{}
-	mi := &file_weft_v1_contract_proto_msgTypes[5]
+	mi := &file_weft_v1_contract_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -788,7 +1055,7 @@ func (x *PingSchedule) String() string {
 func (*PingSchedule) ProtoMessage() {}
 
 func (x *PingSchedule) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[5]
+	mi := &file_weft_v1_contract_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -801,7 +1068,7 @@ func (x *PingSchedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingSchedule.ProtoReflect.Descriptor instead.
 func (*PingSchedule) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{5}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PingSchedule) GetSchedule() string {
@@ -893,14 +1160,20 @@ type Egress struct {
 	// 404, 408, 409, 429) a decision, not a failure: the event is dropped for
 	// this egress without going to the dead-letter sink. A Parallel branch's
 	// filter works this way.
-	DropRejected  bool `protobuf:"varint,16,opt,name=drop_rejected,json=dropRejected,proto3" json:"drop_rejected,omitempty"`
+	DropRejected bool `protobuf:"varint,16,opt,name=drop_rejected,json=dropRejected,proto3" json:"drop_rejected,omitempty"`
+	// ca_certs (PEM) are trusted, besides the process's, when delivering to
+	// an https destination (Knative's Destination.CACerts).
+	CaCerts string `protobuf:"bytes,17,opt,name=ca_certs,json=caCerts,proto3" json:"ca_certs,omitempty"`
+	// audience, when set, makes the dispatcher attach an OIDC token for it
+	// to every delivery (Knative's Destination.audience).
+	Audience      string `protobuf:"bytes,18,opt,name=audience,proto3" json:"audience,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Egress) Reset() {
 	*x = Egress{}
-	mi := &file_weft_v1_contract_proto_msgTypes[6]
+	mi := &file_weft_v1_contract_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -912,7 +1185,7 @@ func (x *Egress) String() string {
 func (*Egress) ProtoMessage() {}
 
 func (x *Egress) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[6]
+	mi := &file_weft_v1_contract_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -925,7 +1198,7 @@ func (x *Egress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Egress.ProtoReflect.Descriptor instead.
 func (*Egress) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{6}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Egress) GetUid() string {
@@ -1040,6 +1313,20 @@ func (x *Egress) GetDropRejected() bool {
 	return false
 }
 
+func (x *Egress) GetCaCerts() string {
+	if x != nil {
+		return x.CaCerts
+	}
+	return ""
+}
+
+func (x *Egress) GetAudience() string {
+	if x != nil {
+		return x.Audience
+	}
+	return ""
+}
+
 // Filter is one entry of a Trigger's filters list: exactly one dialect.
 type Filter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1059,7 +1346,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_weft_v1_contract_proto_msgTypes[7]
+	mi := &file_weft_v1_contract_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1071,7 +1358,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[7]
+	mi := &file_weft_v1_contract_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1084,7 +1371,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{7}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Filter) GetDialect() isFilter_Dialect {
@@ -1212,7 +1499,7 @@ type Attributes struct {
 
 func (x *Attributes) Reset() {
 	*x = Attributes{}
-	mi := &file_weft_v1_contract_proto_msgTypes[8]
+	mi := &file_weft_v1_contract_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1224,7 +1511,7 @@ func (x *Attributes) String() string {
 func (*Attributes) ProtoMessage() {}
 
 func (x *Attributes) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[8]
+	mi := &file_weft_v1_contract_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1237,7 +1524,7 @@ func (x *Attributes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attributes.ProtoReflect.Descriptor instead.
 func (*Attributes) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{8}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Attributes) GetAttributes() map[string]string {
@@ -1256,7 +1543,7 @@ type FilterList struct {
 
 func (x *FilterList) Reset() {
 	*x = FilterList{}
-	mi := &file_weft_v1_contract_proto_msgTypes[9]
+	mi := &file_weft_v1_contract_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1268,7 +1555,7 @@ func (x *FilterList) String() string {
 func (*FilterList) ProtoMessage() {}
 
 func (x *FilterList) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[9]
+	mi := &file_weft_v1_contract_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1281,7 +1568,7 @@ func (x *FilterList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FilterList.ProtoReflect.Descriptor instead.
 func (*FilterList) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{9}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FilterList) GetFilters() []*Filter {
@@ -1312,7 +1599,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_weft_v1_contract_proto_msgTypes[10]
+	mi := &file_weft_v1_contract_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1324,7 +1611,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[10]
+	mi := &file_weft_v1_contract_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1337,7 +1624,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{10}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Delivery) GetRetry() int32 {
@@ -1403,7 +1690,7 @@ type WatchContractRequest struct {
 
 func (x *WatchContractRequest) Reset() {
 	*x = WatchContractRequest{}
-	mi := &file_weft_v1_contract_proto_msgTypes[11]
+	mi := &file_weft_v1_contract_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1415,7 +1702,7 @@ func (x *WatchContractRequest) String() string {
 func (*WatchContractRequest) ProtoMessage() {}
 
 func (x *WatchContractRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[11]
+	mi := &file_weft_v1_contract_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1428,7 +1715,7 @@ func (x *WatchContractRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchContractRequest.ProtoReflect.Descriptor instead.
 func (*WatchContractRequest) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{11}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WatchContractRequest) GetProcessId() string {
@@ -1488,7 +1775,7 @@ type EgressProblem struct {
 
 func (x *EgressProblem) Reset() {
 	*x = EgressProblem{}
-	mi := &file_weft_v1_contract_proto_msgTypes[12]
+	mi := &file_weft_v1_contract_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1500,7 +1787,7 @@ func (x *EgressProblem) String() string {
 func (*EgressProblem) ProtoMessage() {}
 
 func (x *EgressProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[12]
+	mi := &file_weft_v1_contract_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1513,7 +1800,7 @@ func (x *EgressProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EgressProblem.ProtoReflect.Descriptor instead.
 func (*EgressProblem) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{12}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *EgressProblem) GetUid() string {
@@ -1544,7 +1831,7 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\x16weft/v1/contract.proto\x12\aweft.v1\"T\n" +
 	"\bContract\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12.\n" +
-	"\tingresses\x18\x02 \x03(\v2\x10.weft.v1.IngressR\tingresses\"\xe9\x03\n" +
+	"\tingresses\x18\x02 \x03(\v2\x10.weft.v1.IngressR\tingresses\"\xc6\x04\n" +
 	"\aIngress\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1c\n" +
@@ -1562,7 +1849,27 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\x04ping\x18\v \x01(\v2\x15.weft.v1.PingScheduleR\x04ping\x12;\n" +
 	"\fkafka_source\x18\f \x01(\v2\x18.weft.v1.KafkaSourceSpecR\vkafkaSource\x12*\n" +
 	"\awebhook\x18\r \x01(\v2\x10.weft.v1.WebhookR\awebhook\x12+\n" +
-	"\x06poller\x18\x0e \x01(\v2\x13.weft.v1.HTTPPollerR\x06poller\"\xbc\x02\n" +
+	"\x06poller\x18\x0e \x01(\v2\x13.weft.v1.HTTPPollerR\x06poller\x12(\n" +
+	"\x04auth\x18\x0f \x01(\v2\x14.weft.v1.IngressAuthR\x04auth\x121\n" +
+	"\n" +
+	"kafka_auth\x18\x10 \x01(\v2\x12.weft.v1.KafkaAuthR\tkafkaAuth\"\x82\x01\n" +
+	"\vIngressAuth\x12\x1a\n" +
+	"\baudience\x18\x01 \x01(\tR\baudience\x124\n" +
+	"\bpolicies\x18\x02 \x03(\v2\x18.weft.v1.EventPolicyRuleR\bpolicies\x12!\n" +
+	"\fdefault_mode\x18\x03 \x01(\tR\vdefaultMode\"\x8a\x01\n" +
+	"\x0fEventPolicyRule\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
+	"\bsubjects\x18\x03 \x03(\tR\bsubjects\x12)\n" +
+	"\afilters\x18\x04 \x03(\v2\x0f.weft.v1.FilterR\afilters\"\xc5\x01\n" +
+	"\tKafkaAuth\x12\x10\n" +
+	"\x03tls\x18\x01 \x01(\bR\x03tls\x12\x17\n" +
+	"\aca_cert\x18\x02 \x01(\tR\x06caCert\x12\x12\n" +
+	"\x04cert\x18\x03 \x01(\tR\x04cert\x12\x10\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key\x12%\n" +
+	"\x0esasl_mechanism\x18\x05 \x01(\tR\rsaslMechanism\x12\x1b\n" +
+	"\tsasl_user\x18\x06 \x01(\tR\bsaslUser\x12#\n" +
+	"\rsasl_password\x18\a \x01(\tR\fsaslPassword\"\xe4\x02\n" +
 	"\x0fKafkaSourceSpec\x12+\n" +
 	"\x11bootstrap_servers\x18\x01 \x03(\tR\x10bootstrapServers\x12\x16\n" +
 	"\x06topics\x18\x02 \x03(\tR\x06topics\x12\x1f\n" +
@@ -1573,7 +1880,8 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\n" +
 	"extensions\x18\x05 \x03(\v2(.weft.v1.KafkaSourceSpec.ExtensionsEntryR\n" +
 	"extensions\x12\x19\n" +
-	"\bkey_type\x18\x06 \x01(\tR\akeyType\x1a=\n" +
+	"\bkey_type\x18\x06 \x01(\tR\akeyType\x12&\n" +
+	"\x04auth\x18\a \x01(\v2\x12.weft.v1.KafkaAuthR\x04auth\x1a=\n" +
 	"\x0fExtensionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf9\x02\n" +
@@ -1628,7 +1936,7 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"extensions\x1a=\n" +
 	"\x0fExtensionsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x97\x05\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xce\x05\n" +
 	"\x06Egress\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x12\n" +
@@ -1651,7 +1959,9 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\rmax_in_flight\x18\r \x01(\x05R\vmaxInFlight\x12\x1b\n" +
 	"\treply_url\x18\x0e \x01(\tR\breplyUrl\x12\x12\n" +
 	"\x04kind\x18\x0f \x01(\tR\x04kind\x12#\n" +
-	"\rdrop_rejected\x18\x10 \x01(\bR\fdropRejected\x1a=\n" +
+	"\rdrop_rejected\x18\x10 \x01(\bR\fdropRejected\x12\x19\n" +
+	"\bca_certs\x18\x11 \x01(\tR\acaCerts\x12\x1a\n" +
+	"\baudience\x18\x12 \x01(\tR\baudience\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xad\x02\n" +
@@ -1724,66 +2034,74 @@ func file_weft_v1_contract_proto_rawDescGZIP() []byte {
 }
 
 var file_weft_v1_contract_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_weft_v1_contract_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_weft_v1_contract_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_weft_v1_contract_proto_goTypes = []any{
 	(DeliveryOrder)(0),           // 0: weft.v1.DeliveryOrder
 	(InitialOffset)(0),           // 1: weft.v1.InitialOffset
 	(BackoffPolicy)(0),           // 2: weft.v1.BackoffPolicy
 	(*Contract)(nil),             // 3: weft.v1.Contract
 	(*Ingress)(nil),              // 4: weft.v1.Ingress
-	(*KafkaSourceSpec)(nil),      // 5: weft.v1.KafkaSourceSpec
-	(*Webhook)(nil),              // 6: weft.v1.Webhook
-	(*HTTPPoller)(nil),           // 7: weft.v1.HTTPPoller
-	(*PingSchedule)(nil),         // 8: weft.v1.PingSchedule
-	(*Egress)(nil),               // 9: weft.v1.Egress
-	(*Filter)(nil),               // 10: weft.v1.Filter
-	(*Attributes)(nil),           // 11: weft.v1.Attributes
-	(*FilterList)(nil),           // 12: weft.v1.FilterList
-	(*Delivery)(nil),             // 13: weft.v1.Delivery
-	(*WatchContractRequest)(nil), // 14: weft.v1.WatchContractRequest
-	(*EgressProblem)(nil),        // 15: weft.v1.EgressProblem
-	nil,                          // 16: weft.v1.KafkaSourceSpec.ExtensionsEntry
-	nil,                          // 17: weft.v1.Webhook.ExtensionsEntry
-	nil,                          // 18: weft.v1.HTTPPoller.HeadersEntry
-	nil,                          // 19: weft.v1.HTTPPoller.ExtensionsEntry
-	nil,                          // 20: weft.v1.PingSchedule.ExtensionsEntry
-	nil,                          // 21: weft.v1.Egress.AttributesEntry
-	nil,                          // 22: weft.v1.Attributes.AttributesEntry
+	(*IngressAuth)(nil),          // 5: weft.v1.IngressAuth
+	(*EventPolicyRule)(nil),      // 6: weft.v1.EventPolicyRule
+	(*KafkaAuth)(nil),            // 7: weft.v1.KafkaAuth
+	(*KafkaSourceSpec)(nil),      // 8: weft.v1.KafkaSourceSpec
+	(*Webhook)(nil),              // 9: weft.v1.Webhook
+	(*HTTPPoller)(nil),           // 10: weft.v1.HTTPPoller
+	(*PingSchedule)(nil),         // 11: weft.v1.PingSchedule
+	(*Egress)(nil),               // 12: weft.v1.Egress
+	(*Filter)(nil),               // 13: weft.v1.Filter
+	(*Attributes)(nil),           // 14: weft.v1.Attributes
+	(*FilterList)(nil),           // 15: weft.v1.FilterList
+	(*Delivery)(nil),             // 16: weft.v1.Delivery
+	(*WatchContractRequest)(nil), // 17: weft.v1.WatchContractRequest
+	(*EgressProblem)(nil),        // 18: weft.v1.EgressProblem
+	nil,                          // 19: weft.v1.KafkaSourceSpec.ExtensionsEntry
+	nil,                          // 20: weft.v1.Webhook.ExtensionsEntry
+	nil,                          // 21: weft.v1.HTTPPoller.HeadersEntry
+	nil,                          // 22: weft.v1.HTTPPoller.ExtensionsEntry
+	nil,                          // 23: weft.v1.PingSchedule.ExtensionsEntry
+	nil,                          // 24: weft.v1.Egress.AttributesEntry
+	nil,                          // 25: weft.v1.Attributes.AttributesEntry
 }
 var file_weft_v1_contract_proto_depIdxs = []int32{
 	4,  // 0: weft.v1.Contract.ingresses:type_name -> weft.v1.Ingress
-	9,  // 1: weft.v1.Ingress.egresses:type_name -> weft.v1.Egress
-	8,  // 2: weft.v1.Ingress.ping:type_name -> weft.v1.PingSchedule
-	5,  // 3: weft.v1.Ingress.kafka_source:type_name -> weft.v1.KafkaSourceSpec
-	6,  // 4: weft.v1.Ingress.webhook:type_name -> weft.v1.Webhook
-	7,  // 5: weft.v1.Ingress.poller:type_name -> weft.v1.HTTPPoller
-	16, // 6: weft.v1.KafkaSourceSpec.extensions:type_name -> weft.v1.KafkaSourceSpec.ExtensionsEntry
-	17, // 7: weft.v1.Webhook.extensions:type_name -> weft.v1.Webhook.ExtensionsEntry
-	18, // 8: weft.v1.HTTPPoller.headers:type_name -> weft.v1.HTTPPoller.HeadersEntry
-	19, // 9: weft.v1.HTTPPoller.extensions:type_name -> weft.v1.HTTPPoller.ExtensionsEntry
-	20, // 10: weft.v1.PingSchedule.extensions:type_name -> weft.v1.PingSchedule.ExtensionsEntry
-	21, // 11: weft.v1.Egress.attributes:type_name -> weft.v1.Egress.AttributesEntry
-	10, // 12: weft.v1.Egress.filters:type_name -> weft.v1.Filter
-	13, // 13: weft.v1.Egress.delivery:type_name -> weft.v1.Delivery
-	0,  // 14: weft.v1.Egress.order:type_name -> weft.v1.DeliveryOrder
-	1,  // 15: weft.v1.Egress.initial_offset:type_name -> weft.v1.InitialOffset
-	11, // 16: weft.v1.Filter.exact:type_name -> weft.v1.Attributes
-	11, // 17: weft.v1.Filter.prefix:type_name -> weft.v1.Attributes
-	11, // 18: weft.v1.Filter.suffix:type_name -> weft.v1.Attributes
-	12, // 19: weft.v1.Filter.all:type_name -> weft.v1.FilterList
-	12, // 20: weft.v1.Filter.any:type_name -> weft.v1.FilterList
-	10, // 21: weft.v1.Filter.not:type_name -> weft.v1.Filter
-	22, // 22: weft.v1.Attributes.attributes:type_name -> weft.v1.Attributes.AttributesEntry
-	10, // 23: weft.v1.FilterList.filters:type_name -> weft.v1.Filter
-	2,  // 24: weft.v1.Delivery.backoff_policy:type_name -> weft.v1.BackoffPolicy
-	15, // 25: weft.v1.WatchContractRequest.problems:type_name -> weft.v1.EgressProblem
-	14, // 26: weft.v1.ContractService.WatchContract:input_type -> weft.v1.WatchContractRequest
-	3,  // 27: weft.v1.ContractService.WatchContract:output_type -> weft.v1.Contract
-	27, // [27:28] is the sub-list for method output_type
-	26, // [26:27] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	12, // 1: weft.v1.Ingress.egresses:type_name -> weft.v1.Egress
+	11, // 2: weft.v1.Ingress.ping:type_name -> weft.v1.PingSchedule
+	8,  // 3: weft.v1.Ingress.kafka_source:type_name -> weft.v1.KafkaSourceSpec
+	9,  // 4: weft.v1.Ingress.webhook:type_name -> weft.v1.Webhook
+	10, // 5: weft.v1.Ingress.poller:type_name -> weft.v1.HTTPPoller
+	5,  // 6: weft.v1.Ingress.auth:type_name -> weft.v1.IngressAuth
+	7,  // 7: weft.v1.Ingress.kafka_auth:type_name -> weft.v1.KafkaAuth
+	6,  // 8: weft.v1.IngressAuth.policies:type_name -> weft.v1.EventPolicyRule
+	13, // 9: weft.v1.EventPolicyRule.filters:type_name -> weft.v1.Filter
+	19, // 10: weft.v1.KafkaSourceSpec.extensions:type_name -> weft.v1.KafkaSourceSpec.ExtensionsEntry
+	7,  // 11: weft.v1.KafkaSourceSpec.auth:type_name -> weft.v1.KafkaAuth
+	20, // 12: weft.v1.Webhook.extensions:type_name -> weft.v1.Webhook.ExtensionsEntry
+	21, // 13: weft.v1.HTTPPoller.headers:type_name -> weft.v1.HTTPPoller.HeadersEntry
+	22, // 14: weft.v1.HTTPPoller.extensions:type_name -> weft.v1.HTTPPoller.ExtensionsEntry
+	23, // 15: weft.v1.PingSchedule.extensions:type_name -> weft.v1.PingSchedule.ExtensionsEntry
+	24, // 16: weft.v1.Egress.attributes:type_name -> weft.v1.Egress.AttributesEntry
+	13, // 17: weft.v1.Egress.filters:type_name -> weft.v1.Filter
+	16, // 18: weft.v1.Egress.delivery:type_name -> weft.v1.Delivery
+	0,  // 19: weft.v1.Egress.order:type_name -> weft.v1.DeliveryOrder
+	1,  // 20: weft.v1.Egress.initial_offset:type_name -> weft.v1.InitialOffset
+	14, // 21: weft.v1.Filter.exact:type_name -> weft.v1.Attributes
+	14, // 22: weft.v1.Filter.prefix:type_name -> weft.v1.Attributes
+	14, // 23: weft.v1.Filter.suffix:type_name -> weft.v1.Attributes
+	15, // 24: weft.v1.Filter.all:type_name -> weft.v1.FilterList
+	15, // 25: weft.v1.Filter.any:type_name -> weft.v1.FilterList
+	13, // 26: weft.v1.Filter.not:type_name -> weft.v1.Filter
+	25, // 27: weft.v1.Attributes.attributes:type_name -> weft.v1.Attributes.AttributesEntry
+	13, // 28: weft.v1.FilterList.filters:type_name -> weft.v1.Filter
+	2,  // 29: weft.v1.Delivery.backoff_policy:type_name -> weft.v1.BackoffPolicy
+	18, // 30: weft.v1.WatchContractRequest.problems:type_name -> weft.v1.EgressProblem
+	17, // 31: weft.v1.ContractService.WatchContract:input_type -> weft.v1.WatchContractRequest
+	3,  // 32: weft.v1.ContractService.WatchContract:output_type -> weft.v1.Contract
+	32, // [32:33] is the sub-list for method output_type
+	31, // [31:32] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_weft_v1_contract_proto_init() }
@@ -1791,7 +2109,7 @@ func file_weft_v1_contract_proto_init() {
 	if File_weft_v1_contract_proto != nil {
 		return
 	}
-	file_weft_v1_contract_proto_msgTypes[7].OneofWrappers = []any{
+	file_weft_v1_contract_proto_msgTypes[10].OneofWrappers = []any{
 		(*Filter_Exact)(nil),
 		(*Filter_Prefix)(nil),
 		(*Filter_Suffix)(nil),
@@ -1806,7 +2124,7 @@ func file_weft_v1_contract_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_weft_v1_contract_proto_rawDesc), len(file_weft_v1_contract_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   20,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
