@@ -175,17 +175,7 @@ func validateHTTPPollerSource(errs *errorList, p *HTTPPollerSource) {
 			errs.add(path, s.Headers[k], "invalid HTTP header value: no control characters such as newlines")
 		}
 	}
-	if o := s.CloudEventOverrides; o != nil {
-		for _, k := range sortedKeys(o.Extensions) {
-			path := "spec.ceOverrides.extensions[" + k + "]"
-			switch {
-			case !extensionNameRe.MatchString(k):
-				errs.add(path, "", "invalid CloudEvents extension name: only lowercase letters and digits (e.g. \"team\", \"env2\")")
-			case slices.Contains(coreAttributes, k):
-				errs.add(path, "", "%q is a CloudEvents attribute the source sets; overrides add extensions only", k)
-			}
-		}
-	}
+	validateCEOverrides(errs, "spec.ceOverrides", s.CloudEventOverrides)
 }
 
 func validatePollerEndpoint(errs *errorList, endpoint string) {

@@ -159,15 +159,5 @@ func validatePingSource(errs *errorList, p *PingSource) {
 			errs.add("spec.contentType", s.ContentType, "must be a media type (e.g. \"application/json\"): %v", err)
 		}
 	}
-	if o := s.CloudEventOverrides; o != nil {
-		for _, k := range sortedKeys(o.Extensions) {
-			path := "spec.ceOverrides.extensions[" + k + "]"
-			switch {
-			case !extensionNameRe.MatchString(k):
-				errs.add(path, "", "invalid CloudEvents extension name: only lowercase letters and digits (e.g. \"team\", \"env2\")")
-			case slices.Contains(coreAttributes, k):
-				errs.add(path, "", "%q is a CloudEvents attribute the source sets; overrides add extensions only", k)
-			}
-		}
-	}
+	validateCEOverrides(errs, "spec.ceOverrides", s.CloudEventOverrides)
 }

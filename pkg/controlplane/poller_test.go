@@ -78,7 +78,7 @@ func TestHTTPPollerSource(t *testing.T) {
 	for _, c := range hp.Status.Conditions {
 		types = append(types, c.Type)
 	}
-	if fmt.Sprint(types) != "[Ready SinkProvided Deployed PollHealthy]" {
+	if fmt.Sprint(types) != "[Ready SinkProvided SecretsProvided Deployed PollHealthy]" {
 		t.Errorf("conditions %v", types)
 	}
 	var in *weftv1.Ingress

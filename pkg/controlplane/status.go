@@ -126,30 +126,14 @@ func (s *Server) pingSourceStatus(p *apis.PingSource, compiled *compile.Compiled
 	st.ObservedGeneration = m.Generation
 	st.CloudEventAttributes = []apis.CloudEventAttributes{{Type: apis.PingSourceEventType, Source: apis.PingSourceEventSource(m.Namespace, m.Name)}}
 	res, found := compiled.PingSources[m.Namespace+"/"+m.Name]
-	if !found {
-		st.Conditions = notCompiled("PingSource")
-		return
-	}
-	st.SinkURI = res.SubscriberURI
-	if res.Reason != "" {
-		st.Conditions = withReady([]apis.Condition{
-			cond("SinkProvided", false, res.Reason, res.Message),
-			{Type: "Deployed", Status: apis.ConditionUnknown, Reason: "SinkNotProvided", Message: "not run until spec.sink resolves"},
-		})
-		return
-	}
-	ok, reason, msg := s.pub.readiness(res.UID, wire.RoleDispatcher)
-	st.Conditions = withReady([]apis.Condition{
-		cond("SinkProvided", true, "", ""),
-		cond("Deployed", ok, reason, msg),
-	})
+	st.SinkURI, st.Conditions = s.sourceConditions(res, found, sourceShape{kind: apis.KindPingSource, needs: "spec.sink"})
 }
 
 // httpPollerSourceStatus fills an HTTPPollerSource's status (it has no
-// address): the resolved sink (SinkProvided), the event attributes it sends,
-// whether every dispatcher runs it (Deployed; False with
-// SecretResolveFailed when spec.basicAuthPassword's Secret does not
-// resolve), and whether its polls succeed (PollHealthy: False with the
+// address): the resolved sink (SinkProvided), spec.basicAuthPassword's
+// Secret (SecretsProvided: False with SecretResolveFailed when it does not
+// resolve), the event attributes it sends, whether every dispatcher runs it
+// (Deployed), and whether its polls succeed (PollHealthy: False with the
 // dispatcher's reason, PollFailed, and the status code or error while the
 // endpoint fails).
 func (s *Server) httpPollerSourceStatus(p *apis.HTTPPollerSource, compiled *compile.Compiled) {
@@ -158,33 +142,7 @@ func (s *Server) httpPollerSourceStatus(p *apis.HTTPPollerSource, compiled *comp
 	st.ObservedGeneration = m.Generation
 	st.CloudEventAttributes = []apis.CloudEventAttributes{{Type: p.Spec.EventType, Source: apis.HTTPPollerEventSource(p)}}
 	res, found := compiled.HTTPPollerSources[m.Namespace+"/"+m.Name]
-	if !found {
-		st.Conditions = notCompiled("HTTPPollerSource")
-		return
-	}
-	st.SinkURI = res.SubscriberURI
-	switch res.Reason {
-	case "":
-	case compile.ReasonSecretResolve:
-		st.Conditions = withReady([]apis.Condition{
-			cond("SinkProvided", true, "", ""),
-			cond("Deployed", false, res.Reason, res.Message),
-		})
-		return
-	default:
-		st.Conditions = withReady([]apis.Condition{
-			cond("SinkProvided", false, res.Reason, res.Message),
-			{Type: "Deployed", Status: apis.ConditionUnknown, Reason: "SinkNotProvided", Message: "not run until spec.sink resolves"},
-		})
-		return
-	}
-	ok, reason, msg := s.pub.readiness(res.UID, wire.RoleDispatcher)
-	conds := []apis.Condition{
-		cond("SinkProvided", true, "", ""),
-		cond("Deployed", ok, reason, msg),
-	}
-	reason, msg = s.pub.problems(res.UID)
-	st.Conditions = withReady(append(conds, cond("PollHealthy", reason == "", reason, msg)))
+	st.SinkURI, st.Conditions = s.sourceConditions(res, found, sourceShape{kind: apis.KindHTTPPollerSource, secrets: true, health: "PollHealthy", needs: "spec.sink and spec.basicAuthPassword"})
 }
 
 // notCompiled is the status of an object the contract does not hold yet
@@ -388,24 +346,5 @@ func (s *Server) kafkaSourceStatus(k *apis.KafkaSource, compiled *compile.Compil
 		st.Consumers = *c
 	}
 	res, found := compiled.KafkaSources[m.Namespace+"/"+m.Name]
-	if !found {
-		st.Conditions = notCompiled("KafkaSource")
-		return
-	}
-	st.SinkURI = res.SubscriberURI
-	if res.Reason != "" {
-		st.Conditions = withReady([]apis.Condition{
-			cond("SinkProvided", false, res.Reason, res.Message),
-			{Type: "Deployed", Status: apis.ConditionUnknown, Reason: "SinkNotProvided", Message: "not run until spec.sink and spec.delivery resolve"},
-		})
-		return
-	}
-	ok, reason, msg := s.pub.readiness(res.UID, wire.RoleDispatcher)
-	conds := []apis.Condition{
-		cond("SinkProvided", true, "", ""),
-		cond("Deployed", ok, reason, msg),
-	}
-	reason, msg = s.pub.problems(res.UID)
-	conds = append(conds, cond("DeliveryHealthy", reason == "", reason, msg))
-	st.Conditions = withReady(conds)
+	st.SinkURI, st.Conditions = s.sourceConditions(res, found, sourceShape{kind: apis.KindKafkaSource, health: "DeliveryHealthy", needs: "spec.sink and spec.delivery"})
 }

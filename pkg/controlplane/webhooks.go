@@ -3,7 +3,6 @@ package controlplane
 import (
 	"github.com/weft-dev/weft/pkg/apis"
 	"github.com/weft-dev/weft/pkg/controlplane/compile"
-	"github.com/weft-dev/weft/pkg/wire"
 )
 
 // webhookStatus fills a webhook source's status: its address (where the
@@ -17,38 +16,7 @@ func (s *Server) webhookStatus(kind string, m *apis.ObjectMeta, st *apis.Webhook
 	st.CloudEventAttributes = attrs
 	st.Address = &apis.Addressable{Name: "http", URL: s.opts.SourceURL(kind, m.Namespace, m.Name)}
 	res, found := compiled.Webhooks[compile.WebhookKey(kind, m.Namespace, m.Name)]
-	if !found {
-		st.Conditions = notCompiled(kind)
-		return
-	}
-	st.SinkURI = res.SubscriberURI
-	notRun := func(reason string) apis.Condition {
-		return apis.Condition{Type: "Deployed", Status: apis.ConditionUnknown, Reason: reason, Message: "not served until the source compiles"}
-	}
-	switch res.Reason {
-	case "":
-	case compile.ReasonSecretResolve:
-		st.Conditions = withReady([]apis.Condition{
-			cond("SinkProvided", true, "", ""),
-			cond("SecretsProvided", false, res.Reason, res.Message),
-			notRun("SecretsNotProvided"),
-		})
-		return
-	default:
-		st.Conditions = withReady([]apis.Condition{
-			cond("SinkProvided", false, res.Reason, res.Message),
-			notRun("SinkNotProvided"),
-		})
-		return
-	}
-	inOK, inReason, inMsg := s.pub.readiness(res.UID, wire.RoleIngress)
-	ok, reason, msg := s.pub.readiness(res.UID, wire.RoleDispatcher)
-	st.Conditions = withReady([]apis.Condition{
-		cond("SinkProvided", true, "", ""),
-		cond("SecretsProvided", true, "", ""),
-		cond("IngressReady", inOK, inReason, inMsg),
-		cond("Deployed", ok, reason, msg),
-	})
+	st.SinkURI, st.Conditions = s.sourceConditions(res, found, sourceShape{kind: kind, secrets: true, ingress: true, needs: "spec.sink and the Secrets"})
 }
 
 // ceAttributes pairs each type with source.

@@ -237,11 +237,27 @@ func (out *Compiled) compileKafkaSink(k *apis.KafkaSink) {
 	out.Contract.Ingresses = append(out.Contract.Ingresses, in)
 }
 
-// pingDelivery is the delivery policy of every PingSource's egress: Knative's
-// PingSource has no spec.delivery, and its adapter retries a failed send a
-// few times with exponential backoff; so does Weft, then drops the tick.
-func pingDelivery() *weftv1.Delivery {
+// sourceDelivery is the delivery policy of every source without a
+// spec.delivery (PingSource, HTTPPollerSource, the webhook sources): their
+// Knative and TriggerMesh adapters retry a failed send a few times; so does
+// Weft, with exponential backoff from 200ms, then drops the event.
+func sourceDelivery() *weftv1.Delivery {
 	return &weftv1.Delivery{Retry: 5, BackoffPolicy: weftv1.BackoffPolicy_BACKOFF_POLICY_EXPONENTIAL, BackoffDelayMs: 200}
+}
+
+// sourceEgress is the one egress of a source writing its events into an
+// internal topic: group, delivered to dest in order from the topic's start,
+// with sourceDelivery.
+func sourceEgress(m *apis.ObjectMeta, kind, group, dest string) []*weftv1.Egress {
+	return []*weftv1.Egress{{
+		Uid: m.UID, Kind: kind, Namespace: m.Namespace, Name: m.Name,
+		ConsumerGroup: group,
+		Destination:   dest,
+		Delivery:      sourceDelivery(),
+		Order:         weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
+		InitialOffset: weftv1.InitialOffset_INITIAL_OFFSET_EARLIEST,
+		Generation:    m.Generation,
+	}}
 }
 
 // compilePingSource adds a PingSource's internal topic (no path: only the
@@ -267,27 +283,15 @@ func (out *Compiled) compilePingSource(r resolver, p *apis.PingSource) {
 		// Validated at apply time; a bad one cannot reach the store.
 		data, _ = base64.StdEncoding.DecodeString(p.Spec.DataBase64)
 	}
-	var ext map[string]string
-	if o := p.Spec.CloudEventOverrides; o != nil && len(o.Extensions) > 0 {
-		ext = o.Extensions
-	}
 	out.Contract.Ingresses = append(out.Contract.Ingresses, &weftv1.Ingress{
 		Uid: m.UID, Kind: apis.KindPingSource, Namespace: ns, Name: name,
 		Topic: wire.PingSourceTopic(ns, name), Generation: m.Generation,
 		Ping: &weftv1.PingSchedule{
 			Schedule: apis.PingSchedule(&p.Spec), Timezone: p.Spec.Timezone,
 			Type: apis.PingSourceEventType, Source: apis.PingSourceEventSource(ns, name),
-			ContentType: p.Spec.ContentType, Data: data, Extensions: ext,
+			ContentType: p.Spec.ContentType, Data: data, Extensions: overrides(p.Spec.CloudEventOverrides),
 		},
-		Egresses: []*weftv1.Egress{{
-			Uid: m.UID, Kind: apis.KindPingSource, Namespace: ns, Name: name,
-			ConsumerGroup: wire.PingSourceGroup(ns, name),
-			Destination:   dest,
-			Delivery:      pingDelivery(),
-			Order:         weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
-			InitialOffset: weftv1.InitialOffset_INITIAL_OFFSET_EARLIEST,
-			Generation:    m.Generation,
-		}},
+		Egresses: sourceEgress(m, apis.KindPingSource, wire.PingSourceGroup(ns, name), dest),
 	})
 }
 

@@ -75,10 +75,7 @@ func (out *Compiled) compileKafkaSource(r resolver, k *apis.KafkaSource) {
 	if er.Reason != "" {
 		return
 	}
-	var ext map[string]string
-	if o := k.Spec.CloudEventOverrides; o != nil && len(o.Extensions) > 0 {
-		ext = o.Extensions
-	}
+	ext := overrides(k.Spec.CloudEventOverrides)
 	order := weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED
 	if o := k.Spec.Ordering; o != nil && *o == apis.KafkaUnordered {
 		order = weftv1.DeliveryOrder_DELIVERY_ORDER_UNORDERED

@@ -6,14 +6,6 @@ import (
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
-// pollerDelivery is the delivery policy of every HTTPPollerSource's egress:
-// TriggerMesh's HTTPPollerSource has no spec.delivery; a failed send is
-// retried a few times with exponential backoff, then the poll's event is
-// dropped (the next poll brings the endpoint's state again).
-func pollerDelivery() *weftv1.Delivery {
-	return &weftv1.Delivery{Retry: 5, BackoffPolicy: weftv1.BackoffPolicy_BACKOFF_POLICY_EXPONENTIAL, BackoffDelayMs: 200}
-}
-
 // compileHTTPPollerSource adds an HTTPPollerSource's internal topic (no
 // path: only the dispatcher owning its partition 0 writes it, one record per
 // successful poll) with what to poll, and the egress delivering the polls'
@@ -38,10 +30,6 @@ func (out *Compiled) compileHTTPPollerSource(r resolver, p *apis.HTTPPollerSourc
 	if er.Reason != "" {
 		return
 	}
-	var ext map[string]string
-	if o := p.Spec.CloudEventOverrides; o != nil && len(o.Extensions) > 0 {
-		ext = o.Extensions
-	}
 	s := &p.Spec
 	out.Contract.Ingresses = append(out.Contract.Ingresses, &weftv1.Ingress{
 		Uid: m.UID, Kind: apis.KindHTTPPollerSource, Namespace: ns, Name: name,
@@ -52,16 +40,8 @@ func (out *Compiled) compileHTTPPollerSource(r resolver, p *apis.HTTPPollerSourc
 			Type:       s.EventType, Source: apis.HTTPPollerEventSource(p),
 			SkipVerify: s.SkipVerify, CaCertificate: s.CACertificate,
 			BasicAuthUsername: s.BasicAuthUsername, BasicAuthPassword: password,
-			Extensions: ext,
+			Extensions: overrides(p.Spec.CloudEventOverrides),
 		},
-		Egresses: []*weftv1.Egress{{
-			Uid: m.UID, Kind: apis.KindHTTPPollerSource, Namespace: ns, Name: name,
-			ConsumerGroup: wire.SourceGroup(apis.KindHTTPPollerSource, ns, name),
-			Destination:   dest,
-			Delivery:      pollerDelivery(),
-			Order:         weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
-			InitialOffset: weftv1.InitialOffset_INITIAL_OFFSET_EARLIEST,
-			Generation:    m.Generation,
-		}},
+		Egresses: sourceEgress(m, apis.KindHTTPPollerSource, wire.SourceGroup(apis.KindHTTPPollerSource, ns, name), dest),
 	})
 }

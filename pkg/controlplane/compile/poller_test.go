@@ -56,7 +56,7 @@ func TestCompileHTTPPollerSource(t *testing.T) {
 		Egresses: []*weftv1.Egress{{
 			Uid: "uhp", Kind: "HTTPPollerSource", Namespace: "ns", Name: "hp",
 			ConsumerGroup: "weft.source.httppollersource.ns.hp", Destination: "http://in:8080/ns/b",
-			Delivery: pollerDelivery(), Order: weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
+			Delivery: sourceDelivery(), Order: weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
 			InitialOffset: weftv1.InitialOffset_INITIAL_OFFSET_EARLIEST, Generation: 3,
 		}},
 	}

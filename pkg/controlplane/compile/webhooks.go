@@ -22,14 +22,6 @@ func (o Options) SourceURL(kind, namespace, name string) string {
 // WebhookKey keys Compiled.Webhooks: kind, namespace and name.
 func WebhookKey(kind, namespace, name string) string { return kind + "/" + namespace + "/" + name }
 
-// webhookDelivery is the delivery policy of every webhook source's egress:
-// the sources have no spec.delivery, and Knative's adapters retry a failed
-// send a few times; so does Weft, with exponential backoff, then drops the
-// event.
-func webhookDelivery() *weftv1.Delivery {
-	return &weftv1.Delivery{Retry: 5, BackoffPolicy: weftv1.BackoffPolicy_BACKOFF_POLICY_EXPONENTIAL, BackoffDelayMs: 200}
-}
-
 // errEmptyToken: a GitLab or GitHub source's secret token resolved to "",
 // which would let anyone post (GitLab) or sign (GitHub) events.
 var errEmptyToken = errors.New("is empty: the source needs a token to check requests against")
@@ -107,16 +99,8 @@ func (out *Compiled) compileWebhook(r resolver, kind string, m *apis.ObjectMeta,
 	out.Contract.Ingresses = append(out.Contract.Ingresses, &weftv1.Ingress{
 		Uid: m.UID, Kind: kind, Namespace: ns, Name: name,
 		Path: wire.SourcePath(kind, ns, name), Topic: wire.SourceTopic(kind, ns, name), Generation: m.Generation,
-		Webhook: wh,
-		Egresses: []*weftv1.Egress{{
-			Uid: m.UID, Kind: kind, Namespace: ns, Name: name,
-			ConsumerGroup: wire.SourceGroup(kind, ns, name),
-			Destination:   dest,
-			Delivery:      webhookDelivery(),
-			Order:         weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
-			InitialOffset: weftv1.InitialOffset_INITIAL_OFFSET_EARLIEST,
-			Generation:    m.Generation,
-		}},
+		Webhook:  wh,
+		Egresses: sourceEgress(m, kind, wire.SourceGroup(kind, ns, name), dest),
 	})
 }
 

@@ -61,7 +61,7 @@ func TestCompileWebhookSources(t *testing.T) {
 	egress := func(kind, name, uid string) *weftv1.Egress {
 		return &weftv1.Egress{Uid: uid, Kind: kind, Namespace: "ns", Name: name,
 			ConsumerGroup: "weft.source." + strings.ToLower(kind) + ".ns." + name, Destination: "http://display.ns/",
-			Delivery: webhookDelivery(), Order: weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
+			Delivery: sourceDelivery(), Order: weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
 			InitialOffset: weftv1.InitialOffset_INITIAL_OFFSET_EARLIEST, Generation: 3}
 	}
 	entry := func(kind, name, uid string, wh *weftv1.Webhook) *weftv1.Ingress {
