@@ -75,3 +75,37 @@ func TestSecretInvalid(t *testing.T) {
 		})
 	}
 }
+
+// TestSpecOnlyAndClearStatus: SpecOnly keeps what decides a new generation
+// (the spec, a Secret's data) and drops metadata and status; ClearStatus
+// zeroes a status and leaves a kind without one alone.
+func TestSpecOnlyAndClearStatus(t *testing.T) {
+	b := &Broker{TypeMeta: TypeMeta{Kind: KindBroker}, ObjectMeta: ObjectMeta{Name: "b", Generation: 3}}
+	b.Status.Conditions = []Condition{{Type: "Ready"}}
+	b.Spec.Delivery = &DeliverySpec{}
+	so := SpecOnly(b).(*Broker)
+	if so == b || so.ObjectMeta.Name != "" || so.ObjectMeta.Generation != 0 || len(so.Status.Conditions) != 0 || so.Spec.Delivery != b.Spec.Delivery || so.Kind != KindBroker {
+		t.Errorf("SpecOnly(broker) = %+v", so)
+	}
+	if b.ObjectMeta.Name != "b" || len(b.Status.Conditions) != 1 {
+		t.Errorf("SpecOnly changed its argument: %+v", b)
+	}
+	s := &Secret{ObjectMeta: ObjectMeta{Name: "s"}, Type: "Opaque", Data: map[string][]byte{"k": []byte("v")}}
+	ss := SpecOnly(s).(*Secret)
+	if ss.ObjectMeta.Name != "" || string(ss.Data["k"]) != "v" || ss.Type != "Opaque" {
+		t.Errorf("SpecOnly(secret) = %+v", ss)
+	}
+	ClearStatus(b)
+	if len(b.Status.Conditions) != 0 || b.ObjectMeta.Name != "b" {
+		t.Errorf("ClearStatus(broker) = %+v", b)
+	}
+	ClearStatus(s) // no status: nothing happens
+	if s.ObjectMeta.Name != "s" || len(s.Data) != 1 {
+		t.Errorf("ClearStatus(secret) = %+v", s)
+	}
+	var nilBroker *Broker
+	ClearStatus(nilBroker)
+	if SpecOnly(nilBroker) != Object(nilBroker) {
+		t.Error("SpecOnly(nil) is not nil")
+	}
+}

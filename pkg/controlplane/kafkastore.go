@@ -501,7 +501,7 @@ func (s *KafkaStore) Commit(ctx context.Context, muts []Mutation) (*State, error
 		if m.Object != nil {
 			stored := apis.DeepCopy(m.Object)
 			stored.GetObjectMeta().ResourceVersion = ""
-			clearStatus(stored)
+			apis.ClearStatus(stored)
 			b, err := apis.Marshal(stored)
 			if err != nil {
 				return nil, fmt.Errorf("encode %s: %w", m.Key, err)
@@ -665,34 +665,3 @@ func parseRV(s string) uint64 {
 	return n
 }
 
-// clearStatus drops the status: it is computed, never stored.
-func clearStatus(o apis.Object) {
-	switch t := o.(type) {
-	case *apis.Broker:
-		t.Status = apis.BrokerStatus{}
-	case *apis.Trigger:
-		t.Status = apis.TriggerStatus{}
-	case *apis.Channel:
-		t.Status = apis.ChannelStatus{}
-	case *apis.Subscription:
-		t.Status = apis.SubscriptionStatus{}
-	case *apis.Sequence:
-		t.Status = apis.SequenceStatus{}
-	case *apis.Parallel:
-		t.Status = apis.ParallelStatus{}
-	case *apis.KafkaSink:
-		t.Status = apis.KafkaSinkStatus{}
-	case *apis.PingSource:
-		t.Status = apis.PingSourceStatus{}
-	case *apis.HTTPPollerSource:
-		t.Status = apis.HTTPPollerSourceStatus{}
-	case *apis.WebhookSource:
-		t.Status = apis.WebhookSourceStatus{}
-	case *apis.GitLabSource:
-		t.Status = apis.WebhookSourceStatus{}
-	case *apis.GitHubSource:
-		t.Status = apis.WebhookSourceStatus{}
-	case *apis.KafkaSource:
-		t.Status = apis.KafkaSourceStatus{}
-	}
-}

@@ -27,7 +27,7 @@ import (
 func (s *Server) Mirror(ctx context.Context, o apis.Object) error {
 	o = apis.DeepCopy(o)
 	o.GetObjectMeta().ResourceVersion = ""
-	clearStatus(o)
+	apis.ClearStatus(o)
 	k := KeyOf(o)
 	for attempt := 1; ; attempt++ {
 		st := s.store.Snapshot()
@@ -54,7 +54,7 @@ func (s *Server) Mirror(ctx context.Context, o apis.Object) error {
 func sameStored(stored, o apis.Object) bool {
 	a := apis.DeepCopy(stored)
 	a.GetObjectMeta().ResourceVersion = ""
-	clearStatus(a)
+	apis.ClearStatus(a)
 	ja, errA := apis.Marshal(a)
 	jb, errB := apis.Marshal(o)
 	return errA == nil && errB == nil && bytes.Equal(ja, jb)

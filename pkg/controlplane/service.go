@@ -197,43 +197,9 @@ func (s *Server) plan(st *State, objs []apis.Object) ([]Mutation, []applied, err
 
 // sameSpec compares the specs of two objects of one kind.
 func sameSpec(a, b apis.Object) bool {
-	ja, _ := apis.Marshal(specOnly(a))
-	jb, _ := apis.Marshal(specOnly(b))
+	ja, _ := apis.Marshal(apis.SpecOnly(a))
+	jb, _ := apis.Marshal(apis.SpecOnly(b))
 	return bytes.Equal(ja, jb)
-}
-
-func specOnly(o apis.Object) apis.Object {
-	switch t := o.(type) {
-	case *apis.Broker:
-		return &apis.Broker{TypeMeta: t.TypeMeta, Spec: t.Spec}
-	case *apis.Trigger:
-		return &apis.Trigger{TypeMeta: t.TypeMeta, Spec: t.Spec}
-	case *apis.Channel:
-		return &apis.Channel{TypeMeta: t.TypeMeta, Spec: t.Spec}
-	case *apis.Subscription:
-		return &apis.Subscription{TypeMeta: t.TypeMeta, Spec: t.Spec}
-	case *apis.Sequence:
-		return &apis.Sequence{TypeMeta: t.TypeMeta, Spec: t.Spec}
-	case *apis.Parallel:
-		return &apis.Parallel{TypeMeta: t.TypeMeta, Spec: t.Spec}
-	case *apis.KafkaSink:
-		return &apis.KafkaSink{TypeMeta: t.TypeMeta, Spec: t.Spec}
-	case *apis.PingSource:
-		return &apis.PingSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
-	case *apis.Secret:
-		return &apis.Secret{TypeMeta: t.TypeMeta, Type: t.Type, Data: t.Data, StringData: t.StringData}
-	case *apis.HTTPPollerSource:
-		return &apis.HTTPPollerSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
-	case *apis.WebhookSource:
-		return &apis.WebhookSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
-	case *apis.GitLabSource:
-		return &apis.GitLabSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
-	case *apis.GitHubSource:
-		return &apis.GitHubSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
-	case *apis.KafkaSource:
-		return &apis.KafkaSource{TypeMeta: t.TypeMeta, Spec: t.Spec}
-	}
-	return o
 }
 
 // sideEffects prepares Kafka for the mutations before they are committed:
