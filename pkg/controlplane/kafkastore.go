@@ -664,4 +664,3 @@ func parseRV(s string) uint64 {
 	n, _ := strconv.ParseUint(s, 10, 64)
 	return n
 }
-
