@@ -40,6 +40,10 @@ type HTTPPollerSource struct {
 
 // HTTPPollerSourceSpec is the HTTPPollerSource's desired state
 // (TriggerMesh's field names).
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.skipVerify) || !self.skipVerify || !has(self.caCertificate) || size(self.caCertificate) == 0",message="skipVerify turns verification off, so caCertificate would never be used; set one of them",fieldPath=".skipVerify"
+// +kubebuilder:validation:XValidation:rule="!has(self.basicAuthPassword) || (has(self.basicAuthPassword.value) && size(self.basicAuthPassword.value) > 0) || has(self.basicAuthPassword.valueFromSecret)",message="expected one of value and valueFromSecret (e.g. valueFromSecret: {name: poller-creds, key: password})",fieldPath=".basicAuthPassword"
+// +kubebuilder:validation:XValidation:rule="!has(self.basicAuthPassword) || (has(self.basicAuthUsername) && size(self.basicAuthUsername) > 0)",message="set without spec.basicAuthUsername: basic authentication needs a username",fieldPath=".basicAuthPassword"
 type HTTPPollerSourceSpec struct {
 	// Sink receives the events.
 	Sink Destination `json:"sink"`
@@ -54,6 +58,8 @@ type HTTPPollerSourceSpec struct {
 	// +optional
 	EventSource string `json:"eventSource,omitempty"`
 	// Endpoint is the http or https URL polled.
+	// +kubebuilder:validation:MaxLength=8192
+	// +kubebuilder:validation:Pattern=`^https?://[^/?#@]+([/?#].*)?$`
 	Endpoint string `json:"endpoint"`
 	// Method is the request's HTTP method (default GET).
 	// +optional
@@ -65,10 +71,13 @@ type HTTPPollerSourceSpec struct {
 	// CACertificate is a PEM certificate trusted, besides the system's
 	// roots, to verify the endpoint's certificate.
 	// +optional
+	// +kubebuilder:validation:MaxLength=65536
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || self.contains('-----BEGIN CERTIFICATE-----')",message="must be one or more PEM-encoded certificates (-----BEGIN CERTIFICATE-----)"
 	CACertificate string `json:"caCertificate,omitempty"`
 	// BasicAuthUsername, with BasicAuthPassword, is sent as HTTP basic
 	// authentication.
 	// +optional
+	// +kubebuilder:validation:Pattern=`^[^:]*$`
 	BasicAuthUsername string `json:"basicAuthUsername,omitempty"`
 	// BasicAuthPassword is the basic authentication password, literally or
 	// from a Secret.
@@ -78,6 +87,9 @@ type HTTPPollerSourceSpec struct {
 	// +optional
 	Headers map[string]string `json:"headers,omitempty"`
 	// Interval between polls, a Go duration ("10s", "1m30s"); at least 1s.
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="too short: must be at least 1s"
 	Interval string `json:"interval"`
 }
 

@@ -34,8 +34,14 @@ func (s *Secret) GetConditions() []Condition { return nil }
 // namespace (Kubernetes' secretKeyRef).
 type SecretKeySelector struct {
 	// Name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Name string `json:"name"`
 	// Key within the Secret's data.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
 	Key string `json:"key"`
 }
 
@@ -47,6 +53,8 @@ type SecretValueFromSource struct {
 
 // ValueFromField is TriggerMesh's way to give a value: literally, or from a
 // Secret (WebhookSource's and HTTPPollerSource's basicAuthPassword).
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.value) || size(self.value) == 0 || !has(self.valueFromSecret)",message="expected exactly one of value and valueFromSecret, got both"
 type ValueFromField struct {
 	// Value is the value itself.
 	Value string `json:"value,omitempty"`

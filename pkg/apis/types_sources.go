@@ -111,6 +111,9 @@ type PingSource struct {
 
 // PingSourceSpec is the PingSource's desired state (Knative's field names;
 // Knative's PingSource has no spec.delivery, so neither has Weft's).
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.data) || !has(self.dataBase64) || size(self.data) == 0 || size(self.dataBase64) == 0",message="expected exactly one of data and dataBase64, got both",fieldPath=".dataBase64"
+// +kubebuilder:validation:XValidation:rule="!has(self.timezone) || size(self.timezone) == 0 || !self.schedule.trim().matches('^(CRON_)?TZ=')",message="spec.schedule already names a time zone with CRON_TZ= or TZ=; set it in one place",fieldPath=".timezone"
 type PingSourceSpec struct {
 	// Sink receives the events.
 	Sink Destination `json:"sink"`
@@ -119,9 +122,15 @@ type PingSourceSpec struct {
 	CloudEventOverrides *CloudEventOverrides `json:"ceOverrides,omitempty"`
 	// Schedule is a cron schedule: five fields, or a descriptor such as
 	// "@hourly" or "@every 10m", optionally prefixed with "CRON_TZ=<zone> ".
+	// +kubebuilder:validation:Required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self.trim().size() > 0",message="required: a cron schedule (e.g. \"*/2 * * * *\", \"@hourly\", \"CRON_TZ=Europe/Paris 0 9 * * 1-5\")"
 	Schedule string `json:"schedule,omitempty"`
 	// Timezone is the IANA time zone of the schedule (default UTC).
 	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_+/-]*$`
 	Timezone string `json:"timezone,omitempty"`
 	// ContentType is the events' datacontenttype.
 	// +optional
@@ -132,6 +141,7 @@ type PingSourceSpec struct {
 	// DataBase64 is the events' data, base64-encoded (binary data); not
 	// together with Data.
 	// +optional
+	// +kubebuilder:validation:Pattern=`^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$`
 	DataBase64 string `json:"dataBase64,omitempty"`
 }
 

@@ -38,6 +38,8 @@ type WebhookSource struct {
 
 // WebhookSourceSpec is the WebhookSource's desired state (TriggerMesh's
 // field names).
+//
+// +kubebuilder:validation:XValidation:rule="(has(self.basicAuthUsername) && size(self.basicAuthUsername) > 0) == (has(self.basicAuthPassword) && ((has(self.basicAuthPassword.value) && size(self.basicAuthPassword.value) > 0) || has(self.basicAuthPassword.valueFromSecret)))",message="basicAuthUsername and basicAuthPassword go together: set both (a password as {value: <password>} or {valueFromSecret: {name: <secret>, key: <key>}}) or neither",fieldPath=".basicAuthPassword"
 type WebhookSourceSpec struct {
 	// Sink receives the events.
 	Sink Destination `json:"sink"`
@@ -45,25 +47,31 @@ type WebhookSourceSpec struct {
 	// +optional
 	CloudEventOverrides *CloudEventOverrides `json:"ceOverrides,omitempty"`
 	// EventType is the events' type attribute.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:Pattern=`^\S(.*\S)?$`
 	EventType string `json:"eventType"`
 	// EventSource is the events' source attribute (default
 	// "{namespace}.{name}", as TriggerMesh's).
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	EventSource *string `json:"eventSource,omitempty"`
 	// EventExtensionAttributes would turn parts of each request (headers,
 	// query, path...) into extensions; Weft does not support it yet and
 	// refuses a manifest that sets it (use ceOverrides for fixed ones).
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="!has(self.from) || size(self.from) == 0",message="not supported by Weft: extensions cannot be taken from the request; set fixed ones in spec.ceOverrides.extensions"
 	EventExtensionAttributes *WebhookEventExtensionAttributes `json:"eventExtensionAttributes,omitempty"`
 	// BasicAuthUsername and BasicAuthPassword, set together, are required
 	// of every request (HTTP basic authentication).
 	// +optional
+	// +kubebuilder:validation:Pattern=`^[^:]*$`
 	BasicAuthUsername *string `json:"basicAuthUsername,omitempty"`
 	// +optional
 	BasicAuthPassword *ValueFromField `json:"basicAuthPassword,omitempty"`
 	// CORSAllowOrigin is answered in Access-Control-Allow-Origin, and makes
 	// the endpoint answer CORS pre-flight (OPTIONS) requests.
 	// +optional
+	// +kubebuilder:validation:Pattern=`^(\*|https?://[^/?#]+/?)$`
 	CORSAllowOrigin *string `json:"corsAllowOrigin,omitempty"`
 }
 
@@ -122,11 +130,15 @@ type GitLabSourceSpec struct {
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 	// ProjectURL is the GitLab project's URL, the events' source.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https?://[^/?#]+/+[^/?#].*$`
 	ProjectURL string `json:"projectUrl"`
 	// EventTypes are the project hooks accepted (push_events,
 	// merge_requests_events, ...); a hook of another type is answered 200
 	// and not stored. Empty: every type.
 	// +optional
+	// +listType=set
+	// +kubebuilder:validation:items:Enum=push_events;tag_push_events;issues_events;confidential_issues_events;note_events;confidential_note_events;merge_requests_events;wiki_page_events;pipeline_events;job_events;deployment_events;releases_events
 	EventTypes []string `json:"eventTypes,omitempty"`
 	// AccessToken is accepted for compatibility and not used: Weft does not
 	// call GitLab to add the hook; add status.address.url as the project's
@@ -135,6 +147,7 @@ type GitLabSourceSpec struct {
 	AccessToken SecretValueFromSource `json:"accessToken,omitempty"`
 	// SecretToken is the token GitLab sends in X-Gitlab-Token; requests
 	// without it are refused (401).
+	// +kubebuilder:validation:XValidation:rule="has(self.secretKeyRef)",message="required: the Secret key holding the token GitLab sends in X-Gitlab-Token, as {secretKeyRef: {name: <secret>, key: <key>}}"
 	SecretToken SecretValueFromSource `json:"secretToken"`
 	// SSLVerify is accepted for compatibility (it configures the hook at
 	// GitLab, which Weft does not create).
@@ -241,9 +254,14 @@ type GitHubSourceSpec struct {
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 	// OwnerAndRepository is "owner/repository", or an organization alone.
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$`
 	OwnerAndRepository string `json:"ownerAndRepository"`
 	// EventTypes are the GitHub events accepted (push, pull_request, ...);
 	// an event of another type is answered 200 and not stored.
+	// +kubebuilder:validation:MinItems=1
+	// +listType=set
+	// +kubebuilder:validation:items:Enum=check_suite;commit_comment;create;delete;deployment;deployment_status;fork;gollum;installation;integration_installation;issue_comment;issues;label;member;membership;milestone;organization;org_block;page_build;ping;project_card;project_column;project;public;pull_request;pull_request_review;pull_request_review_comment;push;release;repository;status;team;team_add;watch
 	EventTypes []string `json:"eventTypes"`
 	// AccessToken is accepted for compatibility and not used: Weft does not
 	// call GitHub to add the webhook; add status.address.url as the
@@ -253,10 +271,12 @@ type GitHubSourceSpec struct {
 	// SecretToken is the webhook's secret: the HMAC-SHA256 key of
 	// X-Hub-Signature-256; requests without a valid signature are refused
 	// (401).
+	// +kubebuilder:validation:XValidation:rule="has(self.secretKeyRef)",message="required: the Secret key holding the webhook's secret (the HMAC-SHA256 key of X-Hub-Signature-256), as {secretKeyRef: {name: <secret>, key: <key>}}"
 	SecretToken SecretValueFromSource `json:"secretToken"`
 	// GitHubAPIURL is accepted for compatibility (GitHub Enterprise's API,
 	// which Weft does not call).
 	// +optional
+	// +kubebuilder:validation:Pattern=`^(https?://[^/?#]+.*)?$`
 	GitHubAPIURL string `json:"githubAPIURL,omitempty"`
 	// Secure is accepted for compatibility (the webhook's scheme at
 	// GitHub, which Weft does not set).

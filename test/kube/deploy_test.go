@@ -14,11 +14,12 @@ import (
 )
 
 // installObjects is how many objects `kubectl apply -k deploy/kubernetes`
-// installs: 10 CRDs (Broker, Trigger, KafkaSink, Channel, InMemoryChannel,
-// KafkaChannel, Subscription, Sequence, Parallel, KafkaSource), the namespace, 3 ServiceAccounts, a ClusterRole and its
+// installs: 15 CRDs (Broker, Trigger, KafkaSink, Channel, InMemoryChannel,
+// KafkaChannel, Subscription, Sequence, Parallel, KafkaSource, PingSource,
+// GitLabSource, GitHubSource, HTTPPollerSource, WebhookSource), the namespace, 3 ServiceAccounts, a ClusterRole and its
 // binding, a Role and its binding, the ConfigMap, 3 Deployments, 2 Services
 // and 3 PodDisruptionBudgets.
-const installObjects = 27
+const installObjects = 32
 
 // builtObjects returns "kind/name" of every object `kubectl kustomize dir`
 // renders, sorted.
@@ -56,7 +57,8 @@ func TestInstallManifestsServerDryRun(t *testing.T) {
 		"crd/brokers.eventing.knative.dev", "crd/triggers.eventing.knative.dev", "crd/kafkasinks.eventing.knative.dev",
 		"crd/channels.messaging.knative.dev", "crd/inmemorychannels.messaging.knative.dev", "crd/kafkachannels.messaging.knative.dev",
 		"crd/subscriptions.messaging.knative.dev", "crd/sequences.flows.knative.dev", "crd/parallels.flows.knative.dev",
-		"crd/kafkasources.sources.knative.dev"); err != nil {
+		"crd/kafkasources.sources.knative.dev", "crd/pingsources.sources.knative.dev", "crd/gitlabsources.sources.knative.dev",
+		"crd/githubsources.sources.knative.dev", "crd/httppollersources.sources.triggermesh.io", "crd/webhooksources.sources.triggermesh.io"); err != nil {
 		t.Fatalf("kubectl wait for the CRDs: %v\n%s%s", err, out, stderr)
 	}
 	if out, stderr, err := env.Kubectl(t, "", "apply", "-f", filepath.Join(dir, "20-weft/00-namespace.yaml")); err != nil {
@@ -122,6 +124,13 @@ func TestInstallRBAC(t *testing.T) {
 		{"watch", ev, "kafkasinks", "", "", true},
 		{"watch", "sources.knative.dev", "kafkasources", "", "", true},
 		{"patch", "sources.knative.dev", "kafkasources", "status", "team-a", true},
+		{"watch", "sources.knative.dev", "pingsources", "", "", true},
+		{"update", "sources.knative.dev", "githubsources", "finalizers", "team-a", true},
+		{"patch", "sources.knative.dev", "gitlabsources", "status", "team-a", true},
+		{"list", "sources.triggermesh.io", "httppollersources", "", "", true},
+		{"patch", "sources.triggermesh.io", "webhooksources", "status", "team-a", true},
+		{"watch", "", "secrets", "", "", true},
+		{"get", "", "secrets", "", "team-a", true},
 		{"create", "", "events", "", "team-a", true},
 		{"patch", "events.k8s.io", "events", "", "team-a", true},
 		{"create", "coordination.k8s.io", "leases", "", "weft-system", true},
@@ -132,12 +141,15 @@ func TestInstallRBAC(t *testing.T) {
 		{"delete", ev, "triggers", "", "team-a", false},
 		{"update", ev, "triggers", "", "", true}, // cluster-wide, as the manager watches all namespaces
 		{"update", "", "services", "", "team-a", false},
-		{"get", "", "secrets", "", "weft-system", false},
 		{"list", "", "configmaps", "", "", false},
 		{"create", "", "pods", "", "team-a", false},
 		{"create", "coordination.k8s.io", "leases", "", "team-a", false},
 		{"delete", "coordination.k8s.io", "leases", "", "weft-system", false},
 		{"update", "apiextensions.k8s.io", "customresourcedefinitions", "", "", false},
+		{"create", "", "secrets", "", "team-a", false},
+		{"update", "", "secrets", "", "team-a", false},
+		{"delete", "", "secrets", "", "team-a", false},
+		{"delete", "sources.knative.dev", "pingsources", "", "team-a", false},
 	}
 	nothing := []check{
 		{"get", ev, "brokers", "", "team-a", false},

@@ -60,7 +60,10 @@ import (
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
 	messagingv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1beta1"
+	sourcesv1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1"
+	sourcesv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1alpha1"
 	sourcesv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1beta1"
+	triggermeshv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/triggermesh/v1alpha1"
 )
 
 func init() { envtestcache.Restore() }
@@ -76,7 +79,8 @@ type Env struct {
 	Config *rest.Config
 	// Scheme holds client-go's kinds, apiextensions/v1 and Weft's custom
 	// resources (eventing.knative.dev/v1 and v1alpha1, messaging.knative.dev/v1
-	// and v1beta1, flows.knative.dev/v1, sources.knative.dev/v1beta1).
+	// and v1beta1, flows.knative.dev/v1, sources.knative.dev/v1, v1alpha1 and
+	// v1beta1, sources.triggermesh.io/v1alpha1).
 	Scheme *runtime.Scheme
 	// Client is a controller-runtime client (no cache) using Scheme.
 	Client client.Client
@@ -219,7 +223,8 @@ func start() (env *Env, skip string, err error) {
 	stopMu.Unlock()
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, eventingv1.AddToScheme, eventingv1alpha1.AddToScheme,
-		messagingv1.AddToScheme, messagingv1beta1.AddToScheme, flowsv1.AddToScheme, sourcesv1beta1.AddToScheme} {
+		messagingv1.AddToScheme, messagingv1beta1.AddToScheme, flowsv1.AddToScheme, sourcesv1beta1.AddToScheme,
+		sourcesv1.AddToScheme, sourcesv1alpha1.AddToScheme, triggermeshv1alpha1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			return nil, "", fmt.Errorf("build scheme: %w", err)
 		}

@@ -12,7 +12,10 @@ import (
 	eventingv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1alpha1"
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
+	sourcesv1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1"
+	sourcesv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1alpha1"
 	sourcesv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1beta1"
+	triggermeshv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/triggermesh/v1alpha1"
 )
 
 // lastAppliedAnnotation is kubectl's copy of the last applied manifest: it
@@ -131,6 +134,56 @@ func kafkaSourceToAPI(k *sourcesv1beta1.KafkaSource) *apis.KafkaSource {
 	c := k.DeepCopy()
 	return &apis.KafkaSource{
 		TypeMeta:   apis.TypeMeta{APIVersion: apis.SourcesV1beta1, Kind: apis.KindKafkaSource},
+		ObjectMeta: metaToAPI(&c.ObjectMeta),
+		Spec:       c.Spec,
+	}
+}
+
+// pingSourceToAPI is s as Weft's resource type (spec only).
+func pingSourceToAPI(s *sourcesv1.PingSource) *apis.PingSource {
+	c := s.DeepCopy()
+	return &apis.PingSource{
+		TypeMeta:   apis.TypeMeta{APIVersion: apis.SourcesV1, Kind: apis.KindPingSource},
+		ObjectMeta: metaToAPI(&c.ObjectMeta),
+		Spec:       c.Spec,
+	}
+}
+
+// httpPollerSourceToAPI is s as Weft's resource type (spec only).
+func httpPollerSourceToAPI(s *triggermeshv1alpha1.HTTPPollerSource) *apis.HTTPPollerSource {
+	c := s.DeepCopy()
+	return &apis.HTTPPollerSource{
+		TypeMeta:   apis.TypeMeta{APIVersion: apis.HTTPPollerSourceAPIVersion, Kind: apis.KindHTTPPollerSource},
+		ObjectMeta: metaToAPI(&c.ObjectMeta),
+		Spec:       c.Spec,
+	}
+}
+
+// webhookSourceToAPI is s as Weft's resource type (spec only).
+func webhookSourceToAPI(s *triggermeshv1alpha1.WebhookSource) *apis.WebhookSource {
+	c := s.DeepCopy()
+	return &apis.WebhookSource{
+		TypeMeta:   apis.TypeMeta{APIVersion: apis.SourcesTriggermeshV1alpha1, Kind: apis.KindWebhookSource},
+		ObjectMeta: metaToAPI(&c.ObjectMeta),
+		Spec:       c.Spec,
+	}
+}
+
+// gitLabSourceToAPI is s as Weft's resource type (spec only).
+func gitLabSourceToAPI(s *sourcesv1alpha1.GitLabSource) *apis.GitLabSource {
+	c := s.DeepCopy()
+	return &apis.GitLabSource{
+		TypeMeta:   apis.TypeMeta{APIVersion: apis.SourcesV1alpha1, Kind: apis.KindGitLabSource},
+		ObjectMeta: metaToAPI(&c.ObjectMeta),
+		Spec:       c.Spec,
+	}
+}
+
+// gitHubSourceToAPI is s as Weft's resource type (spec only).
+func gitHubSourceToAPI(s *sourcesv1alpha1.GitHubSource) *apis.GitHubSource {
+	c := s.DeepCopy()
+	return &apis.GitHubSource{
+		TypeMeta:   apis.TypeMeta{APIVersion: apis.SourcesV1alpha1, Kind: apis.KindGitHubSource},
 		ObjectMeta: metaToAPI(&c.ObjectMeta),
 		Spec:       c.Spec,
 	}

@@ -7,7 +7,10 @@ import (
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
 	messagingv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1beta1"
+	sourcesv1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1"
+	sourcesv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1alpha1"
 	sourcesv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1beta1"
+	triggermeshv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/triggermesh/v1alpha1"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -125,6 +128,64 @@ var kafkaSourceKind = kindOps{
 	},
 }
 
+// The sources Weft runs itself: PingSource and HTTPPollerSource in the
+// dispatcher fleet, WebhookSource, GitLabSource and GitHubSource in the
+// ingress. Each has no class, a sink to resolve (a referrer, as the flows
+// are) and an internal topic and consumer group its finalizer removes, so
+// the generic kindReconciler serves them. The webhook sources and the
+// poller may name Secrets (secrets.go).
+var (
+	pingSourceKind = kindOps{
+		kind: apis.KindPingSource, stored: apis.KindPingSource,
+		newObj: func() client.Object { return &sourcesv1.PingSource{} }, newList: func() client.ObjectList { return &sourcesv1.PingSourceList{} },
+		toAPI: func(o client.Object) apis.Object { return pingSourceToAPI(o.(*sourcesv1.PingSource)) },
+		status: func(o client.Object) (any, *apis.Status) {
+			s := o.(*sourcesv1.PingSource)
+			return &s.Status, &s.Status.Status
+		},
+	}
+	httpPollerSourceKind = kindOps{
+		kind: apis.KindHTTPPollerSource, stored: apis.KindHTTPPollerSource,
+		newObj:  func() client.Object { return &triggermeshv1alpha1.HTTPPollerSource{} },
+		newList: func() client.ObjectList { return &triggermeshv1alpha1.HTTPPollerSourceList{} },
+		toAPI: func(o client.Object) apis.Object {
+			return httpPollerSourceToAPI(o.(*triggermeshv1alpha1.HTTPPollerSource))
+		},
+		status: func(o client.Object) (any, *apis.Status) {
+			s := o.(*triggermeshv1alpha1.HTTPPollerSource)
+			return &s.Status, &s.Status.Status
+		},
+	}
+	webhookSourceKind = kindOps{
+		kind: apis.KindWebhookSource, stored: apis.KindWebhookSource,
+		newObj:  func() client.Object { return &triggermeshv1alpha1.WebhookSource{} },
+		newList: func() client.ObjectList { return &triggermeshv1alpha1.WebhookSourceList{} },
+		toAPI:   func(o client.Object) apis.Object { return webhookSourceToAPI(o.(*triggermeshv1alpha1.WebhookSource)) },
+		status: func(o client.Object) (any, *apis.Status) {
+			s := o.(*triggermeshv1alpha1.WebhookSource)
+			return &s.Status, &s.Status.Status
+		},
+	}
+	gitLabSourceKind = kindOps{
+		kind: apis.KindGitLabSource, stored: apis.KindGitLabSource,
+		newObj: func() client.Object { return &sourcesv1alpha1.GitLabSource{} }, newList: func() client.ObjectList { return &sourcesv1alpha1.GitLabSourceList{} },
+		toAPI: func(o client.Object) apis.Object { return gitLabSourceToAPI(o.(*sourcesv1alpha1.GitLabSource)) },
+		status: func(o client.Object) (any, *apis.Status) {
+			s := o.(*sourcesv1alpha1.GitLabSource)
+			return &s.Status, &s.Status.Status
+		},
+	}
+	gitHubSourceKind = kindOps{
+		kind: apis.KindGitHubSource, stored: apis.KindGitHubSource,
+		newObj: func() client.Object { return &sourcesv1alpha1.GitHubSource{} }, newList: func() client.ObjectList { return &sourcesv1alpha1.GitHubSourceList{} },
+		toAPI: func(o client.Object) apis.Object { return gitHubSourceToAPI(o.(*sourcesv1alpha1.GitHubSource)) },
+		status: func(o client.Object) (any, *apis.Status) {
+			s := o.(*sourcesv1alpha1.GitHubSource)
+			return &s.Status, &s.Status.Status
+		},
+	}
+)
+
 // brokerKind and triggerKind are the eventing kinds in the same shape, for
 // the code that walks every reconciled kind (reference watches).
 var (
@@ -167,6 +228,16 @@ func storedStatus(o apis.Object) (whole any, common *apis.Status) {
 	case *apis.KafkaSink:
 		return &t.Status, &t.Status.Status
 	case *apis.KafkaSource:
+		return &t.Status, &t.Status.Status
+	case *apis.PingSource:
+		return &t.Status, &t.Status.Status
+	case *apis.HTTPPollerSource:
+		return &t.Status, &t.Status.Status
+	case *apis.WebhookSource:
+		return &t.Status, &t.Status.Status
+	case *apis.GitLabSource:
+		return &t.Status, &t.Status.Status
+	case *apis.GitHubSource:
 		return &t.Status, &t.Status.Status
 	}
 	return nil, nil

@@ -23,10 +23,14 @@ import (
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
 	messagingv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1beta1"
+	sourcesv1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1"
+	sourcesv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1alpha1"
+	sourcesv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1beta1"
+	triggermeshv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/triggermesh/v1alpha1"
 )
 
 // messagingClient is a client whose scheme knows the messaging and flows
-// kinds and KafkaSink, and removes every such object of p's namespace when
+// kinds, KafkaSink and the sources, and removes every such object of p's namespace when
 // the test ends (before the control plane stops: nothing with its finalizer
 // is left on the shared API server).
 func (p *plane) messagingClient(t *testing.T) client.Client {
@@ -42,7 +46,9 @@ func (p *plane) messagingClient(t *testing.T) client.Client {
 	lists := func() []client.ObjectList {
 		return []client.ObjectList{&messagingv1.SubscriptionList{}, &flowsv1.SequenceList{}, &flowsv1.ParallelList{},
 			&messagingv1.ChannelList{}, &messagingv1.InMemoryChannelList{}, &messagingv1beta1.KafkaChannelList{},
-			&eventingv1alpha1.KafkaSinkList{}}
+			&eventingv1alpha1.KafkaSinkList{}, &sourcesv1beta1.KafkaSourceList{}, &sourcesv1.PingSourceList{},
+			&sourcesv1alpha1.GitLabSourceList{}, &sourcesv1alpha1.GitHubSourceList{},
+			&triggermeshv1alpha1.HTTPPollerSourceList{}, &triggermeshv1alpha1.WebhookSourceList{}}
 	}
 	// objects lists every messaging and flows object of the namespace.
 	objects := func(ctx context.Context) ([]client.Object, error) {

@@ -98,6 +98,16 @@ func destinations(o apis.Object) map[string]*apis.Destination {
 	case *apis.KafkaSource:
 		add("spec.sink", &t.Spec.Sink)
 		dls("spec.delivery", t.Spec.Delivery)
+	case *apis.PingSource:
+		add("spec.sink", &t.Spec.Sink)
+	case *apis.HTTPPollerSource:
+		add("spec.sink", &t.Spec.Sink)
+	case *apis.WebhookSource:
+		add("spec.sink", &t.Spec.Sink)
+	case *apis.GitLabSource:
+		add("spec.sink", &t.Spec.Sink)
+	case *apis.GitHubSource:
+		add("spec.sink", &t.Spec.Sink)
 	}
 	return out
 }

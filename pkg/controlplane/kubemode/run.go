@@ -1,8 +1,10 @@
 // Package kubemode runs Weft's control plane on the Kubernetes API
 // (controlplane --store kubernetes): Brokers and Triggers, Channels
 // (Channel, InMemoryChannel, KafkaChannel), Subscriptions, Sequences,
-// Parallels, KafkaSinks and KafkaSources are custom resources with Knative's group, version
-// and kind. The
+// Parallels, KafkaSinks, KafkaSources, PingSources, GitLabSources and
+// GitHubSources are custom resources with Knative's group, version and kind,
+// HTTPPollerSources and WebhookSources with TriggerMesh's; the Secrets
+// sources name are mirrored into the state (secrets.go). The
 // elected leader reconciles them (Brokers of Weft's broker class, Triggers of
 // those Brokers) — one reconciler per kind, with a finalizer for their Kafka
 // topics and consumer groups — mirrors each into the control plane's state
@@ -26,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -49,11 +52,14 @@ import (
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
 	messagingv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1beta1"
+	sourcesv1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1"
+	sourcesv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1alpha1"
 	sourcesv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1beta1"
+	triggermeshv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/triggermesh/v1alpha1"
 )
 
 // readOnlyWhy is what the resource API answers an Apply or Delete.
-const readOnlyWhy = "this control plane runs on the Kubernetes API (--store kubernetes): change Brokers, Triggers, Channels, Subscriptions, Sequences, Parallels, KafkaSinks and KafkaSources with kubectl"
+const readOnlyWhy = "this control plane runs on the Kubernetes API (--store kubernetes): change Brokers, Triggers, Channels, Subscriptions, Sequences, Parallels, KafkaSinks, sources (KafkaSource, PingSource, HTTPPollerSource, WebhookSource, GitLabSource, GitHubSource) and the Secrets they name with kubectl"
 
 // Field indexes on the watched kinds.
 const (
@@ -86,7 +92,7 @@ func Run(ctx context.Context, cfg controlplane.Config, opts ...controlplane.Opti
 	g.Go(func() error {
 		select {
 		case <-mgr.Elected():
-			srv.Logger().Info("leading: reconciling Brokers, Triggers, Channels, Subscriptions, Sequences, Parallels, KafkaSinks and KafkaSources", "broker_class", cfg.BrokerClass,
+			srv.Logger().Info("leading: reconciling Brokers, Triggers, Channels, Subscriptions, Sequences, Parallels, KafkaSinks, sources and the Secrets they name", "broker_class", cfg.BrokerClass,
 				"default_class", cfg.DefaultBrokerClass, "lease", cfg.LeaderElectionNamespace+"/"+cfg.LeaderElectionID, "leader_election", cfg.LeaderElect)
 		case <-gctx.Done():
 		}
@@ -117,13 +123,15 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 
 // Scheme holds the kinds the control plane reads: client-go's and
 // eventing.knative.dev/v1 and v1alpha1, messaging.knative.dev/v1 and
-// v1beta1, flows.knative.dev/v1, sources.knative.dev/v1beta1.
+// v1beta1, flows.knative.dev/v1, sources.knative.dev/v1, v1alpha1 and
+// v1beta1, sources.triggermesh.io/v1alpha1.
 func Scheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {
 		return nil, fmt.Errorf("build scheme: %w", err)
 	}
-	for _, add := range []func(*runtime.Scheme) error{eventingv1.AddToScheme, eventingv1alpha1.AddToScheme, messagingv1.AddToScheme, messagingv1beta1.AddToScheme, flowsv1.AddToScheme, sourcesv1beta1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{eventingv1.AddToScheme, eventingv1alpha1.AddToScheme, messagingv1.AddToScheme, messagingv1beta1.AddToScheme, flowsv1.AddToScheme,
+		sourcesv1.AddToScheme, sourcesv1alpha1.AddToScheme, sourcesv1beta1.AddToScheme, triggermeshv1alpha1.AddToScheme} {
 		if err := add(s); err != nil {
 			return nil, fmt.Errorf("build scheme: %w", err)
 		}
@@ -169,7 +177,8 @@ func NewManager(rc *rest.Config, cfg controlplane.Config, logger *slog.Logger) (
 }
 
 // Setup registers the reconcilers of srv with mgr: Broker, Trigger, one per
-// channel kind, Subscription, Sequence, Parallel, KafkaSink and KafkaSource.
+// channel kind, Subscription, Sequence, Parallel, KafkaSink, one per source
+// kind, and Secret (the Secrets sources name).
 func Setup(mgr manager.Manager, srv *controlplane.Server) error {
 	cfg := srv.Config()
 	idx := mgr.GetFieldIndexer()
@@ -193,13 +202,22 @@ func Setup(mgr manager.Manager, srv *controlplane.Server) error {
 	}); err != nil {
 		return fmt.Errorf("index brokers by reference: %w", err)
 	}
-	// A KafkaSource is reconciled as the flows are: it refers to its sink.
-	flowKinds := []kindOps{subscriptionKind, sequenceKind, parallelKind, kafkaSourceKind}
+	// The sources are reconciled as the flows are: they refer to a sink.
+	flowKinds := []kindOps{subscriptionKind, sequenceKind, parallelKind, kafkaSourceKind,
+		pingSourceKind, httpPollerSourceKind, webhookSourceKind, gitLabSourceKind, gitHubSourceKind}
 	for _, k := range append(slices.Clone(channelKinds), flowKinds...) {
 		if err := idx.IndexField(ctx, k.newObj(), indexRefs, func(o client.Object) []string {
 			return refKeysOf(k.toAPI(o))
 		}); err != nil {
 			return fmt.Errorf("index %ss by reference: %w", k.kind, err)
+		}
+	}
+
+	for _, k := range secretKinds {
+		if err := idx.IndexField(ctx, k.newObj(), indexSecrets, func(o client.Object) []string {
+			return secretKeysOf(k.toAPI(o))
+		}); err != nil {
+			return fmt.Errorf("index %ss by Secret: %w", k.kind, err)
 		}
 	}
 
@@ -251,11 +269,14 @@ func Setup(mgr manager.Manager, srv *controlplane.Server) error {
 		}{c, k})
 	}
 	for _, k := range flowKinds {
-		c, err := builder.ControllerManagedBy(mgr).
+		b := builder.ControllerManagedBy(mgr).
 			Named("weft-" + strings.ToLower(k.kind)).
 			For(k.newObj()).
-			WatchesRawSource(statusSource{srv: srv, kind: k.stored}).
-			Build(&kindReconciler{base: b0, ops: k})
+			WatchesRawSource(statusSource{srv: srv, kind: k.stored})
+		if slices.ContainsFunc(secretKinds, func(s kindOps) bool { return s.kind == k.kind }) {
+			b = b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(namingRequests(cl, k)), builder.OnlyMetadata)
+		}
+		c, err := b.Build(&kindReconciler{base: b0, ops: k})
 		if err != nil {
 			return fmt.Errorf("set up the %s reconciler: %w", k.kind, err)
 		}
@@ -270,8 +291,23 @@ func Setup(mgr manager.Manager, srv *controlplane.Server) error {
 		Named("weft-kafkasink").
 		For(kafkaSinkKind.newObj()).
 		WatchesRawSource(statusSource{srv: srv, kind: apis.KindKafkaSink}).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(namingRequests(cl, kafkaSinkKind)), builder.OnlyMetadata).
 		Build(&kindReconciler{base: b0, ops: kafkaSinkKind}); err != nil {
 		return fmt.Errorf("set up the %s reconciler: %w", kafkaSinkKind.kind, err)
+	}
+	// Secrets: mirrored while a source names them. A Secret is reconciled
+	// when it changes, when an object naming it (before or after a change)
+	// changes, and for every stored Secret when the contract changes (so
+	// one deleted, or no longer named, while no leader ran is taken out).
+	sb := builder.ControllerManagedBy(mgr).
+		Named("weft-secret").
+		For(&corev1.Secret{}, builder.OnlyMetadata).
+		WatchesRawSource(statusSource{srv: srv, kind: apis.KindSecret})
+	for _, k := range secretKinds {
+		sb = sb.Watches(k.newObj(), handler.EnqueueRequestsFromMapFunc(secretRequests(k)))
+	}
+	if _, err := sb.Build(&secretReconciler{base: b0, reader: mgr.GetAPIReader(), mirrored: map[types.NamespacedName]string{}}); err != nil {
+		return fmt.Errorf("set up the Secret reconciler: %w", err)
 	}
 	// A referenced kind is watched from its first lookup on: a change of a
 	// referenced object reconciles the objects pointing at it.
