@@ -58,8 +58,6 @@ func TestDecodeManifestsKafkaSourceInvalid(t *testing.T) {
 		{name: "ceOverrides extension with a dash", manifest: kafkaSource(okKafka + "ceOverrides:\n  extensions:\n    my-ext: a"), path: "spec.ceOverrides.extensions[my-ext]", message: "only lowercase letters and digits"},
 		{name: "ceOverrides sets source", manifest: kafkaSource(okKafka + "ceOverrides:\n  extensions:\n    source: a"), path: "spec.ceOverrides.extensions[source]", message: "overrides add extensions only"},
 		{name: "key-type label unknown", manifest: kafkaSourceMeta("name: k\nnamespace: ns\nlabels:\n  kafkasources.sources.knative.dev/key-type: long", okKafka), path: "metadata.labels[kafkasources.sources.knative.dev/key-type]", message: "must be string, int, float, byte-array"},
-		{name: "SASL enabled", manifest: kafkaSource(okKafka + "net:\n  sasl:\n    enable: true\n    user:\n      secretKeyRef: {name: creds, key: user}"), path: "spec.net.sasl.enable", message: "SASL is not supported yet"},
-		{name: "TLS enabled", manifest: kafkaSource(okKafka + "net:\n  tls:\n    enable: true"), path: "spec.net.tls.enable", message: "TLS is not supported yet"},
 		{name: "net secret ref without key", manifest: kafkaSource(okKafka + "net:\n  sasl:\n    password:\n      secretKeyRef: {name: creds}"), path: "spec.net.sasl.password.secretKeyRef.key", message: "required"},
 		{name: "net secret ref bad name", manifest: kafkaSource(okKafka + "net:\n  tls:\n    caCert:\n      secretKeyRef: {name: My_CA, key: ca.crt}"), path: "spec.net.tls.caCert.secretKeyRef.name", message: "DNS-1123 subdomain"},
 		{name: "unknown field topic", manifest: kafkaSource(okKafka + "topic: orders"), path: "spec.topic", message: "unknown field"},

@@ -82,9 +82,8 @@ type KafkaNetSpec struct {
 
 // KafkaSASLSpec is spec.net.sasl.
 type KafkaSASLSpec struct {
-	// Enable must be false: Weft cannot connect with SASL yet.
+	// Enable authenticates with SASL (User, Password and Type).
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="!self",message="SASL is not supported yet: Weft connects to a KafkaSource's bootstrapServers without authentication (plaintext); remove spec.net.sasl or set enable: false"
 	Enable bool `json:"enable,omitempty"`
 	// User, Password and Type (the SASL mechanism: PLAIN, SCRAM-SHA-256,
 	// SCRAM-SHA-512) are read from Secrets.
@@ -98,9 +97,9 @@ type KafkaSASLSpec struct {
 
 // KafkaTLSSpec is spec.net.tls.
 type KafkaTLSSpec struct {
-	// Enable must be false: Weft cannot connect with TLS yet.
+	// Enable connects with TLS: CACert (PEM) is added to the system
+	// roots; Cert and Key are a client certificate.
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="!self",message="TLS is not supported yet: Weft connects to a KafkaSource's bootstrapServers in plaintext; remove spec.net.tls or set enable: false"
 	Enable bool `json:"enable,omitempty"`
 	// +optional
 	Cert *SecretValueFromSource `json:"cert,omitempty"`

@@ -10,8 +10,8 @@ import (
 // Validation of KafkaSource, as Knative's webhook checks it (topics and
 // bootstrapServers required, initialOffset and ordering enums, sink,
 // delivery, spec.consumerGroup immutable), plus Kafka's own rules for topic
-// names and addresses and what Weft cannot do yet (TLS and SASL to the
-// source's cluster).
+// names and addresses. spec.net's TLS and SASL settings are resolved from
+// their Secrets when the source compiles.
 
 // maxConsumerGroupLength bounds spec.consumerGroup (Kafka sets no limit;
 // Weft keeps group ids to what every tool displays).
@@ -94,25 +94,18 @@ func validateKafkaSource(errs *errorList, k *KafkaSource) {
 	}
 }
 
-// validateKafkaNet checks spec.net: its secret references are well formed,
-// and neither TLS nor SASL is enabled (Weft cannot connect to a source's
-// cluster with them yet).
+// validateKafkaNet checks spec.net: its secret references are well formed
+// (what they hold is read when the source compiles).
 func validateKafkaNet(errs *errorList, path string, n *KafkaNetSpec) {
 	if n == nil {
 		return
 	}
 	if s := n.SASL; s != nil {
-		if s.Enable {
-			errs.add(path+".sasl.enable", "true", "SASL is not supported yet: Weft connects to a KafkaSource's bootstrapServers without authentication (plaintext); remove spec.net.sasl or set enable: false")
-		}
 		validateSecretValue(errs, path+".sasl.user", s.User, false, "")
 		validateSecretValue(errs, path+".sasl.password", s.Password, false, "")
 		validateSecretValue(errs, path+".sasl.type", s.Type, false, "")
 	}
 	if t := n.TLS; t != nil {
-		if t.Enable {
-			errs.add(path+".tls.enable", "true", "TLS is not supported yet: Weft connects to a KafkaSource's bootstrapServers in plaintext; remove spec.net.tls or set enable: false")
-		}
 		validateSecretValue(errs, path+".tls.cert", t.Cert, false, "")
 		validateSecretValue(errs, path+".tls.key", t.Key, false, "")
 		validateSecretValue(errs, path+".tls.caCert", t.CACert, false, "")

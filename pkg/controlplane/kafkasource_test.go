@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/weft-dev/weft/internal/testutil"
@@ -87,9 +86,11 @@ func TestKafkaSource(t *testing.T) {
 	if msg := status.Convert(err).Message(); err == nil || !strings.Contains(msg, "spec.consumerGroup") || !strings.Contains(msg, `immutable: cannot change from "billing" to "other"`) {
 		t.Errorf("changing the group: %v", err)
 	}
-	_, err = r.client.Apply(ctx, &weftv1.ApplyRequest{Objects: objectsFromYAML(t, kafkaSourceManifest("tls", "  bootstrapServers: [\"k:9092\"]\n  topics: [t]\n  net:\n    tls:\n      enable: true\n  sink:\n    uri: http://a.b/\n"))})
-	if status.Code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), "spec.net.tls.enable: TLS is not supported yet") {
-		t.Errorf("TLS enabled: %v", err)
+	// TLS and SASL are accepted; a Secret that does not exist keeps the
+	// source out of the contract with SecretResolveFailed.
+	_, err = r.client.Apply(ctx, &weftv1.ApplyRequest{Objects: objectsFromYAML(t, kafkaSourceManifest("tls", "  bootstrapServers: [\"k:9092\"]\n  topics: [t]\n  net:\n    tls:\n      enable: true\n    sasl:\n      enable: true\n      user:\n        secretKeyRef: {name: creds, key: user}\n      password:\n        secretKeyRef: {name: creds, key: password}\n  sink:\n    uri: http://a.b/\n"))})
+	if err != nil {
+		t.Errorf("TLS and SASL enabled: %v", err)
 	}
 
 	get := func(name string) *apis.KafkaSource {
@@ -111,7 +112,7 @@ func TestKafkaSource(t *testing.T) {
 	for _, c := range k.Status.Conditions {
 		types = append(types, c.Type)
 	}
-	if fmt.Sprint(types) != "[Ready SinkProvided Deployed DeliveryHealthy]" {
+	if fmt.Sprint(types) != "[Ready SinkProvided SecretsProvided Deployed DeliveryHealthy]" {
 		t.Errorf("conditions %v", types)
 	}
 	if k.Status.SinkURI != "http://display.src.svc/" || k.Status.Consumers != 1 || k.Status.ObservedGeneration != 2 ||
@@ -121,6 +122,10 @@ func TestKafkaSource(t *testing.T) {
 	n := get("named")
 	if c := n.Status.Conditions; len(c) < 2 || c[0].Status != apis.ConditionFalse || c[0].Reason != "SubscriberResolveFailed" || !strings.Contains(c[0].Message, `"gone"`) {
 		t.Errorf("named (sink broker missing): %+v", c)
+	}
+	if c := get("tls").Status.Conditions; len(c) < 3 || c[0].Status != apis.ConditionFalse || c[0].Reason != "SecretResolveFailed" ||
+		!strings.Contains(c[0].Message, `spec.net.sasl.user: secret "creds" not found in namespace "src"`) {
+		t.Errorf("tls (Secret missing): %+v", c)
 	}
 	var inContract []string
 	for _, in := range gate.lastContract().GetIngresses() {

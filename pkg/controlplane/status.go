@@ -78,7 +78,7 @@ func (s *Server) withStatus(o apis.Object) apis.Object {
 	case *apis.Parallel:
 		s.parallelStatus(t, compiled)
 	case *apis.KafkaSink:
-		s.kafkaSinkStatus(t)
+		s.kafkaSinkStatus(t, compiled)
 	case *apis.PingSource:
 		s.pingSourceStatus(t, compiled)
 	case *apis.HTTPPollerSource:
@@ -98,8 +98,10 @@ func (s *Server) withStatus(o apis.Object) apis.Object {
 }
 
 // kafkaSinkStatus fills a KafkaSink's status: its address, its topic (made
-// at apply, on its cluster) and whether every ingress serves it.
-func (s *Server) kafkaSinkStatus(k *apis.KafkaSink) {
+// at apply, on its cluster), whether spec.auth.secret resolves
+// (AuthResolved: False with SecretResolveFailed, naming the Secret and key,
+// and the sink is not served) and whether every ingress serves it.
+func (s *Server) kafkaSinkStatus(k *apis.KafkaSink, compiled *compile.Compiled) {
 	m := &k.ObjectMeta
 	st := &k.Status
 	st.ObservedGeneration = m.Generation
@@ -108,12 +110,17 @@ func (s *Server) kafkaSinkStatus(k *apis.KafkaSink) {
 	if servers := k.Spec.BootstrapServers; len(servers) > 0 {
 		cluster = "cluster " + strings.Join(servers, ",")
 	}
-	ok, reason, msg := s.pub.readiness(m.UID, wire.RoleIngress)
-	st.Conditions = withReady([]apis.Condition{
+	conds := []apis.Condition{
 		cond("Addressable", true, "", ""),
 		cond("TopicReady", true, "", "topic "+k.Spec.Topic+" on "+cluster),
-		cond("IngressReady", ok, reason, msg),
-	})
+	}
+	if res, found := compiled.KafkaSinks[m.Namespace+"/"+m.Name]; found && res.Reason != "" {
+		st.Conditions = withReady(append(conds, cond("AuthResolved", false, res.Reason, res.Message),
+			apis.Condition{Type: "IngressReady", Status: apis.ConditionUnknown, Reason: "AuthNotResolved", Message: "not served until spec.auth.secret resolves"}))
+		return
+	}
+	ok, reason, msg := s.pub.readiness(m.UID, wire.RoleIngress)
+	st.Conditions = withReady(append(conds, cond("IngressReady", ok, reason, msg)))
 }
 
 // pingSourceStatus fills a PingSource's status (it has no address): the
@@ -346,5 +353,5 @@ func (s *Server) kafkaSourceStatus(k *apis.KafkaSource, compiled *compile.Compil
 		st.Consumers = *c
 	}
 	res, found := compiled.KafkaSources[m.Namespace+"/"+m.Name]
-	st.SinkURI, st.Conditions = s.sourceConditions(res, found, sourceShape{kind: apis.KindKafkaSource, health: "DeliveryHealthy", needs: "spec.sink and spec.delivery"})
+	st.SinkURI, st.Conditions = s.sourceConditions(res, found, sourceShape{kind: apis.KindKafkaSource, secrets: true, health: "DeliveryHealthy", needs: "spec.sink, spec.delivery and spec.net's Secrets"})
 }

@@ -10,10 +10,13 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weft-dev/weft/pkg/apis"
+	"github.com/weft-dev/weft/pkg/controlplane/compile"
 	"github.com/weft-dev/weft/pkg/kafka"
 	"github.com/weft-dev/weft/pkg/wire"
+	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
 // topicSpec is how the control plane creates a topic.
@@ -188,16 +191,32 @@ func (s *Server) ensureTopics(ctx context.Context, o apis.Object) error {
 		return nil
 	}
 	adm, unavailable := s.adm, ErrUnavailable
+	explain := func(err error) error { return err }
 	if servers := clusterOf(o); len(servers) > 0 {
-		remote, err := s.remoteAdmin(servers)
+		var auth *weftv1.KafkaAuth
+		if k, ok := o.(*apis.KafkaSink); ok {
+			secrets := []*apis.Secret{}
+			for _, so := range s.store.Snapshot().List(apis.KindSecret, k.ObjectMeta.Namespace) {
+				if sec, ok := so.(*apis.Secret); ok {
+					secrets = append(secrets, sec)
+				}
+			}
+			var err error
+			if auth, err = compile.KafkaSinkAuth(k, secrets); err != nil {
+				return fmt.Errorf("%w: bootstrap servers %s: %w (create the Secret before the KafkaSink)",
+					ErrClusterUnavailable, strings.Join(servers, ","), err)
+			}
+		}
+		cl, err := s.remoteClient(servers, auth)
 		if err != nil {
 			return err
 		}
-		defer remote.Close()
+		defer cl.Close()
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.remoteAdminTimeout)
 		defer cancel()
-		adm, unavailable = remote, fmt.Errorf("%w: bootstrap servers %s", ErrClusterUnavailable, strings.Join(servers, ","))
+		adm, unavailable = kadm.NewClient(cl), fmt.Errorf("%w: bootstrap servers %s", ErrClusterUnavailable, strings.Join(servers, ","))
+		explain = func(err error) error { return kafka.Explain(cl, err) }
 	}
 	for _, topic := range topics {
 		resp, err := adm.CreateTopic(ctx, sp.partitions, sp.rf, sp.configs, topic)
@@ -205,25 +224,25 @@ func (s *Server) ensureTopics(ctx context.Context, o apis.Object) error {
 			err = resp.Err
 		}
 		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-			return fmt.Errorf("%w: create topic %s: %w", unavailable, topic, err)
+			return fmt.Errorf("%w: create topic %s: %w", unavailable, topic, explain(err))
 		}
 	}
 	return nil
 }
 
-// remoteAdmin is a short-lived admin client of the Kafka cluster at
-// servers (Close it). Like the ingress's producer for that cluster, it
-// connects without Weft's own TLS and SASL settings: those are credentials
-// for Weft's cluster, not to be sent to another (a KafkaSink's spec.auth is
-// not read yet).
-func (s *Server) remoteAdmin(servers []string) (*kadm.Client, error) {
-	cfg := kafka.DefaultConfig()
-	cfg.BootstrapServers = servers
+// remoteClient is a short-lived client of the Kafka cluster at servers
+// (Close it), reached with auth (a KafkaSink's spec.auth.secret; nil:
+// plaintext). Like the ingress's producer for that cluster, it never uses
+// Weft's own TLS and SASL settings: those are credentials for Weft's
+// cluster, not to be sent to another.
+func (s *Server) remoteClient(servers []string, auth *weftv1.KafkaAuth) (*kgo.Client, error) {
+	base := kafka.DefaultConfig()
+	cfg := base.ForCluster(servers, auth)
 	cl, err := cfg.NewClient(s.logger)
 	if err != nil {
 		return nil, fmt.Errorf("%w: bootstrap servers %s: %w", ErrClusterUnavailable, strings.Join(servers, ","), err)
 	}
-	return kadm.NewClient(cl), nil
+	return cl, nil
 }
 
 // deleteTopics deletes topics (missing is fine).

@@ -175,7 +175,7 @@ func newReader(d *Dispatcher, plan readerPlan, specs []*egressSpec) (*reader, er
 		commitDone: make(chan struct{}),
 	}
 	if plan.source != nil {
-		r.kcfg = d.cfg.Kafka.ForCluster(plan.source.cluster)
+		r.kcfg = d.cfg.Kafka.ForCluster(plan.source.cluster, plan.source.auth)
 		r.logger = r.logger.With("bootstrap_servers", plan.source.clusterKey)
 		r.source.Store(plan.source)
 	}
@@ -240,7 +240,7 @@ func (r *reader) pollLoop(ctx context.Context) {
 				continue
 			}
 			failed = true
-			r.logger.Warn("fetch failed", "partition", fe.Partition, "err", fe.Err)
+			r.logger.Warn("fetch failed", "partition", fe.Partition, "err", kafka.Explain(r.cl, fe.Err))
 		}
 		set := r.set.Load()
 		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {

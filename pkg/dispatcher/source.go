@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weft-dev/weft/pkg/cekafka"
+	"github.com/weft-dev/weft/pkg/kafka"
 	"github.com/weft-dev/weft/pkg/wire"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
@@ -49,8 +50,11 @@ const KindKafkaSource = "KafkaSource"
 // sourcePlan is a compiled KafkaSource: where its topics are and how their
 // records become events. Immutable.
 type sourcePlan struct {
-	id         string   // the source's uid (namespace/name without one)
-	cluster    []string // bootstrap servers, sorted, without duplicates
+	id      string            // the source's uid (namespace/name without one)
+	cluster []string          // bootstrap servers, sorted, without duplicates
+	auth    *weftv1.KafkaAuth // how to reach them (nil: plaintext)
+	// clusterKey names the servers and the auth (a digest: a source whose
+	// credentials change gets new readers).
 	clusterKey string
 	topics     []string // in the contract's order, without duplicates
 	fleetGroup string
@@ -107,7 +111,8 @@ func compileSource(in *weftv1.Ingress) (*sourcePlan, error) {
 	return &sourcePlan{
 		id:         id,
 		cluster:    cluster,
-		clusterKey: strings.Join(cluster, ","),
+		auth:       ks.GetAuth(),
+		clusterKey: sourceClusterKey(cluster, ks.GetAuth()),
 		topics:     topics,
 		fleetGroup: ks.GetFleetGroup(),
 		retryTopic: ks.GetRetryTopic(),
@@ -115,6 +120,15 @@ func compileSource(in *weftv1.Ingress) (*sourcePlan, error) {
 		event:      cekafka.KafkaSource{Namespace: in.GetNamespace(), Name: in.GetName(), KeyType: ks.GetKeyType()},
 		extensions: exts,
 	}, nil
+}
+
+// sourceClusterKey is the sorted servers, then the digest of auth if any.
+func sourceClusterKey(cluster []string, auth *weftv1.KafkaAuth) string {
+	key := strings.Join(cluster, ",")
+	if a := kafka.AuthKey(auth); a != "" {
+		key += " (auth " + a + ")"
+	}
+	return key
 }
 
 // apply makes spec (one topic of the source's egress eg) read on the

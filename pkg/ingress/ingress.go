@@ -133,12 +133,16 @@ type broker struct {
 	structured bool
 	// webhook: a webhook source's (nil for the other kinds), whose
 	// requests are wrapped into events (webhooks.go).
-	webhook  *webhook
-	cluster  string // clusterKey of the bootstrap servers ("" for Weft's)
-	spanName string // of the request's server span
-	sendSpan string // of a record's producer span
-	sendOpts []trace.SpanStartOption
-	metrics  *brokerMetrics
+	webhook *webhook
+	cluster string // clusterKey of the bootstrap servers and auth ("" for Weft's)
+	// sinkSeeds and sinkAuth are a KafkaSink's cluster and credentials
+	// (nil for Weft's cluster).
+	sinkSeeds []string
+	sinkAuth  *weftv1.KafkaAuth
+	spanName  string // of the request's server span
+	sendSpan  string // of a record's producer span
+	sendOpts  []trace.SpanStartOption
+	metrics   *brokerMetrics
 }
 
 // New builds an Ingress from cfg. It creates the Kafka producer (which
@@ -220,8 +224,8 @@ func New(cfg Config, opts ...Option) (*Ingress, error) {
 		return nil, err
 	}
 	in.sinks = &clusters{
-		newClient: func(seeds []string) (*kgo.Client, error) {
-			kc := cfg.Kafka.ForCluster(seeds)
+		newClient: func(seeds []string, auth *weftv1.KafkaAuth) (*kgo.Client, error) {
+			kc := cfg.Kafka.ForCluster(seeds, auth)
 			return kc.NewClient(in.logger, append(slices.Clone(kopts), o.kafkaOpt...)...)
 		},
 		interval:     cfg.KafkaCheckInterval,
@@ -360,7 +364,7 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 					c.GetVersion(), what, ing.GetContentMode(), contentModeBinary, contentModeStructured)
 			}
 			if len(ing.GetBootstrapServers()) > 0 {
-				key = clusterKey(ing.GetBootstrapServers())
+				key = clusterKey(ing.GetBootstrapServers(), ing.GetKafkaAuth())
 			}
 		}
 		var wh *webhook
@@ -384,6 +388,7 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 			metrics: newBrokerMetrics(ing.GetNamespace(), ing.GetName(), kind),
 			target:  target{cl: in.cl, state: &in.kafka},
 			sink:    kind == kindSink, structured: structured, cluster: key,
+			sinkSeeds: ing.GetBootstrapServers(), sinkAuth: ing.GetKafkaAuth(),
 			webhook: wh,
 		}
 	}
@@ -397,7 +402,7 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 		if b.target.name == b.cluster {
 			continue // kept from the previous contract
 		}
-		cl, err := in.sinks.get(b.cluster)
+		cl, err := in.sinks.get(b.cluster, b.sinkSeeds, b.sinkAuth)
 		if err != nil {
 			in.sinks.keep(usedClusters(old)) // close what this call created
 			return fmt.Errorf("apply contract %d: %s %s/%s: kafka cluster %s: %w", c.GetVersion(),

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weft-dev/weft/pkg/kafka"
+	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
 // Content modes of a KafkaSink's records (weftv1.Ingress.content_mode).
@@ -27,7 +30,8 @@ type target struct {
 }
 
 // cluster is the producer of one other Kafka cluster, shared by every
-// KafkaSink with the same set of bootstrap servers.
+// KafkaSink with the same set of bootstrap servers and the same credentials
+// (spec.auth.secret).
 type cluster struct {
 	target
 	stateV atomic.Int32
@@ -40,7 +44,7 @@ type cluster struct {
 // on close. Each has a goroutine checking reachability, owned by wg. Safe
 // for concurrent use.
 type clusters struct {
-	newClient    func(seeds []string) (*kgo.Client, error)
+	newClient    func(seeds []string, auth *weftv1.KafkaAuth) (*kgo.Client, error)
 	interval     time.Duration
 	flushTimeout time.Duration
 	logger       *slog.Logger
@@ -51,16 +55,23 @@ type clusters struct {
 	wg     sync.WaitGroup
 }
 
-// clusterKey names a set of bootstrap servers whatever their order.
-func clusterKey(seeds []string) string {
+// clusterKey names a set of bootstrap servers whatever their order, and
+// the credentials used to reach them: the servers alone without auth, else
+// followed by a digest of the auth (never the secrets themselves), so sinks
+// with other credentials for the same cluster get their own producer.
+func clusterKey(seeds []string, auth *weftv1.KafkaAuth) string {
 	s := slices.Clone(seeds)
 	slices.Sort(s)
-	return strings.Join(slices.Compact(s), ",")
+	key := strings.Join(slices.Compact(s), ",")
+	if a := kafka.AuthKey(auth); a != "" {
+		key += " (auth " + a + ")"
+	}
+	return key
 }
 
-// get returns the producer of the cluster key names, creating it the first
-// time.
-func (cs *clusters) get(key string) (*cluster, error) {
+// get returns the producer of the cluster key names (clusterKey of seeds
+// and auth), creating it the first time.
+func (cs *clusters) get(key string, seeds []string, auth *weftv1.KafkaAuth) (*cluster, error) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if c := cs.byKey[key]; c != nil {
@@ -69,7 +80,7 @@ func (cs *clusters) get(key string) (*cluster, error) {
 	if cs.closed {
 		return nil, ErrDraining
 	}
-	cl, err := cs.newClient(strings.Split(key, ","))
+	cl, err := cs.newClient(seeds, auth)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +176,7 @@ func (cs *clusters) watch(ctx context.Context, c *cluster) {
 		}
 		if err != nil {
 			if c.state.Swap(kafkaDown) != kafkaDown {
-				cs.logger.Warn("kafka sink cluster unreachable; refusing its events until it returns", "bootstrap_servers", c.name, "err", err)
+				cs.logger.Warn("kafka sink cluster unreachable; refusing its events until it returns", "bootstrap_servers", c.name, "err", kafka.Explain(c.cl, err))
 			}
 		} else if c.state.Swap(kafkaUp) != kafkaUp {
 			cs.logger.Info("kafka sink cluster reachable", "bootstrap_servers", c.name)

@@ -132,8 +132,14 @@ type Compiled struct {
 	Parallels     map[string]ParallelResolution
 	// PingSources holds each PingSource's egress (UID = the source's uid).
 	PingSources map[string]EgressResolution
-	// KafkaSources holds each KafkaSource's egress (UID = the source's uid).
+	// KafkaSources holds each KafkaSource's egress (UID = the source's uid;
+	// reason SecretResolveFailed when spec.net does not resolve).
 	KafkaSources map[string]EgressResolution
+	// KafkaSinks holds each KafkaSink's entry (UID = the sink's uid):
+	// reason SecretResolveFailed when spec.auth.secret does not resolve (the
+	// sink is then left out of the contract rather than reached without
+	// its credentials).
+	KafkaSinks map[string]EgressResolution
 	// HTTPPollerSources holds each HTTPPollerSource's egress (UID = the
 	// source's uid; reason SecretResolveFailed when its password does not
 	// resolve).
@@ -172,6 +178,7 @@ func Compile(version uint64, res Resources, opts Options) *Compiled {
 		PingSources:  map[string]EgressResolution{},
 		Webhooks:     map[string]EgressResolution{},
 		KafkaSources: map[string]EgressResolution{},
+		KafkaSinks:   map[string]EgressResolution{},
 	}
 	out.HTTPPollerSources = map[string]EgressResolution{}
 	r := resolver{opts: opts, brokers: map[string]*apis.Broker{}, channels: map[string]*apis.Channel{}, exists: map[string]bool{},
@@ -198,7 +205,7 @@ func Compile(version uint64, res Resources, opts Options) *Compiled {
 		out.compileParallel(r, p)
 	}
 	for _, k := range sortedByName(res.KafkaSinks, func(k *apis.KafkaSink) *apis.ObjectMeta { return &k.ObjectMeta }) {
-		out.compileKafkaSink(k)
+		out.compileKafkaSink(r, k)
 	}
 	for _, p := range sortedByName(res.PingSources, func(p *apis.PingSource) *apis.ObjectMeta { return &p.ObjectMeta }) {
 		out.compilePingSource(r, p)
@@ -222,14 +229,25 @@ func Compile(version uint64, res Resources, opts Options) *Compiled {
 }
 
 // compileKafkaSink adds a KafkaSink's ingress entry: its path, writing to
-// spec.topic on spec.bootstrapServers (empty: Weft's cluster). Nothing
-// consumes the topic: it has no egresses.
-func (out *Compiled) compileKafkaSink(k *apis.KafkaSink) {
+// spec.topic on spec.bootstrapServers (empty: Weft's cluster) with the
+// credentials of spec.auth.secret. Nothing consumes the topic: it has no
+// egresses. A secret that does not resolve leaves the sink out.
+func (out *Compiled) compileKafkaSink(r resolver, k *apis.KafkaSink) {
 	m := &k.ObjectMeta
+	er := EgressResolution{UID: m.UID}
+	auth, err := r.kafkaSinkAuth(k)
+	if err != nil {
+		er.fail(ReasonSecretResolve, err.Error())
+	}
+	out.KafkaSinks[nsName(m)] = er
+	if er.Reason != "" {
+		return
+	}
 	in := &weftv1.Ingress{
 		Uid: m.UID, Kind: apis.KindKafkaSink, Namespace: m.Namespace, Name: m.Name,
 		Path: wire.KafkaSinkPath(m.Namespace, m.Name), Topic: k.Spec.Topic,
 		BootstrapServers: k.Spec.BootstrapServers, Generation: m.Generation,
+		KafkaAuth: auth,
 	}
 	if k.Spec.ContentMode != nil {
 		in.ContentMode = *k.Spec.ContentMode

@@ -56,9 +56,10 @@ func KafkaSourceGroup(k *apis.KafkaSource) string {
 // dividing their partitions through the fleet group on that cluster, and
 // holds retries in a retry topic on Weft's cluster), and its one egress
 // delivering to spec.sink while committing spec.consumerGroup on the
-// source's cluster. A sink, dead-letter sink or delivery that does not
-// resolve leaves the source out of the contract: no record is read that
-// nothing would deliver.
+// source's cluster, reached with spec.net's TLS and SASL settings. A sink,
+// dead-letter sink, delivery or spec.net secret that does not resolve
+// leaves the source out of the contract: no record is read that nothing
+// would deliver, and no cluster is reached without its credentials.
 func (out *Compiled) compileKafkaSource(r resolver, k *apis.KafkaSource) {
 	m := &k.ObjectMeta
 	ns, name := m.Namespace, m.Name
@@ -70,6 +71,10 @@ func (out *Compiled) compileKafkaSource(r resolver, k *apis.KafkaSource) {
 	er.SubscriberURI = dest
 	del, dlq, reason, msg := r.delivery(m, "spec.delivery", kafkaSourceDelivery(k.Spec.Delivery))
 	er.fail(reason, msg)
+	auth, err := r.kafkaSourceAuth(k)
+	if err != nil {
+		er.fail(ReasonSecretResolve, err.Error())
+	}
 	er.DeadLetterURI = dlq
 	out.KafkaSources[nsName(m)] = er
 	if er.Reason != "" {
@@ -93,6 +98,7 @@ func (out *Compiled) compileKafkaSource(r resolver, k *apis.KafkaSource) {
 			RetryTopic:       wire.KafkaSourceRetryTopic(ns, name),
 			Extensions:       ext,
 			KeyType:          m.Labels[apis.LabelKafkaKeyType],
+			Auth:             auth,
 		},
 		Egresses: []*weftv1.Egress{{
 			Uid: m.UID, Kind: apis.KindKafkaSource, Namespace: ns, Name: name,

@@ -95,8 +95,6 @@ func TestKafkaSourceValidation(t *testing.T) {
 		"initialOffset oldest": {ok(map[string]any{"initialOffset": "oldest"}), "spec.initialOffset"},
 		"ordering fifo":        {ok(map[string]any{"ordering": "fifo"}), "spec.ordering"},
 		"consumers 0":          {ok(map[string]any{"consumers": 0}), "spec.consumers"},
-		"TLS enabled":          {ok(map[string]any{"net": map[string]any{"tls": map[string]any{"enable": true}}}), "TLS is not supported yet"},
-		"SASL enabled":         {ok(map[string]any{"net": map[string]any{"sasl": map[string]any{"enable": true}}}), "SASL is not supported yet"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			u := &unstructured.Unstructured{Object: map[string]any{
