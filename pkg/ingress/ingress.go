@@ -84,6 +84,8 @@ type Ingress struct {
 	health  *observability.Health
 	unknown *brokerMetrics
 	tracing bool // false with a no-op TracerProvider: no spans to start
+	// verifier checks senders' OIDC tokens (nil without --oidc-issuer).
+	verifier *tokenVerifier
 
 	routes     atomic.Pointer[routeTable]
 	applyMu    sync.Mutex    // serialises ApplyContract
@@ -133,12 +135,22 @@ type broker struct {
 	structured bool
 	// webhook: a webhook source's (nil for the other kinds), whose
 	// requests are wrapped into events (webhooks.go).
-	webhook  *webhook
+	webhook *webhook
+	// auth: who may send (nil: anyone); authz.go.
+	auth     *entryAuth
 	cluster  string // clusterKey of the bootstrap servers ("" for Weft's)
 	spanName string // of the request's server span
 	sendSpan string // of a record's producer span
 	sendOpts []trace.SpanStartOption
 	metrics  *brokerMetrics
+}
+
+// authSpec is the contract's auth of b (nil: none).
+func (b *broker) authSpec() *weftv1.IngressAuth {
+	if b.auth == nil {
+		return nil
+	}
+	return b.auth.spec
 }
 
 // New builds an Ingress from cfg. It creates the Kafka producer (which
@@ -211,6 +223,9 @@ func New(cfg Config, opts ...Option) (*Ingress, error) {
 		return nil
 	})
 
+	if in.verifier, err = newTokenVerifier(&in.cfg); err != nil {
+		return nil, err
+	}
 	kopts, err := in.cfg.ProducerOpts()
 	if err != nil {
 		return nil, err
@@ -370,7 +385,14 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 				return fmt.Errorf("apply contract %d: %s: %w", c.GetVersion(), what, err)
 			}
 		}
-		if b := old[p]; b != nil && b.topic == topic && b.uid == ing.GetUid() && b.kind == kind &&
+		auth, err := newEntryAuth(kind, ing.GetNamespace(), ing.GetName(), ing.GetAuth())
+		if err != nil {
+			return fmt.Errorf("apply contract %d: %s: %w", c.GetVersion(), what, err)
+		}
+		if auth != nil && in.verifier == nil {
+			in.logger.Warn("entry requires OIDC tokens but this ingress has no --oidc-issuer: every request gets 401", "path", p)
+		}
+		if b := old[p]; b != nil && proto.Equal(b.authSpec(), ing.GetAuth()) && b.topic == topic && b.uid == ing.GetUid() && b.kind == kind &&
 			b.namespace == ing.GetNamespace() && b.name == ing.GetName() &&
 			b.structured == structured && b.cluster == key && (wh == nil) == (b.webhook == nil) &&
 			(wh == nil || proto.Equal(wh.spec, b.webhook.spec)) {
@@ -384,7 +406,7 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 			metrics: newBrokerMetrics(ing.GetNamespace(), ing.GetName(), kind),
 			target:  target{cl: in.cl, state: &in.kafka},
 			sink:    kind == kindSink, structured: structured, cluster: key,
-			webhook: wh,
+			webhook: wh, auth: auth,
 		}
 	}
 	// Every entry is valid: connect the sinks to their clusters.
