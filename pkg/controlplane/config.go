@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -65,7 +66,7 @@ type Config struct {
 	// KafkaSink require an OIDC token for its audience and enforces
 	// EventPolicies; DefaultAuthorizationMode is what an addressable no
 	// EventPolicy applies to admits (allow-all, allow-same-namespace or
-	// deny-all; Knative's default-authorization-mode).
+	// deny-all; Knative's default-authorization-mode; "" is allow-all).
 	OIDCAuthentication       bool
 	DefaultAuthorizationMode string
 }
@@ -79,22 +80,21 @@ const (
 // DefaultConfig is a local, single-node set-up.
 func DefaultConfig() Config {
 	return Config{
-		GRPCAddr:                 "127.0.0.1:9090",
-		OpsAddr:                  "127.0.0.1:9091",
-		StateTopic:               "weft.controlplane.state",
-		DataPlaneTopic:           "weft.controlplane.dataplane",
-		StateReplicationFactor:   -1,
-		BrokerPartitions:         3,
-		BrokerReplicationFactor:  -1,
-		BrokerMaxMessageBytes:    2 << 20,
-		IngressURL:               "http://127.0.0.1:8080",
-		ServiceURLTemplate:       compile.DefaultServiceURLTemplate,
-		Kafka:                    kafka.DefaultConfig(),
-		Store:                    StoreKafka,
-		BrokerClass:              "Weft",
-		LeaderElectionNamespace:  "weft-system",
-		LeaderElectionID:         "weft-controlplane",
-		DefaultAuthorizationMode: compile.AuthAllowAll,
+		GRPCAddr:                "127.0.0.1:9090",
+		OpsAddr:                 "127.0.0.1:9091",
+		StateTopic:              "weft.controlplane.state",
+		DataPlaneTopic:          "weft.controlplane.dataplane",
+		StateReplicationFactor:  -1,
+		BrokerPartitions:        3,
+		BrokerReplicationFactor: -1,
+		BrokerMaxMessageBytes:   2 << 20,
+		IngressURL:              "http://127.0.0.1:8080",
+		ServiceURLTemplate:      compile.DefaultServiceURLTemplate,
+		Kafka:                   kafka.DefaultConfig(),
+		Store:                   StoreKafka,
+		BrokerClass:             "Weft",
+		LeaderElectionNamespace: "weft-system",
+		LeaderElectionID:        "weft-controlplane",
 	}
 }
 
@@ -119,7 +119,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.LeaderElectionID, "leader-election-id", c.LeaderElectionID, "Kubernetes mode: name of the leader-election Lease")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, `Kubernetes mode: kubeconfig file ("": in-cluster, or $KUBECONFIG)`)
 	fs.BoolVar(&c.OIDCAuthentication, "oidc-authentication", c.OIDCAuthentication, "require OIDC tokens from senders to brokers, channels, sequences, parallels and KafkaSinks, and enforce EventPolicies (Knative's authentication-oidc)")
-	fs.StringVar(&c.DefaultAuthorizationMode, "default-authorization-mode", c.DefaultAuthorizationMode, "with --oidc-authentication, what an addressable no EventPolicy applies to admits: allow-all, allow-same-namespace or deny-all")
+	fs.StringVar(&c.DefaultAuthorizationMode, "default-authorization-mode", cmp.Or(c.DefaultAuthorizationMode, compile.AuthAllowAll), "with --oidc-authentication, what an addressable no EventPolicy applies to admits: allow-all, allow-same-namespace or deny-all")
 	c.Kafka.AddFlags(fs)
 }
 
@@ -136,7 +136,7 @@ func (c *Config) Validate() error {
 		flagcheck.ReplicationFactor("--state-replication-factor", c.StateReplicationFactor),
 		flagcheck.URL("--ingress-url", c.IngressURL, "http", "https"),
 		flagcheck.OneOf("--store", c.Store, StoreKafka, StoreKubernetes),
-		flagcheck.OneOf("--default-authorization-mode", c.DefaultAuthorizationMode, compile.AuthModes...),
+		flagcheck.OneOf("--default-authorization-mode", cmp.Or(c.DefaultAuthorizationMode, compile.AuthAllowAll), compile.AuthModes...),
 		c.Kafka.Validate(),
 	}
 	if c.Store == StoreKubernetes {

@@ -589,16 +589,17 @@ func (w *eventWriter) SetExtension(name string, value any) error {
 // request is the per-request state, pooled: the body buffer, a binary-mode
 // event, the waiters of the records produced and a timer.
 type request struct {
-	body    bytes.Buffer
-	limited io.LimitedReader
-	event   event.Event
-	ec      event.EventContextV1
-	waiters []*waiter
-	timer   *time.Timer
-	// admitted are the EventPolicies that admitted the sender (nil: the
-	// entry has no auth); each event must pass one's filters.
-	admitted  []*authPolicy
+	body      bytes.Buffer
+	limited   io.LimitedReader
+	event     event.Event
+	ec        event.EventContextV1
+	waiters   []*waiter
+	timer     *time.Timer
 	abandoned bool // a record may still reference body: never reuse
+
+	// admitted are the EventPolicies that admitted the sender (nil: the
+	// entry has no auth); each event must pass one's filters (authz.go).
+	admitted []*authPolicy
 }
 
 // waiter receives the outcome of one record.

@@ -135,14 +135,15 @@ type broker struct {
 	structured bool
 	// webhook: a webhook source's (nil for the other kinds), whose
 	// requests are wrapped into events (webhooks.go).
-	webhook *webhook
-	// auth: who may send (nil: anyone); authz.go.
-	auth     *entryAuth
+	webhook  *webhook
 	cluster  string // clusterKey of the bootstrap servers ("" for Weft's)
 	spanName string // of the request's server span
 	sendSpan string // of a record's producer span
 	sendOpts []trace.SpanStartOption
 	metrics  *brokerMetrics
+
+	// auth: who may send (nil: anyone); authz.go.
+	auth *entryAuth
 }
 
 // authSpec is the contract's auth of b (nil: none).
