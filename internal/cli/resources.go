@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -232,6 +233,8 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 		cols = append(cols, "KIND", "URL", "SINK", "AGE", "READY", "REASON")
 	case apis.KindKafkaSource:
 		cols = append(cols, "KIND", "TOPICS", "BOOTSTRAPSERVERS", "SINK", "AGE", "READY", "REASON")
+	case apis.KindEventPolicy:
+		cols = append(cols, "TO", "FROM", "AGE", "READY", "REASON")
 	}
 	fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	for _, po := range objs {
@@ -280,12 +283,56 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 			row = append(row, apis.KindGitHubSource, urlOf(t.Status.Address), formatDest(&t.Spec.Sink, m.Namespace))
 		case *apis.KafkaSource:
 			row = append(row, apis.KindKafkaSource, strings.Join(t.Spec.Topics, ","), strings.Join(t.Spec.BootstrapServers, ","), formatDest(&t.Spec.Sink, m.Namespace))
+		case *apis.EventPolicy:
+			row = append(row, policyTargets(t), policySenders(t))
 		}
 		ready, reason := readyOf(o.GetConditions())
 		row = append(row, age(m.CreationTimestamp), ready, reason)
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	return nil
+}
+
+// policyTargets lists what an EventPolicy's spec.to names: "broker/default",
+// "inmemorychannel(team=orders)", or "*" (every addressable of its namespace).
+func policyTargets(p *apis.EventPolicy) string {
+	if len(p.Spec.To) == 0 {
+		return "*"
+	}
+	var out []string
+	for _, t := range p.Spec.To {
+		switch {
+		case t.Ref != nil:
+			out = append(out, strings.ToLower(t.Ref.Kind)+"/"+t.Ref.Name)
+		case t.Selector != nil:
+			var sel []string
+			for _, k := range slices.Sorted(maps.Keys(t.Selector.MatchLabels)) {
+				sel = append(sel, k+"="+t.Selector.MatchLabels[k])
+			}
+			for _, r := range t.Selector.MatchExpressions {
+				sel = append(sel, r.Key+" "+r.Operator+" ("+strings.Join(r.Values, ",")+")")
+			}
+			kind := strings.ToLower(t.Selector.Kind)
+			if kind == "" {
+				kind = "*"
+			}
+			out = append(out, kind+"("+strings.Join(sel, ",")+")")
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// policySenders lists the subjects an EventPolicy admits ("*": every
+// authenticated sender): its status.from, else its spec.from.
+func policySenders(p *apis.EventPolicy) string {
+	subs := p.Status.From
+	if len(subs) == 0 {
+		subs = p.Subjects()
+	}
+	if len(subs) == 0 {
+		return "*"
+	}
+	return strings.Join(subs, ",")
 }
 
 // urlOf is the URL of an address ("" when there is none yet).
@@ -408,6 +455,10 @@ func describe(w io.Writer, po *weftv1.Object) error {
 		describeWebhookSource(tw, o)
 	case *apis.KafkaSource:
 		describeKafkaSource(tw, t)
+	case *apis.EventPolicy:
+		fmt.Fprintf(tw, "To:\t%s\n", policyTargets(t))
+		fmt.Fprintf(tw, "From:\t%s\n", policySenders(t))
+		printSpec(tw, "Filters", t.Spec.Filters)
 	default:
 		describeMessaging(tw, o)
 	}

@@ -27,6 +27,7 @@ const DefaultNamespace = "default"
 //   - so does a WebhookSource's, GitLabSource's and GitHubSource's.
 //   - a KafkaSource gets consumers 1, initialOffset latest, ordering
 //     ordered and its refs' namespaces (defaultKafkaSource).
+//   - an EventPolicy's spec.from refs get the policy's namespace.
 //
 // Broker spec.delivery is left as it is. SetDefaults is idempotent; nil or
 // unknown objects are left alone.
@@ -164,6 +165,16 @@ func SetDefaults(o Object) {
 		}
 		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindKafkaSource)
 		defaultKafkaSource(x)
+	case *EventPolicy:
+		if x == nil {
+			return
+		}
+		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindEventPolicy)
+		for i := range x.Spec.From {
+			if r := x.Spec.From[i].Ref; r != nil && r.Namespace == "" {
+				r.Namespace = x.ObjectMeta.Namespace
+			}
+		}
 	}
 }
 

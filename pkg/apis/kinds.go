@@ -36,11 +36,12 @@ var manifestKinds = []kindInfo{
 	{KindGitLabSource, KindGitLabSource, SourcesV1alpha1, func() Object { return &GitLabSource{} }},
 	{KindGitHubSource, KindGitHubSource, SourcesV1alpha1, func() Object { return &GitHubSource{} }},
 	{KindSecret, KindSecret, CoreV1, func() Object { return &Secret{} }},
+	{KindEventPolicy, KindEventPolicy, EventingV1alpha1, func() Object { return &EventPolicy{} }},
 }
 
 // kinds lists the kinds Weft stores, in the order messages name them.
 var kinds = []string{KindBroker, KindTrigger, KindChannel, KindSubscription, KindSequence, KindParallel, KindKafkaSink, KindPingSource,
-	KindKafkaSource, KindHTTPPollerSource, KindWebhookSource, KindGitLabSource, KindGitHubSource, KindSecret}
+	KindKafkaSource, KindHTTPPollerSource, KindWebhookSource, KindGitLabSource, KindGitHubSource, KindSecret, KindEventPolicy}
 
 // manifestKindNames are the kinds a manifest may name.
 var manifestKindNames = func() []string {
@@ -104,6 +105,8 @@ func KindOf(o Object) string {
 		return KindGitHubSource
 	case *KafkaSource:
 		return KindKafkaSource
+	case *EventPolicy:
+		return KindEventPolicy
 	}
 	return fmt.Sprintf("%T", o)
 }
@@ -123,7 +126,7 @@ var kindAliases = func() map[string]string {
 	for _, k := range manifestKinds {
 		group, version, _ := strings.Cut(k.apiVersion, "/")
 		singular := strings.ToLower(k.kind)
-		for _, n := range []string{singular, singular + "s"} {
+		for _, n := range []string{singular, plural(singular)} {
 			m[n] = k.store
 			m[n+"."+group] = k.store
 			m[n+"."+version+"."+group] = k.store
@@ -132,6 +135,15 @@ var kindAliases = func() map[string]string {
 	m["imc"] = KindChannel
 	return m
 }()
+
+// plural is the plural of a lower-cased kind, as Kubernetes resource names
+// spell it ("brokers", "eventpolicies").
+func plural(kind string) string {
+	if strings.HasSuffix(kind, "y") {
+		return kind[:len(kind)-1] + "ies"
+	}
+	return kind + "s"
+}
 
 // ResolveKind maps a CLI kind name ("broker", "brokers", "Broker",
 // "brokers.eventing.knative.dev", "kafkachannels", "sequence", ...;
@@ -145,7 +157,7 @@ func ResolveKind(s string) (string, error) {
 	var names []string
 	for _, k := range manifestKinds {
 		group, _, _ := strings.Cut(k.apiVersion, "/")
-		p := strings.ToLower(k.kind) + "s"
+		p := plural(strings.ToLower(k.kind))
 		names = append(names, fmt.Sprintf("%s (%q, %q, %q)", k.kind, strings.ToLower(k.kind), p, p+"."+group))
 	}
 	msg := "supported kinds are " + strings.Join(names, ", ")

@@ -144,6 +144,13 @@ func Validate(o Object) error {
 		validateTypeMeta(&errs, &x.TypeMeta, KindKafkaSource)
 		validateObjectMeta(&errs, &x.ObjectMeta)
 		validateKafkaSource(&errs, x)
+	case *EventPolicy:
+		if x == nil {
+			return FieldErrors{{Message: "nil EventPolicy"}}
+		}
+		validateTypeMeta(&errs, &x.TypeMeta, KindEventPolicy)
+		validateObjectMeta(&errs, &x.ObjectMeta)
+		validateEventPolicy(&errs, x)
 	case nil:
 		return FieldErrors{{Message: "nil object"}}
 	default:

@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -60,6 +61,14 @@ type Config struct {
 	// Kubeconfig is the kubeconfig file of Kubernetes mode ("": the
 	// in-cluster configuration, or $KUBECONFIG).
 	Kubeconfig string
+	// OIDCAuthentication (Knative's authentication-oidc feature, off by
+	// default) makes every broker, channel, sequence, parallel and
+	// KafkaSink require an OIDC token for its audience and enforces
+	// EventPolicies; DefaultAuthorizationMode is what an addressable no
+	// EventPolicy applies to admits (allow-all, allow-same-namespace or
+	// deny-all; Knative's default-authorization-mode; "" is allow-all).
+	OIDCAuthentication       bool
+	DefaultAuthorizationMode string
 }
 
 // The stores a control plane runs on (Config.Store).
@@ -109,6 +118,8 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.LeaderElectionNamespace, "leader-election-namespace", c.LeaderElectionNamespace, "Kubernetes mode: namespace of the leader-election Lease")
 	fs.StringVar(&c.LeaderElectionID, "leader-election-id", c.LeaderElectionID, "Kubernetes mode: name of the leader-election Lease")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, `Kubernetes mode: kubeconfig file ("": in-cluster, or $KUBECONFIG)`)
+	fs.BoolVar(&c.OIDCAuthentication, "oidc-authentication", c.OIDCAuthentication, "require OIDC tokens from senders to brokers, channels, sequences, parallels and KafkaSinks, and enforce EventPolicies (Knative's authentication-oidc)")
+	fs.StringVar(&c.DefaultAuthorizationMode, "default-authorization-mode", cmp.Or(c.DefaultAuthorizationMode, compile.AuthAllowAll), "with --oidc-authentication, what an addressable no EventPolicy applies to admits: allow-all, allow-same-namespace or deny-all")
 	c.Kafka.AddFlags(fs)
 }
 
@@ -125,6 +136,7 @@ func (c *Config) Validate() error {
 		flagcheck.ReplicationFactor("--state-replication-factor", c.StateReplicationFactor),
 		flagcheck.URL("--ingress-url", c.IngressURL, "http", "https"),
 		flagcheck.OneOf("--store", c.Store, StoreKafka, StoreKubernetes),
+		flagcheck.OneOf("--default-authorization-mode", cmp.Or(c.DefaultAuthorizationMode, compile.AuthAllowAll), compile.AuthModes...),
 		c.Kafka.Validate(),
 	}
 	if c.Store == StoreKubernetes {

@@ -119,6 +119,8 @@ func resourcesOf(st *State) compile.Resources {
 			r.PingSources = append(r.PingSources, t)
 		case *apis.Secret:
 			r.Secrets = append(r.Secrets, t)
+		case *apis.EventPolicy:
+			r.EventPolicies = append(r.EventPolicies, t)
 		case *apis.HTTPPollerSource:
 			r.HTTPPollerSources = append(r.HTTPPollerSources, t)
 		case *apis.WebhookSource:

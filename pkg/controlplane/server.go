@@ -102,7 +102,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 		o(s)
 	}
 	s.logger = s.logger.With("component", "controlplane")
-	s.opts = compile.Options{IngressURL: cfg.IngressURL, ServiceURLTemplate: cfg.ServiceURLTemplate}
+	s.opts = compile.Options{IngressURL: cfg.IngressURL, ServiceURLTemplate: cfg.ServiceURLTemplate,
+		OIDCAuthentication: cfg.OIDCAuthentication, DefaultAuthorizationMode: cfg.DefaultAuthorizationMode}
 	if s.metrics == nil {
 		m, err := observability.NewMetrics()
 		if err != nil {

@@ -362,7 +362,7 @@ func (s *Server) delete(ctx context.Context, k Key, rv string) (apis.Object, err
 		switch k.Kind {
 		case apis.KindKafkaSink:
 			// Its topic is the user's data: kept (DeleteKafkaResources).
-		case apis.KindSecret:
+		case apis.KindSecret, apis.KindEventPolicy:
 			// Nothing in Kafka but the state topic.
 		case apis.KindBroker, apis.KindChannel:
 			if err := s.DeleteKafkaResources(ctx, k); err != nil {

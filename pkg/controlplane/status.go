@@ -93,8 +93,49 @@ func (s *Server) withStatus(o apis.Object) apis.Object {
 			ceAttributes(apis.GitHubEventTypes(t.Spec.EventTypes), apis.GitHubEventSource(t.Spec.OwnerAndRepository)))
 	case *apis.KafkaSource:
 		s.kafkaSourceStatus(t, compiled)
+	case *apis.EventPolicy:
+		s.eventPolicyStatus(t, compiled)
 	}
 	return o
+}
+
+// eventPolicyStatus fills an EventPolicy's status as Knative's reconciler
+// does: status.from lists the OIDC subjects spec.from resolved to, and the
+// policy is Ready when OIDC authentication is on (AuthenticationEnabled)
+// and its subjects resolved (SubjectsResolved: a ServiceAccount ref needs
+// nothing more than its name). Ready's message names the addressables the
+// policy applies to in the current contract.
+func (s *Server) eventPolicyStatus(p *apis.EventPolicy, compiled *compile.Compiled) {
+	m := &p.ObjectMeta
+	st := &p.Status
+	st.ObservedGeneration = m.Generation
+	st.From = p.Subjects()
+	if !s.opts.OIDCAuthentication {
+		st.Conditions = withReady([]apis.Condition{
+			cond("AuthenticationEnabled", false, "OIDCAuthenticationDisabled",
+				"the control plane runs without --oidc-authentication: the policy is stored but not enforced"),
+			cond("SubjectsResolved", true, "", ""),
+		})
+		return
+	}
+	var targets []string
+	for _, in := range compiled.Contract.GetIngresses() {
+		for _, r := range in.GetAuth().GetPolicies() {
+			if r.GetNamespace() == m.Namespace && r.GetName() == m.Name {
+				targets = append(targets, strings.ToLower(in.GetKind())+" "+in.GetName())
+			}
+		}
+	}
+	conds := withReady([]apis.Condition{
+		cond("AuthenticationEnabled", true, "", ""),
+		cond("SubjectsResolved", true, "", ""),
+	})
+	if len(targets) == 0 {
+		conds[0].Message = "applies to no addressable yet (spec.to selects none in namespace " + m.Namespace + ")"
+	} else {
+		conds[0].Message = "applies to " + strings.Join(targets, ", ")
+	}
+	st.Conditions = conds
 }
 
 // kafkaSinkStatus fills a KafkaSink's status: its address, its topic (made

@@ -54,6 +54,17 @@ type Config struct {
 	DrainTimeout time.Duration
 	// ProcessID identifies this process to the control plane.
 	ProcessID string
+	// OIDCIssuers are the issuers whose tokens senders may present to the
+	// entries that require one (the control plane's --oidc-authentication);
+	// empty: such entries refuse every request (401).
+	OIDCIssuers []string
+	// OIDCJWKSFile, when set, holds the issuers' public keys (a JSON Web
+	// Key Set): nothing is fetched (offline set-ups). Otherwise each
+	// issuer's keys are found through OIDC discovery and its jwks_uri.
+	OIDCJWKSFile string
+	// OIDCCAFile holds PEM certificates trusted, beside the system's, when
+	// fetching from an https issuer.
+	OIDCCAFile string
 	// Kafka says how to reach the Kafka cluster.
 	Kafka kafka.Config
 }
@@ -107,6 +118,9 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.KafkaCheckInterval, "kafka-check-interval", c.KafkaCheckInterval, "how often Kafka reachability is checked")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "how long in-flight requests may take to finish on shutdown")
 	fs.StringVar(&c.ProcessID, "process-id", c.ProcessID, "identity of this process towards the control plane")
+	fs.StringSliceVar(&c.OIDCIssuers, "oidc-issuer", c.OIDCIssuers, "OIDC issuer URL whose tokens senders may present (repeatable or comma-separated); keys through OIDC discovery unless --oidc-jwks-file")
+	fs.StringVar(&c.OIDCJWKSFile, "oidc-jwks-file", c.OIDCJWKSFile, "JSON Web Key Set file with the issuers' public keys (no discovery: offline set-ups)")
+	fs.StringVar(&c.OIDCCAFile, "oidc-ca-file", c.OIDCCAFile, "PEM CA certificates trusted (beside the system's) when fetching from an https OIDC issuer")
 	c.Kafka.AddFlags(fs)
 }
 
@@ -133,6 +147,17 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBufferedBytes > 0 && c.MaxBufferedBytes < c.MaxEventBytes {
 		errs = append(errs, flagcheck.Errorf("--max-buffered-bytes", c.MaxBufferedBytes, "be 0 (no limit) or hold one event of --max-event-bytes (%d)", c.MaxEventBytes))
+	}
+	for _, iss := range c.OIDCIssuers {
+		if c.OIDCJWKSFile != "" {
+			errs = append(errs, flagcheck.Required("--oidc-issuer", iss))
+		} else {
+			// Keys are fetched from the issuer: only over https.
+			errs = append(errs, flagcheck.URL("--oidc-issuer", iss, "https"))
+		}
+	}
+	if len(c.OIDCIssuers) == 0 && (c.OIDCJWKSFile != "" || c.OIDCCAFile != "") {
+		errs = append(errs, flagcheck.Errorf("--oidc-issuer", "", "be set with --oidc-jwks-file or --oidc-ca-file (the issuers whose tokens are accepted)"))
 	}
 	if _, err := compressionCodec(c.Compression); err != nil {
 		errs = append(errs, err)

@@ -24,6 +24,13 @@ var (
 	// credentials (basic authentication, token or signature); nothing is
 	// stored.
 	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden: the sender's token is valid but no EventPolicy (nor
+	// the default authorization mode) admits its subject, or the event
+	// fails the admitting policy's filters; nothing is stored.
+	ErrForbidden = errors.New("forbidden")
+	// ErrIssuerUnavailable: the OIDC issuer's discovery document or keys
+	// cannot be fetched, so a token cannot be verified: retry.
+	ErrIssuerUnavailable = errors.New("OIDC issuer unavailable")
 	// ErrUnknownPath: nothing of the applied contract (no channel, sequence
 	// or parallel) is served at a path that is not a broker's.
 	ErrUnknownPath = errors.New("nothing is served at this path")
@@ -66,6 +73,8 @@ var statusTable = []struct {
 	{ErrUnknownSink, http.StatusNotFound, nil},
 	{ErrUnknownSource, http.StatusNotFound, nil},
 	{ErrUnauthorized, http.StatusUnauthorized, nil},
+	{ErrForbidden, http.StatusForbidden, nil},
+	{ErrIssuerUnavailable, http.StatusServiceUnavailable, retryAfterLong},
 	{ErrUnknownPath, http.StatusNotFound, nil},
 	{ErrNoContract, http.StatusServiceUnavailable, retryAfterShort},
 	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, nil},

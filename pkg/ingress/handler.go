@@ -163,6 +163,10 @@ func (in *Ingress) serve(ctx context.Context, w http.ResponseWriter, r *http.Req
 		w.Header()["Allow"] = hdrAllowPost
 		return writeError(w, ErrMethodNotAllowed)
 	}
+	admitted, err := in.authenticate(ctx, w, r, b)
+	if err != nil {
+		return writeError(w, err)
+	}
 	if b.target.state.Load() == kafkaDown {
 		if b.target.name != "" {
 			return writeError(w, fmt.Errorf("%w: the sink's cluster %s", ErrKafkaUnavailable, b.target.name))
@@ -171,6 +175,7 @@ func (in *Ingress) serve(ctx context.Context, w http.ResponseWriter, r *http.Req
 	}
 
 	req := getRequest()
+	req.admitted = admitted
 	n, err := in.accept(ctx, r, b, req, span)
 	req.release()
 	if err != nil {
@@ -252,6 +257,9 @@ func (in *Ingress) acceptOne(ctx context.Context, b *broker, e *event.Event, siz
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("cloudevents.event_id", e.ID()), attribute.String("cloudevents.event_type", e.Type()))
 	}
+	if err := authorizeEvent(req.admitted, e); err != nil {
+		return err
+	}
 	if !b.sink && b.webhook == nil {
 		stamp(e, arrivalTime())
 	}
@@ -303,6 +311,9 @@ func (in *Ingress) decodeBatch(req *request) ([]*event.Event, []int, error) {
 	for i, e := range events {
 		if err := weftRules(e); err != nil {
 			return nil, nil, fmt.Errorf("event %d of the batch (id %q): %w", i, e.ID(), err)
+		}
+		if err := authorizeEvent(req.admitted, e); err != nil {
+			return nil, nil, fmt.Errorf("event %d of the batch: %w", i, err)
 		}
 	}
 	return events, sizes, nil
@@ -585,6 +596,10 @@ type request struct {
 	waiters   []*waiter
 	timer     *time.Timer
 	abandoned bool // a record may still reference body: never reuse
+
+	// admitted are the EventPolicies that admitted the sender (nil: the
+	// entry has no auth); each event must pass one's filters (authz.go).
+	admitted []*authPolicy
 }
 
 // waiter receives the outcome of one record.
@@ -648,6 +663,7 @@ func (req *request) release() {
 		return
 	}
 	req.waiters = req.waiters[:0]
+	req.admitted = nil
 	req.event = event.Event{}
 	exts := req.ec.Extensions
 	clear(exts)

@@ -84,6 +84,8 @@ type Ingress struct {
 	health  *observability.Health
 	unknown *brokerMetrics
 	tracing bool // false with a no-op TracerProvider: no spans to start
+	// verifier checks senders' OIDC tokens (nil without --oidc-issuer).
+	verifier *tokenVerifier
 
 	routes     atomic.Pointer[routeTable]
 	applyMu    sync.Mutex    // serialises ApplyContract
@@ -143,6 +145,16 @@ type broker struct {
 	sendSpan  string // of a record's producer span
 	sendOpts  []trace.SpanStartOption
 	metrics   *brokerMetrics
+	// auth: who may send (nil: anyone); authz.go.
+	auth *entryAuth
+}
+
+// authSpec is the contract's auth of b (nil: none).
+func (b *broker) authSpec() *weftv1.IngressAuth {
+	if b.auth == nil {
+		return nil
+	}
+	return b.auth.spec
 }
 
 // New builds an Ingress from cfg. It creates the Kafka producer (which
@@ -215,6 +227,9 @@ func New(cfg Config, opts ...Option) (*Ingress, error) {
 		return nil
 	})
 
+	if in.verifier, err = newTokenVerifier(&in.cfg); err != nil {
+		return nil, err
+	}
 	kopts, err := in.cfg.ProducerOpts()
 	if err != nil {
 		return nil, err
@@ -374,7 +389,14 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 				return fmt.Errorf("apply contract %d: %s: %w", c.GetVersion(), what, err)
 			}
 		}
-		if b := old[p]; b != nil && b.topic == topic && b.uid == ing.GetUid() && b.kind == kind &&
+		auth, err := newEntryAuth(kind, ing.GetNamespace(), ing.GetName(), ing.GetAuth())
+		if err != nil {
+			return fmt.Errorf("apply contract %d: %s: %w", c.GetVersion(), what, err)
+		}
+		if auth != nil && in.verifier == nil {
+			in.logger.Warn("entry requires OIDC tokens but this ingress has no --oidc-issuer: every request gets 401", "path", p)
+		}
+		if b := old[p]; b != nil && proto.Equal(b.authSpec(), ing.GetAuth()) && b.topic == topic && b.uid == ing.GetUid() && b.kind == kind &&
 			b.namespace == ing.GetNamespace() && b.name == ing.GetName() &&
 			b.structured == structured && b.cluster == key && (wh == nil) == (b.webhook == nil) &&
 			(wh == nil || proto.Equal(wh.spec, b.webhook.spec)) {
@@ -389,7 +411,7 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 			target:  target{cl: in.cl, state: &in.kafka},
 			sink:    kind == kindSink, structured: structured, cluster: key,
 			sinkSeeds: ing.GetBootstrapServers(), sinkAuth: ing.GetKafkaAuth(),
-			webhook: wh,
+			webhook: wh, auth: auth,
 		}
 	}
 	// Every entry is valid: connect the sinks to their clusters.

@@ -30,6 +30,14 @@ type Options struct {
 	// ServiceURLTemplate turns a Service ref into a URL; {name} and
 	// {namespace} are replaced ("http://{name}.{namespace}.svc.cluster.local").
 	ServiceURLTemplate string
+	// OIDCAuthentication (Knative's authentication-oidc feature) gives
+	// every served addressable an Ingress.auth: senders need an OIDC token
+	// for its audience, and its EventPolicies (eventpolicy.go) apply.
+	OIDCAuthentication bool
+	// DefaultAuthorizationMode is what an addressable no EventPolicy
+	// applies to admits: AuthAllowAll ("" too), AuthAllowSameNamespace or
+	// AuthDenyAll.
+	DefaultAuthorizationMode string
 }
 
 // DefaultServiceURLTemplate is how Kubernetes Services resolve in-cluster.
@@ -55,6 +63,8 @@ type Resources struct {
 	GitHubSources  []*apis.GitHubSource
 	// Secrets are read by the sources that name them (secrets.go).
 	Secrets []*apis.Secret
+	// EventPolicies say who may send to the addressables (eventpolicy.go).
+	EventPolicies []*apis.EventPolicy
 }
 
 // Resolution is what compiling a Trigger found out.
@@ -225,6 +235,7 @@ func Compile(version uint64, res Resources, opts Options) *Compiled {
 	for _, g := range sortedByName(res.GitHubSources, func(g *apis.GitHubSource) *apis.ObjectMeta { return &g.ObjectMeta }) {
 		out.compileGitHubSource(r, g)
 	}
+	out.compileAuth(res, opts)
 	return out
 }
 
