@@ -44,7 +44,7 @@ for (const b of document.querySelectorAll('nav button')) {
 }
 
 // ---- topology ----
-const COLW = 290, NODEW = 230, NODEH = 36, GAP = 8, TOP = 30;
+const COLW = 255, NODEW = 215, NODEH = 36, GAP = 8, TOP = 30;
 const HEADS = ['Sources', 'Brokers and channels', 'Triggers and subscriptions', 'Subscribers and dead-letter sinks'];
 let graphText = '', graph = null, statEls = new Map(), selected = '';
 
@@ -75,7 +75,7 @@ function render(g) {
       `<rect width="${NODEW}" height="${NODEH}"/>` +
       `<circle class="dot-${n.ready || 'ext'}" cx="10" cy="11" r="4"/>` +
       `<text class="k" x="20" y="14">${esc(kind)}${n.namespace ? ' · ' + esc(n.namespace) : ''}</text>` +
-      `<text x="10" y="29">${esc(n.name.length > 30 ? n.name.slice(0, 29) + '…' : n.name)}</text>` +
+      `<text x="10" y="29">${esc(n.name.length > 28 ? n.name.slice(0, 27) + '…' : n.name)}</text>` +
       `<text class="s" x="${NODEW - 6}" y="14" text-anchor="end" data-stat="${esc(n.id)}">${esc(status)}</text></g>`);
   }
   const svg = $('#graph');
