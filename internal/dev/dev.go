@@ -5,6 +5,7 @@ package dev
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -45,13 +46,16 @@ type Config struct {
 	ServiceURLTemplate string
 	// PprofAddr, when set, serves net/http/pprof there (profiling).
 	PprofAddr string
+	// ConsoleAddr serves the control plane's HTTP port: the web console
+	// and the Event Mesh API, with a bearer token made for the run ("": off).
+	ConsoleAddr string
 }
 
 // DefaultConfig binds loopback on the usual ports.
 func DefaultConfig() Config {
 	return Config{
 		KafkaAddr: "127.0.0.1:9092", DataDir: ".weft",
-		GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", Partitions: 3,
+		GRPCAddr: "127.0.0.1:9090", HTTPAddr: "127.0.0.1:8080", ConsoleAddr: "127.0.0.1:8081", Partitions: 3,
 		ServiceURLTemplate: compile.DefaultServiceURLTemplate,
 	}
 }
@@ -63,6 +67,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory keeping the embedded server's topics, offsets and groups (empty: memory only)")
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", c.GRPCAddr, "control plane gRPC listen address")
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "ingress HTTP listen address")
+	fs.StringVar(&c.ConsoleAddr, "console-addr", c.ConsoleAddr, "listen address of the web console and the Event Mesh API (/v1/getEventMesh); the token is printed (empty: off)")
 	fs.IntVar(&c.Partitions, "partitions", c.Partitions, "partitions of each broker's topic")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve Go's /debug/pprof and the process's /metrics on this address (empty: off)")
 	fs.StringVar(&c.ServiceURLTemplate, "service-url-template", c.ServiceURLTemplate, "URL a Service ref resolves to; {name} and {namespace} are replaced (e.g. http://127.0.0.1:8090/{name})")
@@ -75,6 +80,7 @@ func (c *Config) Validate() error {
 		flagcheck.HostPort("--grpc-addr", c.GRPCAddr),
 		flagcheck.HostPort("--http-addr", c.HTTPAddr),
 		flagcheck.OptionalHostPort("--pprof-addr", c.PprofAddr),
+		flagcheck.OptionalHostPort("--console-addr", c.ConsoleAddr),
 		flagcheck.AtLeast("--partitions", c.Partitions, 1),
 	}
 	if len(c.BootstrapServers) > 0 {
@@ -91,6 +97,9 @@ type Addrs struct {
 	Kafka, GRPC, HTTP string
 	// Pprof is empty unless --pprof-addr is set.
 	Pprof string
+	// Console is the console's host:port and ConsoleToken its bearer token
+	// (empty unless --console-addr is set).
+	Console, ConsoleToken string
 }
 
 // Run runs everything until ctx ends. Every component records its spans and
@@ -141,6 +150,16 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, tel *observabilit
 	cpCfg.IngressURL = "http://" + addrs.HTTP
 	cpCfg.ServiceURLTemplate = cfg.ServiceURLTemplate
 	cpOpts := []controlplane.Option{controlplane.WithLogger(logger), controlplane.WithListener(grpcLn)}
+	if cfg.ConsoleAddr != "" {
+		consoleLn, err := net.Listen("tcp", cfg.ConsoleAddr)
+		if err != nil {
+			httpLn.Close()
+			grpcLn.Close()
+			return fmt.Errorf("listen on --console-addr %s: %w", cfg.ConsoleAddr, err)
+		}
+		addrs.Console, addrs.ConsoleToken = consoleLn.Addr().String(), rand.Text()
+		cpOpts = append(cpOpts, controlplane.WithHTTPListener(consoleLn), controlplane.WithHTTPToken(addrs.ConsoleToken))
+	}
 	if tel != nil {
 		cpOpts = append(cpOpts, controlplane.WithMetrics(tel.Metrics), controlplane.WithTracerProvider(tel.TracerProvider))
 	}
@@ -176,6 +195,10 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, tel *observabilit
 			return nil // stopping before we were ready
 		}
 		fmt.Fprintf(out, "weft dev\n  kafka:         %s\n  control plane: %s  (weft --server %s)\n  ingress:       http://%s/{namespace}/{broker}\n", addrs.Kafka, addrs.GRPC, addrs.GRPC, addrs.HTTP)
+		if addrs.Console != "" {
+			fmt.Fprintf(out, "  console:       http://%s/#token=%s\n  event mesh:    http://%s/v1/getEventMesh  (Authorization: Bearer %s)\n",
+				addrs.Console, addrs.ConsoleToken, addrs.Console, addrs.ConsoleToken)
+		}
 		if addrs.Pprof != "" {
 			fmt.Fprintf(out, "  pprof:         http://%s/debug/pprof/\n", addrs.Pprof)
 		}

@@ -41,6 +41,12 @@ type Config struct {
 	ServiceURLTemplate string
 	// AuthTokenFile, when set, holds the bearer token every gRPC call must carry.
 	AuthTokenFile string
+	// HTTPAddr serves the Knative Event Mesh API (GET /v1/getEventMesh)
+	// and the web console ("" disables).
+	HTTPAddr string
+	// HTTPTokenFile holds the bearer token of the HTTP port ("": the
+	// AuthTokenFile's token; one of them is required with HTTPAddr).
+	HTTPTokenFile string
 	Kafka         kafka.Config
 
 	// Store says where the resources live: StoreKafka (the compacted state
@@ -111,6 +117,8 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.IngressURL, "ingress-url", c.IngressURL, "base URL brokers are addressed at")
 	fs.StringVar(&c.ServiceURLTemplate, "service-url-template", c.ServiceURLTemplate, "URL a Service ref resolves to; {name} and {namespace} are replaced")
 	fs.StringVar(&c.AuthTokenFile, "auth-token-file", c.AuthTokenFile, `file holding the bearer token gRPC callers must present ("" : no authentication)`)
+	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, `address of the Event Mesh API (/v1/getEventMesh) and the web console ("" disables)`)
+	fs.StringVar(&c.HTTPTokenFile, "http-token-file", c.HTTPTokenFile, `file holding the bearer token of --http-addr ("": --auth-token-file's token)`)
 	fs.StringVar(&c.Store, "store", c.Store, "where the resources live: kafka (the state topic, written through the gRPC API) or kubernetes (custom resources; the gRPC API is read-only)")
 	fs.StringVar(&c.BrokerClass, "broker-class", c.BrokerClass, "Kubernetes mode: the eventing.knative.dev/broker.class of the Brokers this control plane reconciles")
 	fs.BoolVar(&c.DefaultBrokerClass, "default-broker-class", c.DefaultBrokerClass, "Kubernetes mode: also reconcile Brokers without a broker.class annotation")
@@ -128,6 +136,7 @@ func (c *Config) Validate() error {
 	errs := []error{
 		flagcheck.HostPort("--grpc-addr", c.GRPCAddr),
 		flagcheck.OptionalHostPort("--ops-addr", c.OpsAddr),
+		flagcheck.OptionalHostPort("--http-addr", c.HTTPAddr),
 		flagcheck.Required("--state-topic", c.StateTopic),
 		flagcheck.Required("--dataplane-topic", c.DataPlaneTopic),
 		flagcheck.AtLeast("--broker-partitions", c.BrokerPartitions, 1),
@@ -146,6 +155,9 @@ func (c *Config) Validate() error {
 				flagcheck.Required("--leader-election-id", c.LeaderElectionID))
 		}
 	}
+	if c.HTTPAddr != "" && c.HTTPTokenFile == "" && c.AuthTokenFile == "" {
+		errs = append(errs, flagcheck.Errorf("--http-token-file", c.HTTPTokenFile, "name a token file when --http-addr is set (or set --auth-token-file): the Event Mesh API and the console require a bearer token"))
+	}
 	if c.DataPlaneTopic != "" && c.DataPlaneTopic == c.StateTopic {
 		errs = append(errs, flagcheck.Errorf("--dataplane-topic", c.DataPlaneTopic, "differ from --state-topic"))
 	}
@@ -160,6 +172,19 @@ func (c *Config) authToken() (string, error) {
 	tok, err := wire.ReadTokenFile(c.AuthTokenFile)
 	if err != nil {
 		return "", fmt.Errorf("--auth-token-file: %w", err)
+	}
+	return tok, nil
+}
+
+// httpToken reads the HTTP port's token: --http-token-file, else
+// --auth-token-file ("" when neither is set).
+func (c *Config) httpToken() (string, error) {
+	if c.HTTPTokenFile == "" {
+		return c.authToken()
+	}
+	tok, err := wire.ReadTokenFile(c.HTTPTokenFile)
+	if err != nil {
+		return "", fmt.Errorf("--http-token-file: %w", err)
 	}
 	return tok, nil
 }

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/weft-dev/weft/pkg/controlplane/compile"
+	"github.com/weft-dev/weft/pkg/controlplane/console"
 	"github.com/weft-dev/weft/pkg/observability"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
@@ -83,6 +84,11 @@ type Server struct {
 	remoteAdminTimeout time.Duration
 	// readOnly, when set, says why Apply and Delete are refused.
 	readOnly string
+	// httpLn, httpToken and console serve the HTTP port (http.go); nil
+	// httpLn: off.
+	httpLn    net.Listener
+	httpToken string
+	console   *console.Console
 	// bg owns background work (deleting groups); bgCtx ends it on Close.
 	bg       sync.WaitGroup
 	bgCtx    context.Context
@@ -157,6 +163,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 		a := bearerAuth{token: token}
 		gopts = append(gopts, grpc.ChainUnaryInterceptor(a.unary), grpc.ChainStreamInterceptor(a.stream))
 	}
+	if err := s.setupHTTP(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.grpc = grpc.NewServer(gopts...)
 	weftv1.RegisterControlPlaneServer(s.grpc, api{s: s})
 	weftv1.RegisterContractServiceServer(s.grpc, s.pub)
@@ -197,7 +207,10 @@ func (s *Server) Run(ctx context.Context) error {
 			return observability.ServeHTTP(gctx, s.cfg.OpsAddr, observability.OpsMux(s.health, s.metrics), 5*time.Second, nil)
 		})
 	}
-	s.logger.Info("control plane serving", "grpc", s.Addr(), "ops", s.cfg.OpsAddr, "state_topic", s.cfg.StateTopic)
+	if s.httpLn != nil {
+		g.Go(func() error { return s.serveHTTP(gctx) })
+	}
+	s.logger.Info("control plane serving", "grpc", s.Addr(), "ops", s.cfg.OpsAddr, "http", s.HTTPAddr(), "state_topic", s.cfg.StateTopic)
 	return g.Wait()
 }
 
@@ -272,6 +285,12 @@ func (s *Server) Close() {
 	}
 	if s.ln != nil {
 		s.ln.Close()
+	}
+	if s.console != nil {
+		s.console.Close()
+	}
+	if s.httpLn != nil {
+		s.httpLn.Close()
 	}
 }
 

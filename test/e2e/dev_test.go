@@ -31,7 +31,7 @@ func startDev(t *testing.T, serviceTemplate string) *devMesh {
 // name them) and reads the bound addresses from its banner.
 func runDev(t *testing.T, args ...string) *devMesh {
 	t.Helper()
-	args = append([]string{"dev", "--kafka-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, args...)
+	args = append([]string{"dev", "--kafka-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--console-addr", "127.0.0.1:0"}, args...)
 	d := &devMesh{proc: start(t, "weft dev", "weft", args...)}
 	d.kafka = d.proc.waitLine(t, `^\s+kafka:\s+(\S+)`, 60*time.Second)[1]
 	d.grpc = d.proc.waitLine(t, `^\s+control plane:\s+(\S+)`, 10*time.Second)[1]
