@@ -38,9 +38,14 @@ type Config struct {
 	IngressURL string
 	// ServiceURLTemplate resolves Service refs ({name}, {namespace}).
 	ServiceURLTemplate string
-	// AuthTokenFile, when set, holds the bearer token every gRPC call must carry.
+	// AuthTokenFile, when set, holds the bearer token every gRPC call must
+	// carry: an admin token (kept for compatibility; see AuthTokensFile).
 	AuthTokenFile string
-	Kafka         kafka.Config
+	// AuthTokensFile, when set, holds bearer tokens with roles, one
+	// "role token" per line: admin (everything), viewer (Get, List, Watch)
+	// or data-plane (WatchContract). With AuthTokenFile too, both apply.
+	AuthTokensFile string
+	Kafka          kafka.Config
 
 	// Store says where the resources live: StoreKafka (the compacted state
 	// topic, written through the gRPC API) or StoreKubernetes (custom
@@ -102,6 +107,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.IngressURL, "ingress-url", c.IngressURL, "base URL brokers are addressed at")
 	fs.StringVar(&c.ServiceURLTemplate, "service-url-template", c.ServiceURLTemplate, "URL a Service ref resolves to; {name} and {namespace} are replaced")
 	fs.StringVar(&c.AuthTokenFile, "auth-token-file", c.AuthTokenFile, `file holding the bearer token gRPC callers must present ("" : no authentication)`)
+	fs.StringVar(&c.AuthTokensFile, "auth-tokens-file", c.AuthTokensFile, `file of bearer tokens with roles, one "role token" a line; roles: admin, viewer (Get/List/Watch), data-plane (WatchContract) ("": none)`)
 	fs.StringVar(&c.Store, "store", c.Store, "where the resources live: kafka (the state topic, written through the gRPC API) or kubernetes (custom resources; the gRPC API is read-only)")
 	fs.StringVar(&c.BrokerClass, "broker-class", c.BrokerClass, "Kubernetes mode: the eventing.knative.dev/broker.class of the Brokers this control plane reconciles")
 	fs.BoolVar(&c.DefaultBrokerClass, "default-broker-class", c.DefaultBrokerClass, "Kubernetes mode: also reconcile Brokers without a broker.class annotation")
@@ -143,11 +149,26 @@ func (c *Config) Validate() error {
 	return flagcheck.Join(errs...)
 }
 
-// authToken reads the token file ("" when auth is off).
-func (c *Config) authToken() (string, error) {
+// authTokens reads the token files: --auth-token-file's token is an
+// admin's (none when neither file is set: authentication is off).
+func (c *Config) authTokens() ([]roleToken, error) {
 	tok, err := wire.ReadTokenFile(c.AuthTokenFile)
 	if err != nil {
-		return "", fmt.Errorf("--auth-token-file: %w", err)
+		return nil, fmt.Errorf("--auth-token-file: %w", err)
 	}
-	return tok, nil
+	var tokens []roleToken
+	if c.AuthTokensFile != "" {
+		if tokens, err = readTokensFile(c.AuthTokensFile); err != nil {
+			return nil, fmt.Errorf("--auth-tokens-file: %w", err)
+		}
+	}
+	if tok != "" {
+		for _, t := range tokens {
+			if string(t.token) == tok && t.role != RoleAdmin {
+				return nil, fmt.Errorf("--auth-tokens-file: the token of --auth-token-file (an admin's) has the role %s there: a token has one role", t.role)
+			}
+		}
+		tokens = append(tokens, roleToken{token: []byte(tok), role: RoleAdmin})
+	}
+	return tokens, nil
 }
