@@ -36,6 +36,9 @@ func runIngress(t *testing.T, kcfg kafka.Config, cfg ingress.Config, ln net.List
 		createTopic(t, adm, topic, 1)
 		contract.Ingresses = append(contract.Ingresses, brokerEntry("default", n, topic))
 	}
+	// Kafka is checked once, at start: a ping slowed down by the load of
+	// the test (1,000 connections, -race) must not turn it "unreachable".
+	cfg.KafkaCheckInterval = time.Minute
 	opts := []ingress.Option{ingress.WithLogger(testutil.Logger(t))}
 	if ln != nil {
 		opts = append(opts, ingress.WithListener(ln))
