@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
@@ -236,7 +235,7 @@ func servePprof(addr string, m *observability.Metrics) (stop func(), bound strin
 	if m != nil {
 		mux.Handle("GET /metrics", m.Handler())
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := observability.NewServer(mux)
 	go srv.Serve(ln)
 	return func() { srv.Close() }, ln.Addr().String(), nil
 }

@@ -214,6 +214,7 @@ func validateBroker(errs *errorList, b *Broker) {
 			errs.add("metadata.annotations["+a.key+"]", v, "must be a positive integer no greater than %d", a.max)
 		}
 	}
+	rateLimitOf(errs, &b.ObjectMeta)
 	if b.Spec.Config != nil {
 		validateRef(errs, "spec.config", b.Spec.Config, ns, false)
 	}

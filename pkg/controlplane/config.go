@@ -39,7 +39,8 @@ type Config struct {
 	IngressURL string
 	// ServiceURLTemplate resolves Service refs ({name}, {namespace}).
 	ServiceURLTemplate string
-	// AuthTokenFile, when set, holds the bearer token every gRPC call must carry.
+	// AuthTokenFile, when set, holds the bearer token every gRPC call must
+	// carry: an admin token (kept for compatibility; see AuthTokensFile).
 	AuthTokenFile string
 	// HTTPAddr serves the Knative Event Mesh API (GET /v1/getEventMesh)
 	// and the web console ("" disables).
@@ -47,7 +48,11 @@ type Config struct {
 	// HTTPTokenFile holds the bearer token of the HTTP port ("": the
 	// AuthTokenFile's token; one of them is required with HTTPAddr).
 	HTTPTokenFile string
-	Kafka         kafka.Config
+	// AuthTokensFile, when set, holds bearer tokens with roles, one
+	// "role token" per line: admin (everything), viewer (Get, List, Watch)
+	// or data-plane (WatchContract). With AuthTokenFile too, both apply.
+	AuthTokensFile string
+	Kafka          kafka.Config
 
 	// Store says where the resources live: StoreKafka (the compacted state
 	// topic, written through the gRPC API) or StoreKubernetes (custom
@@ -119,6 +124,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.AuthTokenFile, "auth-token-file", c.AuthTokenFile, `file holding the bearer token gRPC callers must present ("" : no authentication)`)
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, `address of the Event Mesh API (/v1/getEventMesh) and the web console ("" disables)`)
 	fs.StringVar(&c.HTTPTokenFile, "http-token-file", c.HTTPTokenFile, `file holding the bearer token of --http-addr ("": --auth-token-file's token)`)
+	fs.StringVar(&c.AuthTokensFile, "auth-tokens-file", c.AuthTokensFile, `file of bearer tokens with roles, one "role token" a line; roles: admin, viewer (Get/List/Watch), data-plane (WatchContract) ("": none)`)
 	fs.StringVar(&c.Store, "store", c.Store, "where the resources live: kafka (the state topic, written through the gRPC API) or kubernetes (custom resources; the gRPC API is read-only)")
 	fs.StringVar(&c.BrokerClass, "broker-class", c.BrokerClass, "Kubernetes mode: the eventing.knative.dev/broker.class of the Brokers this control plane reconciles")
 	fs.BoolVar(&c.DefaultBrokerClass, "default-broker-class", c.DefaultBrokerClass, "Kubernetes mode: also reconcile Brokers without a broker.class annotation")
@@ -167,24 +173,43 @@ func (c *Config) Validate() error {
 	return flagcheck.Join(errs...)
 }
 
-// authToken reads the token file ("" when auth is off).
-func (c *Config) authToken() (string, error) {
+// authTokens reads the token files: --auth-token-file's token is an
+// admin's (none when neither file is set: authentication is off).
+func (c *Config) authTokens() ([]roleToken, error) {
 	tok, err := wire.ReadTokenFile(c.AuthTokenFile)
 	if err != nil {
-		return "", fmt.Errorf("--auth-token-file: %w", err)
+		return nil, fmt.Errorf("--auth-token-file: %w", err)
 	}
-	return tok, nil
+	var tokens []roleToken
+	if c.AuthTokensFile != "" {
+		if tokens, err = readTokensFile(c.AuthTokensFile); err != nil {
+			return nil, fmt.Errorf("--auth-tokens-file: %w", err)
+		}
+	}
+	if tok != "" {
+		for _, t := range tokens {
+			if string(t.token) == tok && t.role != RoleAdmin {
+				return nil, fmt.Errorf("--auth-tokens-file: the token of --auth-token-file (an admin's) has the role %s there: a token has one role", t.role)
+			}
+		}
+		tokens = append(tokens, roleToken{token: []byte(tok), role: RoleAdmin})
+	}
+	return tokens, nil
 }
 
 // httpToken reads the HTTP port's token: --http-token-file, else
 // --auth-token-file ("" when neither is set).
 func (c *Config) httpToken() (string, error) {
-	if c.HTTPTokenFile == "" {
-		return c.authToken()
+	file, flag := c.HTTPTokenFile, "--http-token-file"
+	if file == "" {
+		file, flag = c.AuthTokenFile, "--auth-token-file"
 	}
-	tok, err := wire.ReadTokenFile(c.HTTPTokenFile)
+	if file == "" {
+		return "", nil
+	}
+	tok, err := wire.ReadTokenFile(file)
 	if err != nil {
-		return "", fmt.Errorf("--http-token-file: %w", err)
+		return "", fmt.Errorf("%s: %w", flag, err)
 	}
 	return tok, nil
 }

@@ -117,7 +117,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 		}
 		s.metrics = m
 	}
-	token, err := cfg.authToken()
+	tokens, err := cfg.authTokens()
 	if err != nil {
 		return nil, err
 	}
@@ -159,8 +159,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 			otelgrpc.WithMeterProvider(metricnoop.NewMeterProvider()),
 		)))
 	}
-	if token != "" {
-		a := bearerAuth{token: token}
+	if len(tokens) > 0 {
+		a := tokenAuth{tokens: tokens}
 		gopts = append(gopts, grpc.ChainUnaryInterceptor(a.unary), grpc.ChainStreamInterceptor(a.stream))
 	}
 	if err := s.setupHTTP(); err != nil {

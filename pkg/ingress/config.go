@@ -67,6 +67,34 @@ type Config struct {
 	OIDCCAFile string
 	// Kafka says how to reach the Kafka cluster.
 	Kafka kafka.Config
+
+	// HTTP server limits (server.go): how long a client may hold a
+	// connection without sending a request, and how large its headers may
+	// be.
+	//
+	// ReadHeaderTimeout bounds reading a request's headers.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, headers and body (0:
+	// ReadHeaderTimeout plus MaxBatchBytes at MinBodyRate).
+	ReadTimeout time.Duration
+	// MinBodyRate (bytes/s) is the slowest upload accepted: a body with a
+	// Content-Length must arrive within ReadHeaderTimeout plus its length
+	// at this rate (and within ReadTimeout).
+	MinBodyRate int64
+	// WriteTimeout bounds a request from the end of its headers to the end
+	// of the response (0: ReadTimeout plus ProduceTimeout plus 5s).
+	WriteTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection idle this long.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request's headers (431 above).
+	MaxHeaderBytes int
+
+	// RateLimitPerBroker is the events per second each served entry
+	// (broker, channel, sink, ...) accepts; 0: no limit (ratelimit.go).
+	RateLimitPerBroker float64
+	// RateLimitBurst is how many events above the rate an entry accepts at
+	// once (0: the rate, rounded up); a batch larger than it is refused.
+	RateLimitBurst int
 }
 
 // DefaultConfig returns the defaults every flag starts from.
@@ -87,6 +115,10 @@ func DefaultConfig() Config {
 		DrainTimeout:       20 * time.Second,
 		ProcessID:          defaultProcessID(),
 		Kafka:              kafka.DefaultConfig(),
+		ReadHeaderTimeout:  10 * time.Second,
+		MinBodyRate:        64 << 10,
+		IdleTimeout:        2 * time.Minute,
+		MaxHeaderBytes:     64 << 10,
 	}
 }
 
@@ -121,6 +153,14 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&c.OIDCIssuers, "oidc-issuer", c.OIDCIssuers, "OIDC issuer URL whose tokens senders may present (repeatable or comma-separated); keys through OIDC discovery unless --oidc-jwks-file")
 	fs.StringVar(&c.OIDCJWKSFile, "oidc-jwks-file", c.OIDCJWKSFile, "JSON Web Key Set file with the issuers' public keys (no discovery: offline set-ups)")
 	fs.StringVar(&c.OIDCCAFile, "oidc-ca-file", c.OIDCCAFile, "PEM CA certificates trusted (beside the system's) when fetching from an https OIDC issuer")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "how long a client may take to send a request's headers (the connection is closed after)")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "how long a client may take to send a whole request (0: --read-header-timeout plus --max-batch-bytes at --min-body-rate)")
+	fs.Int64Var(&c.MinBodyRate, "min-body-rate", c.MinBodyRate, "slowest upload accepted, bytes/s: a body must arrive within --read-header-timeout plus its Content-Length at this rate")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "how long a request may take from its headers to the end of the response (0: --read-timeout plus --produce-timeout plus 5s)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long a keep-alive connection may stay idle")
+	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", c.MaxHeaderBytes, "largest request headers accepted (431 above)")
+	fs.Float64Var(&c.RateLimitPerBroker, "rate-limit-per-broker", c.RateLimitPerBroker, "events per second each broker (channel, sink, source) accepts, 429 above (0: no limit)")
+	fs.IntVar(&c.RateLimitBurst, "rate-limit-burst", c.RateLimitBurst, "events above --rate-limit-per-broker accepted at once, and the largest batch (0: the rate, rounded up)")
 	c.Kafka.AddFlags(fs)
 }
 
@@ -141,7 +181,14 @@ func (c *Config) Validate() error {
 		flagcheck.AtLeast("--drain-timeout", c.DrainTimeout, 0),
 		flagcheck.Required("--process-id", c.ProcessID),
 		c.Kafka.Validate(),
+		flagcheck.Positive("--read-header-timeout", c.ReadHeaderTimeout),
+		flagcheck.Positive("--min-body-rate", c.MinBodyRate),
+		flagcheck.Positive("--idle-timeout", c.IdleTimeout),
+		flagcheck.AtLeast("--max-header-bytes", c.MaxHeaderBytes, 4<<10),
+		flagcheck.AtLeast("--rate-limit-per-broker", c.RateLimitPerBroker, 0),
+		flagcheck.AtLeast("--rate-limit-burst", c.RateLimitBurst, 0),
 	}
+	errs = append(errs, c.validateTimeouts()...)
 	if c.MaxBatchBytes < c.MaxEventBytes {
 		errs = append(errs, flagcheck.Errorf("--max-batch-bytes", c.MaxBatchBytes, "be at least --max-event-bytes (%d)", c.MaxEventBytes))
 	}

@@ -55,6 +55,9 @@ var (
 	ErrProduceTimeout = errors.New("kafka did not acknowledge the event in time")
 	// ErrProduceFailed: Kafka answered with an error.
 	ErrProduceFailed = errors.New("kafka did not store the event")
+	// ErrRateLimited: the broker's rate limit is reached (a
+	// *RateLimitError says when to retry).
+	ErrRateLimited = errors.New("rate limit reached")
 	// ErrDraining: the process is shutting down.
 	ErrDraining = errors.New("shutting down, retry on another instance")
 )
@@ -81,6 +84,7 @@ var statusTable = []struct {
 	{ErrTooLarge, http.StatusRequestEntityTooLarge, nil},
 	{ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, nil},
 	{ErrInvalidEvent, http.StatusBadRequest, nil},
+	{ErrRateLimited, http.StatusTooManyRequests, nil}, // Retry-After: writeError
 	{ErrBufferFull, http.StatusServiceUnavailable, retryAfterShort},
 	{ErrProduceTimeout, http.StatusServiceUnavailable, retryAfterShort},
 	{ErrDraining, http.StatusServiceUnavailable, retryAfterShort},

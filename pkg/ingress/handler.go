@@ -174,9 +174,14 @@ func (in *Ingress) serve(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return writeError(w, ErrKafkaUnavailable)
 	}
 
+	if mediaType(r.Header.Get("Content-Type")) != mediaBatchJSON {
+		if err := b.admit(1); err != nil { // a batch is admitted once counted
+			return writeError(w, err)
+		}
+	}
 	req := getRequest()
 	req.admitted = admitted
-	n, err := in.accept(ctx, r, b, req, span)
+	n, err := in.accept(ctx, w, r, b, req, span)
 	req.release()
 	if err != nil {
 		return writeError(w, err)
@@ -192,15 +197,15 @@ func (in *Ingress) serve(ctx context.Context, w http.ResponseWriter, r *http.Req
 
 // accept parses, validates and stores the request's events. It returns -1
 // for a single event, or the number of events of a batch.
-func (in *Ingress) accept(ctx context.Context, r *http.Request, b *broker, req *request, span trace.Span) (int, error) {
+func (in *Ingress) accept(ctx context.Context, w http.ResponseWriter, r *http.Request, b *broker, req *request, span trace.Span) (int, error) {
 	mt := mediaType(r.Header.Get("Content-Type"))
 	switch {
 	case mt == mediaBatchJSON:
-		return in.acceptBatch(ctx, r, b, req, span)
+		return in.acceptBatch(ctx, w, r, b, req, span)
 	case strings.HasPrefix(mt, mediaBatchPrefix):
 		return 0, fmt.Errorf("%w %q: batches must be %s", ErrUnsupportedMediaType, mt, mediaBatchJSON)
 	case mt == mediaStructuredJSON:
-		if err := req.readBody(r, in.cfg.MaxEventBytes); err != nil {
+		if err := in.readBody(w, r, req, in.cfg.MaxEventBytes); err != nil {
 			return 0, err
 		}
 		e, err := ceformat.Parse(req.body.Bytes())
@@ -231,7 +236,7 @@ func (in *Ingress) accept(ctx context.Context, r *http.Request, b *broker, req *
 	if len(sv) != 1 || (sv[0] != ceformat.V1 && sv[0] != ceformat.V03) {
 		return 0, fmt.Errorf("%w: specversion: must be 1.0 or 0.3, not %q", ErrInvalidEvent, strings.Join(sv, ","))
 	}
-	if err := req.readBody(r, in.cfg.MaxEventBytes); err != nil {
+	if err := in.readBody(w, r, req, in.cfg.MaxEventBytes); err != nil {
 		return 0, err
 	}
 	e := &req.event
@@ -270,14 +275,17 @@ func (in *Ingress) acceptOne(ctx context.Context, b *broker, e *event.Event, siz
 	return in.wait(ctx, b, req, req.waiters)
 }
 
-func (in *Ingress) acceptBatch(ctx context.Context, r *http.Request, b *broker, req *request, span trace.Span) (int, error) {
-	if err := req.readBody(r, in.cfg.MaxBatchBytes); err != nil {
+func (in *Ingress) acceptBatch(ctx context.Context, w http.ResponseWriter, r *http.Request, b *broker, req *request, span trace.Span) (int, error) {
+	if err := in.readBody(w, r, req, in.cfg.MaxBatchBytes); err != nil {
 		return 0, err
 	}
 	// Decode and validate the whole batch, one event at a time, before
 	// producing anything.
 	events, sizes, err := in.decodeBatch(req)
 	if err != nil {
+		return 0, err
+	}
+	if err := b.admit(len(events)); err != nil {
 		return 0, err
 	}
 	if span.IsRecording() {
@@ -493,33 +501,12 @@ func mediaType(ct string) string {
 	return strings.ToLower(strings.TrimSpace(ct))
 }
 
-// readBody reads the request body into req.body, refusing more than limit
-// bytes without buffering them.
-func (req *request) readBody(r *http.Request, limit int64) error {
-	if r.ContentLength > limit {
-		return fmt.Errorf("%w: body is %d bytes, the limit is %d", ErrTooLarge, r.ContentLength, limit)
-	}
-	if r.ContentLength > 0 {
-		req.body.Grow(int(r.ContentLength) + bytes.MinRead)
-	}
-	req.limited = io.LimitedReader{R: r.Body, N: limit + 1}
-	n, err := req.body.ReadFrom(&req.limited)
-	req.limited.R = nil
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return fmt.Errorf("%w: body larger than %d bytes", ErrTooLarge, mbe.Limit)
-		}
-		return fmt.Errorf("%w: reading the body: %v", ErrInvalidEvent, err)
-	}
-	if n > limit {
-		return fmt.Errorf("%w: body larger than the limit of %d bytes", ErrTooLarge, limit)
-	}
-	return nil
-}
-
 func writeError(w http.ResponseWriter, err error) int {
 	code, retryAfter := statusOf(err)
+	var rl *RateLimitError
+	if errors.As(err, &rl) {
+		retryAfter = rl.retryAfter()
+	}
 	if retryAfter != nil {
 		w.Header()["Retry-After"] = retryAfter
 	}
@@ -590,7 +577,6 @@ func (w *eventWriter) SetExtension(name string, value any) error {
 // event, the waiters of the records produced and a timer.
 type request struct {
 	body      bytes.Buffer
-	limited   io.LimitedReader
 	event     event.Event
 	ec        event.EventContextV1
 	waiters   []*waiter

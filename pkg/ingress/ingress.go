@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/weft-dev/weft/internal/flagcheck"
@@ -136,6 +137,8 @@ type broker struct {
 	// webhook: a webhook source's (nil for the other kinds), whose
 	// requests are wrapped into events (webhooks.go).
 	webhook *webhook
+	// limiter is the entry's rate limit (nil: none; ratelimit.go).
+	limiter *rate.Limiter
 	cluster string // clusterKey of the bootstrap servers and auth ("" for Weft's)
 	// sinkSeeds and sinkAuth are a KafkaSink's cluster and credentials
 	// (nil for Weft's cluster).
@@ -411,7 +414,7 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 			target:  target{cl: in.cl, state: &in.kafka},
 			sink:    kind == kindSink, structured: structured, cluster: key,
 			sinkSeeds: ing.GetBootstrapServers(), sinkAuth: ing.GetKafkaAuth(),
-			webhook: wh, auth: auth,
+			webhook: wh, auth: auth, limiter: in.cfg.newLimiter(),
 		}
 	}
 	// Every entry is valid: connect the sinks to their clusters.
@@ -587,13 +590,7 @@ func (in *Ingress) Run(ctx context.Context) error {
 			}
 		})
 	}
-	srv := &http.Server{
-		Handler:           in,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(in.logger.Handler(), slog.LevelWarn),
-	}
+	srv := in.newServer()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	ops := ""

@@ -125,9 +125,12 @@ func (in *Ingress) serveWebhook(ctx context.Context, w http.ResponseWriter, r *h
 	if b.target.state.Load() == kafkaDown {
 		return writeError(w, ErrKafkaUnavailable)
 	}
+	if err := b.admit(1); err != nil {
+		return writeError(w, err)
+	}
 	req := getRequest()
 	defer req.release()
-	if err := req.readBody(r, in.cfg.MaxEventBytes); err != nil {
+	if err := in.readBody(w, r, req, in.cfg.MaxEventBytes); err != nil {
 		return writeError(w, err)
 	}
 	body := req.body.Bytes()

@@ -111,6 +111,35 @@ func OpsMux(h *Health, m *Metrics) *http.ServeMux {
 	return mux
 }
 
+// Limits of the servers NewServer makes: the ops endpoints (/healthz,
+// /readyz, /metrics) and the other small HTTP servers of Weft's processes.
+// A client cannot hold a connection longer than these by sending slowly.
+const (
+	// ServerReadHeaderTimeout bounds reading a request's headers.
+	ServerReadHeaderTimeout = 10 * time.Second
+	// ServerReadTimeout bounds reading a whole request, body included.
+	ServerReadTimeout = 30 * time.Second
+	// ServerWriteTimeout bounds a request from its headers to the end of
+	// the answer (a /metrics scrape; a pprof CPU profile must be shorter).
+	ServerWriteTimeout = time.Minute
+	// ServerIdleTimeout closes idle keep-alive connections.
+	ServerIdleTimeout = 2 * time.Minute
+	// ServerMaxHeaderBytes bounds a request's headers (431 above).
+	ServerMaxHeaderBytes = 64 << 10
+)
+
+// NewServer is an http.Server for handler with the Server* limits.
+func NewServer(handler http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: ServerReadHeaderTimeout,
+		ReadTimeout:       ServerReadTimeout,
+		WriteTimeout:      ServerWriteTimeout,
+		IdleTimeout:       ServerIdleTimeout,
+		MaxHeaderBytes:    ServerMaxHeaderBytes,
+	}
+}
+
 // ServeHTTP serves handler on addr until ctx ends, then shuts down within drain.
 // ready (may be nil) receives the bound address once listening.
 func ServeHTTP(ctx context.Context, addr string, handler http.Handler, drain time.Duration, ready func(net.Addr)) error {
@@ -123,7 +152,7 @@ func ServeHTTP(ctx context.Context, addr string, handler http.Handler, drain tim
 
 // ServeListener is ServeHTTP on an existing listener.
 func ServeListener(ctx context.Context, ln net.Listener, handler http.Handler, drain time.Duration, ready func(net.Addr)) error {
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := NewServer(handler)
 	if ready != nil {
 		ready(ln.Addr())
 	}
