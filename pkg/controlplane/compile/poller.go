@@ -58,6 +58,7 @@ func (out *Compiled) compileHTTPPollerSource(r resolver, p *apis.HTTPPollerSourc
 			Uid: m.UID, Kind: apis.KindHTTPPollerSource, Namespace: ns, Name: name,
 			ConsumerGroup: wire.SourceGroup(apis.KindHTTPPollerSource, ns, name),
 			Destination:   dest,
+			CaCerts:       caCertsOf(&p.Spec.Sink),
 			Delivery:      pollerDelivery(),
 			Order:         weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
 			InitialOffset: weftv1.InitialOffset_INITIAL_OFFSET_EARLIEST,
