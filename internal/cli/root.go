@@ -150,7 +150,7 @@ func tlsHint(err error, tlsOn bool) string {
 	switch {
 	case strings.Contains(msg, "x509:"):
 		return "the control plane's certificate is not trusted: set --control-plane-ca-file to the CA that signed it"
-	case strings.Contains(msg, "certificate required"), strings.Contains(msg, "bad certificate"):
+	case strings.Contains(msg, "client certificate"), strings.Contains(msg, "certificate required"), strings.Contains(msg, "bad certificate"):
 		return "the control plane requires a client certificate it trusts: set --control-plane-cert-file and --control-plane-key-file"
 	case !tlsOn && (strings.Contains(msg, "server preface") || strings.Contains(msg, "connection reset")):
 		return "the control plane may serve TLS: set --control-plane-ca-file"

@@ -7,15 +7,27 @@ package tlsconfig
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 )
 
-// ErrNoCertificates: PEM data holds no CERTIFICATE block.
-var ErrNoCertificates = errors.New("no PEM CERTIFICATE block found")
+var (
+	// ErrNoCertificates: PEM data holds no CERTIFICATE block.
+	ErrNoCertificates = errors.New("no PEM CERTIFICATE block found")
+	// ErrClientCertRequired: the server asked for a client certificate
+	// (mTLS) and none is configured.
+	ErrClientCertRequired = errors.New("the server requires a client certificate and none is configured")
+	// ErrClientCertNotAccepted: the configured client certificate is not
+	// issued by a CA the server accepts.
+	ErrClientCertNotAccepted = errors.New("the server does not accept our client certificate")
+)
 
 // ParseCerts parses every CERTIFICATE block of data. It fails on data that
 // holds none, on a block that is not a certificate, and on anything but
@@ -140,12 +152,48 @@ func (c Client) Config(logger *slog.Logger) (*tls.Config, error) {
 		}
 		cfg.RootCAs = pool
 	}
+	var r *Reloader
 	if c.CertFile != "" || c.KeyFile != "" {
-		r, err := NewReloader(c.CertFile, c.KeyFile, logger)
-		if err != nil {
+		var err error
+		if r, err = NewReloader(c.CertFile, c.KeyFile, logger); err != nil {
 			return nil, err
 		}
-		cfg.GetClientCertificate = r.GetClientCertificate
+	}
+	cfg.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		return clientCertificate(r, cri)
 	}
 	return cfg, nil
+}
+
+// clientCertificate answers a server's request for a client certificate
+// (r nil: none configured). Under TLS 1.3 a server refuses a missing or
+// untrusted client certificate only after the client's handshake is over,
+// and the client then sees a bare "broken pipe"; failing here instead says
+// what is wrong: ErrClientCertRequired, or ErrClientCertNotAccepted naming
+// the CAs the server accepts.
+func clientCertificate(r *Reloader, cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	if r == nil {
+		return nil, ErrClientCertRequired
+	}
+	cert := r.Certificate()
+	if len(cri.AcceptableCAs) > 0 {
+		if err := cri.SupportsCertificate(cert); err != nil {
+			return nil, fmt.Errorf("%w: ours is issued by %q, the server accepts %s",
+				ErrClientCertNotAccepted, cert.Leaf.Issuer.String(), acceptableCAs(cri.AcceptableCAs))
+		}
+	}
+	return cert, nil
+}
+
+func acceptableCAs(raw [][]byte) string {
+	var names []string
+	for _, der := range raw {
+		var n pkix.RDNSequence
+		if _, err := asn1.Unmarshal(der, &n); err == nil {
+			var name pkix.Name
+			name.FillFromRDNSequence(&n)
+			names = append(names, strconv.Quote(name.String()))
+		}
+	}
+	return strings.Join(names, ", ")
 }
