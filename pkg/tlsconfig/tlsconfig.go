@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 )
 
@@ -178,7 +177,7 @@ func clientCertificate(r *Reloader, cri *tls.CertificateRequestInfo) (*tls.Certi
 	cert := r.Certificate()
 	if len(cri.AcceptableCAs) > 0 {
 		if err := cri.SupportsCertificate(cert); err != nil {
-			return nil, fmt.Errorf("%w: ours is issued by %q, the server accepts %s",
+			return nil, fmt.Errorf("%w: ours is issued by %s; the server accepts %s",
 				ErrClientCertNotAccepted, cert.Leaf.Issuer.String(), acceptableCAs(cri.AcceptableCAs))
 		}
 	}
@@ -192,8 +191,8 @@ func acceptableCAs(raw [][]byte) string {
 		if _, err := asn1.Unmarshal(der, &n); err == nil {
 			var name pkix.Name
 			name.FillFromRDNSequence(&n)
-			names = append(names, strconv.Quote(name.String()))
+			names = append(names, name.String())
 		}
 	}
-	return strings.Join(names, ", ")
+	return strings.Join(names, " or ")
 }
