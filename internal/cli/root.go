@@ -11,10 +11,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/weft-dev/weft/internal/cmdutil"
+	"github.com/weft-dev/weft/pkg/contract"
 	"github.com/weft-dev/weft/pkg/wire"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
@@ -25,6 +26,7 @@ import (
 type globals struct {
 	server    string
 	tokenFile string
+	tls       contract.TLS
 	timeout   time.Duration
 	out, errw io.Writer
 	in        io.Reader
@@ -76,6 +78,7 @@ token itself, for when no --token-file is given.`,
 // serverFlags registers the flags of commands that call the control plane.
 func (g *globals) serverFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&g.server, "server", "127.0.0.1:9090", "control plane gRPC address")
+	g.tls.AddFlags(fs)
 	fs.StringVar(&g.tokenFile, "token-file", "", "file holding the control plane's bearer token (without it, $WEFT_TOKEN holds the token itself)")
 	fs.DurationVar(&g.timeout, "request-timeout", 30*time.Second, "how long one control-plane call may take")
 }
@@ -95,7 +98,11 @@ var extraCommands []func(*globals) *cobra.Command
 
 // dial connects to the control plane.
 func (g *globals) dial() (weftv1.ControlPlaneClient, func(), error) {
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	creds, err := g.tls.DialOption(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := []grpc.DialOption{creds}
 	tok := os.Getenv("WEFT_TOKEN")
 	if g.tokenFile != "" {
 		var err error
@@ -126,7 +133,29 @@ func (g *globals) call(ctx context.Context, fn func(context.Context, weftv1.Cont
 	if st, ok := status.FromError(err); ok && st.Code().String() == "Unavailable" && strings.Contains(st.Message(), "connection refused") {
 		return fmt.Errorf("cannot reach the control plane at %s (is `weft dev` running? set --server or WEFT_SERVER)", g.server)
 	}
+	if hint := tlsHint(err, g.tls.Enabled()); hint != "" {
+		return fmt.Errorf("control plane at %s: %w (%s)", g.server, err, hint)
+	}
 	return err
+}
+
+// tlsHint says which flag to look at when a call failed on TLS ("" when
+// err is not about TLS).
+func tlsHint(err error, tlsOn bool) string {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Unavailable {
+		return ""
+	}
+	msg := st.Message()
+	switch {
+	case strings.Contains(msg, "x509:"):
+		return "the control plane's certificate is not trusted: set --control-plane-ca-file to the CA that signed it"
+	case strings.Contains(msg, "client certificate"), strings.Contains(msg, "certificate required"), strings.Contains(msg, "bad certificate"):
+		return "the control plane requires a client certificate it trusts: set --control-plane-cert-file and --control-plane-key-file"
+	case !tlsOn && (strings.Contains(msg, "server preface") || strings.Contains(msg, "connection reset")):
+		return "the control plane may serve TLS: set --control-plane-ca-file"
+	}
+	return ""
 }
 
 // namespaceFlag adds -n/--namespace.

@@ -17,6 +17,12 @@ func runIngress(ctx context.Context, env dataPlaneEnv) error {
 	cfg.OpsAddr = ""
 	cfg.ProcessID = "weft-dev-ingress"
 	opts := []ingress.Option{ingress.WithLogger(env.Logger), ingress.WithListener(env.HTTP)}
+	if t := env.TLS; t != nil {
+		cfg.HTTPAddr, cfg.HTTPSAddr = "", env.HTTP.Addr().String()
+		cfg.TLSCertFile, cfg.TLSKeyFile = t.ServerCert, t.ServerKey
+		cfg.ControlPlaneTLS = t.clientFiles()
+		opts = []ingress.Option{ingress.WithLogger(env.Logger), ingress.WithTLSListener(env.HTTP)}
+	}
 	if tel := env.Telemetry; tel != nil {
 		opts = append(opts, ingress.WithMetrics(tel.Metrics), ingress.WithTracerProvider(tel.TracerProvider))
 	}
@@ -33,6 +39,10 @@ func runDispatcher(ctx context.Context, env dataPlaneEnv) error {
 	cfg.ControlPlane = env.ControlPlane
 	cfg.OpsAddr = ""
 	cfg.ProcessID = "weft-dev-dispatcher"
+	if t := env.TLS; t != nil {
+		cfg.CAFile = t.CAFile // brokers and channels are https:// addresses
+		cfg.ControlPlaneTLS = t.clientFiles()
+	}
 	opts := []dispatcher.Option{dispatcher.WithLogger(env.Logger)}
 	if tel := env.Telemetry; tel != nil {
 		opts = append(opts, dispatcher.WithMetrics(tel.Metrics), dispatcher.WithTracerProvider(tel.TracerProvider))

@@ -48,6 +48,10 @@ type Config struct {
 	// ConsoleAddr serves the control plane's HTTP port: the web console
 	// and the Event Mesh API, with a bearer token made for the run ("": off).
 	ConsoleAddr string
+	// TLS serves the ingress over HTTPS and the control plane over mTLS
+	// with a local CA and certificates kept in DataDir/tls (a temporary
+	// directory without a DataDir).
+	TLS bool
 }
 
 // DefaultConfig binds loopback on the usual ports.
@@ -69,6 +73,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ConsoleAddr, "console-addr", c.ConsoleAddr, "listen address of the web console and the Event Mesh API (/v1/getEventMesh); the token is printed (empty: off)")
 	fs.IntVar(&c.Partitions, "partitions", c.Partitions, "partitions of each broker's topic")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve Go's /debug/pprof and the process's /metrics on this address (empty: off)")
+	fs.BoolVar(&c.TLS, "tls", c.TLS, "serve the ingress over HTTPS and the control plane over TLS requiring client certificates, with a local CA and certificates made in --data-dir/tls (reused across restarts)")
 	fs.StringVar(&c.ServiceURLTemplate, "service-url-template", c.ServiceURLTemplate, "URL a Service ref resolves to; {name} and {namespace} are replaced (e.g. http://127.0.0.1:8090/{name})")
 }
 
@@ -99,6 +104,9 @@ type Addrs struct {
 	// Console is the console's host:port and ConsoleToken its bearer token
 	// (empty unless --console-addr is set).
 	Console, ConsoleToken string
+	// With --tls: the CA file clients must trust, and the client
+	// certificate the control plane accepts (empty without --tls).
+	CAFile, ClientCert, ClientKey string
 }
 
 // Run runs everything until ctx ends. Every component records its spans and
@@ -129,6 +137,26 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, tel *observabilit
 		addrs.Kafka = emb.Addr()
 	}
 
+	var pki *devTLS
+	if cfg.TLS {
+		dir := ""
+		if cfg.DataDir != "" {
+			dir = filepath.Join(cfg.DataDir, "tls")
+		} else {
+			tmp, err := os.MkdirTemp("", "weft-dev-tls-")
+			if err != nil {
+				return fmt.Errorf("weft dev --tls: %w", err)
+			}
+			defer os.RemoveAll(tmp)
+			dir = tmp
+		}
+		var err error
+		if pki, err = ensureDevTLS(dir, tlsHosts(cfg.HTTPAddr, cfg.GRPCAddr)); err != nil {
+			return err
+		}
+		addrs.CAFile, addrs.ClientCert, addrs.ClientKey = pki.CAFile, pki.ClientCert, pki.ClientKey
+	}
+
 	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on --http-addr %s: %w", cfg.HTTPAddr, err)
@@ -147,6 +175,10 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, tel *observabilit
 	cpCfg.OpsAddr = ""
 	cpCfg.BrokerPartitions = cfg.Partitions
 	cpCfg.IngressURL = "http://" + addrs.HTTP
+	if pki != nil {
+		cpCfg.IngressURL = "https://" + addrs.HTTP
+		cpCfg.GRPCTLSCertFile, cpCfg.GRPCTLSKeyFile, cpCfg.GRPCClientCAFile = pki.ServerCert, pki.ServerKey, pki.CAFile
+	}
 	cpCfg.ServiceURLTemplate = cfg.ServiceURLTemplate
 	cpOpts := []controlplane.Option{controlplane.WithLogger(logger), controlplane.WithListener(grpcLn)}
 	if cfg.ConsoleAddr != "" {
@@ -185,7 +217,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, tel *observabilit
 		addrs.Pprof = addr
 	}
 	g.Go(func() error { return cp.Run(gctx) })
-	env := dataPlaneEnv{Kafka: kcfg, ControlPlane: addrs.GRPC, HTTP: httpLn, Logger: logger, Telemetry: tel}
+	env := dataPlaneEnv{Kafka: kcfg, ControlPlane: addrs.GRPC, HTTP: httpLn, Logger: logger, Telemetry: tel, TLS: pki}
 	g.Go(func() error { return runIngress(gctx, env) })
 	g.Go(func() error { return runDispatcher(gctx, env) })
 
@@ -193,7 +225,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, tel *observabilit
 		if err := cp.WaitForDataPlane(gctx, wire.RoleIngress, wire.RoleDispatcher); err != nil {
 			return nil // stopping before we were ready
 		}
-		fmt.Fprintf(out, "weft dev\n  kafka:         %s\n  control plane: %s  (weft --server %s)\n  ingress:       http://%s/{namespace}/{broker}\n", addrs.Kafka, addrs.GRPC, addrs.GRPC, addrs.HTTP)
+		if pki == nil {
+			fmt.Fprintf(out, "weft dev\n  kafka:         %s\n  control plane: %s  (weft --server %s)\n  ingress:       http://%s/{namespace}/{broker}\n", addrs.Kafka, addrs.GRPC, addrs.GRPC, addrs.HTTP)
+		} else {
+			printTLS(out, addrs, pki)
+		}
 		if addrs.Console != "" {
 			fmt.Fprintf(out, "  console:       http://%s/#token=%s\n  event mesh:    http://%s/v1/getEventMesh  (Authorization: Bearer %s)\n",
 				addrs.Console, addrs.ConsoleToken, addrs.Console, addrs.ConsoleToken)
@@ -255,4 +291,8 @@ type dataPlaneEnv struct {
 	HTTP      net.Listener
 	Logger    *slog.Logger
 	Telemetry *observability.Telemetry // nil: none
+	// TLS is the local PKI of --tls (nil: plaintext): the ingress serves
+	// HTTPS on HTTP, and both components reach the control plane with its
+	// client certificate.
+	TLS *devTLS
 }

@@ -5,6 +5,7 @@ package send
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/weft-dev/weft/internal/flagcheck"
 	"github.com/weft-dev/weft/pkg/ceheader"
+	"github.com/weft-dev/weft/pkg/tlsconfig"
 )
 
 // Modes of the CloudEvents HTTP binding.
@@ -61,6 +63,9 @@ type Config struct {
 	Mode string
 	// Timeout bounds the whole request.
 	Timeout time.Duration
+	// CAFile holds PEM CAs trusted, besides the system's, for an https
+	// ingress (as `weft dev --tls` prints).
+	CAFile string
 }
 
 // DefaultConfig returns the defaults of the flags.
@@ -90,6 +95,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&c.Extensions, "extension", c.Extensions, "extension attribute name=value (repeatable)")
 	fs.StringVar(&c.Mode, "mode", c.Mode, "HTTP binding mode: binary or structured")
 	fs.DurationVar(&c.Timeout, "timeout", c.Timeout, "how long to wait for the answer")
+	fs.StringVar(&c.CAFile, "ca-file", c.CAFile, `PEM CA certificates trusted, besides the system's, for an https ingress ("" : the system's only)`)
 }
 
 // Validate reports the first problem with c.
@@ -221,7 +227,16 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 			req.Body, req.ContentLength = io.NopCloser(strings.NewReader(string(data))), int64(len(data))
 		}
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if cfg.CAFile != "" {
+		pool, err := tlsconfig.LoadPool(tlsconfig.SystemPool(), cfg.CAFile)
+		if err != nil {
+			return fmt.Errorf("--ca-file: %w", err)
+		}
+		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+		defer client.CloseIdleConnections()
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("send event %s to %s: %w", e.ID(), target, err)
 	}

@@ -150,8 +150,8 @@ type Destination struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=8192
 	URI string `json:"uri,omitempty"`
-	// CACerts are PEM certificates trusted when sending to the destination
-	// (accepted for manifest compatibility).
+	// CACerts are PEM CA certificates trusted, besides the dispatcher's
+	// roots, when delivering to an https destination.
 	// +optional
 	// +kubebuilder:validation:MaxLength=65536
 	// +kubebuilder:validation:XValidation:rule="self.contains('-----BEGIN CERTIFICATE-----')",message="must be one or more PEM-encoded certificates (-----BEGIN CERTIFICATE-----)"

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/weft-dev/weft/pkg/observability"
@@ -43,6 +42,9 @@ type ClientConfig struct {
 	ProcessID string
 	// AuthToken, when set, is sent as a bearer token.
 	AuthToken string
+	// TLS, when Enabled, dials the control plane over TLS (mTLS with a
+	// client certificate).
+	TLS TLS
 	// MaxBackoff caps the reconnect delay (default 5s).
 	MaxBackoff time.Duration
 	// ProblemInterval is how often a ProblemReporter is polled (default 2s).
@@ -88,7 +90,11 @@ func (c *Client) Ready() <-chan struct{} { return c.ready }
 
 // Run follows the stream until ctx ends; it always returns nil then.
 func (c *Client) Run(ctx context.Context) error {
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	creds, err := c.cfg.TLS.DialOption(c.logger)
+	if err != nil {
+		return err
+	}
+	opts := []grpc.DialOption{creds}
 	if c.cfg.AuthToken != "" {
 		opts = append(opts, grpc.WithPerRPCCredentials(wire.BearerToken(c.cfg.AuthToken)))
 	}

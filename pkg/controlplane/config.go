@@ -2,7 +2,9 @@ package controlplane
 
 import (
 	"cmp"
+	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -10,6 +12,7 @@ import (
 	"github.com/weft-dev/weft/internal/flagcheck"
 	"github.com/weft-dev/weft/pkg/controlplane/compile"
 	"github.com/weft-dev/weft/pkg/kafka"
+	"github.com/weft-dev/weft/pkg/tlsconfig"
 	"github.com/weft-dev/weft/pkg/wire"
 )
 
@@ -52,7 +55,13 @@ type Config struct {
 	// "role token" per line: admin (everything), viewer (Get, List, Watch)
 	// or data-plane (WatchContract). With AuthTokenFile too, both apply.
 	AuthTokensFile string
-	Kafka          kafka.Config
+	// GRPCTLSCertFile and GRPCTLSKeyFile, when set, serve gRPC over TLS with
+	// that certificate (re-read when the files change).
+	GRPCTLSCertFile, GRPCTLSKeyFile string
+	// GRPCClientCAFile, when set, makes gRPC require a client certificate
+	// signed by one of its CAs from every caller (mTLS).
+	GRPCClientCAFile string
+	Kafka            kafka.Config
 
 	// Store says where the resources live: StoreKafka (the compacted state
 	// topic, written through the gRPC API) or StoreKubernetes (custom
@@ -125,6 +134,9 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, `address of the Event Mesh API (/v1/getEventMesh) and the web console ("" disables)`)
 	fs.StringVar(&c.HTTPTokenFile, "http-token-file", c.HTTPTokenFile, `file holding the bearer token of --http-addr ("": --auth-token-file's token)`)
 	fs.StringVar(&c.AuthTokensFile, "auth-tokens-file", c.AuthTokensFile, `file of bearer tokens with roles, one "role token" a line; roles: admin, viewer (Get/List/Watch), data-plane (WatchContract) ("": none)`)
+	fs.StringVar(&c.GRPCTLSCertFile, "grpc-tls-cert-file", c.GRPCTLSCertFile, `PEM certificate (chain) gRPC is served with over TLS; re-read when it changes ("" : plaintext gRPC)`)
+	fs.StringVar(&c.GRPCTLSKeyFile, "grpc-tls-key-file", c.GRPCTLSKeyFile, "PEM private key of --grpc-tls-cert-file")
+	fs.StringVar(&c.GRPCClientCAFile, "grpc-client-ca-file", c.GRPCClientCAFile, `PEM CA certificates; when set, every gRPC caller (data plane, CLI) must present a client certificate they signed (mTLS; needs --grpc-tls-cert-file)`)
 	fs.StringVar(&c.Store, "store", c.Store, "where the resources live: kafka (the state topic, written through the gRPC API) or kubernetes (custom resources; the gRPC API is read-only)")
 	fs.StringVar(&c.BrokerClass, "broker-class", c.BrokerClass, "Kubernetes mode: the eventing.knative.dev/broker.class of the Brokers this control plane reconciles")
 	fs.BoolVar(&c.DefaultBrokerClass, "default-broker-class", c.DefaultBrokerClass, "Kubernetes mode: also reconcile Brokers without a broker.class annotation")
@@ -153,6 +165,15 @@ func (c *Config) Validate() error {
 		flagcheck.OneOf("--store", c.Store, StoreKafka, StoreKubernetes),
 		flagcheck.OneOf("--default-authorization-mode", cmp.Or(c.DefaultAuthorizationMode, compile.AuthAllowAll), compile.AuthModes...),
 		c.Kafka.Validate(),
+	}
+	switch {
+	case c.GRPCTLSCertFile != "" && c.GRPCTLSKeyFile == "":
+		errs = append(errs, flagcheck.Errorf("--grpc-tls-key-file", c.GRPCTLSKeyFile, "be set with --grpc-tls-cert-file"))
+	case c.GRPCTLSKeyFile != "" && c.GRPCTLSCertFile == "":
+		errs = append(errs, flagcheck.Errorf("--grpc-tls-cert-file", c.GRPCTLSCertFile, "be set with --grpc-tls-key-file"))
+	}
+	if c.GRPCClientCAFile != "" && c.GRPCTLSCertFile == "" {
+		errs = append(errs, flagcheck.Errorf("--grpc-client-ca-file", c.GRPCClientCAFile, "be used with --grpc-tls-cert-file and --grpc-tls-key-file (client certificates need TLS)"))
 	}
 	if c.Store == StoreKubernetes {
 		errs = append(errs, flagcheck.Required("--broker-class", c.BrokerClass))
@@ -212,4 +233,16 @@ func (c *Config) httpToken() (string, error) {
 		return "", fmt.Errorf("%s: %w", flag, err)
 	}
 	return tok, nil
+}
+
+// grpcTLS is the gRPC server's TLS configuration (nil: plaintext).
+func (c *Config) grpcTLS(logger *slog.Logger) (*tls.Config, error) {
+	if c.GRPCTLSCertFile == "" {
+		return nil, nil
+	}
+	cfg, err := tlsconfig.Server{CertFile: c.GRPCTLSCertFile, KeyFile: c.GRPCTLSKeyFile, ClientCAFile: c.GRPCClientCAFile}.Config(logger)
+	if err != nil {
+		return nil, fmt.Errorf("gRPC TLS (--grpc-tls-cert-file, --grpc-tls-key-file, --grpc-client-ca-file): %w", err)
+	}
+	return cfg, nil
 }

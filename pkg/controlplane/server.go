@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/weft-dev/weft/pkg/controlplane/compile"
 	"github.com/weft-dev/weft/pkg/controlplane/console"
@@ -121,6 +122,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	tlsCfg, err := cfg.grpcTLS(s.logger)
+	if err != nil {
+		return nil, err
+	}
 	kcl, err := cfg.Kafka.NewClient(s.logger)
 	if err != nil {
 		return nil, err
@@ -151,6 +156,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 		s.ln = ln
 	}
 	var gopts []grpc.ServerOption
+	if tlsCfg != nil {
+		gopts = append(gopts, grpc.Creds(credentials.NewTLS(tlsCfg)))
+	}
 	if _, off := s.tp.(noop.TracerProvider); s.tp != nil && !off {
 		gopts = append(gopts, grpc.StatsHandler(otelgrpc.NewServerHandler(
 			otelgrpc.WithTracerProvider(s.tp),

@@ -15,6 +15,10 @@ var (
 	// event that cannot be encoded). Retrying does not help.
 	ErrInvalidRequest = errors.New("invalid delivery request")
 
+	// ErrBadCACerts: Policy.CACerts holds no valid PEM certificate. Retrying
+	// does not help.
+	ErrBadCACerts = errors.New("invalid CA certificates")
+
 	// ErrMalformedReply: a 2xx response claimed to carry a CloudEvent
 	// (a ce-specversion header or an application/cloudevents* content type)
 	// but it is not a valid one. The attempt failed and is retried.

@@ -71,6 +71,12 @@ type Policy struct {
 	// branch's filter answers "no" this way. Retryable failures are
 	// retried and dead-lettered as always.
 	DropRejected bool
+	// CACerts (PEM) are trusted, besides the Sender's roots, when
+	// delivering to an https URL: the subscriber's, and its reply and
+	// dead-letter sinks' (Knative's Destination.CACerts; "" : the Sender's
+	// roots only). Data that holds no certificate fails the delivery with
+	// ErrBadCACerts.
+	CACerts string
 
 	// The fields below are not part of a trigger's delivery spec: the
 	// dispatcher sets them per delivery.

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -89,6 +90,7 @@ type Result struct {
 // client (see CloseIdleConnections).
 type Sender struct {
 	client     *http.Client
+	clients    *tlsClients // per destination CA set (Policy.CACerts)
 	logger     *slog.Logger
 	tracer     trace.Tracer
 	propagator propagation.TextMapPropagator
@@ -103,6 +105,7 @@ type Option func(*options)
 
 type options struct {
 	client         *http.Client
+	rootCAs        *x509.CertPool
 	logger         *slog.Logger
 	meterProvider  metric.MeterProvider
 	tracerProvider trace.TracerProvider
@@ -112,6 +115,13 @@ type options struct {
 // keeps many idle connections per host and that follows only 307/308
 // redirects). Its Timeout, if any, applies on top of Policy.Timeout.
 func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
+
+// WithRootCAs makes every delivery to an https URL trust pool (a
+// process-wide CA bundle: build it from tlsconfig.SystemPool to keep the
+// system's roots) instead of the system's roots; a destination's
+// Policy.CACerts are added to it. It applies to WithHTTPClient's client too
+// when that client's transport is an *http.Transport.
+func WithRootCAs(pool *x509.CertPool) Option { return func(o *options) { o.rootCAs = pool } }
 
 // WithLogger sets the logger for dropped, dead-lettered and failed
 // dead-lettered events, and per-attempt failures at debug level (default:
@@ -139,6 +149,9 @@ func NewSender(opts ...Option) *Sender {
 	if o.client == nil {
 		o.client = newHTTPClient()
 	}
+	if o.rootCAs != nil {
+		o.client = withRootCAs(o.client, o.rootCAs)
+	}
 	if o.logger == nil {
 		o.logger = observability.DiscardLogger()
 	}
@@ -155,6 +168,7 @@ func NewSender(opts ...Option) *Sender {
 	}
 	return &Sender{
 		client:     o.client,
+		clients:    &tlsClients{base: o.client, roots: o.rootCAs},
 		logger:     o.logger,
 		tracer:     o.tracerProvider.Tracer(instrumentationName),
 		propagator: observability.Propagator(),
@@ -192,8 +206,8 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	return http.ErrUseLastResponse
 }
 
-// CloseIdleConnections closes the HTTP client's idle connections.
-func (s *Sender) CloseIdleConnections() { s.client.CloseIdleConnections() }
+// CloseIdleConnections closes the HTTP clients' idle connections.
+func (s *Sender) CloseIdleConnections() { s.clients.closeIdle() }
 
 // Send delivers ev to url with policy p, handing a reply event (if any, and
 // if reply is non-nil) to reply. ev is not modified. It is SendMessage of
@@ -291,8 +305,12 @@ func (s *Sender) deliver(ctx context.Context, m *Message, url string, p Policy, 
 	if err != nil {
 		return attemptResult{err: err}, 1, nil
 	}
+	cl, err := s.clients.get(p.CACerts)
+	if err != nil {
+		return attemptResult{err: err}, 1, nil
+	}
 	return s.retry(ctx, p, t, func(ctx context.Context, n int) attemptResult {
-		return s.attempt(ctx, m, u, url, p.Timeout, t, n, reply)
+		return s.attempt(ctx, cl, m, u, url, p.Timeout, t, n, reply)
 	})
 }
 
@@ -349,8 +367,9 @@ func Wait(ctx context.Context, d time.Duration, stop <-chan struct{}) error {
 	}
 }
 
-// attempt makes attempt n (0-based) of m to u (url), bounded by timeout.
-func (s *Sender) attempt(ctx context.Context, m *Message, u *neturl.URL, url string, timeout time.Duration, t target, n int, reply ReplyFunc) (a attemptResult) {
+// attempt makes attempt n (0-based) of m to u (url) through cl, bounded by
+// timeout.
+func (s *Sender) attempt(ctx context.Context, cl *http.Client, m *Message, u *neturl.URL, url string, timeout time.Duration, t target, n int, reply ReplyFunc) (a attemptResult) {
 	start := time.Now()
 	ctx, span := s.tracer.Start(ctx, "weft.delivery.attempt", trace.WithSpanKind(trace.SpanKindClient))
 	if span.IsRecording() {
@@ -380,7 +399,7 @@ func (s *Sender) attempt(ctx context.Context, m *Message, u *neturl.URL, url str
 	defer cancel()
 	req := attemptRequest(actx, m, u)
 	s.propagator.Inject(actx, &injected{req: req})
-	resp, err := s.client.Do(req)
+	resp, err := cl.Do(req)
 	if err != nil {
 		a.err, a.retryable = err, true
 		return a

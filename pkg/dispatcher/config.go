@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/weft-dev/weft/internal/flagcheck"
+	"github.com/weft-dev/weft/pkg/contract"
 	"github.com/weft-dev/weft/pkg/kafka"
 	"github.com/weft-dev/weft/pkg/wire"
 )
@@ -21,6 +22,12 @@ type Config struct {
 	ControlPlane string
 	// AuthTokenFile holds the bearer token sent to the control plane.
 	AuthTokenFile string
+	// ControlPlaneTLS dials the control plane over TLS (mTLS with a client
+	// certificate) when set.
+	ControlPlaneTLS contract.TLS
+	// CAFile holds PEM CA certificates trusted, besides the system's, when
+	// delivering to https destinations ("" : the system's only).
+	CAFile string
 	// OpsAddr serves /healthz, /readyz and /metrics ("" disables it).
 	OpsAddr string
 	// ProcessID identifies this process to the control plane.
@@ -74,6 +81,8 @@ func DefaultConfig() Config {
 func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ControlPlane, "control-plane", c.ControlPlane, `gRPC address of the control plane ("" runs without one)`)
 	fs.StringVar(&c.AuthTokenFile, "auth-token-file", c.AuthTokenFile, "file holding the bearer token presented to the control plane")
+	c.ControlPlaneTLS.AddFlags(fs)
+	fs.StringVar(&c.CAFile, "ca-file", c.CAFile, `PEM CA certificates trusted, besides the system's, when delivering to https subscribers, reply and dead-letter sinks ("" : the system's only)`)
 	fs.StringVar(&c.OpsAddr, "ops-addr", c.OpsAddr, `address of /healthz, /readyz and /metrics ("" disables)`)
 	fs.StringVar(&c.ProcessID, "process-id", c.ProcessID, "identity of this process towards the control plane")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", c.MaxInFlight, "deliveries in flight per partition for unordered triggers")
@@ -89,6 +98,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 func (c *Config) Validate() error {
 	return flagcheck.Join(
 		flagcheck.OptionalHostPort("--control-plane", c.ControlPlane),
+		c.ControlPlaneTLS.Validate(),
 		flagcheck.OptionalHostPort("--ops-addr", c.OpsAddr),
 		flagcheck.Required("--process-id", c.ProcessID),
 		flagcheck.AtLeast("--max-in-flight", c.MaxInFlight, 1),

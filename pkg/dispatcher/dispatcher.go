@@ -24,6 +24,7 @@ import (
 	"github.com/weft-dev/weft/pkg/delivery"
 	"github.com/weft-dev/weft/pkg/filter"
 	"github.com/weft-dev/weft/pkg/observability"
+	"github.com/weft-dev/weft/pkg/tlsconfig"
 	"github.com/weft-dev/weft/pkg/wire"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
@@ -97,11 +98,19 @@ func New(cfg Config, opts ...Option) (*Dispatcher, error) {
 		o.health = observability.NewHealth()
 	}
 	if o.sender == nil {
-		o.sender = delivery.NewSender(
+		sopts := []delivery.Option{
 			delivery.WithLogger(o.logger.With("component", "delivery")),
 			delivery.WithMeterProvider(mp),
 			delivery.WithTracerProvider(o.tracerProvider),
-		)
+		}
+		if cfg.CAFile != "" {
+			pool, err := tlsconfig.LoadPool(tlsconfig.SystemPool(), cfg.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("--ca-file: %w", err)
+			}
+			sopts = append(sopts, delivery.WithRootCAs(pool))
+		}
+		o.sender = delivery.NewSender(sopts...)
 	}
 	d := &Dispatcher{
 		cfg:        cfg,
@@ -178,6 +187,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			Role:      wire.RoleDispatcher,
 			ProcessID: d.cfg.ProcessID,
 			AuthToken: token,
+			TLS:       d.cfg.ControlPlaneTLS,
 		}, d, d.logger)
 		d.mu.Lock()
 		d.cclient = cc
@@ -576,6 +586,7 @@ func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 			}
 			policy := delivery.PolicyFromContract(eg.GetDelivery())
 			policy.DropRejected = eg.GetDropRejected()
+			policy.CACerts = eg.GetCaCerts()
 			for _, topic := range topics {
 				key := key
 				if src != nil {

@@ -3,20 +3,28 @@ package ingress
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"os"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/weft-dev/weft/internal/flagcheck"
+	"github.com/weft-dev/weft/pkg/contract"
 	"github.com/weft-dev/weft/pkg/kafka"
 )
 
 // Config is everything the ingress process is configured with. Every field
 // has a flag (AddFlags) and, through cmdutil.ApplyEnv, a WEFT_* environment variable.
 type Config struct {
-	// HTTPAddr is where events are received.
+	// HTTPAddr is where events are received over plain HTTP ("" turns
+	// plain HTTP off; then HTTPSAddr must be set).
 	HTTPAddr string
+	// HTTPSAddr, when set, receives events over HTTPS too, with the
+	// certificate of TLSCertFile and TLSKeyFile (re-read when they change).
+	HTTPSAddr   string
+	TLSCertFile string
+	TLSKeyFile  string
 	// OpsAddr serves /healthz, /readyz and /metrics ("" disables it).
 	OpsAddr string
 	// ControlPlane is the gRPC address of the control plane whose contract
@@ -25,6 +33,9 @@ type Config struct {
 	ControlPlane string
 	// AuthTokenFile holds the bearer token presented to the control plane.
 	AuthTokenFile string
+	// ControlPlaneTLS dials the control plane over TLS (mTLS with a client
+	// certificate) when set.
+	ControlPlaneTLS contract.TLS
 	// MaxEventBytes bounds one event: the body of a binary or structured
 	// request, each event of a batch.
 	MaxEventBytes int64
@@ -134,10 +145,14 @@ func defaultProcessID() string {
 
 // AddFlags registers the ingress flags (and the Kafka flags) on fs.
 func (c *Config) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "address events are received on")
+	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, `address events are received on over plain HTTP ("" disables; --https-addr is then required)`)
+	fs.StringVar(&c.HTTPSAddr, "https-addr", c.HTTPSAddr, `address events are received on over HTTPS ("" disables; needs --tls-cert-file and --tls-key-file)`)
+	fs.StringVar(&c.TLSCertFile, "tls-cert-file", c.TLSCertFile, "PEM certificate (chain) served on --https-addr; re-read when it changes")
+	fs.StringVar(&c.TLSKeyFile, "tls-key-file", c.TLSKeyFile, "PEM private key of --tls-cert-file; re-read when it changes")
 	fs.StringVar(&c.OpsAddr, "ops-addr", c.OpsAddr, `address of /healthz, /readyz and /metrics ("" disables)`)
 	fs.StringVar(&c.ControlPlane, "control-plane", c.ControlPlane, `gRPC address of the control plane ("" runs without one)`)
 	fs.StringVar(&c.AuthTokenFile, "auth-token-file", c.AuthTokenFile, "file holding the bearer token presented to the control plane")
+	c.ControlPlaneTLS.AddFlags(fs)
 	fs.Int64Var(&c.MaxEventBytes, "max-event-bytes", c.MaxEventBytes, "largest event accepted (413 above)")
 	fs.Int64Var(&c.MaxBatchBytes, "max-batch-bytes", c.MaxBatchBytes, "largest batch request body accepted (413 above)")
 	fs.IntVar(&c.MaxBatchEvents, "max-batch-events", c.MaxBatchEvents, "most events accepted in one batch request (413 above)")
@@ -167,9 +182,11 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 // Validate reports every problem with c.
 func (c *Config) Validate() error {
 	errs := []error{
-		flagcheck.HostPort("--http-addr", c.HTTPAddr),
+		flagcheck.OptionalHostPort("--http-addr", c.HTTPAddr),
+		flagcheck.OptionalHostPort("--https-addr", c.HTTPSAddr),
 		flagcheck.OptionalHostPort("--ops-addr", c.OpsAddr),
 		flagcheck.OptionalHostPort("--control-plane", c.ControlPlane),
+		c.ControlPlaneTLS.Validate(),
 		flagcheck.Positive("--max-event-bytes", c.MaxEventBytes),
 		flagcheck.Positive("--max-batch-events", c.MaxBatchEvents),
 		flagcheck.AtLeast("--produce-timeout", c.ProduceTimeout, 100*time.Millisecond),
@@ -206,8 +223,29 @@ func (c *Config) Validate() error {
 	if len(c.OIDCIssuers) == 0 && (c.OIDCJWKSFile != "" || c.OIDCCAFile != "") {
 		errs = append(errs, flagcheck.Errorf("--oidc-issuer", "", "be set with --oidc-jwks-file or --oidc-ca-file (the issuers whose tokens are accepted)"))
 	}
+	errs = append(errs, c.validateTLS())
 	if _, err := compressionCodec(c.Compression); err != nil {
 		errs = append(errs, err)
+	}
+	return flagcheck.Join(errs...)
+}
+
+// validateTLS checks the HTTPS flags: a listener needs a certificate and a
+// key, and a certificate needs a listener.
+func (c *Config) validateTLS() error {
+	var errs []error
+	if c.HTTPAddr == "" && c.HTTPSAddr == "" {
+		errs = append(errs, errors.New("--http-addr: must be set when --https-addr is not (events must be received somewhere)"))
+	}
+	if c.HTTPSAddr != "" {
+		errs = append(errs, flagcheck.Required("--tls-cert-file", c.TLSCertFile), flagcheck.Required("--tls-key-file", c.TLSKeyFile))
+	} else {
+		if c.TLSCertFile != "" {
+			errs = append(errs, flagcheck.Errorf("--tls-cert-file", c.TLSCertFile, "be used with --https-addr"))
+		}
+		if c.TLSKeyFile != "" {
+			errs = append(errs, flagcheck.Errorf("--tls-key-file", c.TLSKeyFile, "be used with --https-addr"))
+		}
 	}
 	return flagcheck.Join(errs...)
 }

@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 	"github.com/weft-dev/weft/internal/flagcheck"
 	"github.com/weft-dev/weft/pkg/contract"
 	"github.com/weft-dev/weft/pkg/observability"
+	"github.com/weft-dev/weft/pkg/tlsconfig"
 	"github.com/weft-dev/weft/pkg/wire"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
@@ -36,6 +38,7 @@ type options struct {
 	metrics  *observability.Metrics
 	tp       trace.TracerProvider
 	ln       net.Listener
+	tlsLn    net.Listener
 	opsLn    net.Listener
 	kafkaOpt []kgo.Opt
 }
@@ -64,6 +67,11 @@ func WithTracerProvider(tp trace.TracerProvider) Option { return func(o *options
 // (a process embedding the ingress picks its own port this way). Run
 // closes ln.
 func WithListener(ln net.Listener) Option { return func(o *options) { o.ln = ln } }
+
+// WithTLSListener serves events over HTTPS on ln instead of listening on
+// Config.HTTPSAddr (which must still be set, with the certificate files).
+// Run closes ln.
+func WithTLSListener(ln net.Listener) Option { return func(o *options) { o.tlsLn = ln } }
 
 // WithOpsListener serves the ops endpoints on ln instead of Config.OpsAddr.
 func WithOpsListener(ln net.Listener) Option { return func(o *options) { o.opsLn = ln } }
@@ -102,12 +110,14 @@ type Ingress struct {
 	produceCtx  context.Context
 	stopProduce context.CancelFunc
 
-	ln, opsLn net.Listener
-	started   chan struct{}
-	addr      atomic.Pointer[net.Addr]
-	opsAddr   atomic.Pointer[net.Addr]
-	running   atomic.Bool
-	closeOnce sync.Once
+	ln, tlsLn, opsLn net.Listener
+	tlsConfig        *tls.Config // of the HTTPS listener (nil: none)
+	started          chan struct{}
+	addr             atomic.Pointer[net.Addr]
+	tlsAddr          atomic.Pointer[net.Addr]
+	opsAddr          atomic.Pointer[net.Addr]
+	running          atomic.Bool
+	closeOnce        sync.Once
 }
 
 const (
@@ -199,6 +209,7 @@ func New(cfg Config, opts ...Option) (*Ingress, error) {
 		unknown: newBrokerMetrics("", "", ""),
 		idle:    make(chan struct{}, 1),
 		ln:      o.ln,
+		tlsLn:   o.tlsLn,
 		opsLn:   o.opsLn,
 		started: make(chan struct{}),
 	}
@@ -210,6 +221,16 @@ func New(cfg Config, opts ...Option) (*Ingress, error) {
 	if o.opsLn != nil {
 		a := o.opsLn.Addr()
 		in.opsAddr.Store(&a)
+	}
+	if o.tlsLn != nil {
+		a := o.tlsLn.Addr()
+		in.tlsAddr.Store(&a)
+	}
+	if cfg.HTTPSAddr != "" {
+		in.tlsConfig, err = tlsconfig.Server{CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSKeyFile}.Config(in.logger)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert-file, --tls-key-file: %w", err)
+		}
 	}
 	in.health.AddCheck("contract", func() error {
 		if !in.hasVersion.Load() {
@@ -481,8 +502,19 @@ func (in *Ingress) OpsHandler() http.Handler { return observability.OpsMux(in.he
 // applied, Kafka is reachable and it is not shutting down.
 func (in *Ingress) Ready() error { return in.health.Ready() }
 
-// Addr is the address events are served on: known after New with
-// WithListener, otherwise once Started is closed (nil before).
+// TLSAddr is the address events are served on over HTTPS: known after New
+// with WithTLSListener, otherwise once Started is closed (nil before, and
+// when HTTPS is off).
+func (in *Ingress) TLSAddr() net.Addr {
+	if a := in.tlsAddr.Load(); a != nil {
+		return *a
+	}
+	return nil
+}
+
+// Addr is the address events are served on over plain HTTP: known after
+// New with WithListener, otherwise once Started is closed (nil before, and
+// when plain HTTP is off).
 func (in *Ingress) Addr() net.Addr {
 	if a := in.addr.Load(); a != nil {
 		return *a
@@ -533,9 +565,9 @@ func (in *Ingress) Run(ctx context.Context) error {
 	}
 	defer in.Close()
 
-	ln, opsLn := in.ln, in.opsLn
+	ln, tlsLn, opsLn := in.ln, in.tlsLn, in.opsLn
 	closeListeners := func() {
-		for _, l := range []net.Listener{ln, opsLn} {
+		for _, l := range []net.Listener{ln, tlsLn, opsLn} {
 			if l != nil {
 				l.Close()
 			}
@@ -546,12 +578,23 @@ func (in *Ingress) Run(ctx context.Context) error {
 		closeListeners()
 		return fmt.Errorf("--auth-token-file: %w", err)
 	}
-	if ln == nil {
+	if ln == nil && in.cfg.HTTPAddr != "" {
 		var err error
 		if ln, err = net.Listen("tcp", in.cfg.HTTPAddr); err != nil {
 			closeListeners()
 			return fmt.Errorf("listen on %s: %w", in.cfg.HTTPAddr, err)
 		}
+	}
+	if tlsLn == nil && in.cfg.HTTPSAddr != "" {
+		var err error
+		if tlsLn, err = net.Listen("tcp", in.cfg.HTTPSAddr); err != nil {
+			closeListeners()
+			return fmt.Errorf("listen on --https-addr %s: %w", in.cfg.HTTPSAddr, err)
+		}
+	}
+	if tlsLn != nil && in.tlsConfig == nil {
+		closeListeners()
+		return errors.New("ingress: WithTLSListener needs --https-addr, --tls-cert-file and --tls-key-file")
 	}
 	if opsLn == nil && in.cfg.OpsAddr != "" {
 		var err error
@@ -560,8 +603,17 @@ func (in *Ingress) Run(ctx context.Context) error {
 			return fmt.Errorf("listen on %s: %w", in.cfg.OpsAddr, err)
 		}
 	}
-	a := ln.Addr()
-	in.addr.Store(&a)
+	var httpAddr, httpsAddr string
+	if ln != nil {
+		a := ln.Addr()
+		in.addr.Store(&a)
+		httpAddr = a.String()
+	}
+	if tlsLn != nil {
+		a := tlsLn.Addr()
+		in.tlsAddr.Store(&a)
+		httpsAddr = a.String()
+	}
 	if opsLn != nil {
 		oa := opsLn.Addr()
 		in.opsAddr.Store(&oa)
@@ -583,6 +635,7 @@ func (in *Ingress) Run(ctx context.Context) error {
 	if in.cfg.ControlPlane != "" {
 		cc := contract.NewClient(contract.ClientConfig{
 			Server: in.cfg.ControlPlane, Role: wire.RoleIngress, ProcessID: in.cfg.ProcessID, AuthToken: token,
+			TLS: in.cfg.ControlPlaneTLS,
 		}, in, in.logger)
 		wg.Go(func() {
 			if err := cc.Run(bgCtx); err != nil {
@@ -591,13 +644,22 @@ func (in *Ingress) Run(ctx context.Context) error {
 		})
 	}
 	srv := in.newServer()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	srv.TLSConfig = in.tlsConfig
+	served := make(chan error, 2)
+	serving := 0
+	if ln != nil {
+		serving++
+		go func() { served <- wrapServe("http", httpAddr, srv.Serve(ln)) }()
+	}
+	if tlsLn != nil {
+		serving++
+		go func() { served <- wrapServe("https", httpsAddr, srv.ServeTLS(tlsLn, "", "")) }()
+	}
 	ops := ""
 	if o := in.OpsAddr(); o != nil {
 		ops = o.String()
 	}
-	in.logger.Info("ingress listening", "addr", a.String(), "ops", ops, "control_plane", in.cfg.ControlPlane)
+	in.logger.Info("ingress listening", "addr", httpAddr, "https_addr", httpsAddr, "ops", ops, "control_plane", in.cfg.ControlPlane)
 	close(in.started)
 
 	var runErr error
@@ -605,16 +667,22 @@ func (in *Ingress) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case err := <-served:
 		served <- err
-		runErr = fmt.Errorf("serve http on %s: %w", a, err)
+		runErr = err
 	case runErr = <-errc:
 	}
 
 	in.drain(srv)
-	<-served
+	for range serving {
+		<-served
+	}
 	stopBg()
 	wg.Wait()
 	in.logger.Info("ingress stopped")
 	return runErr
+}
+
+func wrapServe(scheme, addr string, err error) error {
+	return fmt.Errorf("serve %s on %s: %w", scheme, addr, err)
 }
 
 // drain turns readiness false and refuses new requests, waits (at most

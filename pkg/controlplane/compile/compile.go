@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -276,12 +277,13 @@ func sourceDelivery() *weftv1.Delivery {
 
 // sourceEgress is the one egress of a source writing its events into an
 // internal topic: group, delivered to dest in order from the topic's start,
-// with sourceDelivery.
-func sourceEgress(m *apis.ObjectMeta, kind, group, dest string) []*weftv1.Egress {
+// with sourceDelivery, trusting the sink's CACerts.
+func sourceEgress(m *apis.ObjectMeta, kind, group, dest string, sink *apis.Destination) []*weftv1.Egress {
 	return []*weftv1.Egress{{
 		Uid: m.UID, Kind: kind, Namespace: m.Namespace, Name: m.Name,
 		ConsumerGroup: group,
 		Destination:   dest,
+		CaCerts:       caCertsOf(sink),
 		Delivery:      sourceDelivery(),
 		Order:         weftv1.DeliveryOrder_DELIVERY_ORDER_ORDERED,
 		InitialOffset: weftv1.InitialOffset_INITIAL_OFFSET_EARLIEST,
@@ -320,7 +322,7 @@ func (out *Compiled) compilePingSource(r resolver, p *apis.PingSource) {
 			Type: apis.PingSourceEventType, Source: apis.PingSourceEventSource(ns, name),
 			ContentType: p.Spec.ContentType, Data: data, Extensions: overrides(p.Spec.CloudEventOverrides),
 		},
-		Egresses: sourceEgress(m, apis.KindPingSource, wire.PingSourceGroup(ns, name), dest),
+		Egresses: sourceEgress(m, apis.KindPingSource, wire.PingSourceGroup(ns, name), dest, &p.Spec.Sink),
 	})
 }
 
@@ -373,6 +375,7 @@ func (out *Compiled) compileTriggers(r resolver, bs []*apis.Broker, triggers []*
 			Order:         orderOf(m),
 			InitialOffset: initialOffsetOf(m),
 			Generation:    m.Generation,
+			CaCerts:       caCertsOf(&t.Spec.Subscriber, deadLetterSink(ds)),
 		}
 		if t.Spec.Filter != nil && len(t.Spec.Filter.Attributes) > 0 {
 			eg.Attributes = t.Spec.Filter.Attributes
@@ -436,6 +439,7 @@ func (out *Compiled) compileChannels(r resolver, cs []*apis.Channel, subs []*api
 			Uid: m.UID, Kind: apis.KindSubscription, Namespace: m.Namespace, Name: m.Name,
 			ConsumerGroup: wire.SubscriptionGroup(m.Namespace, m.Name),
 			Destination:   sub,
+			CaCerts:       caCertsOf(s.Spec.Subscriber, s.Spec.Reply, deadLetterSink(ds)),
 			Delivery:      del,
 			ReplyTopic:    replyTopic,
 			ReplyUrl:      replyURL,
@@ -498,6 +502,7 @@ func (out *Compiled) compileSequence(r resolver, s *apis.Sequence) {
 			Uid: er.UID, Kind: apis.KindSequence, Namespace: ns, Name: name,
 			ConsumerGroup: wire.SequenceGroup(ns, name, i),
 			Destination:   dest,
+			CaCerts:       caCertsOf(&step.Destination, deadLetterSink(step.Delivery)),
 			Delivery:      del,
 			ReplyTopic:    replyTopic,
 			ReplyUrl:      replyURL,
@@ -553,6 +558,7 @@ func (out *Compiled) compileParallel(r resolver, p *apis.Parallel) {
 			if fr.Reason == "" {
 				eg := egress(fr, wire.ParallelFilterGroup(ns, name, i), f, wire.ParallelBranchTopic(ns, name, i), "", del)
 				eg.DropRejected = true
+				eg.CaCerts = caCertsOf(b.Filter, deadLetterSink(b.Delivery))
 				main.Egresses = append(main.Egresses, eg)
 			}
 		}
@@ -572,7 +578,9 @@ func (out *Compiled) compileParallel(r resolver, p *apis.Parallel) {
 		sr.fail(reason, msg)
 		if sr.Reason == "" {
 			group := wire.ParallelSubscriberGroup(ns, name, i)
-			subIn.Egresses = append(subIn.Egresses, egress(sr, group, dest, replyTopic, replyURL, del))
+			eg := egress(sr, group, dest, replyTopic, replyURL, del)
+			eg.CaCerts = caCertsOf(&b.Subscriber, deadLetterSink(b.Delivery))
+			subIn.Egresses = append(subIn.Egresses, eg)
 		}
 		res.Branches = append(res.Branches, br)
 	}
@@ -878,6 +886,31 @@ func (r resolver) delivery(owner *apis.ObjectMeta, path string, ds *apis.Deliver
 		del.DeadLetterUrl, dlq = u, u
 	}
 	return del, dlq, "", ""
+}
+
+// caCertsOf joins the CACerts of dests (nil ones and repeats skipped): an
+// egress trusts them all for its subscriber, reply and dead-letter
+// deliveries, as the contract has one CA set per egress.
+func caCertsOf(dests ...*apis.Destination) string {
+	var parts []string
+	for _, d := range dests {
+		if d == nil || d.CACerts == nil || *d.CACerts == "" {
+			continue
+		}
+		pem := strings.TrimSpace(*d.CACerts) + "\n"
+		if !slices.Contains(parts, pem) {
+			parts = append(parts, pem)
+		}
+	}
+	return strings.Join(parts, "")
+}
+
+// deadLetterSink is ds's dead-letter sink (nil: none).
+func deadLetterSink(ds *apis.DeliverySpec) *apis.Destination {
+	if ds == nil {
+		return nil
+	}
+	return ds.DeadLetterSink
 }
 
 func nsName(m *apis.ObjectMeta) string { return m.Namespace + "/" + m.Name }

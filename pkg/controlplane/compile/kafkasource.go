@@ -104,6 +104,7 @@ func (out *Compiled) compileKafkaSource(r resolver, k *apis.KafkaSource) {
 			Uid: m.UID, Kind: apis.KindKafkaSource, Namespace: ns, Name: name,
 			ConsumerGroup: KafkaSourceGroup(k),
 			Destination:   dest,
+			CaCerts:       caCertsOf(&k.Spec.Sink, deadLetterSink(kafkaSourceDelivery(k.Spec.Delivery))),
 			Delivery:      del,
 			Order:         order,
 			InitialOffset: initial,

@@ -42,6 +42,6 @@ func (out *Compiled) compileHTTPPollerSource(r resolver, p *apis.HTTPPollerSourc
 			BasicAuthUsername: s.BasicAuthUsername, BasicAuthPassword: password,
 			Extensions: overrides(p.Spec.CloudEventOverrides),
 		},
-		Egresses: sourceEgress(m, apis.KindHTTPPollerSource, wire.SourceGroup(apis.KindHTTPPollerSource, ns, name), dest),
+		Egresses: sourceEgress(m, apis.KindHTTPPollerSource, wire.SourceGroup(apis.KindHTTPPollerSource, ns, name), dest, &p.Spec.Sink),
 	})
 }

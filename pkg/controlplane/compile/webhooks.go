@@ -100,7 +100,7 @@ func (out *Compiled) compileWebhook(r resolver, kind string, m *apis.ObjectMeta,
 		Uid: m.UID, Kind: kind, Namespace: ns, Name: name,
 		Path: wire.SourcePath(kind, ns, name), Topic: wire.SourceTopic(kind, ns, name), Generation: m.Generation,
 		Webhook:  wh,
-		Egresses: sourceEgress(m, kind, wire.SourceGroup(kind, ns, name), dest),
+		Egresses: sourceEgress(m, kind, wire.SourceGroup(kind, ns, name), dest, sink),
 	})
 }
 
