@@ -54,6 +54,13 @@ var prefixedSpecs = spec.WithPrefix(HeaderPrefix)
 // content-type header, and the partitionkey extension as the key (nil when
 // absent, so records spread over partitions).
 //
+// An event whose datacontenttype is itself a CloudEvents format
+// (application/cloudevents+json, say: an event carrying an event) cannot be
+// carried in binary mode: a reader takes such a content-type header for a
+// structured-mode record (Kafka binding §3) and would decode the data as
+// the event. ToRecord writes that event in structured mode instead
+// (WriteStructuredRecord), which carries it exactly.
+//
 // ToRecord does not validate e (call e.Validate first when it comes from an
 // untrusted source). The record's value aliases e.DataEncoded.
 func ToRecord(topic string, e *event.Event) (*kgo.Record, error) {
@@ -70,6 +77,9 @@ func ToRecord(topic string, e *event.Event) (*kgo.Record, error) {
 func WriteRecord(r *kgo.Record, topic string, e *event.Event) error {
 	if e == nil || e.Context == nil {
 		return ErrNoContext
+	}
+	if dct := e.DataContentType(); len(dct) >= len(format.Prefix) && strings.EqualFold(dct[:len(format.Prefix)], format.Prefix) && format.Lookup(dct) != nil {
+		return WriteStructuredRecord(r, topic, e)
 	}
 	w := recordWriter{hdrs: r.Headers[:0]}
 	*r = kgo.Record{Topic: topic}
