@@ -11,6 +11,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding/format"
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weft-dev/weft/pkg/ceformat"
 )
 
 // KafkaSource events: what a KafkaSource's record becomes when it is not a
@@ -100,7 +102,8 @@ func FromSourceRecord(r *kgo.Record, s KafkaSource) (*event.Event, error) {
 // for a null or empty key), one extension kafkaheader{name} per header (its
 // value as UTF-8 text, an invalid sequence replaced by U+FFFD; the last of
 // headers with the same extension wins), the content-type header as
-// datacontenttype, and the value as data.
+// datacontenttype when it is a media type (the last one; otherwise it is only
+// in the extension kafkaheadercontenttype), and the value as data.
 func KafkaSourceEvent(r *kgo.Record, s KafkaSource) (*event.Event, error) {
 	e := event.New()
 	e.SetID("partition:" + strconv.Itoa(int(r.Partition)) + "/offset:" + strconv.FormatInt(r.Offset, 10))
@@ -115,12 +118,18 @@ func KafkaSourceEvent(r *kgo.Record, s KafkaSource) (*event.Event, error) {
 		e.SetExtension(KafkaSourceKeyExtension, k)
 		e.SetExtension(PartitionKeyExtension, k)
 	}
+	var ct *string
 	for _, h := range r.Headers {
 		v := text(h.Value)
 		if strings.EqualFold(h.Key, ContentTypeHeader) {
-			e.SetDataContentType(v)
+			ct = &v
 		}
 		e.SetExtension(HeaderExtension(h.Key), v)
+	}
+	if ct != nil && ceformat.IsMediaType(*ct) {
+		// Anything else would make the event invalid: every sink that checks
+		// (a Weft broker's ingress does) would refuse it for good.
+		e.SetDataContentType(*ct)
 	}
 	if r.Value != nil {
 		e.DataEncoded = r.Value
