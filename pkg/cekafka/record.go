@@ -391,8 +391,9 @@ func fromRecordV1(r *kgo.Record) (*event.Event, error) {
 			ec.Time = &types.Timestamp{Time: t}
 		case hDataSchema:
 			u := types.ParseURI(v)
-			if u == nil {
-				return nil, fmt.Errorf("%w: dataschema %q is not a URI", ErrInvalidAttribute, v)
+			if u == nil || u.Scheme == "" || (u.Opaque == "" && u.Host == "" && u.Path == "") {
+				// Core §3.1.1: an absolute URI (ceformat.Check's rule).
+				return nil, fmt.Errorf("%w: dataschema %q is not an absolute URI", ErrInvalidAttribute, v)
 			}
 			ec.DataSchema = u
 		case hDataCT:
