@@ -411,6 +411,11 @@ func fromRecordV1(r *kgo.Record) (*event.Event, error) {
 	} else if dct != nil {
 		ec.DataContentType = dct
 	}
+	if ec.DataContentType != nil && !ceformat.IsMediaType(*ec.DataContentType) {
+		// Core §3.1.1 (ceformat.Check's rule): every sink that checks would
+		// refuse the event.
+		return nil, fmt.Errorf("%w: datacontenttype %q is not an RFC 2046 media type", ErrInvalidAttribute, *ec.DataContentType)
+	}
 	if len(r.Value) > 0 {
 		h.e.DataEncoded = r.Value
 	}
@@ -446,6 +451,9 @@ func fromRecordGeneric(r *kgo.Record, sv, ct string) (*event.Event, error) {
 		}
 	}
 	if ct != "" {
+		if !ceformat.IsMediaType(ct) {
+			return nil, fmt.Errorf("%w: datacontenttype %q is not an RFC 2046 media type", ErrInvalidAttribute, ct)
+		}
 		if err := e.Context.SetDataContentType(ct); err != nil {
 			return nil, fmt.Errorf("%w: datacontenttype: %w", ErrInvalidAttribute, err)
 		}
