@@ -1,7 +1,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build dev test test-short proto proto-check crd crd-check tidy-check vet kube-assets bench images fault clean
+.PHONY: all build dev test test-short proto proto-check crd crd-check tidy-check vet kube-assets bench fuzz images fault clean
 
 all: build
 
@@ -62,6 +62,28 @@ crd-check:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms ./pkg/...
 	./$(BIN)/weft bench $(ARGS)
+
+## fuzz: run each fuzz target for FUZZTIME (default 60s each, about 8 minutes in all),
+## one target at a time (Go fuzzes one target per package per invocation); FUZZFLAGS adds
+## flags such as -parallel 1. A crasher is written under the package's testdata/fuzz/<target>
+## and the run stops; `make test` replays the committed corpora as regression tests.
+FUZZTIME ?= 60s
+FUZZFLAGS ?=
+FUZZ_TARGETS := \
+	pkg/ingress:FuzzIngressRequest \
+	pkg/cekafka:FuzzFromRecord \
+	pkg/cekafka:FuzzFromSourceRecord \
+	pkg/apis:FuzzDecodeManifests \
+	pkg/apis:FuzzParseDuration \
+	pkg/filter:FuzzCompileCESQL \
+	pkg/filter:FuzzCompileFilter \
+	pkg/delivery:FuzzParseRetryAfter
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) ./$$pkg || exit 1; \
+	done
 
 ## images: one FROM-scratch image per binary (weft/<bin>:dev), nothing pulled
 images:

@@ -120,6 +120,10 @@ func absoluteURI(u *url.URL) bool {
 	return u.Scheme != "" && (u.Opaque != "" || u.Host != "" || u.Path != "")
 }
 
+// IsMediaType reports whether s is an RFC 2046 media type (type/subtype with
+// optional parameters), as Check requires of datacontenttype.
+func IsMediaType(s string) bool { return mediaTypeFault(s) == "" }
+
 // mediaTypeFault is why s is not an RFC 2046 media type (type/subtype with
 // optional parameters), or "" when it is one.
 func mediaTypeFault(s string) string {

@@ -184,8 +184,17 @@ func stringAttr(f *faults, name string, raw []byte) *string {
 		f.add(name, err.Error())
 		return nil
 	}
+	if !utf8.ValidString(s) {
+		f.add(name, notUTF8)
+		return nil
+	}
 	return &s
 }
+
+// notUTF8 is the fault of a String attribute that is not UTF-8: a String is
+// a sequence of Unicode characters (core §2.3), and no binding could carry
+// it (the Kafka and HTTP bindings refuse such header values).
+const notUTF8 = "MUST be a string of Unicode characters (valid UTF-8)"
 
 func build(known *[nKnown][]byte, exts []member) (*event.Event, error) {
 	var f faults
@@ -342,6 +351,10 @@ func extensionValue(f *faults, name string, raw []byte) (any, bool) {
 		s, err := unquote(raw)
 		if err != nil {
 			f.add(name, err.Error())
+			return nil, false
+		}
+		if !utf8.ValidString(s) {
+			f.add(name, notUTF8)
 			return nil, false
 		}
 		return s, true

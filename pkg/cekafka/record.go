@@ -54,6 +54,13 @@ var prefixedSpecs = spec.WithPrefix(HeaderPrefix)
 // content-type header, and the partitionkey extension as the key (nil when
 // absent, so records spread over partitions).
 //
+// An event whose datacontenttype is itself a CloudEvents format
+// (application/cloudevents+json, say: an event carrying an event) cannot be
+// carried in binary mode: a reader takes such a content-type header for a
+// structured-mode record (Kafka binding §3) and would decode the data as
+// the event. ToRecord writes that event in structured mode instead
+// (WriteStructuredRecord), which carries it exactly.
+//
 // ToRecord does not validate e (call e.Validate first when it comes from an
 // untrusted source). The record's value aliases e.DataEncoded.
 func ToRecord(topic string, e *event.Event) (*kgo.Record, error) {
@@ -70,6 +77,9 @@ func ToRecord(topic string, e *event.Event) (*kgo.Record, error) {
 func WriteRecord(r *kgo.Record, topic string, e *event.Event) error {
 	if e == nil || e.Context == nil {
 		return ErrNoContext
+	}
+	if dct := e.DataContentType(); len(dct) >= len(format.Prefix) && strings.EqualFold(dct[:len(format.Prefix)], format.Prefix) && format.Lookup(dct) != nil {
+		return WriteStructuredRecord(r, topic, e)
 	}
 	w := recordWriter{hdrs: r.Headers[:0]}
 	*r = kgo.Record{Topic: topic}
@@ -381,8 +391,9 @@ func fromRecordV1(r *kgo.Record) (*event.Event, error) {
 			ec.Time = &types.Timestamp{Time: t}
 		case hDataSchema:
 			u := types.ParseURI(v)
-			if u == nil {
-				return nil, fmt.Errorf("%w: dataschema %q is not a URI", ErrInvalidAttribute, v)
+			if u == nil || u.Scheme == "" || (u.Opaque == "" && u.Host == "" && u.Path == "") {
+				// Core §3.1.1: an absolute URI (ceformat.Check's rule).
+				return nil, fmt.Errorf("%w: dataschema %q is not an absolute URI", ErrInvalidAttribute, v)
 			}
 			ec.DataSchema = u
 		case hDataCT:
@@ -399,6 +410,11 @@ func fromRecordV1(r *kgo.Record) (*event.Event, error) {
 		ec.DataContentType = ct
 	} else if dct != nil {
 		ec.DataContentType = dct
+	}
+	if ec.DataContentType != nil && !ceformat.IsMediaType(*ec.DataContentType) {
+		// Core §3.1.1 (ceformat.Check's rule): every sink that checks would
+		// refuse the event.
+		return nil, fmt.Errorf("%w: datacontenttype %q is not an RFC 2046 media type", ErrInvalidAttribute, *ec.DataContentType)
 	}
 	if len(r.Value) > 0 {
 		h.e.DataEncoded = r.Value
@@ -435,6 +451,9 @@ func fromRecordGeneric(r *kgo.Record, sv, ct string) (*event.Event, error) {
 		}
 	}
 	if ct != "" {
+		if !ceformat.IsMediaType(ct) {
+			return nil, fmt.Errorf("%w: datacontenttype %q is not an RFC 2046 media type", ErrInvalidAttribute, ct)
+		}
 		if err := e.Context.SetDataContentType(ct); err != nil {
 			return nil, fmt.Errorf("%w: datacontenttype: %w", ErrInvalidAttribute, err)
 		}

@@ -6,10 +6,13 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/binding/format"
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weft-dev/weft/pkg/ceformat"
 )
 
 // KafkaSource events: what a KafkaSource's record becomes when it is not a
@@ -96,10 +99,11 @@ func FromSourceRecord(r *kgo.Record, s KafkaSource) (*event.Event, error) {
 // s.EventSource(topic), subject "partition:{p}#{offset}", id
 // "partition:{p}/offset:{offset}", time the record's timestamp (UTC), the
 // extensions key and partitionkey set to the key read as s.KeyType (none
-// for a null or empty key), one
-// extension kafkaheader{name} per header (its value as text; the last of
-// headers with the same extension wins), the
-// content-type header as datacontenttype, and the value as data.
+// for a null or empty key), one extension kafkaheader{name} per header (its
+// value as UTF-8 text, an invalid sequence replaced by U+FFFD; the last of
+// headers with the same extension wins), the content-type header as
+// datacontenttype when it is a media type (the last one; otherwise it is only
+// in the extension kafkaheadercontenttype), and the value as data.
 func KafkaSourceEvent(r *kgo.Record, s KafkaSource) (*event.Event, error) {
 	e := event.New()
 	e.SetID("partition:" + strconv.Itoa(int(r.Partition)) + "/offset:" + strconv.FormatInt(r.Offset, 10))
@@ -114,11 +118,18 @@ func KafkaSourceEvent(r *kgo.Record, s KafkaSource) (*event.Event, error) {
 		e.SetExtension(KafkaSourceKeyExtension, k)
 		e.SetExtension(PartitionKeyExtension, k)
 	}
+	var ct *string
 	for _, h := range r.Headers {
+		v := text(h.Value)
 		if strings.EqualFold(h.Key, ContentTypeHeader) {
-			e.SetDataContentType(string(h.Value))
+			ct = &v
 		}
-		e.SetExtension(HeaderExtension(h.Key), string(h.Value))
+		e.SetExtension(HeaderExtension(h.Key), v)
+	}
+	if ct != nil && ceformat.IsMediaType(*ct) {
+		// Anything else would make the event invalid: every sink that checks
+		// (a Weft broker's ingress does) would refuse it for good.
+		e.SetDataContentType(*ct)
 	}
 	if r.Value != nil {
 		e.DataEncoded = r.Value
@@ -145,7 +156,7 @@ func HeaderExtension(name string) string {
 }
 
 // KeyValue reads a record key as keyType, as a CloudEvents extension value:
-// a string; an Integer (int32) for an int that fits, else its decimal text;
+// a string (UTF-8, an invalid sequence replaced by U+FFFD); an Integer (int32) for an int that fits, else its decimal text;
 // a float's shortest decimal text (CloudEvents has no float type); the bytes
 // for byte-array (binary, base64 on the wire). A key whose length does not
 // fit an int or float (4 or 8 bytes) is passed on as bytes.
@@ -176,5 +187,15 @@ func KeyValue(key []byte, keyType string) any {
 	case KeyTypeByteArray:
 		return key
 	}
-	return string(key)
+	return text(key)
+}
+
+// text reads bytes as UTF-8 text, each invalid sequence replaced by U+FFFD
+// as Knative's (Java) KafkaSource decodes them: an attribute must be a
+// string of Unicode characters, and no binding carries any other.
+func text(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
 }
