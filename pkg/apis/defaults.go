@@ -27,6 +27,9 @@ const DefaultNamespace = "default"
 //   - so does a WebhookSource's, GitLabSource's and GitHubSource's.
 //   - a KafkaSource gets consumers 1, initialOffset latest, ordering
 //     ordered and its refs' namespaces (defaultKafkaSource).
+//   - an EventType of v1beta3 becomes v1beta2, its type, source and schema
+//     taken from spec.attributes when unset; spec.reference gets the
+//     object's namespace (defaultEventType).
 //
 // Broker spec.delivery is left as it is. SetDefaults is idempotent; nil or
 // unknown objects are left alone.
@@ -164,6 +167,11 @@ func SetDefaults(o Object) {
 		}
 		defaultMeta(&x.TypeMeta, &x.ObjectMeta, KindKafkaSource)
 		defaultKafkaSource(x)
+	case *EventType:
+		if x == nil {
+			return
+		}
+		defaultEventType(x)
 	}
 }
 

@@ -3,6 +3,7 @@ package apis
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -36,11 +37,24 @@ var manifestKinds = []kindInfo{
 	{KindGitLabSource, KindGitLabSource, SourcesV1alpha1, func() Object { return &GitLabSource{} }},
 	{KindGitHubSource, KindGitHubSource, SourcesV1alpha1, func() Object { return &GitHubSource{} }},
 	{KindSecret, KindSecret, CoreV1, func() Object { return &Secret{} }},
+	{KindEventType, KindEventType, EventingV1beta2, func() Object { return &EventType{} }},
+}
+
+// alsoAccepted lists, per kind, the apiVersions a manifest may name besides
+// the served one (DefaultAPIVersion); SetDefaults converts such an object to
+// the served version.
+var alsoAccepted = map[string][]string{
+	KindEventType: {EventingV1beta3},
+}
+
+// acceptsAPIVersion reports whether a manifest of kind may name apiVersion.
+func acceptsAPIVersion(kind, apiVersion string) bool {
+	return apiVersion != "" && (apiVersion == DefaultAPIVersion(kind) || slices.Contains(alsoAccepted[kind], apiVersion))
 }
 
 // kinds lists the kinds Weft stores, in the order messages name them.
 var kinds = []string{KindBroker, KindTrigger, KindChannel, KindSubscription, KindSequence, KindParallel, KindKafkaSink, KindPingSource,
-	KindKafkaSource, KindHTTPPollerSource, KindWebhookSource, KindGitLabSource, KindGitHubSource, KindSecret}
+	KindKafkaSource, KindHTTPPollerSource, KindWebhookSource, KindGitLabSource, KindGitHubSource, KindSecret, KindEventType}
 
 // manifestKindNames are the kinds a manifest may name.
 var manifestKindNames = func() []string {
@@ -55,7 +69,7 @@ var manifestKindNames = func() []string {
 var supportedKinds = func() string {
 	var parts []string
 	for _, k := range manifestKinds {
-		parts = append(parts, k.kind+" ("+k.apiVersion+")")
+		parts = append(parts, k.kind+" ("+strings.Join(append([]string{k.apiVersion}, alsoAccepted[k.kind]...), " or ")+")")
 	}
 	return "Weft supports " + strings.Join(parts, ", ")
 }()
@@ -104,6 +118,8 @@ func KindOf(o Object) string {
 		return KindGitHubSource
 	case *KafkaSource:
 		return KindKafkaSource
+	case *EventType:
+		return KindEventType
 	}
 	return fmt.Sprintf("%T", o)
 }
