@@ -60,6 +60,11 @@ type Config struct {
 	// Kubeconfig is the kubeconfig file of Kubernetes mode ("": the
 	// in-cluster configuration, or $KUBECONFIG).
 	Kubeconfig string
+	// EventTypeAutoCreate registers EventTypes for the events sent to
+	// every Broker and Channel without the annotation
+	// weft.dev/eventtype-auto-create (Knative's feature flag
+	// eventtype-auto-create); off by default.
+	EventTypeAutoCreate bool
 }
 
 // The stores a control plane runs on (Config.Store).
@@ -109,6 +114,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.LeaderElectionNamespace, "leader-election-namespace", c.LeaderElectionNamespace, "Kubernetes mode: namespace of the leader-election Lease")
 	fs.StringVar(&c.LeaderElectionID, "leader-election-id", c.LeaderElectionID, "Kubernetes mode: name of the leader-election Lease")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, `Kubernetes mode: kubeconfig file ("": in-cluster, or $KUBECONFIG)`)
+	fs.BoolVar(&c.EventTypeAutoCreate, "eventtype-auto-create", c.EventTypeAutoCreate, `register EventTypes for the events sent to brokers and channels (Knative's eventtype-auto-create); the annotation weft.dev/eventtype-auto-create: "true"|"false" overrides it per broker or channel`)
 	c.Kafka.AddFlags(fs)
 }
 

@@ -93,6 +93,8 @@ func (s *Server) withStatus(o apis.Object) apis.Object {
 			ceAttributes(apis.GitHubEventTypes(t.Spec.EventTypes), apis.GitHubEventSource(t.Spec.OwnerAndRepository)))
 	case *apis.KafkaSource:
 		s.kafkaSourceStatus(t, compiled)
+	case *apis.EventType:
+		s.eventTypeStatus(t)
 	}
 	return o
 }
