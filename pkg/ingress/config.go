@@ -54,6 +54,11 @@ type Config struct {
 	DrainTimeout time.Duration
 	// ProcessID identifies this process to the control plane.
 	ProcessID string
+	// EventTypeMaxTracked bounds the (type, source, schema) triples the
+	// ingress remembers having reported for EventType auto-registration;
+	// EventTypeQueue bounds those waiting to be reported.
+	EventTypeMaxTracked int
+	EventTypeQueue      int
 	// Kafka says how to reach the Kafka cluster.
 	Kafka kafka.Config
 }
@@ -75,6 +80,8 @@ func DefaultConfig() Config {
 		KafkaCheckInterval: time.Second,
 		DrainTimeout:       20 * time.Second,
 		ProcessID:          defaultProcessID(),
+		EventTypeMaxTracked: 10000,
+		EventTypeQueue:      1000,
 		Kafka:              kafka.DefaultConfig(),
 	}
 }
@@ -107,6 +114,8 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.KafkaCheckInterval, "kafka-check-interval", c.KafkaCheckInterval, "how often Kafka reachability is checked")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "how long in-flight requests may take to finish on shutdown")
 	fs.StringVar(&c.ProcessID, "process-id", c.ProcessID, "identity of this process towards the control plane")
+	fs.IntVar(&c.EventTypeMaxTracked, "eventtype-max-tracked", c.EventTypeMaxTracked, "EventType auto-registration: most (type, source, schema) triples remembered as reported; new ones beyond it are dropped (counted)")
+	fs.IntVar(&c.EventTypeQueue, "eventtype-report-queue", c.EventTypeQueue, "EventType auto-registration: most new triples waiting to be reported to the control plane; new ones beyond it are dropped (counted) and reported when seen again")
 	c.Kafka.AddFlags(fs)
 }
 
@@ -126,6 +135,8 @@ func (c *Config) Validate() error {
 		flagcheck.Positive("--kafka-check-interval", c.KafkaCheckInterval),
 		flagcheck.AtLeast("--drain-timeout", c.DrainTimeout, 0),
 		flagcheck.Required("--process-id", c.ProcessID),
+		flagcheck.Positive("--eventtype-max-tracked", c.EventTypeMaxTracked),
+		flagcheck.Positive("--eventtype-report-queue", c.EventTypeQueue),
 		c.Kafka.Validate(),
 	}
 	if c.MaxBatchBytes < c.MaxEventBytes {

@@ -37,7 +37,13 @@ type options struct {
 	ln       net.Listener
 	opsLn    net.Listener
 	kafkaOpt []kgo.Opt
+	etr      EventTypeReporter
 }
+
+// WithEventTypeReporter reports observed event types (EventType
+// auto-registration) to r instead of the control plane at
+// Config.ControlPlane (a process embedding the ingress, tests).
+func WithEventTypeReporter(r EventTypeReporter) Option { return func(o *options) { o.etr = r } }
 
 // WithLogger logs through l (default: no logs).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -84,6 +90,10 @@ type Ingress struct {
 	health  *observability.Health
 	unknown *brokerMetrics
 	tracing bool // false with a no-op TracerProvider: no spans to start
+	// eventTypes records the event types of entries that auto-register
+	// them; etr, when set, is where they are reported.
+	eventTypes *eventTypes
+	etr        EventTypeReporter
 
 	routes     atomic.Pointer[routeTable]
 	applyMu    sync.Mutex    // serialises ApplyContract
@@ -131,6 +141,9 @@ type broker struct {
 	sink bool
 	// structured: a KafkaSink writing structured-mode records.
 	structured bool
+	// autoEventTypes: report the event types accepted (a broker or channel
+	// with eventtype_auto_create).
+	autoEventTypes bool
 	// webhook: a webhook source's (nil for the other kinds), whose
 	// requests are wrapped into events (webhooks.go).
 	webhook  *webhook
@@ -170,8 +183,14 @@ func New(cfg Config, opts ...Option) (*Ingress, error) {
 		return nil, err
 	}
 	_, noTracing := o.tp.(noop.TracerProvider)
+	ets, err := newEventTypes(o.mp.Meter(instrumentationName), cfg.EventTypeMaxTracked, cfg.EventTypeQueue, o.logger.With("component", "ingress"))
+	if err != nil {
+		return nil, fmt.Errorf("create event type metrics: %w", err)
+	}
 	in := &Ingress{
-		tracing: !noTracing,
+		eventTypes: ets,
+		etr:        o.etr,
+		tracing:    !noTracing,
 		cfg:     cfg,
 		logger:  o.logger.With("component", "ingress"),
 		tel:     tel,
@@ -373,6 +392,7 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 		if b := old[p]; b != nil && b.topic == topic && b.uid == ing.GetUid() && b.kind == kind &&
 			b.namespace == ing.GetNamespace() && b.name == ing.GetName() &&
 			b.structured == structured && b.cluster == key && (wh == nil) == (b.webhook == nil) &&
+			b.autoEventTypes == (ing.GetEventtypeAutoCreate() && (kind == "Broker" || kind == "Channel")) &&
 			(wh == nil || proto.Equal(wh.spec, b.webhook.spec)) {
 			next[p] = b
 			continue
@@ -385,6 +405,8 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 			target:  target{cl: in.cl, state: &in.kafka},
 			sink:    kind == kindSink, structured: structured, cluster: key,
 			webhook: wh,
+			// Brokers and channels only: the kinds EventTypes reference.
+			autoEventTypes: ing.GetEventtypeAutoCreate() && (kind == "Broker" || kind == "Channel"),
 		}
 	}
 	// Every entry is valid: connect the sinks to their clusters.
@@ -559,6 +581,12 @@ func (in *Ingress) Run(ctx context.Context) error {
 				errc <- err
 			}
 		})
+		if in.etr == nil {
+			in.etr = cc
+		}
+	}
+	if in.etr != nil {
+		wg.Go(func() { in.eventTypes.run(bgCtx, in.etr) })
 	}
 	srv := &http.Server{
 		Handler:           in,
