@@ -66,23 +66,23 @@ type Config struct {
 // DefaultConfig returns the defaults every flag starts from.
 func DefaultConfig() Config {
 	return Config{
-		HTTPAddr:           "127.0.0.1:8080",
-		OpsAddr:            "127.0.0.1:8081",
-		ControlPlane:       "127.0.0.1:9090",
-		MaxEventBytes:      1 << 20,
-		MaxBatchBytes:      4 << 20,
-		MaxBatchEvents:     1000,
-		ProduceTimeout:     10 * time.Second,
-		MaxBufferedRecords: 10000,
-		MaxBufferedBytes:   256 << 20,
-		MaxInFlight:        4096,
-		Compression:        "snappy",
-		KafkaCheckInterval: time.Second,
-		DrainTimeout:       20 * time.Second,
-		ProcessID:          defaultProcessID(),
+		HTTPAddr:            "127.0.0.1:8080",
+		OpsAddr:             "127.0.0.1:8081",
+		ControlPlane:        "127.0.0.1:9090",
+		MaxEventBytes:       1 << 20,
+		MaxBatchBytes:       4 << 20,
+		MaxBatchEvents:      1000,
+		ProduceTimeout:      10 * time.Second,
+		MaxBufferedRecords:  10000,
+		MaxBufferedBytes:    256 << 20,
+		MaxInFlight:         4096,
+		Compression:         "snappy",
+		KafkaCheckInterval:  time.Second,
+		DrainTimeout:        20 * time.Second,
+		ProcessID:           defaultProcessID(),
 		EventTypeMaxTracked: 10000,
 		EventTypeQueue:      1000,
-		Kafka:              kafka.DefaultConfig(),
+		Kafka:               kafka.DefaultConfig(),
 	}
 }
 
