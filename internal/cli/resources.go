@@ -232,6 +232,9 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 		cols = append(cols, "KIND", "URL", "SINK", "AGE", "READY", "REASON")
 	case apis.KindKafkaSource:
 		cols = append(cols, "KIND", "TOPICS", "BOOTSTRAPSERVERS", "SINK", "AGE", "READY", "REASON")
+	case apis.KindEventType:
+		// kubectl's columns for Knative's EventTypes (no AGE).
+		cols = append(cols, "TYPE", "SOURCE", "SCHEMA", "REFERENCE NAME", "REFERENCE KIND", "DESCRIPTION", "READY", "REASON")
 	}
 	fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	for _, po := range objs {
@@ -280,6 +283,10 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 			row = append(row, apis.KindGitHubSource, urlOf(t.Status.Address), formatDest(&t.Spec.Sink, m.Namespace))
 		case *apis.KafkaSource:
 			row = append(row, apis.KindKafkaSource, strings.Join(t.Spec.Topics, ","), strings.Join(t.Spec.BootstrapServers, ","), formatDest(&t.Spec.Sink, m.Namespace))
+		case *apis.EventType:
+			ready, reason := readyOf(o.GetConditions())
+			fmt.Fprintln(tw, strings.Join(append(append(row, eventTypeRow(t)...), ready, reason), "\t"))
+			continue
 		}
 		ready, reason := readyOf(o.GetConditions())
 		row = append(row, age(m.CreationTimestamp), ready, reason)
@@ -408,6 +415,8 @@ func describe(w io.Writer, po *weftv1.Object) error {
 		describeWebhookSource(tw, o)
 	case *apis.KafkaSource:
 		describeKafkaSource(tw, t)
+	case *apis.EventType:
+		describeEventType(tw, t)
 	default:
 		describeMessaging(tw, o)
 	}
