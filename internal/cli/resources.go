@@ -235,6 +235,9 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 		cols = append(cols, "KIND", "TOPICS", "BOOTSTRAPSERVERS", "SINK", "AGE", "READY", "REASON")
 	case apis.KindEventPolicy:
 		cols = append(cols, "TO", "FROM", "AGE", "READY", "REASON")
+	case apis.KindEventType:
+		// kubectl's columns for Knative's EventTypes (no AGE).
+		cols = append(cols, "TYPE", "SOURCE", "SCHEMA", "REFERENCE NAME", "REFERENCE KIND", "DESCRIPTION", "READY", "REASON")
 	}
 	fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	for _, po := range objs {
@@ -285,6 +288,10 @@ func printObjects(w io.Writer, kind string, objs []*weftv1.Object, format string
 			row = append(row, apis.KindKafkaSource, strings.Join(t.Spec.Topics, ","), strings.Join(t.Spec.BootstrapServers, ","), formatDest(&t.Spec.Sink, m.Namespace))
 		case *apis.EventPolicy:
 			row = append(row, policyTargets(t), policySenders(t))
+		case *apis.EventType:
+			ready, reason := readyOf(o.GetConditions())
+			fmt.Fprintln(tw, strings.Join(append(append(row, eventTypeRow(t)...), ready, reason), "\t"))
+			continue
 		}
 		ready, reason := readyOf(o.GetConditions())
 		row = append(row, age(m.CreationTimestamp), ready, reason)
@@ -459,6 +466,8 @@ func describe(w io.Writer, po *weftv1.Object) error {
 		fmt.Fprintf(tw, "To:\t%s\n", policyTargets(t))
 		fmt.Fprintf(tw, "From:\t%s\n", policySenders(t))
 		printSpec(tw, "Filters", t.Spec.Filters)
+	case *apis.EventType:
+		describeEventType(tw, t)
 	default:
 		describeMessaging(tw, o)
 	}

@@ -154,7 +154,7 @@ func isListKind(apiVersion, kind string) bool {
 		return apiVersion == "v1" || apiVersion == ""
 	}
 	if k, ok := kindByName(strings.TrimSuffix(kind, "List")); ok && strings.HasSuffix(kind, "List") {
-		return apiVersion == k.apiVersion
+		return acceptsAPIVersion(k.kind, apiVersion)
 	}
 	return false
 }
@@ -231,7 +231,7 @@ func decodeMap(m map[string]any, manifest bool, listKind string) (Object, FieldE
 		errs.addReason(reasonUnsupported, "kind", kind, "%s; %s", msg, supportedKinds)
 	case apiVersion == "":
 		errs.add("apiVersion", "", "required; %s is served by %s", kind, DefaultAPIVersion(kind))
-	case apiVersion != DefaultAPIVersion(kind):
+	case !acceptsAPIVersion(kind, apiVersion):
 		errs.addReason(reasonUnsupported, "apiVersion", apiVersion, "unsupported apiVersion for %s; %s", kind, supportedKinds)
 	}
 	if len(errs.list) > 0 {

@@ -447,7 +447,7 @@ func TestResolveKind(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"", "svc", "eventtype", "brokers.messaging.knative.dev"} {
+	for _, bad := range []string{"", "svc", "eventtypes.messaging.knative.dev", "brokers.messaging.knative.dev"} {
 		t.Run("bad "+bad, func(t *testing.T) {
 			_, err := ResolveKind(bad)
 			if !errors.Is(err, ErrUnsupportedKind) || !errors.Is(err, ErrInvalid) {

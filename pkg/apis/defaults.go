@@ -28,6 +28,9 @@ const DefaultNamespace = "default"
 //   - a KafkaSource gets consumers 1, initialOffset latest, ordering
 //     ordered and its refs' namespaces (defaultKafkaSource).
 //   - an EventPolicy's spec.from refs get the policy's namespace.
+//   - an EventType of v1beta3 becomes v1beta2, its type, source and schema
+//     taken from spec.attributes when unset; spec.reference gets the
+//     object's namespace (defaultEventType).
 //
 // Broker spec.delivery is left as it is. SetDefaults is idempotent; nil or
 // unknown objects are left alone.
@@ -175,6 +178,11 @@ func SetDefaults(o Object) {
 				r.Namespace = x.ObjectMeta.Namespace
 			}
 		}
+	case *EventType:
+		if x == nil {
+			return
+		}
+		defaultEventType(x)
 	}
 }
 

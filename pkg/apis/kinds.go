@@ -3,6 +3,7 @@ package apis
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -37,11 +38,24 @@ var manifestKinds = []kindInfo{
 	{KindGitHubSource, KindGitHubSource, SourcesV1alpha1, func() Object { return &GitHubSource{} }},
 	{KindSecret, KindSecret, CoreV1, func() Object { return &Secret{} }},
 	{KindEventPolicy, KindEventPolicy, EventingV1alpha1, func() Object { return &EventPolicy{} }},
+	{KindEventType, KindEventType, EventingV1beta2, func() Object { return &EventType{} }},
+}
+
+// alsoAccepted lists, per kind, the apiVersions a manifest may name besides
+// the served one (DefaultAPIVersion); SetDefaults converts such an object to
+// the served version.
+var alsoAccepted = map[string][]string{
+	KindEventType: {EventingV1beta3},
+}
+
+// acceptsAPIVersion reports whether a manifest of kind may name apiVersion.
+func acceptsAPIVersion(kind, apiVersion string) bool {
+	return apiVersion != "" && (apiVersion == DefaultAPIVersion(kind) || slices.Contains(alsoAccepted[kind], apiVersion))
 }
 
 // kinds lists the kinds Weft stores, in the order messages name them.
 var kinds = []string{KindBroker, KindTrigger, KindChannel, KindSubscription, KindSequence, KindParallel, KindKafkaSink, KindPingSource,
-	KindKafkaSource, KindHTTPPollerSource, KindWebhookSource, KindGitLabSource, KindGitHubSource, KindSecret, KindEventPolicy}
+	KindKafkaSource, KindHTTPPollerSource, KindWebhookSource, KindGitLabSource, KindGitHubSource, KindSecret, KindEventPolicy, KindEventType}
 
 // manifestKindNames are the kinds a manifest may name.
 var manifestKindNames = func() []string {
@@ -56,7 +70,7 @@ var manifestKindNames = func() []string {
 var supportedKinds = func() string {
 	var parts []string
 	for _, k := range manifestKinds {
-		parts = append(parts, k.kind+" ("+k.apiVersion+")")
+		parts = append(parts, k.kind+" ("+strings.Join(append([]string{k.apiVersion}, alsoAccepted[k.kind]...), " or ")+")")
 	}
 	return "Weft supports " + strings.Join(parts, ", ")
 }()
@@ -107,6 +121,8 @@ func KindOf(o Object) string {
 		return KindKafkaSource
 	case *EventPolicy:
 		return KindEventPolicy
+	case *EventType:
+		return KindEventType
 	}
 	return fmt.Sprintf("%T", o)
 }

@@ -45,6 +45,7 @@ func Validate(o Object) error {
 		validateTypeMeta(&errs, &x.TypeMeta, KindBroker)
 		validateObjectMeta(&errs, &x.ObjectMeta)
 		validateBroker(&errs, x)
+		validateAutoCreateAnnotation(&errs, &x.ObjectMeta)
 	case *Trigger:
 		if x == nil {
 			return FieldErrors{{Message: "nil Trigger"}}
@@ -67,6 +68,7 @@ func Validate(o Object) error {
 		validateTypeMeta(&errs, &x.TypeMeta, kind)
 		validateObjectMeta(&errs, &x.ObjectMeta)
 		validateChannel(&errs, x)
+		validateAutoCreateAnnotation(&errs, &x.ObjectMeta)
 	case *Subscription:
 		if x == nil {
 			return FieldErrors{{Message: "nil Subscription"}}
@@ -151,6 +153,13 @@ func Validate(o Object) error {
 		validateTypeMeta(&errs, &x.TypeMeta, KindEventPolicy)
 		validateObjectMeta(&errs, &x.ObjectMeta)
 		validateEventPolicy(&errs, x)
+	case *EventType:
+		if x == nil {
+			return FieldErrors{{Message: "nil EventType"}}
+		}
+		validateTypeMeta(&errs, &x.TypeMeta, KindEventType)
+		validateEventTypeMeta(&errs, &x.ObjectMeta)
+		validateEventType(&errs, x)
 	case nil:
 		return FieldErrors{{Message: "nil object"}}
 	default:
@@ -160,7 +169,7 @@ func Validate(o Object) error {
 }
 
 func validateTypeMeta(errs *errorList, tm *TypeMeta, kind string) {
-	if tm.APIVersion != "" && tm.APIVersion != DefaultAPIVersion(kind) {
+	if tm.APIVersion != "" && !acceptsAPIVersion(kind, tm.APIVersion) {
 		errs.addReason(reasonUnsupported, "apiVersion", tm.APIVersion, "unsupported apiVersion for %s; %s", kind, supportedKinds)
 	}
 	if tm.Kind != "" && tm.Kind != kind {
@@ -507,7 +516,7 @@ func validateDuration(errs *errorList, path string, s *string, zeroOK bool) {
 // the name and namespace, a Trigger's Broker, a Broker's spec.config and
 // class annotation, a Subscription's spec.channel, a channel's kind
 // (Channel, InMemoryChannel, KafkaChannel), channelTemplate and topic sizing
-// (as Knative refuses), a KafkaSink's topic and bootstrap servers, a KafkaSource's consumer group. It does not validate new itself:
+// (as Knative refuses), a KafkaSink's topic and bootstrap servers, a KafkaSource's consumer group, an EventType's whole spec. It does not validate new itself:
 // call Validate for that. A nil old (a create) passes. Errors are FieldErrors
 // matching ErrImmutable.
 func ValidateUpdate(old, new Object) error {
@@ -544,6 +553,8 @@ func ValidateUpdate(old, new Object) error {
 		validateKafkaSinkUpdate(&errs, o, new.(*KafkaSink))
 	case *KafkaSource:
 		validateKafkaSourceUpdate(&errs, o, new.(*KafkaSource))
+	case *EventType:
+		validateEventTypeUpdate(&errs, o, new.(*EventType))
 	case *Broker:
 		n := new.(*Broker)
 		oc, nc := om.Annotations[AnnotationBrokerClass], nm.Annotations[AnnotationBrokerClass]

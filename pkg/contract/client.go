@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -62,6 +63,27 @@ type Client struct {
 	mu      sync.Mutex
 	applied uint64
 	ready   chan struct{}
+	// api is the connection Run dialed (nil before).
+	api atomic.Pointer[weftv1.ContractServiceClient]
+}
+
+// ErrNotConnected: Run has not dialed the control plane yet (or returned).
+var ErrNotConnected = errors.New("not connected to the control plane")
+
+// ReportEventTypes sends the event types an ingress observed to the control
+// plane over the client's connection (ContractService.ReportEventTypes) and
+// returns how many EventTypes it created. It fails with ErrNotConnected
+// unless Run is running. Safe for concurrent use.
+func (c *Client) ReportEventTypes(ctx context.Context, observed []*weftv1.ObservedEventType) (int, error) {
+	api := c.api.Load()
+	if api == nil {
+		return 0, ErrNotConnected
+	}
+	resp, err := (*api).ReportEventTypes(ctx, &weftv1.ReportEventTypesRequest{ProcessId: c.cfg.ProcessID, EventTypes: observed})
+	if err != nil {
+		return 0, fmt.Errorf("report event types: %w", err)
+	}
+	return int(resp.GetCreated()), nil
 }
 
 // NewClient returns a Client; Run starts it.
@@ -104,6 +126,8 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 	defer conn.Close()
 	api := weftv1.NewContractServiceClient(conn)
+	c.api.Store(&api)
+	defer c.api.Store(nil)
 	backoff := 100 * time.Millisecond
 	for {
 		start := time.Now()

@@ -89,6 +89,11 @@ type Config struct {
 	// deny-all; Knative's default-authorization-mode; "" is allow-all).
 	OIDCAuthentication       bool
 	DefaultAuthorizationMode string
+	// EventTypeAutoCreate registers EventTypes for the events sent to
+	// every Broker and Channel without the annotation
+	// weft.dev/eventtype-auto-create (Knative's feature flag
+	// eventtype-auto-create); off by default.
+	EventTypeAutoCreate bool
 }
 
 // The stores a control plane runs on (Config.Store).
@@ -146,6 +151,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, `Kubernetes mode: kubeconfig file ("": in-cluster, or $KUBECONFIG)`)
 	fs.BoolVar(&c.OIDCAuthentication, "oidc-authentication", c.OIDCAuthentication, "require OIDC tokens from senders to brokers, channels, sequences, parallels and KafkaSinks, and enforce EventPolicies (Knative's authentication-oidc)")
 	fs.StringVar(&c.DefaultAuthorizationMode, "default-authorization-mode", cmp.Or(c.DefaultAuthorizationMode, compile.AuthAllowAll), "with --oidc-authentication, what an addressable no EventPolicy applies to admits: allow-all, allow-same-namespace or deny-all")
+	fs.BoolVar(&c.EventTypeAutoCreate, "eventtype-auto-create", c.EventTypeAutoCreate, `register EventTypes for the events sent to brokers and channels (Knative's eventtype-auto-create); the annotation weft.dev/eventtype-auto-create: "true"|"false" overrides it per broker or channel`)
 	c.Kafka.AddFlags(fs)
 }
 

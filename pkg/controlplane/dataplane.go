@@ -43,6 +43,8 @@ type publisher struct {
 	// peers, when set, shares this replica's processes with other replicas
 	// and reports theirs.
 	peers *peers
+	// registerEventTypes serves ReportEventTypes (Server.registerEventTypes).
+	registerEventTypes func(context.Context, []*weftv1.ObservedEventType) (int, error)
 }
 
 type process struct {

@@ -110,7 +110,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	}
 	s.logger = s.logger.With("component", "controlplane")
 	s.opts = compile.Options{IngressURL: cfg.IngressURL, ServiceURLTemplate: cfg.ServiceURLTemplate,
-		OIDCAuthentication: cfg.OIDCAuthentication, DefaultAuthorizationMode: cfg.DefaultAuthorizationMode}
+		OIDCAuthentication: cfg.OIDCAuthentication, DefaultAuthorizationMode: cfg.DefaultAuthorizationMode,
+		EventTypeAutoCreate: cfg.EventTypeAutoCreate}
 	if s.metrics == nil {
 		m, err := observability.NewMetrics()
 		if err != nil {
@@ -141,6 +142,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	s.store = store
 	s.health.AddCheck("state-store", store.Ready)
 	s.pub = newPublisher(s.opts, s.logger)
+	s.pub.registerEventTypes = s.registerEventTypes
 	s.pub.peers, err = openPeers(ctx, cfg.Kafka, cfg.DataPlaneTopic, uuid.NewString(), int16(cfg.StateReplicationFactor), s.logger, s.pub.remoteChanged)
 	if err != nil {
 		s.Close()

@@ -95,6 +95,8 @@ func (s *Server) withStatus(o apis.Object) apis.Object {
 		s.kafkaSourceStatus(t, compiled)
 	case *apis.EventPolicy:
 		s.eventPolicyStatus(t, compiled)
+	case *apis.EventType:
+		s.eventTypeStatus(t)
 	}
 	return o
 }

@@ -76,6 +76,11 @@ type Config struct {
 	// OIDCCAFile holds PEM certificates trusted, beside the system's, when
 	// fetching from an https issuer.
 	OIDCCAFile string
+	// EventTypeMaxTracked bounds the (type, source, schema) triples the
+	// ingress remembers having reported for EventType auto-registration;
+	// EventTypeQueue bounds those waiting to be reported.
+	EventTypeMaxTracked int
+	EventTypeQueue      int
 	// Kafka says how to reach the Kafka cluster.
 	Kafka kafka.Config
 
@@ -111,25 +116,27 @@ type Config struct {
 // DefaultConfig returns the defaults every flag starts from.
 func DefaultConfig() Config {
 	return Config{
-		HTTPAddr:           "127.0.0.1:8080",
-		OpsAddr:            "127.0.0.1:8081",
-		ControlPlane:       "127.0.0.1:9090",
-		MaxEventBytes:      1 << 20,
-		MaxBatchBytes:      4 << 20,
-		MaxBatchEvents:     1000,
-		ProduceTimeout:     10 * time.Second,
-		MaxBufferedRecords: 10000,
-		MaxBufferedBytes:   256 << 20,
-		MaxInFlight:        4096,
-		Compression:        "snappy",
-		KafkaCheckInterval: time.Second,
-		DrainTimeout:       20 * time.Second,
-		ProcessID:          defaultProcessID(),
-		Kafka:              kafka.DefaultConfig(),
-		ReadHeaderTimeout:  10 * time.Second,
-		MinBodyRate:        64 << 10,
-		IdleTimeout:        2 * time.Minute,
-		MaxHeaderBytes:     64 << 10,
+		HTTPAddr:            "127.0.0.1:8080",
+		OpsAddr:             "127.0.0.1:8081",
+		ControlPlane:        "127.0.0.1:9090",
+		MaxEventBytes:       1 << 20,
+		MaxBatchBytes:       4 << 20,
+		MaxBatchEvents:      1000,
+		ProduceTimeout:      10 * time.Second,
+		MaxBufferedRecords:  10000,
+		MaxBufferedBytes:    256 << 20,
+		MaxInFlight:         4096,
+		Compression:         "snappy",
+		KafkaCheckInterval:  time.Second,
+		DrainTimeout:        20 * time.Second,
+		ProcessID:           defaultProcessID(),
+		Kafka:               kafka.DefaultConfig(),
+		ReadHeaderTimeout:   10 * time.Second,
+		MinBodyRate:         64 << 10,
+		IdleTimeout:         2 * time.Minute,
+		MaxHeaderBytes:      64 << 10,
+		EventTypeMaxTracked: 10000,
+		EventTypeQueue:      1000,
 	}
 }
 
@@ -176,6 +183,8 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", c.MaxHeaderBytes, "largest request headers accepted (431 above)")
 	fs.Float64Var(&c.RateLimitPerBroker, "rate-limit-per-broker", c.RateLimitPerBroker, "events per second each broker (channel, sink, source) accepts, 429 above (0: no limit)")
 	fs.IntVar(&c.RateLimitBurst, "rate-limit-burst", c.RateLimitBurst, "events above --rate-limit-per-broker accepted at once, and the largest batch (0: the rate, rounded up)")
+	fs.IntVar(&c.EventTypeMaxTracked, "eventtype-max-tracked", c.EventTypeMaxTracked, "EventType auto-registration: most (type, source, schema) triples remembered as reported; new ones beyond it are dropped (counted)")
+	fs.IntVar(&c.EventTypeQueue, "eventtype-report-queue", c.EventTypeQueue, "EventType auto-registration: most new triples waiting to be reported to the control plane; new ones beyond it are dropped (counted) and reported when seen again")
 	c.Kafka.AddFlags(fs)
 }
 
@@ -197,6 +206,8 @@ func (c *Config) Validate() error {
 		flagcheck.Positive("--kafka-check-interval", c.KafkaCheckInterval),
 		flagcheck.AtLeast("--drain-timeout", c.DrainTimeout, 0),
 		flagcheck.Required("--process-id", c.ProcessID),
+		flagcheck.Positive("--eventtype-max-tracked", c.EventTypeMaxTracked),
+		flagcheck.Positive("--eventtype-report-queue", c.EventTypeQueue),
 		c.Kafka.Validate(),
 		flagcheck.Positive("--read-header-timeout", c.ReadHeaderTimeout),
 		flagcheck.Positive("--min-body-rate", c.MinBodyRate),

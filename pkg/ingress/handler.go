@@ -272,7 +272,13 @@ func (in *Ingress) acceptOne(ctx context.Context, b *broker, e *event.Event, siz
 	if err := in.produce(ctx, b, e, wt); err != nil {
 		return err
 	}
-	return in.wait(ctx, b, req, req.waiters)
+	if err := in.wait(ctx, b, req, req.waiters); err != nil {
+		return err
+	}
+	if b.autoEventTypes {
+		in.eventTypes.observe(b, e)
+	}
+	return nil
 }
 
 func (in *Ingress) acceptBatch(ctx context.Context, w http.ResponseWriter, r *http.Request, b *broker, req *request, span trace.Span) (int, error) {
@@ -306,7 +312,15 @@ func (in *Ingress) acceptBatch(ctx context.Context, w http.ResponseWriter, r *ht
 			return 0, err
 		}
 	}
-	return len(events), in.wait(ctx, b, req, req.waiters)
+	if err := in.wait(ctx, b, req, req.waiters); err != nil {
+		return 0, err
+	}
+	if b.autoEventTypes {
+		for _, e := range events {
+			in.eventTypes.observe(b, e)
+		}
+	}
+	return len(events), nil
 }
 
 // decodeBatch decodes and validates the events of a batch body in order,

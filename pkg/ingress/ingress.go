@@ -41,7 +41,13 @@ type options struct {
 	tlsLn    net.Listener
 	opsLn    net.Listener
 	kafkaOpt []kgo.Opt
+	etr      EventTypeReporter
 }
+
+// WithEventTypeReporter reports observed event types (EventType
+// auto-registration) to r instead of the control plane at
+// Config.ControlPlane (a process embedding the ingress, tests).
+func WithEventTypeReporter(r EventTypeReporter) Option { return func(o *options) { o.etr = r } }
 
 // WithLogger logs through l (default: no logs).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -95,6 +101,10 @@ type Ingress struct {
 	tracing bool // false with a no-op TracerProvider: no spans to start
 	// verifier checks senders' OIDC tokens (nil without --oidc-issuer).
 	verifier *tokenVerifier
+	// eventTypes records the event types of entries that auto-register
+	// them; etr, when set, is where they are reported.
+	eventTypes *eventTypes
+	etr        EventTypeReporter
 
 	routes     atomic.Pointer[routeTable]
 	applyMu    sync.Mutex    // serialises ApplyContract
@@ -144,6 +154,9 @@ type broker struct {
 	sink bool
 	// structured: a KafkaSink writing structured-mode records.
 	structured bool
+	// autoEventTypes: report the event types accepted (a broker or channel
+	// with eventtype_auto_create).
+	autoEventTypes bool
 	// webhook: a webhook source's (nil for the other kinds), whose
 	// requests are wrapped into events (webhooks.go).
 	webhook *webhook
@@ -199,19 +212,25 @@ func New(cfg Config, opts ...Option) (*Ingress, error) {
 		return nil, err
 	}
 	_, noTracing := o.tp.(noop.TracerProvider)
+	ets, err := newEventTypes(o.mp.Meter(instrumentationName), cfg.EventTypeMaxTracked, cfg.EventTypeQueue, o.logger.With("component", "ingress"))
+	if err != nil {
+		return nil, fmt.Errorf("create event type metrics: %w", err)
+	}
 	in := &Ingress{
-		tracing: !noTracing,
-		cfg:     cfg,
-		logger:  o.logger.With("component", "ingress"),
-		tel:     tel,
-		metrics: o.metrics,
-		health:  observability.NewHealth(),
-		unknown: newBrokerMetrics("", "", ""),
-		idle:    make(chan struct{}, 1),
-		ln:      o.ln,
-		tlsLn:   o.tlsLn,
-		opsLn:   o.opsLn,
-		started: make(chan struct{}),
+		eventTypes: ets,
+		etr:        o.etr,
+		tracing:    !noTracing,
+		cfg:        cfg,
+		logger:     o.logger.With("component", "ingress"),
+		tel:        tel,
+		metrics:    o.metrics,
+		health:     observability.NewHealth(),
+		unknown:    newBrokerMetrics("", "", ""),
+		idle:       make(chan struct{}, 1),
+		ln:         o.ln,
+		tlsLn:      o.tlsLn,
+		opsLn:      o.opsLn,
+		started:    make(chan struct{}),
 	}
 	in.routes.Store(&routeTable{byPath: map[string]*broker{}})
 	if o.ln != nil {
@@ -423,6 +442,7 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 		if b := old[p]; b != nil && proto.Equal(b.authSpec(), ing.GetAuth()) && b.topic == topic && b.uid == ing.GetUid() && b.kind == kind &&
 			b.namespace == ing.GetNamespace() && b.name == ing.GetName() &&
 			b.structured == structured && b.cluster == key && (wh == nil) == (b.webhook == nil) &&
+			b.autoEventTypes == (ing.GetEventtypeAutoCreate() && (kind == "Broker" || kind == "Channel")) &&
 			(wh == nil || proto.Equal(wh.spec, b.webhook.spec)) {
 			next[p] = b
 			continue
@@ -436,6 +456,8 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 			sink:    kind == kindSink, structured: structured, cluster: key,
 			sinkSeeds: ing.GetBootstrapServers(), sinkAuth: ing.GetKafkaAuth(),
 			webhook: wh, auth: auth, limiter: in.cfg.newLimiter(),
+			// Brokers and channels only: the kinds EventTypes reference.
+			autoEventTypes: ing.GetEventtypeAutoCreate() && (kind == "Broker" || kind == "Channel"),
 		}
 	}
 	// Every entry is valid: connect the sinks to their clusters.
@@ -642,6 +664,12 @@ func (in *Ingress) Run(ctx context.Context) error {
 				errc <- err
 			}
 		})
+		if in.etr == nil {
+			in.etr = cc
+		}
+	}
+	if in.etr != nil {
+		wg.Go(func() { in.eventTypes.run(bgCtx, in.etr) })
 	}
 	srv := in.newServer()
 	srv.TLSConfig = in.tlsConfig

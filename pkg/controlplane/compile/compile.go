@@ -39,6 +39,10 @@ type Options struct {
 	// applies to admits: AuthAllowAll ("" too), AuthAllowSameNamespace or
 	// AuthDenyAll.
 	DefaultAuthorizationMode string
+	// EventTypeAutoCreate is the default of Ingress.eventtype_auto_create
+	// for brokers and channels without the annotation
+	// weft.dev/eventtype-auto-create.
+	EventTypeAutoCreate bool
 }
 
 // DefaultServiceURLTemplate is how Kubernetes Services resolve in-cluster.
@@ -333,7 +337,8 @@ func (out *Compiled) compileTriggers(r resolver, bs []*apis.Broker, triggers []*
 		in := &weftv1.Ingress{
 			Uid: m.UID, Kind: apis.KindBroker, Namespace: m.Namespace, Name: m.Name,
 			Path: wire.BrokerPath(m.Namespace, m.Name), Topic: wire.BrokerTopic(m.Namespace, m.Name),
-			Generation: m.Generation,
+			Generation:          m.Generation,
+			EventtypeAutoCreate: apis.EventTypeAutoCreate(m.Annotations, r.opts.EventTypeAutoCreate),
 		}
 		out.Contract.Ingresses = append(out.Contract.Ingresses, in)
 		byName[nsName(m)] = in
@@ -396,7 +401,8 @@ func (out *Compiled) compileChannels(r resolver, cs []*apis.Channel, subs []*api
 		in := &weftv1.Ingress{
 			Uid: m.UID, Kind: apis.KindChannel, Namespace: m.Namespace, Name: m.Name,
 			Path: wire.ChannelPath(m.Namespace, m.Name), Topic: wire.ChannelTopic(m.Namespace, m.Name),
-			Generation: m.Generation,
+			Generation:          m.Generation,
+			EventtypeAutoCreate: apis.EventTypeAutoCreate(m.Annotations, r.opts.EventTypeAutoCreate),
 		}
 		out.Contract.Ingresses = append(out.Contract.Ingresses, in)
 		byName[nsName(m)] = in

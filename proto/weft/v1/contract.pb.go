@@ -290,9 +290,15 @@ type Ingress struct {
 	Auth *IngressAuth `protobuf:"bytes,15,opt,name=auth,proto3" json:"auth,omitempty"`
 	// kafka_auth is how a KafkaSink reaches its cluster (TLS and SASL from
 	// spec.auth.secret); unset: plaintext, no authentication.
-	KafkaAuth     *KafkaAuth `protobuf:"bytes,16,opt,name=kafka_auth,json=kafkaAuth,proto3" json:"kafka_auth,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	KafkaAuth *KafkaAuth `protobuf:"bytes,16,opt,name=kafka_auth,json=kafkaAuth,proto3" json:"kafka_auth,omitempty"`
+	// eventtype_auto_create, for a broker or channel, asks the ingress to
+	// report the (type, source, dataschema) of the events it accepts
+	// (ReportEventTypes), so that the control plane registers EventTypes:
+	// the annotation weft.dev/eventtype-auto-create, else the control
+	// plane's --eventtype-auto-create.
+	EventtypeAutoCreate bool `protobuf:"varint,17,opt,name=eventtype_auto_create,json=eventtypeAutoCreate,proto3" json:"eventtype_auto_create,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Ingress) Reset() {
@@ -435,6 +441,13 @@ func (x *Ingress) GetKafkaAuth() *KafkaAuth {
 		return x.KafkaAuth
 	}
 	return nil
+}
+
+func (x *Ingress) GetEventtypeAutoCreate() bool {
+	if x != nil {
+		return x.EventtypeAutoCreate
+	}
+	return false
 }
 
 // IngressAuth is who may send to an ingress entry (Knative's EventPolicy
@@ -1824,6 +1837,203 @@ func (x *EgressProblem) GetMessage() string {
 	return ""
 }
 
+// ObservedEventType is one (type, source, schema) an ingress accepted
+// events of on an entry with eventtype_auto_create.
+type ObservedEventType struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ingress_uid is the entry's uid (the Broker's or Channel's); kind,
+	// namespace and name repeat the entry's.
+	IngressUid string `protobuf:"bytes,1,opt,name=ingress_uid,json=ingressUid,proto3" json:"ingress_uid,omitempty"`
+	Kind       string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Namespace  string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name       string `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	// type, source and schema are the events' type, source and dataschema
+	// ("" when they had none).
+	Type          string `protobuf:"bytes,5,opt,name=type,proto3" json:"type,omitempty"`
+	Source        string `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
+	Schema        string `protobuf:"bytes,7,opt,name=schema,proto3" json:"schema,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObservedEventType) Reset() {
+	*x = ObservedEventType{}
+	mi := &file_weft_v1_contract_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObservedEventType) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObservedEventType) ProtoMessage() {}
+
+func (x *ObservedEventType) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_contract_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObservedEventType.ProtoReflect.Descriptor instead.
+func (*ObservedEventType) Descriptor() ([]byte, []int) {
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ObservedEventType) GetIngressUid() string {
+	if x != nil {
+		return x.IngressUid
+	}
+	return ""
+}
+
+func (x *ObservedEventType) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ObservedEventType) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ObservedEventType) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ObservedEventType) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ObservedEventType) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *ObservedEventType) GetSchema() string {
+	if x != nil {
+		return x.Schema
+	}
+	return ""
+}
+
+type ReportEventTypesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// process_id identifies the reporting process.
+	ProcessId     string               `protobuf:"bytes,1,opt,name=process_id,json=processId,proto3" json:"process_id,omitempty"`
+	EventTypes    []*ObservedEventType `protobuf:"bytes,2,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportEventTypesRequest) Reset() {
+	*x = ReportEventTypesRequest{}
+	mi := &file_weft_v1_contract_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportEventTypesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportEventTypesRequest) ProtoMessage() {}
+
+func (x *ReportEventTypesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_contract_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportEventTypesRequest.ProtoReflect.Descriptor instead.
+func (*ReportEventTypesRequest) Descriptor() ([]byte, []int) {
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ReportEventTypesRequest) GetProcessId() string {
+	if x != nil {
+		return x.ProcessId
+	}
+	return ""
+}
+
+func (x *ReportEventTypesRequest) GetEventTypes() []*ObservedEventType {
+	if x != nil {
+		return x.EventTypes
+	}
+	return nil
+}
+
+type ReportEventTypesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// created counts the EventTypes this report created (those that existed
+	// already are left alone).
+	Created       int32 `protobuf:"varint,1,opt,name=created,proto3" json:"created,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportEventTypesResponse) Reset() {
+	*x = ReportEventTypesResponse{}
+	mi := &file_weft_v1_contract_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportEventTypesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportEventTypesResponse) ProtoMessage() {}
+
+func (x *ReportEventTypesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_contract_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportEventTypesResponse.ProtoReflect.Descriptor instead.
+func (*ReportEventTypesResponse) Descriptor() ([]byte, []int) {
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ReportEventTypesResponse) GetCreated() int32 {
+	if x != nil {
+		return x.Created
+	}
+	return 0
+}
+
 var File_weft_v1_contract_proto protoreflect.FileDescriptor
 
 const file_weft_v1_contract_proto_rawDesc = "" +
@@ -1831,7 +2041,7 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\x16weft/v1/contract.proto\x12\aweft.v1\"T\n" +
 	"\bContract\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12.\n" +
-	"\tingresses\x18\x02 \x03(\v2\x10.weft.v1.IngressR\tingresses\"\xc6\x04\n" +
+	"\tingresses\x18\x02 \x03(\v2\x10.weft.v1.IngressR\tingresses\"\xfa\x04\n" +
 	"\aIngress\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1c\n" +
@@ -1852,7 +2062,8 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\x06poller\x18\x0e \x01(\v2\x13.weft.v1.HTTPPollerR\x06poller\x12(\n" +
 	"\x04auth\x18\x0f \x01(\v2\x14.weft.v1.IngressAuthR\x04auth\x121\n" +
 	"\n" +
-	"kafka_auth\x18\x10 \x01(\v2\x12.weft.v1.KafkaAuthR\tkafkaAuth\"\x82\x01\n" +
+	"kafka_auth\x18\x10 \x01(\v2\x12.weft.v1.KafkaAuthR\tkafkaAuth\x122\n" +
+	"\x15eventtype_auto_create\x18\x11 \x01(\bR\x13eventtypeAutoCreate\"\x82\x01\n" +
 	"\vIngressAuth\x12\x1a\n" +
 	"\baudience\x18\x01 \x01(\tR\baudience\x124\n" +
 	"\bpolicies\x18\x02 \x03(\v2\x18.weft.v1.EventPolicyRuleR\bpolicies\x12!\n" +
@@ -2005,7 +2216,23 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\rEgressProblem\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage*i\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xbe\x01\n" +
+	"\x11ObservedEventType\x12\x1f\n" +
+	"\vingress_uid\x18\x01 \x01(\tR\n" +
+	"ingressUid\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\x12\x12\n" +
+	"\x04type\x18\x05 \x01(\tR\x04type\x12\x16\n" +
+	"\x06source\x18\x06 \x01(\tR\x06source\x12\x16\n" +
+	"\x06schema\x18\a \x01(\tR\x06schema\"u\n" +
+	"\x17ReportEventTypesRequest\x12\x1d\n" +
+	"\n" +
+	"process_id\x18\x01 \x01(\tR\tprocessId\x12;\n" +
+	"\vevent_types\x18\x02 \x03(\v2\x1a.weft.v1.ObservedEventTypeR\n" +
+	"eventTypes\"4\n" +
+	"\x18ReportEventTypesResponse\x12\x18\n" +
+	"\acreated\x18\x01 \x01(\x05R\acreated*i\n" +
 	"\rDeliveryOrder\x12\x1e\n" +
 	"\x1aDELIVERY_ORDER_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18DELIVERY_ORDER_UNORDERED\x10\x01\x12\x1a\n" +
@@ -2017,9 +2244,10 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\rBackoffPolicy\x12\x1e\n" +
 	"\x1aBACKOFF_POLICY_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aBACKOFF_POLICY_EXPONENTIAL\x10\x01\x12\x19\n" +
-	"\x15BACKOFF_POLICY_LINEAR\x10\x022X\n" +
+	"\x15BACKOFF_POLICY_LINEAR\x10\x022\xb1\x01\n" +
 	"\x0fContractService\x12E\n" +
-	"\rWatchContract\x12\x1d.weft.v1.WatchContractRequest\x1a\x11.weft.v1.Contract(\x010\x01B/Z-github.com/weft-dev/weft/proto/weft/v1;weftv1b\x06proto3"
+	"\rWatchContract\x12\x1d.weft.v1.WatchContractRequest\x1a\x11.weft.v1.Contract(\x010\x01\x12W\n" +
+	"\x10ReportEventTypes\x12 .weft.v1.ReportEventTypesRequest\x1a!.weft.v1.ReportEventTypesResponseB/Z-github.com/weft-dev/weft/proto/weft/v1;weftv1b\x06proto3"
 
 var (
 	file_weft_v1_contract_proto_rawDescOnce sync.Once
@@ -2034,34 +2262,37 @@ func file_weft_v1_contract_proto_rawDescGZIP() []byte {
 }
 
 var file_weft_v1_contract_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_weft_v1_contract_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_weft_v1_contract_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_weft_v1_contract_proto_goTypes = []any{
-	(DeliveryOrder)(0),           // 0: weft.v1.DeliveryOrder
-	(InitialOffset)(0),           // 1: weft.v1.InitialOffset
-	(BackoffPolicy)(0),           // 2: weft.v1.BackoffPolicy
-	(*Contract)(nil),             // 3: weft.v1.Contract
-	(*Ingress)(nil),              // 4: weft.v1.Ingress
-	(*IngressAuth)(nil),          // 5: weft.v1.IngressAuth
-	(*EventPolicyRule)(nil),      // 6: weft.v1.EventPolicyRule
-	(*KafkaAuth)(nil),            // 7: weft.v1.KafkaAuth
-	(*KafkaSourceSpec)(nil),      // 8: weft.v1.KafkaSourceSpec
-	(*Webhook)(nil),              // 9: weft.v1.Webhook
-	(*HTTPPoller)(nil),           // 10: weft.v1.HTTPPoller
-	(*PingSchedule)(nil),         // 11: weft.v1.PingSchedule
-	(*Egress)(nil),               // 12: weft.v1.Egress
-	(*Filter)(nil),               // 13: weft.v1.Filter
-	(*Attributes)(nil),           // 14: weft.v1.Attributes
-	(*FilterList)(nil),           // 15: weft.v1.FilterList
-	(*Delivery)(nil),             // 16: weft.v1.Delivery
-	(*WatchContractRequest)(nil), // 17: weft.v1.WatchContractRequest
-	(*EgressProblem)(nil),        // 18: weft.v1.EgressProblem
-	nil,                          // 19: weft.v1.KafkaSourceSpec.ExtensionsEntry
-	nil,                          // 20: weft.v1.Webhook.ExtensionsEntry
-	nil,                          // 21: weft.v1.HTTPPoller.HeadersEntry
-	nil,                          // 22: weft.v1.HTTPPoller.ExtensionsEntry
-	nil,                          // 23: weft.v1.PingSchedule.ExtensionsEntry
-	nil,                          // 24: weft.v1.Egress.AttributesEntry
-	nil,                          // 25: weft.v1.Attributes.AttributesEntry
+	(DeliveryOrder)(0),               // 0: weft.v1.DeliveryOrder
+	(InitialOffset)(0),               // 1: weft.v1.InitialOffset
+	(BackoffPolicy)(0),               // 2: weft.v1.BackoffPolicy
+	(*Contract)(nil),                 // 3: weft.v1.Contract
+	(*Ingress)(nil),                  // 4: weft.v1.Ingress
+	(*IngressAuth)(nil),              // 5: weft.v1.IngressAuth
+	(*EventPolicyRule)(nil),          // 6: weft.v1.EventPolicyRule
+	(*KafkaAuth)(nil),                // 7: weft.v1.KafkaAuth
+	(*KafkaSourceSpec)(nil),          // 8: weft.v1.KafkaSourceSpec
+	(*Webhook)(nil),                  // 9: weft.v1.Webhook
+	(*HTTPPoller)(nil),               // 10: weft.v1.HTTPPoller
+	(*PingSchedule)(nil),             // 11: weft.v1.PingSchedule
+	(*Egress)(nil),                   // 12: weft.v1.Egress
+	(*Filter)(nil),                   // 13: weft.v1.Filter
+	(*Attributes)(nil),               // 14: weft.v1.Attributes
+	(*FilterList)(nil),               // 15: weft.v1.FilterList
+	(*Delivery)(nil),                 // 16: weft.v1.Delivery
+	(*WatchContractRequest)(nil),     // 17: weft.v1.WatchContractRequest
+	(*EgressProblem)(nil),            // 18: weft.v1.EgressProblem
+	(*ObservedEventType)(nil),        // 19: weft.v1.ObservedEventType
+	(*ReportEventTypesRequest)(nil),  // 20: weft.v1.ReportEventTypesRequest
+	(*ReportEventTypesResponse)(nil), // 21: weft.v1.ReportEventTypesResponse
+	nil,                              // 22: weft.v1.KafkaSourceSpec.ExtensionsEntry
+	nil,                              // 23: weft.v1.Webhook.ExtensionsEntry
+	nil,                              // 24: weft.v1.HTTPPoller.HeadersEntry
+	nil,                              // 25: weft.v1.HTTPPoller.ExtensionsEntry
+	nil,                              // 26: weft.v1.PingSchedule.ExtensionsEntry
+	nil,                              // 27: weft.v1.Egress.AttributesEntry
+	nil,                              // 28: weft.v1.Attributes.AttributesEntry
 }
 var file_weft_v1_contract_proto_depIdxs = []int32{
 	4,  // 0: weft.v1.Contract.ingresses:type_name -> weft.v1.Ingress
@@ -2074,13 +2305,13 @@ var file_weft_v1_contract_proto_depIdxs = []int32{
 	7,  // 7: weft.v1.Ingress.kafka_auth:type_name -> weft.v1.KafkaAuth
 	6,  // 8: weft.v1.IngressAuth.policies:type_name -> weft.v1.EventPolicyRule
 	13, // 9: weft.v1.EventPolicyRule.filters:type_name -> weft.v1.Filter
-	19, // 10: weft.v1.KafkaSourceSpec.extensions:type_name -> weft.v1.KafkaSourceSpec.ExtensionsEntry
+	22, // 10: weft.v1.KafkaSourceSpec.extensions:type_name -> weft.v1.KafkaSourceSpec.ExtensionsEntry
 	7,  // 11: weft.v1.KafkaSourceSpec.auth:type_name -> weft.v1.KafkaAuth
-	20, // 12: weft.v1.Webhook.extensions:type_name -> weft.v1.Webhook.ExtensionsEntry
-	21, // 13: weft.v1.HTTPPoller.headers:type_name -> weft.v1.HTTPPoller.HeadersEntry
-	22, // 14: weft.v1.HTTPPoller.extensions:type_name -> weft.v1.HTTPPoller.ExtensionsEntry
-	23, // 15: weft.v1.PingSchedule.extensions:type_name -> weft.v1.PingSchedule.ExtensionsEntry
-	24, // 16: weft.v1.Egress.attributes:type_name -> weft.v1.Egress.AttributesEntry
+	23, // 12: weft.v1.Webhook.extensions:type_name -> weft.v1.Webhook.ExtensionsEntry
+	24, // 13: weft.v1.HTTPPoller.headers:type_name -> weft.v1.HTTPPoller.HeadersEntry
+	25, // 14: weft.v1.HTTPPoller.extensions:type_name -> weft.v1.HTTPPoller.ExtensionsEntry
+	26, // 15: weft.v1.PingSchedule.extensions:type_name -> weft.v1.PingSchedule.ExtensionsEntry
+	27, // 16: weft.v1.Egress.attributes:type_name -> weft.v1.Egress.AttributesEntry
 	13, // 17: weft.v1.Egress.filters:type_name -> weft.v1.Filter
 	16, // 18: weft.v1.Egress.delivery:type_name -> weft.v1.Delivery
 	0,  // 19: weft.v1.Egress.order:type_name -> weft.v1.DeliveryOrder
@@ -2091,17 +2322,20 @@ var file_weft_v1_contract_proto_depIdxs = []int32{
 	15, // 24: weft.v1.Filter.all:type_name -> weft.v1.FilterList
 	15, // 25: weft.v1.Filter.any:type_name -> weft.v1.FilterList
 	13, // 26: weft.v1.Filter.not:type_name -> weft.v1.Filter
-	25, // 27: weft.v1.Attributes.attributes:type_name -> weft.v1.Attributes.AttributesEntry
+	28, // 27: weft.v1.Attributes.attributes:type_name -> weft.v1.Attributes.AttributesEntry
 	13, // 28: weft.v1.FilterList.filters:type_name -> weft.v1.Filter
 	2,  // 29: weft.v1.Delivery.backoff_policy:type_name -> weft.v1.BackoffPolicy
 	18, // 30: weft.v1.WatchContractRequest.problems:type_name -> weft.v1.EgressProblem
-	17, // 31: weft.v1.ContractService.WatchContract:input_type -> weft.v1.WatchContractRequest
-	3,  // 32: weft.v1.ContractService.WatchContract:output_type -> weft.v1.Contract
-	32, // [32:33] is the sub-list for method output_type
-	31, // [31:32] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	19, // 31: weft.v1.ReportEventTypesRequest.event_types:type_name -> weft.v1.ObservedEventType
+	17, // 32: weft.v1.ContractService.WatchContract:input_type -> weft.v1.WatchContractRequest
+	20, // 33: weft.v1.ContractService.ReportEventTypes:input_type -> weft.v1.ReportEventTypesRequest
+	3,  // 34: weft.v1.ContractService.WatchContract:output_type -> weft.v1.Contract
+	21, // 35: weft.v1.ContractService.ReportEventTypes:output_type -> weft.v1.ReportEventTypesResponse
+	34, // [34:36] is the sub-list for method output_type
+	32, // [32:34] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_weft_v1_contract_proto_init() }
@@ -2124,7 +2358,7 @@ func file_weft_v1_contract_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_weft_v1_contract_proto_rawDesc), len(file_weft_v1_contract_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   23,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,7 +22,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ContractService_WatchContract_FullMethodName = "/weft.v1.ContractService/WatchContract"
+	ContractService_WatchContract_FullMethodName    = "/weft.v1.ContractService/WatchContract"
+	ContractService_ReportEventTypes_FullMethodName = "/weft.v1.ContractService/ReportEventTypes"
 )
 
 // ContractServiceClient is the client API for ContractService service.
@@ -33,6 +34,11 @@ type ContractServiceClient interface {
 	// new version. The client sends one hello, then one message per applied
 	// version (ack_version).
 	WatchContract(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WatchContractRequest, Contract], error)
+	// ReportEventTypes registers the event types an ingress saw on entries
+	// with eventtype_auto_create: the control plane creates one EventType per
+	// new (type, source, reference), named as Knative names auto-created
+	// ones. Idempotent; sent asynchronously, never on a request's path.
+	ReportEventTypes(ctx context.Context, in *ReportEventTypesRequest, opts ...grpc.CallOption) (*ReportEventTypesResponse, error)
 }
 
 type contractServiceClient struct {
@@ -56,6 +62,16 @@ func (c *contractServiceClient) WatchContract(ctx context.Context, opts ...grpc.
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ContractService_WatchContractClient = grpc.BidiStreamingClient[WatchContractRequest, Contract]
 
+func (c *contractServiceClient) ReportEventTypes(ctx context.Context, in *ReportEventTypesRequest, opts ...grpc.CallOption) (*ReportEventTypesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportEventTypesResponse)
+	err := c.cc.Invoke(ctx, ContractService_ReportEventTypes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ContractServiceServer is the server API for ContractService service.
 // All implementations must embed UnimplementedContractServiceServer
 // for forward compatibility.
@@ -64,6 +80,11 @@ type ContractServiceServer interface {
 	// new version. The client sends one hello, then one message per applied
 	// version (ack_version).
 	WatchContract(grpc.BidiStreamingServer[WatchContractRequest, Contract]) error
+	// ReportEventTypes registers the event types an ingress saw on entries
+	// with eventtype_auto_create: the control plane creates one EventType per
+	// new (type, source, reference), named as Knative names auto-created
+	// ones. Idempotent; sent asynchronously, never on a request's path.
+	ReportEventTypes(context.Context, *ReportEventTypesRequest) (*ReportEventTypesResponse, error)
 	mustEmbedUnimplementedContractServiceServer()
 }
 
@@ -76,6 +97,9 @@ type UnimplementedContractServiceServer struct{}
 
 func (UnimplementedContractServiceServer) WatchContract(grpc.BidiStreamingServer[WatchContractRequest, Contract]) error {
 	return status.Error(codes.Unimplemented, "method WatchContract not implemented")
+}
+func (UnimplementedContractServiceServer) ReportEventTypes(context.Context, *ReportEventTypesRequest) (*ReportEventTypesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportEventTypes not implemented")
 }
 func (UnimplementedContractServiceServer) mustEmbedUnimplementedContractServiceServer() {}
 func (UnimplementedContractServiceServer) testEmbeddedByValue()                         {}
@@ -105,13 +129,36 @@ func _ContractService_WatchContract_Handler(srv interface{}, stream grpc.ServerS
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ContractService_WatchContractServer = grpc.BidiStreamingServer[WatchContractRequest, Contract]
 
+func _ContractService_ReportEventTypes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportEventTypesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ContractServiceServer).ReportEventTypes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ContractService_ReportEventTypes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ContractServiceServer).ReportEventTypes(ctx, req.(*ReportEventTypesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ContractService_ServiceDesc is the grpc.ServiceDesc for ContractService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var ContractService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "weft.v1.ContractService",
 	HandlerType: (*ContractServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ReportEventTypes",
+			Handler:    _ContractService_ReportEventTypes_Handler,
+		},
+	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "WatchContract",
