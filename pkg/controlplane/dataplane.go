@@ -319,6 +319,13 @@ func (p *publisher) WatchContract(stream weftv1.ContractService_WatchContractSer
 			}
 			p.mu.Lock()
 			pr := p.procs[id]
+			if pr == nil {
+				// The stream's handler returned (and forgot the process)
+				// while this message was on its way: nothing to record.
+				p.mu.Unlock()
+				acks <- nil
+				return
+			}
 			if m.GetProblemsReport() {
 				pr.problems = pr.problems[:0]
 				for _, x := range m.GetProblems() {
