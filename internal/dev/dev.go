@@ -48,8 +48,9 @@ type Config struct {
 	// ConsoleAddr serves the control plane's HTTP port: the web console
 	// and the Event Mesh API, with a bearer token made for the run ("": off).
 	ConsoleAddr string
-	// TLS serves the ingress over HTTPS and the control plane over mTLS
-	// with a local CA and certificates kept in DataDir/tls (a temporary
+	// TLS serves the ingress over HTTPS, the control plane over mTLS and
+	// the embedded Kafka over TLS with a SCRAM-SHA-512 user, with a local
+	// CA, certificates and a password kept in DataDir/tls (a temporary
 	// directory without a DataDir).
 	TLS bool
 }
@@ -73,7 +74,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ConsoleAddr, "console-addr", c.ConsoleAddr, "listen address of the web console and the Event Mesh API (/v1/getEventMesh); the token is printed (empty: off)")
 	fs.IntVar(&c.Partitions, "partitions", c.Partitions, "partitions of each broker's topic")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve Go's /debug/pprof and the process's /metrics on this address (empty: off)")
-	fs.BoolVar(&c.TLS, "tls", c.TLS, "serve the ingress over HTTPS and the control plane over TLS requiring client certificates, with a local CA and certificates made in --data-dir/tls (reused across restarts)")
+	fs.BoolVar(&c.TLS, "tls", c.TLS, "serve the ingress over HTTPS, the control plane over TLS requiring client certificates and the embedded Kafka over TLS with a SCRAM-SHA-512 user, with a local CA, certificates and a password made in --data-dir/tls (reused across restarts)")
 	fs.StringVar(&c.ServiceURLTemplate, "service-url-template", c.ServiceURLTemplate, "URL a Service ref resolves to; {name} and {namespace} are replaced (e.g. http://127.0.0.1:8090/{name})")
 }
 
@@ -107,6 +108,9 @@ type Addrs struct {
 	// With --tls: the CA file clients must trust, and the client
 	// certificate the control plane accepts (empty without --tls).
 	CAFile, ClientCert, ClientKey string
+	// With --tls and the embedded Kafka: the SASL user (SCRAM-SHA-512)
+	// and the file holding its password.
+	KafkaUser, KafkaPasswordFile string
 }
 
 // Run runs everything until ctx ends. Every component records its spans and
@@ -117,26 +121,12 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, tel *observabilit
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	kcfg := kafka.DefaultConfig()
-	var addrs Addrs
-	if len(cfg.BootstrapServers) > 0 {
-		kcfg.BootstrapServers = cfg.BootstrapServers
-		addrs.Kafka = cfg.BootstrapServers[0]
-	} else {
-		if cfg.DataDir != "" {
-			if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-				return fmt.Errorf("create --data-dir: %w", err)
-			}
+	if cfg.DataDir != "" && len(cfg.BootstrapServers) == 0 {
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return fmt.Errorf("create --data-dir: %w", err)
 		}
-		emb, err := devkafka.Start(devkafka.Config{Addr: cfg.KafkaAddr, DataDir: kafkaDir(cfg.DataDir), DefaultPartitions: cfg.Partitions})
-		if err != nil {
-			return err
-		}
-		defer emb.Close()
-		kcfg.BootstrapServers = []string{emb.Addr()}
-		addrs.Kafka = emb.Addr()
 	}
-
+	var addrs Addrs
 	var pki *devTLS
 	if cfg.TLS {
 		dir := ""
@@ -151,10 +141,39 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, tel *observabilit
 			dir = tmp
 		}
 		var err error
-		if pki, err = ensureDevTLS(dir, tlsHosts(cfg.HTTPAddr, cfg.GRPCAddr)); err != nil {
+		if pki, err = ensureDevTLS(dir, tlsHosts(cfg.HTTPAddr, cfg.GRPCAddr, cfg.KafkaAddr)); err != nil {
 			return err
 		}
 		addrs.CAFile, addrs.ClientCert, addrs.ClientKey = pki.CAFile, pki.ClientCert, pki.ClientKey
+		if len(cfg.BootstrapServers) == 0 {
+			addrs.KafkaUser, addrs.KafkaPasswordFile = devKafkaUser, pki.KafkaPasswordFile
+		}
+	}
+
+	kcfg := kafka.DefaultConfig()
+	if len(cfg.BootstrapServers) > 0 {
+		kcfg.BootstrapServers = cfg.BootstrapServers
+		addrs.Kafka = cfg.BootstrapServers[0]
+	} else {
+		kc := devkafka.Config{Addr: cfg.KafkaAddr, DataDir: kafkaDir(cfg.DataDir), DefaultPartitions: cfg.Partitions}
+		if pki != nil {
+			// TLS and SCRAM on the Kafka hop too: the embedded server
+			// serves the dev CA's certificate and knows one user, whose
+			// password is kept beside the certificates.
+			kc.TLSCertFile, kc.TLSKeyFile = pki.ServerCert, pki.ServerKey
+			kc.Users = []devkafka.User{{Name: devKafkaUser, Password: pki.KafkaPassword}}
+		}
+		emb, err := devkafka.Start(kc)
+		if err != nil {
+			return err
+		}
+		defer emb.Close()
+		kcfg.BootstrapServers = []string{emb.Addr()}
+		addrs.Kafka = emb.Addr()
+		if pki != nil {
+			kcfg.TLS, kcfg.CAFile = true, pki.CAFile
+			kcfg.SASLMechanism, kcfg.SASLUser, kcfg.SASLPassword = devKafkaMechanism, devKafkaUser, pki.KafkaPassword
+		}
 	}
 
 	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)

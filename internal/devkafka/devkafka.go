@@ -7,10 +7,16 @@ package devkafka
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/weft-dev/weft/pkg/tlsconfig"
 )
 
 // Config configures the server.
@@ -30,6 +36,62 @@ type Config struct {
 	// AdvertisedAddr is the host:port clients are told to connect to
 	// ("": the listen address). Containers advertise their service name.
 	AdvertisedAddr string
+	// TLSCertFile and TLSKeyFile, when set, make the listener TLS only
+	// (TLS 1.2 or later); the files are re-read when they change.
+	TLSCertFile, TLSKeyFile string
+	// Users, when set, require SASL authentication: each user may log in
+	// with any of Mechanisms. They are the only users: users persisted in
+	// DataDir by an earlier run are replaced.
+	Users []User
+}
+
+// Mechanisms are the SASL mechanisms every configured user may use.
+var Mechanisms = []string{"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"}
+
+// User is a SASL user of the server.
+type User struct {
+	Name, Password string
+}
+
+// ParseUser parses "name:password" (the password may contain ':').
+func ParseUser(s string) (User, error) {
+	name, pass, ok := strings.Cut(s, ":")
+	if !ok || name == "" || pass == "" {
+		return User{}, errors.New("must be name:password with a non-empty name and password")
+	}
+	return User{Name: name, Password: pass}, nil
+}
+
+// securityOpts are the kfake options for cfg's TLS and SASL settings.
+func securityOpts(cfg Config) ([]kfake.Opt, error) {
+	var opts []kfake.Opt
+	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
+		return nil, fmt.Errorf("start kafka-protocol server: set both TLS certificate and key files or neither, got cert %q and key %q", cfg.TLSCertFile, cfg.TLSKeyFile)
+	}
+	if cfg.TLSCertFile != "" {
+		tc, err := tlsconfig.Server{CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSKeyFile}.Config(nil)
+		if err != nil {
+			return nil, fmt.Errorf("start kafka-protocol server: %w", err)
+		}
+		opts = append(opts, kfake.TLS(tc))
+	}
+	if len(cfg.Users) > 0 {
+		opts = append(opts, kfake.EnableSASL())
+		for _, u := range cfg.Users {
+			for _, m := range Mechanisms {
+				opts = append(opts, kfake.Superuser(m, u.Name, u.Password))
+			}
+		}
+		// kfake restores persisted users over the configured ones: drop
+		// them, so a changed password (or SASL turned on for a data
+		// directory that had none) takes effect.
+		if cfg.DataDir != "" {
+			if err := os.Remove(filepath.Join(cfg.DataDir, "sasl.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("start kafka-protocol server: reset persisted SASL users: %w", err)
+			}
+		}
+	}
+	return opts, nil
 }
 
 // advertisedListener reports another address than the one it listens on:
@@ -61,13 +123,16 @@ type Server struct {
 // to the server, so a port picked by the kernel cannot be lost to another
 // process between picking and serving.
 func Start(cfg Config, extra ...kfake.Opt) (*Server, error) {
+	secOpts, err := securityOpts(cfg)
+	if err != nil {
+		return nil, err
+	}
 	ln := cfg.Listener
 	if ln == nil {
 		addr := cfg.Addr
 		if addr == "" {
 			addr = "127.0.0.1:0"
 		}
-		var err error
 		if ln, err = listen("tcp", addr); err != nil {
 			return nil, fmt.Errorf("start kafka-protocol server: listen on %s: %w", addr, err)
 		}
@@ -95,6 +160,7 @@ func Start(cfg Config, extra ...kfake.Opt) (*Server, error) {
 	if cfg.SyncWrites {
 		opts = append(opts, kfake.SyncWrites())
 	}
+	opts = append(opts, secOpts...)
 	c, err := kfake.NewCluster(append(opts, extra...)...)
 	if err != nil {
 		ln.Close()

@@ -78,8 +78,18 @@ func (p *proc) output() string {
 // its output is printed if the test failed.
 func start(t *testing.T, name, bin string, args ...string) *proc {
 	t.Helper()
+	return startEnv(t, name, nil, bin, args...)
+}
+
+// startEnv is start with env (NAME=value) added to the test's environment:
+// secrets go there rather than on the command line.
+func startEnv(t *testing.T, name string, env []string, bin string, args ...string) *proc {
+	t.Helper()
 	p := &proc{name: name, done: make(chan struct{}), lines: make(chan string, 1024)}
 	p.cmd = exec.Command(filepath.Join(binDir, bin), args...)
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	pr, pw := io.Pipe()
 	p.cmd.Stdout, p.cmd.Stderr = pw, pw
 	if err := p.cmd.Start(); err != nil {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -18,10 +19,12 @@ import (
 
 	"github.com/weft-dev/weft/internal/certgen"
 	"github.com/weft-dev/weft/internal/testutil"
+	"github.com/weft-dev/weft/pkg/kafka"
 )
 
 // TestWalkthroughOverTLS runs the walk-through through `weft dev --tls`:
-// the ingress serves HTTPS only, the control plane serves gRPC over TLS and
+// the ingress serves HTTPS only, the embedded Kafka serves TLS only and
+// requires a SCRAM-SHA-512 user, the control plane serves gRPC over TLS and
 // requires client certificates (the embedded ingress and dispatcher and the
 // CLI present the dev CA's client certificate), and the trigger's subscriber
 // is an HTTPS server with a CA of its own, trusted through the subscriber's
@@ -53,13 +56,31 @@ func TestWalkthroughOverTLS(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	args := []string{"dev", "--tls", "--data-dir", dataDir, "--kafka-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "info"}
 	p := start(t, "weft dev --tls", "weft", args...)
-	grpcAddr := p.waitLine(t, `^\s+control plane:\s+(\S+)`, 60*time.Second)[1]
+	kafkaLine := p.waitLine(t, `^\s+kafka:\s+(\S+)\s+\(TLS, SASL SCRAM-SHA-512 user (\S+), password in (\S+)\)`, 60*time.Second)
+	grpcAddr := p.waitLine(t, `^\s+control plane:\s+(\S+)`, 10*time.Second)[1]
 	httpsAddr := p.waitLine(t, `^\s+ingress:\s+https://([^/]+)/`, 10*time.Second)[1]
 	caFile := p.waitLine(t, `^\s+CA:\s+(\S+)`, 10*time.Second)[1]
 	clientCert := p.waitLine(t, `^\s+client cert:\s+(\S+)`, 10*time.Second)[1]
 	clientKey := p.waitLine(t, `^\s+client key:\s+(\S+)`, 10*time.Second)[1]
+	p.waitLine(t, `^\s+kafka client:\s+--bootstrap-servers `+kafkaLine[1]+` --kafka-tls --kafka-ca-file `+caFile+` --kafka-sasl-mechanism SCRAM-SHA-512 --kafka-sasl-user `+kafkaLine[2], 10*time.Second)
 	p.waitLine(t, `^\s+curl:\s+curl --cacert `+caFile, 10*time.Second)
 	p.waitLine(t, `^ready`, 30*time.Second)
+	// The embedded Kafka serves TLS with the dev CA and requires the SCRAM
+	// user: the banner's credentials get in, a plaintext client does not.
+	kafkaPassword, err := os.ReadFile(kafkaLine[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := kafka.DefaultConfig()
+	kc.BootstrapServers = []string{kafkaLine[1]}
+	if err := kafkaPing(t, kc); err == nil {
+		t.Error("a plaintext client reached the embedded Kafka of weft dev --tls")
+	}
+	kc.TLS, kc.CAFile = true, caFile
+	kc.SASLMechanism, kc.SASLUser, kc.SASLPassword = "SCRAM-SHA-512", kafkaLine[2], strings.TrimSpace(string(kafkaPassword))
+	if err := kafkaPing(t, kc); err != nil {
+		t.Errorf("the banner's Kafka credentials: %v", err)
+	}
 	tlsArgs := []string{"--control-plane-ca-file", caFile, "--control-plane-cert-file", clientCert, "--control-plane-key-file", clientKey}
 	cli := func(stdin string, a ...string) string {
 		t.Helper()
@@ -175,4 +196,17 @@ spec:
 		code, err := postTLS(devPool, "g4")
 		return err == nil && code == http.StatusAccepted, fmt.Sprint(code, err)
 	})
+}
+
+// kafkaPing is what a client configured as c gets from its Kafka.
+func kafkaPing(t *testing.T, c kafka.Config) error {
+	t.Helper()
+	cl, err := c.NewClient(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return kafka.Ping(ctx, cl)
 }
