@@ -35,19 +35,24 @@ type EventPolicySpec struct {
 	// To lists the addressables the policy applies to, in its namespace;
 	// empty: every addressable of the namespace.
 	// +optional
+	// +kubebuilder:validation:MaxItems=256
 	To []EventPolicySpecTo `json:"to,omitempty"`
 	// From lists the senders admitted: service accounts by ref, or OIDC
 	// subjects (a trailing "*" matches any suffix); empty: every
 	// authenticated sender.
 	// +optional
+	// +kubebuilder:validation:MaxItems=256
 	From []EventPolicySpecFrom `json:"from,omitempty"`
 	// Filters every admitted event must pass (the dialects of a Trigger's
 	// spec.filters); empty: every event.
 	// +optional
+	// +kubebuilder:validation:MaxItems=256
 	Filters []SubscriptionsAPIFilter `json:"filters,omitempty"`
 }
 
 // EventPolicySpecTo names the policy's targets: a ref or a selector.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.ref) != has(self.selector)",message="expected exactly one of ref and selector (e.g. ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default})"
 type EventPolicySpecTo struct {
 	// Ref names one addressable.
 	// +optional
@@ -58,6 +63,8 @@ type EventPolicySpecTo struct {
 }
 
 // EventPolicySpecFrom names admitted senders: a ref or a subject.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.ref) != has(self.sub)",message="expected exactly one of ref and sub (e.g. sub: system:serviceaccount:team-a:*, or ref: {apiVersion: v1, kind: ServiceAccount, name: sender})"
 type EventPolicySpecFrom struct {
 	// Ref names a ServiceAccount (apiVersion v1); its tokens' subject is
 	// system:serviceaccount:{namespace}:{name}.
@@ -66,22 +73,31 @@ type EventPolicySpecFrom struct {
 	// Sub is an OIDC subject; a trailing "*" matches any suffix
 	// ("system:serviceaccount:team-a:*").
 	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:Pattern=`^[^*]*\*?$`
 	Sub *string `json:"sub,omitempty"`
 }
 
 // EventPolicyToReference names an addressable in the policy's namespace.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.apiVersion) && ((self.apiVersion.startsWith('eventing.knative.dev/') && self.kind in ['Broker', 'KafkaSink']) || (self.apiVersion.startsWith('messaging.knative.dev/') && self.kind in ['Channel', 'InMemoryChannel', 'KafkaChannel']) || (self.apiVersion.startsWith('flows.knative.dev/') && self.kind in ['Sequence', 'Parallel']))",message="Weft enforces EventPolicies on Broker (eventing.knative.dev/v1), Channel, InMemoryChannel (messaging.knative.dev/v1), KafkaChannel (messaging.knative.dev/v1beta1), Sequence, Parallel (flows.knative.dev/v1) or KafkaSink (eventing.knative.dev/v1alpha1); apiVersion and kind are required",fieldPath=".kind"
 type EventPolicyToReference struct {
 	APIVersion string `json:"apiVersion,omitempty"`
 	Kind       string `json:"kind"`
-	Name       string `json:"name"`
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
 }
 
 // EventPolicyFromReference names a sender; namespace defaults to the
 // policy's.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.apiVersion) && self.apiVersion == 'v1' && self.kind == 'ServiceAccount'",message="must be a ServiceAccount (apiVersion v1, kind ServiceAccount): Weft resolves only service accounts to OIDC subjects; name other senders with sub"
 type EventPolicyFromReference struct {
 	APIVersion string `json:"apiVersion,omitempty"`
 	Kind       string `json:"kind"`
-	Name       string `json:"name"`
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 }
@@ -102,7 +118,8 @@ type EventPolicySelector struct {
 // LabelSelectorRequirement is Kubernetes': key, operator In, NotIn,
 // Exists or DoesNotExist, and the values In and NotIn compare with.
 type LabelSelectorRequirement struct {
-	Key      string   `json:"key"`
+	Key string `json:"key"`
+	// +kubebuilder:validation:Enum=In;NotIn;Exists;DoesNotExist
 	Operator string   `json:"operator"`
 	Values   []string `json:"values,omitempty"`
 }

@@ -26,15 +26,25 @@ type EventType struct {
 
 // EventTypeSpec is the EventType's desired state (v1beta2's fields, and
 // v1beta3's attributes).
+//
+// +kubebuilder:validation:XValidation:rule="(has(self.type) && size(self.type) > 0) || (has(self.attributes) && self.attributes.exists(a, a.name == 'type' && has(a.value) && size(a.value) > 0))",message="required: the CloudEvents type of the events (e.g. dev.knative.samples.helloworld), or a v1beta3 spec.attributes entry named type",fieldPath=".type"
+// +kubebuilder:validation:XValidation:rule="!has(self.reference) || self.reference.kind in ['Broker', 'Channel', 'InMemoryChannel', 'KafkaChannel']",message="must be Broker (eventing.knative.dev/v1), Channel or InMemoryChannel (messaging.knative.dev/v1), or KafkaChannel (messaging.knative.dev/v1beta1): an EventType is offered on a broker or a channel",fieldPath=".reference.kind"
+// +kubebuilder:validation:XValidation:rule="!has(self.type) || !has(self.attributes) || size(self.type) == 0 || self.attributes.all(a, a.name != 'type' || !has(a.value) || size(a.value) == 0 || a.value == self.type)",message="spec.attributes' type must equal spec.type",fieldPath=".attributes"
+// +kubebuilder:validation:XValidation:rule="!has(self.source) || !has(self.attributes) || size(self.source) == 0 || self.attributes.all(a, a.name != 'source' || !has(a.value) || size(a.value) == 0 || a.value == self.source)",message="spec.attributes' source must equal spec.source",fieldPath=".attributes"
 type EventTypeSpec struct {
 	// Type is the CloudEvents type (v1beta2; required there).
 	// +optional
+	// +kubebuilder:validation:MaxLength=2048
 	Type string `json:"type,omitempty"`
 	// Source is the CloudEvents source, a URI reference.
 	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^\S*$`
 	Source string `json:"source,omitempty"`
 	// Schema is a URI of the events' data schema.
 	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^\S*$`
 	Schema string `json:"schema,omitempty"`
 	// SchemaData is the schema itself (deprecated in Knative, accepted).
 	// +optional
@@ -48,14 +58,21 @@ type EventTypeSpec struct {
 	// Attributes (v1beta3) describe the events' CloudEvents attributes,
 	// type and source among them.
 	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
 	Attributes []EventAttributeDefinition `json:"attributes,omitempty"`
 }
 
 // EventAttributeDefinition is one of v1beta3's spec.attributes.
 type EventAttributeDefinition struct {
+	// Name is a CloudEvents attribute name.
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9]*$`
 	Name     string `json:"name"`
 	Required bool   `json:"required"`
-	Value    string `json:"value,omitempty"`
+	// +kubebuilder:validation:MaxLength=2048
+	Value string `json:"value,omitempty"`
 }
 
 // EventTypeStatus is the EventType's observed state.

@@ -32,16 +32,36 @@ func (p *publisher) ReportEventTypes(ctx context.Context, req *weftv1.ReportEven
 	return &weftv1.ReportEventTypesResponse{Created: int32(n)}, nil
 }
 
+// EventTypeCreator creates an auto-registered EventType where the control
+// plane's resources live when it does not store them itself: in Kubernetes
+// mode, a custom resource created through the Kubernetes API, owned by its
+// Broker or channel. CreateEventType returns created false and no error
+// when the EventType exists already. It is called from the ReportEventTypes
+// handler, concurrently, with the request's context.
+type EventTypeCreator interface {
+	CreateEventType(ctx context.Context, et *apis.EventType) (created bool, err error)
+}
+
+// SetEventTypeCreator makes ReportEventTypes create EventTypes through c
+// rather than the store (a control plane with a read-only resource API
+// registers none without one). Call it before Run.
+func (s *Server) SetEventTypeCreator(c EventTypeCreator) { s.etCreator.Store(&c) }
+
 // registerEventTypes creates an EventType for each observed (type, source)
 // on a Broker or Channel that still exists (same uid) with auto-creation on
 // (its annotation, else --eventtype-auto-create), as Knative's
 // EventTypeAutoHandler does: named AutoEventTypeName, so that every replica
 // and every restart picks the same name, and left alone when it exists.
-// Observations that no longer apply are skipped. It returns how many it
-// created.
+// Observations that no longer apply are skipped. With an EventTypeCreator
+// (Kubernetes mode) the EventTypes are created through it, else in the
+// store. It returns how many it created.
 func (s *Server) registerEventTypes(ctx context.Context, observed []*weftv1.ObservedEventType) (int, error) {
-	if s.readOnly != "" {
-		// Kubernetes mode: resources are created through the Kubernetes API.
+	var creator EventTypeCreator
+	if c := s.etCreator.Load(); c != nil {
+		creator = *c
+	}
+	if s.readOnly != "" && creator == nil {
+		// A read-only API with nowhere else to create them.
 		return 0, nil
 	}
 	st := s.store.Snapshot()
@@ -58,15 +78,26 @@ func (s *Server) registerEventTypes(ctx context.Context, observed []*weftv1.Obse
 	created := 0
 	var errs []error
 	for _, et := range todo {
-		// One apply each: an EventType that another replica created in
-		// the meantime is "unchanged" (same name, same spec) and does not
-		// hold back the others.
-		res, err := s.apply(ctx, []apis.Object{et}, false)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("create EventType %s/%s: %w", et.ObjectMeta.Namespace, et.ObjectMeta.Name, err))
-			continue
+		var made bool
+		if creator != nil {
+			ok, err := creator.CreateEventType(ctx, et)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("create EventType %s/%s: %w", et.ObjectMeta.Namespace, et.ObjectMeta.Name, err))
+				continue
+			}
+			made = ok
+		} else {
+			// One apply each: an EventType that another replica created in
+			// the meantime is "unchanged" (same name, same spec) and does not
+			// hold back the others.
+			res, err := s.apply(ctx, []apis.Object{et}, false)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("create EventType %s/%s: %w", et.ObjectMeta.Namespace, et.ObjectMeta.Name, err))
+				continue
+			}
+			made = len(res) == 1 && res[0].action == ActionCreated
 		}
-		if len(res) == 1 && res[0].action == ActionCreated {
+		if made {
 			created++
 			s.logger.Info("event type registered", "namespace", et.ObjectMeta.Namespace, "name", et.ObjectMeta.Name,
 				"type", et.Spec.Type, "source", et.Spec.Source, "reference", et.Spec.Reference.Kind+"/"+et.Spec.Reference.Name)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -94,6 +95,10 @@ type Server struct {
 	bg       sync.WaitGroup
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
+
+	// etCreator, when set, creates auto-registered EventTypes in place of
+	// the store (SetEventTypeCreator; Kubernetes mode).
+	etCreator atomic.Pointer[EventTypeCreator]
 }
 
 // New validates cfg, connects to Kafka, replays the state and binds the gRPC

@@ -14,12 +14,13 @@ import (
 )
 
 // installObjects is how many objects `kubectl apply -k deploy/kubernetes`
-// installs: 15 CRDs (Broker, Trigger, KafkaSink, Channel, InMemoryChannel,
+// installs: 17 CRDs (Broker, Trigger, KafkaSink, Channel, InMemoryChannel,
 // KafkaChannel, Subscription, Sequence, Parallel, KafkaSource, PingSource,
-// GitLabSource, GitHubSource, HTTPPollerSource, WebhookSource), the namespace, 3 ServiceAccounts, a ClusterRole and its
+// GitLabSource, GitHubSource, HTTPPollerSource, WebhookSource, EventType,
+// EventPolicy), the namespace, 3 ServiceAccounts, a ClusterRole and its
 // binding, a Role and its binding, the ConfigMap, 3 Deployments, 2 Services
 // and 3 PodDisruptionBudgets.
-const installObjects = 32
+const installObjects = 34
 
 // builtObjects returns "kind/name" of every object `kubectl kustomize dir`
 // renders, sorted.
@@ -58,7 +59,8 @@ func TestInstallManifestsServerDryRun(t *testing.T) {
 		"crd/channels.messaging.knative.dev", "crd/inmemorychannels.messaging.knative.dev", "crd/kafkachannels.messaging.knative.dev",
 		"crd/subscriptions.messaging.knative.dev", "crd/sequences.flows.knative.dev", "crd/parallels.flows.knative.dev",
 		"crd/kafkasources.sources.knative.dev", "crd/pingsources.sources.knative.dev", "crd/gitlabsources.sources.knative.dev",
-		"crd/githubsources.sources.knative.dev", "crd/httppollersources.sources.triggermesh.io", "crd/webhooksources.sources.triggermesh.io"); err != nil {
+		"crd/githubsources.sources.knative.dev", "crd/httppollersources.sources.triggermesh.io", "crd/webhooksources.sources.triggermesh.io",
+		"crd/eventtypes.eventing.knative.dev", "crd/eventpolicies.eventing.knative.dev"); err != nil {
 		t.Fatalf("kubectl wait for the CRDs: %v\n%s%s", err, out, stderr)
 	}
 	if out, stderr, err := env.Kubectl(t, "", "apply", "-f", filepath.Join(dir, "20-weft/00-namespace.yaml")); err != nil {
@@ -131,6 +133,12 @@ func TestInstallRBAC(t *testing.T) {
 		{"patch", "sources.triggermesh.io", "webhooksources", "status", "team-a", true},
 		{"watch", "", "secrets", "", "", true},
 		{"get", "", "secrets", "", "team-a", true},
+		{"watch", ev, "eventtypes", "", "", true},
+		{"create", ev, "eventtypes", "", "team-a", true},
+		{"patch", ev, "eventtypes", "status", "team-a", true},
+		{"watch", ev, "eventpolicies", "", "", true},
+		{"patch", ev, "eventpolicies", "status", "team-a", true},
+		{"update", ev, "eventpolicies", "finalizers", "team-a", true},
 		{"create", "", "events", "", "team-a", true},
 		{"patch", "events.k8s.io", "events", "", "team-a", true},
 		{"create", "coordination.k8s.io", "leases", "", "weft-system", true},
@@ -150,6 +158,8 @@ func TestInstallRBAC(t *testing.T) {
 		{"update", "", "secrets", "", "team-a", false},
 		{"delete", "", "secrets", "", "team-a", false},
 		{"delete", "sources.knative.dev", "pingsources", "", "team-a", false},
+		{"delete", ev, "eventtypes", "", "team-a", false},
+		{"create", ev, "eventpolicies", "", "team-a", false},
 	}
 	nothing := []check{
 		{"get", ev, "brokers", "", "team-a", false},

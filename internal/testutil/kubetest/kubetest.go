@@ -57,6 +57,7 @@ import (
 	"github.com/weft-dev/weft/internal/testutil/kubetest/internal/envtestcache"
 	eventingv1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1"
 	eventingv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1alpha1"
+	eventingv1beta2 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1beta2"
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
 	messagingv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1beta1"
@@ -78,7 +79,7 @@ type Env struct {
 	// Config reaches the server as an administrator (system:masters).
 	Config *rest.Config
 	// Scheme holds client-go's kinds, apiextensions/v1 and Weft's custom
-	// resources (eventing.knative.dev/v1 and v1alpha1, messaging.knative.dev/v1
+	// resources (eventing.knative.dev/v1, v1alpha1 and v1beta2, messaging.knative.dev/v1
 	// and v1beta1, flows.knative.dev/v1, sources.knative.dev/v1, v1alpha1 and
 	// v1beta1, sources.triggermesh.io/v1alpha1).
 	Scheme *runtime.Scheme
@@ -223,7 +224,7 @@ func start() (env *Env, skip string, err error) {
 	stopMu.Unlock()
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, eventingv1.AddToScheme, eventingv1alpha1.AddToScheme,
-		messagingv1.AddToScheme, messagingv1beta1.AddToScheme, flowsv1.AddToScheme, sourcesv1beta1.AddToScheme,
+		eventingv1beta2.AddToScheme, messagingv1.AddToScheme, messagingv1beta1.AddToScheme, flowsv1.AddToScheme, sourcesv1beta1.AddToScheme,
 		sourcesv1.AddToScheme, sourcesv1alpha1.AddToScheme, triggermeshv1alpha1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			return nil, "", fmt.Errorf("build scheme: %w", err)

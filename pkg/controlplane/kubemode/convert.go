@@ -10,6 +10,7 @@ import (
 	"github.com/weft-dev/weft/pkg/apis"
 	eventingv1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1"
 	eventingv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1alpha1"
+	eventingv1beta2 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1beta2"
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
 	sourcesv1 "github.com/weft-dev/weft/pkg/kube/apis/sources/v1"
@@ -184,6 +185,26 @@ func gitHubSourceToAPI(s *sourcesv1alpha1.GitHubSource) *apis.GitHubSource {
 	c := s.DeepCopy()
 	return &apis.GitHubSource{
 		TypeMeta:   apis.TypeMeta{APIVersion: apis.SourcesV1alpha1, Kind: apis.KindGitHubSource},
+		ObjectMeta: metaToAPI(&c.ObjectMeta),
+		Spec:       c.Spec,
+	}
+}
+
+// eventTypeToAPI is e as Weft's resource type (spec only).
+func eventTypeToAPI(e *eventingv1beta2.EventType) *apis.EventType {
+	c := e.DeepCopy()
+	return &apis.EventType{
+		TypeMeta:   apis.TypeMeta{APIVersion: apis.EventingV1beta2, Kind: apis.KindEventType},
+		ObjectMeta: metaToAPI(&c.ObjectMeta),
+		Spec:       c.Spec,
+	}
+}
+
+// eventPolicyToAPI is p as Weft's resource type (spec only).
+func eventPolicyToAPI(p *eventingv1alpha1.EventPolicy) *apis.EventPolicy {
+	c := p.DeepCopy()
+	return &apis.EventPolicy{
+		TypeMeta:   apis.TypeMeta{APIVersion: apis.EventingV1alpha1, Kind: apis.KindEventPolicy},
 		ObjectMeta: metaToAPI(&c.ObjectMeta),
 		Spec:       c.Spec,
 	}

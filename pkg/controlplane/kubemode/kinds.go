@@ -4,6 +4,7 @@ import (
 	"github.com/weft-dev/weft/pkg/apis"
 	eventingv1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1"
 	eventingv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1alpha1"
+	eventingv1beta2 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1beta2"
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
 	messagingv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1beta1"
@@ -16,7 +17,7 @@ import (
 )
 
 // kindOps is what the generic reconcilers need to know about one custom
-// resource kind of the messaging and flows groups, or a KafkaSink.
+// resource kind other than Broker and Trigger.
 type kindOps struct {
 	// kind is the manifest kind (InMemoryChannel, say); stored is the kind
 	// Weft stores it as (Channel).
@@ -186,6 +187,33 @@ var (
 	}
 )
 
+// The registry and policy kinds: eventing.knative.dev/v1beta2 EventType and
+// v1alpha1 EventPolicy. Neither has Kafka resources or destinations to
+// resolve (an EventType's spec.reference and an EventPolicy's spec.to are
+// looked up in the store when their status is computed, which a new
+// contract recomputes), so the generic kindReconciler serves them as it
+// serves a KafkaSink.
+var (
+	eventTypeKind = kindOps{
+		kind: apis.KindEventType, stored: apis.KindEventType,
+		newObj: func() client.Object { return &eventingv1beta2.EventType{} }, newList: func() client.ObjectList { return &eventingv1beta2.EventTypeList{} },
+		toAPI: func(o client.Object) apis.Object { return eventTypeToAPI(o.(*eventingv1beta2.EventType)) },
+		status: func(o client.Object) (any, *apis.Status) {
+			e := o.(*eventingv1beta2.EventType)
+			return &e.Status, &e.Status.Status
+		},
+	}
+	eventPolicyKind = kindOps{
+		kind: apis.KindEventPolicy, stored: apis.KindEventPolicy,
+		newObj: func() client.Object { return &eventingv1alpha1.EventPolicy{} }, newList: func() client.ObjectList { return &eventingv1alpha1.EventPolicyList{} },
+		toAPI: func(o client.Object) apis.Object { return eventPolicyToAPI(o.(*eventingv1alpha1.EventPolicy)) },
+		status: func(o client.Object) (any, *apis.Status) {
+			p := o.(*eventingv1alpha1.EventPolicy)
+			return &p.Status, &p.Status.Status
+		},
+	}
+)
+
 // brokerKind and triggerKind are the eventing kinds in the same shape, for
 // the code that walks every reconciled kind (reference watches).
 var (
@@ -238,6 +266,10 @@ func storedStatus(o apis.Object) (whole any, common *apis.Status) {
 	case *apis.GitLabSource:
 		return &t.Status, &t.Status.Status
 	case *apis.GitHubSource:
+		return &t.Status, &t.Status.Status
+	case *apis.EventType:
+		return &t.Status, &t.Status.Status
+	case *apis.EventPolicy:
 		return &t.Status, &t.Status.Status
 	}
 	return nil, nil

@@ -24,8 +24,9 @@ import (
 // KafkaChannels are one kind of Weft resource (they would share a topic).
 const ReasonNameTaken = "NameTaken"
 
-// kindReconciler reconciles Subscriptions, Sequences, Parallels or
-// KafkaSinks: every one is Weft's (there is no class to choose by).
+// kindReconciler reconciles the kinds without a class to choose by
+// (Subscriptions, Sequences, Parallels, KafkaSinks, the sources, EventTypes,
+// EventPolicies): every one is Weft's.
 type kindReconciler struct {
 	base
 	ops kindOps

@@ -20,6 +20,7 @@ import (
 	"github.com/weft-dev/weft/pkg/controlplane"
 	"github.com/weft-dev/weft/pkg/controlplane/kubemode"
 	eventingv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1alpha1"
+	eventingv1beta2 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1beta2"
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
 	messagingv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1beta1"
@@ -30,7 +31,7 @@ import (
 )
 
 // messagingClient is a client whose scheme knows the messaging and flows
-// kinds, KafkaSink and the sources, and removes every such object of p's namespace when
+// kinds, KafkaSink, the sources, EventTypes and EventPolicies, and removes every such object of p's namespace when
 // the test ends (before the control plane stops: nothing with its finalizer
 // is left on the shared API server).
 func (p *plane) messagingClient(t *testing.T) client.Client {
@@ -48,7 +49,8 @@ func (p *plane) messagingClient(t *testing.T) client.Client {
 			&messagingv1.ChannelList{}, &messagingv1.InMemoryChannelList{}, &messagingv1beta1.KafkaChannelList{},
 			&eventingv1alpha1.KafkaSinkList{}, &sourcesv1beta1.KafkaSourceList{}, &sourcesv1.PingSourceList{},
 			&sourcesv1alpha1.GitLabSourceList{}, &sourcesv1alpha1.GitHubSourceList{},
-			&triggermeshv1alpha1.HTTPPollerSourceList{}, &triggermeshv1alpha1.WebhookSourceList{}}
+			&triggermeshv1alpha1.HTTPPollerSourceList{}, &triggermeshv1alpha1.WebhookSourceList{},
+			&eventingv1beta2.EventTypeList{}, &eventingv1alpha1.EventPolicyList{}}
 	}
 	// objects lists every messaging and flows object of the namespace.
 	objects := func(ctx context.Context) ([]client.Object, error) {

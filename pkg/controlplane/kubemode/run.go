@@ -1,10 +1,12 @@
 // Package kubemode runs Weft's control plane on the Kubernetes API
 // (controlplane --store kubernetes): Brokers and Triggers, Channels
 // (Channel, InMemoryChannel, KafkaChannel), Subscriptions, Sequences,
-// Parallels, KafkaSinks, KafkaSources, PingSources, GitLabSources and
-// GitHubSources are custom resources with Knative's group, version and kind,
-// HTTPPollerSources and WebhookSources with TriggerMesh's; the Secrets
-// sources name are mirrored into the state (secrets.go). The
+// Parallels, KafkaSinks, KafkaSources, PingSources, GitLabSources,
+// GitHubSources, EventTypes and EventPolicies are custom resources with
+// Knative's group, version and kind, HTTPPollerSources and WebhookSources
+// with TriggerMesh's; the Secrets sources name are mirrored into the state
+// (secrets.go), and auto-registered EventTypes are created as custom
+// resources (eventtypes.go). The
 // elected leader reconciles them (Brokers of Weft's broker class, Triggers of
 // those Brokers) — one reconciler per kind, with a finalizer for their Kafka
 // topics and consumer groups — mirrors each into the control plane's state
@@ -49,6 +51,7 @@ import (
 	"github.com/weft-dev/weft/pkg/controlplane"
 	eventingv1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1"
 	eventingv1alpha1 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1alpha1"
+	eventingv1beta2 "github.com/weft-dev/weft/pkg/kube/apis/eventing/v1beta2"
 	flowsv1 "github.com/weft-dev/weft/pkg/kube/apis/flows/v1"
 	messagingv1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1"
 	messagingv1beta1 "github.com/weft-dev/weft/pkg/kube/apis/messaging/v1beta1"
@@ -59,7 +62,7 @@ import (
 )
 
 // readOnlyWhy is what the resource API answers an Apply or Delete.
-const readOnlyWhy = "this control plane runs on the Kubernetes API (--store kubernetes): change Brokers, Triggers, Channels, Subscriptions, Sequences, Parallels, KafkaSinks, sources (KafkaSource, PingSource, HTTPPollerSource, WebhookSource, GitLabSource, GitHubSource) and the Secrets they name with kubectl"
+const readOnlyWhy = "this control plane runs on the Kubernetes API (--store kubernetes): change Brokers, Triggers, Channels, Subscriptions, Sequences, Parallels, KafkaSinks, sources (KafkaSource, PingSource, HTTPPollerSource, WebhookSource, GitLabSource, GitHubSource), the Secrets they name, EventTypes and EventPolicies with kubectl"
 
 // Field indexes on the watched kinds.
 const (
@@ -92,7 +95,7 @@ func Run(ctx context.Context, cfg controlplane.Config, opts ...controlplane.Opti
 	g.Go(func() error {
 		select {
 		case <-mgr.Elected():
-			srv.Logger().Info("leading: reconciling Brokers, Triggers, Channels, Subscriptions, Sequences, Parallels, KafkaSinks, sources and the Secrets they name", "broker_class", cfg.BrokerClass,
+			srv.Logger().Info("leading: reconciling Brokers, Triggers, Channels, Subscriptions, Sequences, Parallels, KafkaSinks, sources and the Secrets they name, EventTypes and EventPolicies", "broker_class", cfg.BrokerClass,
 				"default_class", cfg.DefaultBrokerClass, "lease", cfg.LeaderElectionNamespace+"/"+cfg.LeaderElectionID, "leader_election", cfg.LeaderElect)
 		case <-gctx.Done():
 		}
@@ -122,7 +125,7 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 }
 
 // Scheme holds the kinds the control plane reads: client-go's and
-// eventing.knative.dev/v1 and v1alpha1, messaging.knative.dev/v1 and
+// eventing.knative.dev/v1, v1alpha1 and v1beta2, messaging.knative.dev/v1 and
 // v1beta1, flows.knative.dev/v1, sources.knative.dev/v1, v1alpha1 and
 // v1beta1, sources.triggermesh.io/v1alpha1.
 func Scheme() (*runtime.Scheme, error) {
@@ -130,8 +133,8 @@ func Scheme() (*runtime.Scheme, error) {
 	if err := clientgoscheme.AddToScheme(s); err != nil {
 		return nil, fmt.Errorf("build scheme: %w", err)
 	}
-	for _, add := range []func(*runtime.Scheme) error{eventingv1.AddToScheme, eventingv1alpha1.AddToScheme, messagingv1.AddToScheme, messagingv1beta1.AddToScheme, flowsv1.AddToScheme,
-		sourcesv1.AddToScheme, sourcesv1alpha1.AddToScheme, sourcesv1beta1.AddToScheme, triggermeshv1alpha1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{eventingv1.AddToScheme, eventingv1alpha1.AddToScheme, eventingv1beta2.AddToScheme, messagingv1.AddToScheme, messagingv1beta1.AddToScheme,
+		flowsv1.AddToScheme, sourcesv1.AddToScheme, sourcesv1alpha1.AddToScheme, sourcesv1beta1.AddToScheme, triggermeshv1alpha1.AddToScheme} {
 		if err := add(s); err != nil {
 			return nil, fmt.Errorf("build scheme: %w", err)
 		}
@@ -178,7 +181,8 @@ func NewManager(rc *rest.Config, cfg controlplane.Config, logger *slog.Logger) (
 
 // Setup registers the reconcilers of srv with mgr: Broker, Trigger, one per
 // channel kind, Subscription, Sequence, Parallel, KafkaSink, one per source
-// kind, and Secret (the Secrets sources name).
+// kind, Secret (the Secrets sources name), EventType and EventPolicy; and
+// makes srv create auto-registered EventTypes through the Kubernetes API.
 func Setup(mgr manager.Manager, srv *controlplane.Server) error {
 	cfg := srv.Config()
 	idx := mgr.GetFieldIndexer()
@@ -295,6 +299,22 @@ func Setup(mgr manager.Manager, srv *controlplane.Server) error {
 		Build(&kindReconciler{base: b0, ops: kafkaSinkKind}); err != nil {
 		return fmt.Errorf("set up the %s reconciler: %w", kafkaSinkKind.kind, err)
 	}
+	// EventTypes and EventPolicies refer to no destination either; their
+	// status follows the store (an EventType's Broker or channel, the
+	// addressables a policy selects), so a new contract reconciles them.
+	for _, k := range []kindOps{eventTypeKind, eventPolicyKind} {
+		if _, err := builder.ControllerManagedBy(mgr).
+			Named("weft-" + strings.ToLower(k.kind)).
+			For(k.newObj()).
+			WatchesRawSource(statusSource{srv: srv, kind: k.stored}).
+			Build(&kindReconciler{base: b0, ops: k}); err != nil {
+			return fmt.Errorf("set up the %s reconciler: %w", k.kind, err)
+		}
+	}
+	// Auto-registration (ReportEventTypes, served by every replica) creates
+	// the EventType custom resource with the manager's client: writes go
+	// to the API server directly, whichever replica leads.
+	srv.SetEventTypeCreator(eventTypeCreator{cl: cl})
 	// Secrets: mirrored while a source names them. A Secret is reconciled
 	// when it changes, when an object naming it (before or after a change)
 	// changes, and for every stored Secret when the contract changes (so

@@ -19,7 +19,9 @@ var (
 	AddToScheme   = SchemeBuilder.AddToScheme
 )
 
-func init() { SchemeBuilder.Register(&KafkaSink{}, &KafkaSinkList{}) }
+func init() {
+	SchemeBuilder.Register(&KafkaSink{}, &KafkaSinkList{}, &EventPolicy{}, &EventPolicyList{})
+}
 
 // KafkaSink is eventing.knative.dev/v1alpha1 KafkaSink: an Addressable whose
 // events the ingress writes to a Kafka topic (on Weft's cluster or the one
@@ -80,6 +82,69 @@ func (in *KafkaSinkList) DeepCopyObject() runtime.Object {
 	in.ListMeta.DeepCopyInto(&out.ListMeta)
 	if in.Items != nil {
 		out.Items = make([]KafkaSink, len(in.Items))
+		for i := range in.Items {
+			out.Items[i] = *in.Items[i].DeepCopy()
+		}
+	}
+	return out
+}
+
+// EventPolicy is eventing.knative.dev/v1alpha1 EventPolicy: which senders
+// (spec.from) may send which events (spec.filters) to which addressables
+// of its namespace (spec.to); the ingress enforces it when the control
+// plane runs with --oidc-authentication.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:categories=all;knative;eventing
+// +kubebuilder:metadata:labels="knative.dev/crd-install=true"
+// +kubebuilder:metadata:labels="app.kubernetes.io/name=weft"
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+type EventPolicy struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	// Spec is the desired state of the EventPolicy.
+	Spec apis.EventPolicySpec `json:"spec"`
+	// Status is the EventPolicy's observed state, written by the control
+	// plane.
+	// +optional
+	Status apis.EventPolicyStatus `json:"status,omitempty"`
+}
+
+// EventPolicyList is a list of EventPolicies.
+//
+// +kubebuilder:object:root=true
+type EventPolicyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []EventPolicy `json:"items"`
+}
+
+// DeepCopyObject implements runtime.Object.
+func (in *EventPolicy) DeepCopyObject() runtime.Object { return in.DeepCopy() }
+
+// DeepCopy returns a copy of in that shares no memory with it.
+func (in *EventPolicy) DeepCopy() *EventPolicy {
+	if in == nil {
+		return nil
+	}
+	out := &EventPolicy{TypeMeta: in.TypeMeta}
+	in.ObjectMeta.DeepCopyInto(&out.ObjectMeta)
+	c := apis.DeepCopy(&apis.EventPolicy{Spec: in.Spec, Status: in.Status}).(*apis.EventPolicy)
+	out.Spec, out.Status = c.Spec, c.Status
+	return out
+}
+
+// DeepCopyObject implements runtime.Object.
+func (in *EventPolicyList) DeepCopyObject() runtime.Object {
+	if in == nil {
+		return nil
+	}
+	out := &EventPolicyList{TypeMeta: in.TypeMeta}
+	in.ListMeta.DeepCopyInto(&out.ListMeta)
+	if in.Items != nil {
+		out.Items = make([]EventPolicy, len(in.Items))
 		for i := range in.Items {
 			out.Items[i] = *in.Items[i].DeepCopy()
 		}
