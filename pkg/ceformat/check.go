@@ -53,14 +53,17 @@ func Check(e *event.Event) error {
 }
 
 func checkCommon(f *faults, id string, source *types.URIRef, typ string, subject, dct *string) {
-	if id == "" {
-		f.add("id", "MUST be a non-empty string")
+	// Whitespace-only counts as empty: the sdk-go bindings every reader
+	// of a stored record uses trim id and type, so such an event could be
+	// stored but never read back (found by FuzzIngressRequest).
+	if strings.TrimSpace(id) == "" {
+		f.add("id", "MUST be a non-empty string (not only white space)")
 	}
 	if emptyURL(&source.URL) {
 		f.add("source", "REQUIRED")
 	}
-	if typ == "" {
-		f.add("type", "MUST be a non-empty string")
+	if strings.TrimSpace(typ) == "" {
+		f.add("type", "MUST be a non-empty string (not only white space)")
 	}
 	if subject != nil && *subject == "" {
 		f.add("subject", "if present, MUST be a non-empty string")
