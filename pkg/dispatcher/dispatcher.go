@@ -186,11 +186,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	if d.cfg.ControlPlane != "" {
 		cc := contract.NewClient(contract.ClientConfig{
-			Server:    d.cfg.ControlPlane,
-			Role:      wire.RoleDispatcher,
-			ProcessID: d.cfg.ProcessID,
-			AuthToken: token,
-			TLS:       d.cfg.ControlPlaneTLS,
+			Server:        d.cfg.ControlPlane,
+			Role:          wire.RoleDispatcher,
+			ProcessID:     d.cfg.ProcessID,
+			AuthToken:     token,
+			TLS:           d.cfg.ControlPlaneTLS,
+			StatsInterval: d.cfg.StatsInterval,
 		}, d, d.logger)
 		d.mu.Lock()
 		d.cclient = cc

@@ -576,6 +576,7 @@ func TestConfigValidate(t *testing.T) {
 		"commit":         func(c *Config) { c.CommitInterval = 0 },
 		"kafka":          func(c *Config) { c.Kafka.BootstrapServers = nil },
 		"session timout": func(c *Config) { c.SessionTimeout = -1 },
+		"stats interval": func(c *Config) { c.StatsInterval = 0 },
 	}
 	def := DefaultConfig()
 	if err := def.Validate(); err != nil {
