@@ -332,6 +332,13 @@ func (p *publisher) WatchContract(stream weftv1.ContractService_WatchContractSer
 			}
 			p.mu.Lock()
 			pr := p.procs[id]
+			if pr == nil {
+				// WatchContract returned (and forgot the stream) while
+				// this message was being read.
+				p.mu.Unlock()
+				acks <- io.EOF
+				return
+			}
 			if m.GetProblemsReport() {
 				pr.problems = pr.problems[:0]
 				for _, x := range m.GetProblems() {
