@@ -33,6 +33,16 @@ type ProblemReporter interface {
 	EgressProblems() []*weftv1.EgressProblem
 }
 
+// StatsReporter is implemented by an Applier that counts deliveries per
+// egress; the Client sends the counters that changed to the control plane
+// every ClientConfig.StatsInterval, which aggregates them across processes
+// for the console. EgressStats returns every egress's cumulative counters
+// since the process started (they never go down); it must be cheap and safe
+// for concurrent use with ApplyContract.
+type StatsReporter interface {
+	EgressStats() []*weftv1.EgressStats
+}
+
 // ClientConfig says where the control plane is and who this process is.
 type ClientConfig struct {
 	// Server is the control plane's gRPC address (host:port).
@@ -50,6 +60,9 @@ type ClientConfig struct {
 	MaxBackoff time.Duration
 	// ProblemInterval is how often a ProblemReporter is polled (default 2s).
 	ProblemInterval time.Duration
+	// StatsInterval is how often a StatsReporter is polled and its changed
+	// counters sent (default 5s).
+	StatsInterval time.Duration
 }
 
 // Client follows the contract stream and feeds an Applier. A Client that
@@ -96,6 +109,9 @@ func NewClient(cfg ClientConfig, applier Applier, logger *slog.Logger) *Client {
 	}
 	if cfg.ProblemInterval <= 0 {
 		cfg.ProblemInterval = 2 * time.Second
+	}
+	if cfg.StatsInterval <= 0 {
+		cfg.StatsInterval = 5 * time.Second
 	}
 	return &Client{cfg: cfg, applier: applier, logger: logger.With("component", "contract-client"), ready: make(chan struct{})}
 }
@@ -176,6 +192,14 @@ func (c *Client) follow(ctx context.Context, api weftv1.ContractServiceClient) e
 			c.reportProblems(ctx, pr, send)
 		}()
 	}
+	if sr, ok := c.applier.(StatsReporter); ok {
+		done := make(chan struct{})
+		defer func() { cancel(); <-done }()
+		go func() {
+			defer close(done)
+			c.reportStats(ctx, sr, send)
+		}()
+	}
 	for {
 		ct, err := stream.Recv()
 		if err != nil {
@@ -231,4 +255,49 @@ func (c *Client) reportProblems(ctx context.Context, pr ProblemReporter, send fu
 		case <-t.C:
 		}
 	}
+}
+
+// maxStatsPerMessage bounds one stats message (a few dozen bytes each), far
+// under gRPC's default 4 MiB message limit.
+const maxStatsPerMessage = 10000
+
+// reportStats sends sr's counters of the egresses that changed since the
+// last report on this stream (on a new stream, every egress with a count)
+// every StatsInterval, until ctx ends.
+func (c *Client) reportStats(ctx context.Context, sr StatsReporter, send func(*weftv1.WatchContractRequest) error) {
+	t := time.NewTicker(c.cfg.StatsInterval)
+	defer t.Stop()
+	sent := map[string]*weftv1.EgressStats{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var changed []*weftv1.EgressStats
+		for _, s := range sr.EgressStats() {
+			if prev, ok := sent[s.GetUid()]; ok && proto.Equal(prev, s) {
+				continue
+			}
+			if _, ok := sent[s.GetUid()]; !ok && zeroStats(s) {
+				continue
+			}
+			changed = append(changed, s)
+		}
+		for len(changed) > 0 {
+			n := min(len(changed), maxStatsPerMessage)
+			if err := send(&weftv1.WatchContractRequest{Stats: changed[:n]}); err != nil {
+				return // the stream is broken; follow reconnects
+			}
+			for _, s := range changed[:n] {
+				sent[s.GetUid()] = s
+			}
+			changed = changed[n:]
+		}
+	}
+}
+
+func zeroStats(s *weftv1.EgressStats) bool {
+	return s.GetDelivered() == 0 && s.GetFailed() == 0 && s.GetDeadLettered() == 0 &&
+		s.GetDropped() == 0 && s.GetRejected() == 0 && s.GetDeadLetterFailures() == 0
 }

@@ -45,6 +45,8 @@ type publisher struct {
 	peers *peers
 	// registerEventTypes serves ReportEventTypes (Server.registerEventTypes).
 	registerEventTypes func(context.Context, []*weftv1.ObservedEventType) (int, error)
+	// stats aggregates the delivery counters the dispatchers report.
+	stats *deliveryStats
 }
 
 type process struct {
@@ -68,6 +70,7 @@ func newPublisher(opts compile.Options, logger *slog.Logger) *publisher {
 		compiled: compile.Compile(0, compile.Resources{}, opts),
 		since:    map[string]uint64{}, prints: map[string]string{},
 		procs: map[int64]*process{}, changed: make(chan struct{}),
+		stats: newDeliveryStats(),
 	}
 }
 
@@ -79,15 +82,17 @@ func (p *publisher) update(st *State) {
 	if c.Contract.Version <= p.compiled.Contract.Version && p.compiled.Contract.Version != 0 {
 		return
 	}
-	seen := map[string]bool{}
+	seen, egresses := map[string]bool{}, map[string]bool{}
 	for _, in := range c.Contract.Ingresses {
 		shallow := proto.Clone(in).(*weftv1.Ingress)
 		shallow.Egresses = nil
 		p.track(entryKey(wire.RoleIngress, in.Uid), shallow, c.Contract.Version, seen)
 		for _, eg := range in.Egresses {
 			p.track(entryKey(wire.RoleDispatcher, eg.Uid), eg, c.Contract.Version, seen)
+			egresses[eg.Uid] = true
 		}
 	}
+	p.stats.retain(egresses)
 	for uid := range p.prints {
 		if !seen[uid] {
 			delete(p.prints, uid)
@@ -297,6 +302,8 @@ func (p *publisher) WatchContract(stream weftv1.ContractService_WatchContractSer
 	p.notifyLocked()
 	p.mu.Unlock()
 	p.logger.Info("data-plane process connected", "process", hello.GetProcessId(), "role", hello.GetRole(), "acked", hello.GetAckVersion())
+	p.stats.connect(hello.GetProcessId())
+	defer p.stats.disconnect(hello.GetProcessId(), time.Now())
 	defer func() {
 		p.mu.Lock()
 		delete(p.procs, id)
@@ -317,13 +324,19 @@ func (p *publisher) WatchContract(stream weftv1.ContractService_WatchContractSer
 				acks <- err
 				return
 			}
+			if len(m.GetStats()) > 0 {
+				p.stats.observe(hello.GetProcessId(), m.GetStats(), time.Now())
+				if !m.GetProblemsReport() && m.GetAckVersion() == 0 && m.GetError() == "" {
+					continue // counters only: nothing readiness or status reads
+				}
+			}
 			p.mu.Lock()
 			pr := p.procs[id]
 			if pr == nil {
-				// The stream's handler returned (and forgot the process)
-				// while this message was on its way: nothing to record.
+				// WatchContract returned (and forgot the stream) while
+				// this message was being read.
 				p.mu.Unlock()
-				acks <- nil
+				acks <- io.EOF
 				return
 			}
 			if m.GetProblemsReport() {

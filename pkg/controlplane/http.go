@@ -69,6 +69,13 @@ func (s *Server) Objects() (uint64, []apis.Object) {
 	return st.Version, objs
 }
 
+// DeliveryFigures implements console.Backend: the delivery counters and
+// rates of every egress, by uid, from the dispatchers connected to this
+// replica.
+func (s *Server) DeliveryFigures() map[string]console.DeliveryFigures {
+	return s.pub.stats.figures(time.Now())
+}
+
 // httpHandler routes the HTTP port.
 func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()

@@ -53,6 +53,9 @@ type Config struct {
 	// SessionTimeout is how long the group waits for a silent member before
 	// moving its partitions to others (a crashed dispatcher).
 	SessionTimeout time.Duration
+	// StatsInterval is how often the egresses' delivery counters that
+	// changed are reported to the control plane (its console shows them).
+	StatsInterval time.Duration
 	// Kafka says how to reach the cluster.
 	Kafka kafka.Config
 }
@@ -73,6 +76,7 @@ func DefaultConfig() Config {
 		CommitInterval:            time.Second,
 		RetryTopicAfter:           5 * time.Second,
 		SessionTimeout:            30 * time.Second,
+		StatsInterval:             5 * time.Second,
 		Kafka:                     kafka.DefaultConfig(),
 	}
 }
@@ -91,6 +95,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.CommitInterval, "commit-interval", c.CommitInterval, "how often finished offsets are committed")
 	fs.DurationVar(&c.RetryTopicAfter, "retry-topic-after", c.RetryTopicAfter, "an unordered trigger's event whose next retry is due this far ahead waits in the broker's retry topic, so its partition commits past it (0: retries wait in place; events already in the retry topic are still delivered)")
 	fs.DurationVar(&c.SessionTimeout, "session-timeout", c.SessionTimeout, "consumer group session timeout: how soon a crashed dispatcher's partitions move (0: the client's default)")
+	fs.DurationVar(&c.StatsInterval, "stats-interval", c.StatsInterval, "how often the triggers' delivery counters that changed are reported to the control plane (its console shows them)")
 	c.Kafka.AddFlags(fs)
 }
 
@@ -107,6 +112,7 @@ func (c *Config) Validate() error {
 		flagcheck.Positive("--commit-interval", c.CommitInterval),
 		flagcheck.AtLeast("--retry-topic-after", c.RetryTopicAfter, 0),
 		flagcheck.AtLeast("--session-timeout", c.SessionTimeout, 0),
+		flagcheck.Positive("--stats-interval", c.StatsInterval),
 		c.Kafka.Validate(),
 	)
 }

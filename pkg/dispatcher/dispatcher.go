@@ -58,6 +58,9 @@ type Dispatcher struct {
 	opsAddr  net.Addr
 	retiring sync.WaitGroup // readers being stopped after their topic left
 	cclient  *contract.Client
+
+	countersMu sync.Mutex
+	counters   map[string]*egressCounters // by egress uid (stats.go)
 }
 
 type runState int
@@ -183,11 +186,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	if d.cfg.ControlPlane != "" {
 		cc := contract.NewClient(contract.ClientConfig{
-			Server:    d.cfg.ControlPlane,
-			Role:      wire.RoleDispatcher,
-			ProcessID: d.cfg.ProcessID,
-			AuthToken: token,
-			TLS:       d.cfg.ControlPlaneTLS,
+			Server:        d.cfg.ControlPlane,
+			Role:          wire.RoleDispatcher,
+			ProcessID:     d.cfg.ProcessID,
+			AuthToken:     token,
+			TLS:           d.cfg.ControlPlaneTLS,
+			StatsInterval: d.cfg.StatsInterval,
 		}, d, d.logger)
 		d.mu.Lock()
 		d.cclient = cc
@@ -252,6 +256,7 @@ func (d *Dispatcher) ApplyContract(ctx context.Context, c *weftv1.Contract) erro
 	if err != nil {
 		return err
 	}
+	d.attachCounters(specs)
 	for _, s := range specs {
 		if s.replyURL != "" {
 			s.replyPost = d.sender.ReplyTo(s.replyURL, s.policy)
@@ -458,6 +463,9 @@ type egressSpec struct {
 	// outcomes holds the attributes of the delivery latency metric, one
 	// per outcome.
 	outcomes map[string]metric.MeasurementOption
+	// counters are the egress's delivery counters (stats.go), shared by
+	// every spec of its uid across contracts.
+	counters *egressCounters
 	// ping is the schedule of the PingSource whose topic this is (nil for
 	// any other topic).
 	ping *pingPlan
@@ -616,6 +624,7 @@ func compile(c *weftv1.Contract) (map[string]*egressSpec, error) {
 					policy:      policy,
 					attrs:       metric.WithAttributeSet(egressAttrs(eg.GetNamespace(), eg.GetName(), kind)),
 					outcomes:    outcomeSets(eg.GetNamespace(), eg.GetName(), kind),
+					counters:    &egressCounters{}, // Dispatcher.attachCounters shares them per uid
 					ping:        ping,
 					poll:        poll,
 				}

@@ -380,6 +380,12 @@ func TestDeadLetterSinkFailing(t *testing.T) {
 	if n := d.metricValue(t, "weft_dispatcher_events_dead_lettered_total", `trigger="dlq"`); n != 1 {
 		t.Errorf("dead-lettered = %v, want 1", n)
 	}
+	// The counters the control plane gets: each stuck retry, and each
+	// failed attempt of each of them (two per delivery: Retry 1).
+	st := d.EgressStats()
+	if len(st) != 1 || st[0].DeadLettered != 1 || st[0].DeadLetterFailures < 3 || st[0].Failed != 2*(st[0].DeadLetterFailures+1) || st[0].Delivered != 0 {
+		t.Errorf("egress stats = %v", st)
+	}
 }
 
 // TestContractChanges: a changed subscriber applies to the next events
@@ -570,6 +576,7 @@ func TestConfigValidate(t *testing.T) {
 		"commit":         func(c *Config) { c.CommitInterval = 0 },
 		"kafka":          func(c *Config) { c.Kafka.BootstrapServers = nil },
 		"session timout": func(c *Config) { c.SessionTimeout = -1 },
+		"stats interval": func(c *Config) { c.StatsInterval = 0 },
 	}
 	def := DefaultConfig()
 	if err := def.Validate(); err != nil {

@@ -107,6 +107,7 @@ func (l *lane) process(ctx context.Context, it *item) bool {
 		backoff = min(max(2*backoff, firstStuckBackoff), d.cfg.DeadLetterRetryMaxBackoff)
 		s := l.markStuck(r.Offset, err)
 		d.inst.stuckRetries.Add(ctx, 1, spec.attrs)
+		spec.counters.deadLetterFailures.Add(1)
 		l.part.r.logger.Error("event not delivered and not dead-lettered; retrying it, the partition's offset is held",
 			"trigger", spec.ref(), "partition", r.Partition, "offset", r.Offset, "id", ev.ID(), "retries", s.Retries, "retry_in", backoff,
 			"dead_letter_failed", errors.Is(err, delivery.ErrDeadLetterFailed), "err", err)
@@ -157,7 +158,22 @@ func (l *lane) send(ctx context.Context, spec *egressSpec, it *item, attempted i
 	if n := res.Attempts - max(attempted, 1); n > 0 {
 		inst.retried.Add(ctx, int64(n), spec.attrs)
 	}
+	if err == nil || ctx.Err() == nil { // an abandoned attempt is no failure
+		spec.counters.failed.Add(uint64(failedAttempts(res, attempted)))
+	}
 	return res, err
+}
+
+// failedAttempts counts the attempts a send made (a resumed delivery's
+// earlier ones not) that failed: all of them but a last one that delivered
+// the event or was rejected by design (a rejection is an answer, not a
+// failure).
+func failedAttempts(res delivery.Result, attempted int) int {
+	n := res.Attempts - attempted
+	if res.Err == nil || res.Outcome == delivery.OutcomeRejected {
+		n--
+	}
+	return max(n, 0)
 }
 
 // forward produces the event itself, as a reply, into the reply topic of an
@@ -181,7 +197,9 @@ func (l *lane) finish(ctx context.Context, spec *egressSpec, span trace.Span, ev
 	switch res.Outcome {
 	case delivery.OutcomeDelivered:
 		inst.delivered.Add(ctx, 1, spec.attrs)
+		spec.counters.delivered.Add(1)
 	case delivery.OutcomeRejected:
+		spec.counters.rejected.Add(1)
 		// The subscriber said no (a Parallel branch's filter): dropped by
 		// design, neither a failure nor dead-lettered.
 		inst.rejected.Add(ctx, 1, spec.attrs)
@@ -190,11 +208,13 @@ func (l *lane) finish(ctx context.Context, spec *egressSpec, span trace.Span, ev
 		}
 	case delivery.OutcomeDeadLettered:
 		inst.deadLettered.Add(ctx, 1, spec.attrs)
+		spec.counters.deadLettered.Add(1)
 		span.SetStatus(codes.Error, "dead-lettered")
 		l.part.r.logger.Debug("event dead-lettered", "partition", r.Partition, "offset", r.Offset, "id", ev.ID(),
 			"status", res.StatusCode, "attempts", res.Attempts, "err", res.Err)
 	default:
 		inst.dropped.Add(ctx, 1, spec.attrs)
+		spec.counters.dropped.Add(1)
 		span.SetStatus(codes.Error, "dropped")
 		l.part.r.logger.Debug("event dropped after its retries (no dead-letter sink)", "partition", r.Partition, "offset", r.Offset,
 			"id", ev.ID(), "status", res.StatusCode, "attempts", res.Attempts, "err", res.Err)

@@ -34,6 +34,10 @@ type Backend interface {
 	// Objects returns every stored object with its status computed, and
 	// the state version they were read at. Callers must not modify them.
 	Objects() (version uint64, objs []apis.Object)
+	// DeliveryFigures returns the delivery counters and rates the
+	// dispatchers report, by egress uid (a Trigger's uid); an egress no
+	// dispatcher reported on is absent.
+	DeliveryFigures() map[string]DeliveryFigures
 }
 
 // Config configures a Console.

@@ -11,15 +11,46 @@ import (
 	"github.com/weft-dev/weft/pkg/wire"
 )
 
-// TriggerStats are one trigger's delivery figures, read from Kafka: the
-// committed offsets of its consumer group against its broker topic's end.
+// DeliveryFigures are one egress's delivery counters, summed over the
+// dispatcher processes that ran it (Backend.DeliveryFigures), and rates
+// over the last 30 s (nil until there is enough history).
+type DeliveryFigures struct {
+	// Delivered counts events the subscriber accepted.
+	Delivered uint64 `json:"delivered"`
+	// Failed counts failed delivery attempts, retries included.
+	Failed uint64 `json:"failed"`
+	// DeadLettered counts events stored in the dead-letter sink.
+	DeadLettered uint64 `json:"deadLettered"`
+	// Dropped counts events that failed with no dead-letter sink.
+	Dropped uint64 `json:"dropped"`
+	// Rejected counts events a subscriber refused where that drops them
+	// (a Parallel branch's filter).
+	Rejected uint64 `json:"rejected"`
+	// DeadLetterFailures counts retries of events whose dead-letter sink
+	// failed.
+	DeadLetterFailures uint64 `json:"deadLetterFailures"`
+	// Rates, per second.
+	DeliveryRate   *float64 `json:"deliveryRate"`
+	FailureRate    *float64 `json:"failureRate"`
+	DeadLetterRate *float64 `json:"deadLetterRate"`
+}
+
+// TriggerStats are one trigger's delivery figures: lag from Kafka (the
+// committed offsets of its consumer group against its broker topic's end),
+// counts from the dispatchers.
 type TriggerStats struct {
 	// Lag is how many events of the broker topic the trigger has not
 	// finished with (nil: the group has committed nothing yet).
 	Lag *int64 `json:"lag"`
-	// Rate is events the trigger finished per second since the previous
-	// sample (nil on the first one).
-	Rate *float64 `json:"rate"`
+	// Rate is events delivered per second: the dispatchers' counters' rate
+	// (RateFrom "counters") when there is one, else events the trigger
+	// finished per second since the previous sample of its committed
+	// offsets (RateFrom "offsets"; nil on the first one).
+	Rate     *float64 `json:"rate"`
+	RateFrom string   `json:"rateFrom,omitempty"`
+	// Counts are the dispatchers' counters (nil: none reported on the
+	// trigger yet).
+	Counts *DeliveryFigures `json:"counts,omitempty"`
 	// Healthy is the DeliveryHealthy condition ("" when absent), with the
 	// problems the dispatchers report (a failing dead-letter sink).
 	Healthy string `json:"healthy,omitempty"`
@@ -35,8 +66,9 @@ type Stats struct {
 	Error string `json:"error,omitempty"`
 }
 
-const statsNote = "lag and rate come from the triggers' committed Kafka offsets; " +
-	"failed deliveries and dead-lettered counts are counted by the dispatchers (weft.dispatcher.events.dead_lettered, .dropped and dead_letter.failures on their /metrics), not by the control plane"
+const statsNote = "lag comes from the triggers' committed Kafka offsets; delivered, failed attempts and dead-lettered " +
+	"are counted by the dispatchers connected to this control-plane replica (since it started), rates over the last 30 s " +
+	"(from committed offsets until the dispatchers reported)"
 
 type statsSample struct {
 	at        time.Time
@@ -60,6 +92,7 @@ func (c *Console) stats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, objs := c.backend.Objects()
+	figures := c.backend.DeliveryFigures()
 	out := Stats{At: now, Triggers: map[string]TriggerStats{}, Note: statsNote}
 	groups := map[string]string{} // group -> trigger id
 	topics := map[string]bool{}
@@ -77,6 +110,12 @@ func (c *Console) stats(w http.ResponseWriter, r *http.Request) {
 				if cd.Status != apis.ConditionTrue {
 					ts.Problem = cd.Message
 				}
+			}
+		}
+		if f, ok := figures[m.UID]; ok && m.UID != "" {
+			ts.Counts = &f
+			if f.DeliveryRate != nil {
+				ts.Rate, ts.RateFrom = f.DeliveryRate, "counters"
 			}
 		}
 		out.Triggers[id] = ts
@@ -139,10 +178,10 @@ func (c *Console) readOffsets(r *http.Request, groups map[string]string, topics 
 		st := out.Triggers[id]
 		st.Lag = &lag
 		sample.committed[id] = sum
-		if c.last != nil {
+		if c.last != nil && st.Rate == nil {
 			if prev, ok := c.last.committed[id]; ok {
 				rate := float64(sum-prev) / sample.at.Sub(c.last.at).Seconds()
-				st.Rate = &rate
+				st.Rate, st.RateFrom = &rate, "offsets"
 			}
 		}
 		out.Triggers[id] = st

@@ -1697,8 +1697,13 @@ type WatchContractRequest struct {
 	// process reported before (an empty list clears them).
 	Problems       []*EgressProblem `protobuf:"bytes,5,rep,name=problems,proto3" json:"problems,omitempty"`
 	ProblemsReport bool             `protobuf:"varint,6,opt,name=problems_report,json=problemsReport,proto3" json:"problems_report,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// stats are the cumulative delivery counters of the egresses whose
+	// counters changed since this stream's previous report (every egress
+	// with any count on a stream's first report). Counters only grow for
+	// the life of the process (process_id); a new process starts at zero.
+	Stats         []*EgressStats `protobuf:"bytes,7,rep,name=stats,proto3" json:"stats,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchContractRequest) Reset() {
@@ -1773,6 +1778,116 @@ func (x *WatchContractRequest) GetProblemsReport() bool {
 	return false
 }
 
+func (x *WatchContractRequest) GetStats() []*EgressStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+// EgressStats are one egress's delivery counters in one data-plane process,
+// counted since the process started.
+type EgressStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// uid of the egress (the Trigger's uid).
+	Uid string `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	// delivered counts events the subscriber accepted (2xx).
+	Delivered uint64 `protobuf:"varint,2,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	// failed counts failed delivery attempts (each retry that failed too).
+	Failed uint64 `protobuf:"varint,3,opt,name=failed,proto3" json:"failed,omitempty"`
+	// dead_lettered counts events stored in the dead-letter sink.
+	DeadLettered uint64 `protobuf:"varint,4,opt,name=dead_lettered,json=deadLettered,proto3" json:"dead_lettered,omitempty"`
+	// dropped counts events that failed with no dead-letter sink.
+	Dropped uint64 `protobuf:"varint,5,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	// rejected counts events the subscriber refused where the egress drops
+	// those (a Parallel branch's filter): neither delivered nor failed.
+	Rejected uint64 `protobuf:"varint,6,opt,name=rejected,proto3" json:"rejected,omitempty"`
+	// dead_letter_failures counts retries of events whose dead-letter sink
+	// failed (their offset is held until it works).
+	DeadLetterFailures uint64 `protobuf:"varint,7,opt,name=dead_letter_failures,json=deadLetterFailures,proto3" json:"dead_letter_failures,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *EgressStats) Reset() {
+	*x = EgressStats{}
+	mi := &file_weft_v1_contract_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EgressStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EgressStats) ProtoMessage() {}
+
+func (x *EgressStats) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_contract_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EgressStats.ProtoReflect.Descriptor instead.
+func (*EgressStats) Descriptor() ([]byte, []int) {
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *EgressStats) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *EgressStats) GetDelivered() uint64 {
+	if x != nil {
+		return x.Delivered
+	}
+	return 0
+}
+
+func (x *EgressStats) GetFailed() uint64 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *EgressStats) GetDeadLettered() uint64 {
+	if x != nil {
+		return x.DeadLettered
+	}
+	return 0
+}
+
+func (x *EgressStats) GetDropped() uint64 {
+	if x != nil {
+		return x.Dropped
+	}
+	return 0
+}
+
+func (x *EgressStats) GetRejected() uint64 {
+	if x != nil {
+		return x.Rejected
+	}
+	return 0
+}
+
+func (x *EgressStats) GetDeadLetterFailures() uint64 {
+	if x != nil {
+		return x.DeadLetterFailures
+	}
+	return 0
+}
+
 // EgressProblem is something wrong with running one egress that its
 // resource's status should show (for example a failing dead-letter sink).
 type EgressProblem struct {
@@ -1788,7 +1903,7 @@ type EgressProblem struct {
 
 func (x *EgressProblem) Reset() {
 	*x = EgressProblem{}
-	mi := &file_weft_v1_contract_proto_msgTypes[15]
+	mi := &file_weft_v1_contract_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1800,7 +1915,7 @@ func (x *EgressProblem) String() string {
 func (*EgressProblem) ProtoMessage() {}
 
 func (x *EgressProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[15]
+	mi := &file_weft_v1_contract_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1813,7 +1928,7 @@ func (x *EgressProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EgressProblem.ProtoReflect.Descriptor instead.
 func (*EgressProblem) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{15}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *EgressProblem) GetUid() string {
@@ -1858,7 +1973,7 @@ type ObservedEventType struct {
 
 func (x *ObservedEventType) Reset() {
 	*x = ObservedEventType{}
-	mi := &file_weft_v1_contract_proto_msgTypes[16]
+	mi := &file_weft_v1_contract_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1870,7 +1985,7 @@ func (x *ObservedEventType) String() string {
 func (*ObservedEventType) ProtoMessage() {}
 
 func (x *ObservedEventType) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[16]
+	mi := &file_weft_v1_contract_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1883,7 +1998,7 @@ func (x *ObservedEventType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObservedEventType.ProtoReflect.Descriptor instead.
 func (*ObservedEventType) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{16}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ObservedEventType) GetIngressUid() string {
@@ -1946,7 +2061,7 @@ type ReportEventTypesRequest struct {
 
 func (x *ReportEventTypesRequest) Reset() {
 	*x = ReportEventTypesRequest{}
-	mi := &file_weft_v1_contract_proto_msgTypes[17]
+	mi := &file_weft_v1_contract_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1958,7 +2073,7 @@ func (x *ReportEventTypesRequest) String() string {
 func (*ReportEventTypesRequest) ProtoMessage() {}
 
 func (x *ReportEventTypesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[17]
+	mi := &file_weft_v1_contract_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1971,7 +2086,7 @@ func (x *ReportEventTypesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportEventTypesRequest.ProtoReflect.Descriptor instead.
 func (*ReportEventTypesRequest) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{17}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReportEventTypesRequest) GetProcessId() string {
@@ -1999,7 +2114,7 @@ type ReportEventTypesResponse struct {
 
 func (x *ReportEventTypesResponse) Reset() {
 	*x = ReportEventTypesResponse{}
-	mi := &file_weft_v1_contract_proto_msgTypes[18]
+	mi := &file_weft_v1_contract_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2011,7 +2126,7 @@ func (x *ReportEventTypesResponse) String() string {
 func (*ReportEventTypesResponse) ProtoMessage() {}
 
 func (x *ReportEventTypesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[18]
+	mi := &file_weft_v1_contract_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2024,7 +2139,7 @@ func (x *ReportEventTypesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportEventTypesResponse.ProtoReflect.Descriptor instead.
 func (*ReportEventTypesResponse) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{18}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReportEventTypesResponse) GetCreated() int32 {
@@ -2203,7 +2318,7 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\n" +
 	"timeout_ms\x18\x04 \x01(\x03R\ttimeoutMs\x12&\n" +
 	"\x0fdead_letter_url\x18\x05 \x01(\tR\rdeadLetterUrl\x12+\n" +
-	"\x12retry_after_max_ms\x18\x06 \x01(\x03R\x0fretryAfterMaxMs\"\xdd\x01\n" +
+	"\x12retry_after_max_ms\x18\x06 \x01(\x03R\x0fretryAfterMaxMs\"\x89\x02\n" +
 	"\x14WatchContractRequest\x12\x1d\n" +
 	"\n" +
 	"process_id\x18\x01 \x01(\tR\tprocessId\x12\x12\n" +
@@ -2212,7 +2327,16 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"ackVersion\x12\x14\n" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x122\n" +
 	"\bproblems\x18\x05 \x03(\v2\x16.weft.v1.EgressProblemR\bproblems\x12'\n" +
-	"\x0fproblems_report\x18\x06 \x01(\bR\x0eproblemsReport\"S\n" +
+	"\x0fproblems_report\x18\x06 \x01(\bR\x0eproblemsReport\x12*\n" +
+	"\x05stats\x18\a \x03(\v2\x14.weft.v1.EgressStatsR\x05stats\"\xe2\x01\n" +
+	"\vEgressStats\x12\x10\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x1c\n" +
+	"\tdelivered\x18\x02 \x01(\x04R\tdelivered\x12\x16\n" +
+	"\x06failed\x18\x03 \x01(\x04R\x06failed\x12#\n" +
+	"\rdead_lettered\x18\x04 \x01(\x04R\fdeadLettered\x12\x18\n" +
+	"\adropped\x18\x05 \x01(\x04R\adropped\x12\x1a\n" +
+	"\brejected\x18\x06 \x01(\x04R\brejected\x120\n" +
+	"\x14dead_letter_failures\x18\a \x01(\x04R\x12deadLetterFailures\"S\n" +
 	"\rEgressProblem\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
@@ -2262,7 +2386,7 @@ func file_weft_v1_contract_proto_rawDescGZIP() []byte {
 }
 
 var file_weft_v1_contract_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_weft_v1_contract_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_weft_v1_contract_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_weft_v1_contract_proto_goTypes = []any{
 	(DeliveryOrder)(0),               // 0: weft.v1.DeliveryOrder
 	(InitialOffset)(0),               // 1: weft.v1.InitialOffset
@@ -2282,17 +2406,18 @@ var file_weft_v1_contract_proto_goTypes = []any{
 	(*FilterList)(nil),               // 15: weft.v1.FilterList
 	(*Delivery)(nil),                 // 16: weft.v1.Delivery
 	(*WatchContractRequest)(nil),     // 17: weft.v1.WatchContractRequest
-	(*EgressProblem)(nil),            // 18: weft.v1.EgressProblem
-	(*ObservedEventType)(nil),        // 19: weft.v1.ObservedEventType
-	(*ReportEventTypesRequest)(nil),  // 20: weft.v1.ReportEventTypesRequest
-	(*ReportEventTypesResponse)(nil), // 21: weft.v1.ReportEventTypesResponse
-	nil,                              // 22: weft.v1.KafkaSourceSpec.ExtensionsEntry
-	nil,                              // 23: weft.v1.Webhook.ExtensionsEntry
-	nil,                              // 24: weft.v1.HTTPPoller.HeadersEntry
-	nil,                              // 25: weft.v1.HTTPPoller.ExtensionsEntry
-	nil,                              // 26: weft.v1.PingSchedule.ExtensionsEntry
-	nil,                              // 27: weft.v1.Egress.AttributesEntry
-	nil,                              // 28: weft.v1.Attributes.AttributesEntry
+	(*EgressStats)(nil),              // 18: weft.v1.EgressStats
+	(*EgressProblem)(nil),            // 19: weft.v1.EgressProblem
+	(*ObservedEventType)(nil),        // 20: weft.v1.ObservedEventType
+	(*ReportEventTypesRequest)(nil),  // 21: weft.v1.ReportEventTypesRequest
+	(*ReportEventTypesResponse)(nil), // 22: weft.v1.ReportEventTypesResponse
+	nil,                              // 23: weft.v1.KafkaSourceSpec.ExtensionsEntry
+	nil,                              // 24: weft.v1.Webhook.ExtensionsEntry
+	nil,                              // 25: weft.v1.HTTPPoller.HeadersEntry
+	nil,                              // 26: weft.v1.HTTPPoller.ExtensionsEntry
+	nil,                              // 27: weft.v1.PingSchedule.ExtensionsEntry
+	nil,                              // 28: weft.v1.Egress.AttributesEntry
+	nil,                              // 29: weft.v1.Attributes.AttributesEntry
 }
 var file_weft_v1_contract_proto_depIdxs = []int32{
 	4,  // 0: weft.v1.Contract.ingresses:type_name -> weft.v1.Ingress
@@ -2305,13 +2430,13 @@ var file_weft_v1_contract_proto_depIdxs = []int32{
 	7,  // 7: weft.v1.Ingress.kafka_auth:type_name -> weft.v1.KafkaAuth
 	6,  // 8: weft.v1.IngressAuth.policies:type_name -> weft.v1.EventPolicyRule
 	13, // 9: weft.v1.EventPolicyRule.filters:type_name -> weft.v1.Filter
-	22, // 10: weft.v1.KafkaSourceSpec.extensions:type_name -> weft.v1.KafkaSourceSpec.ExtensionsEntry
+	23, // 10: weft.v1.KafkaSourceSpec.extensions:type_name -> weft.v1.KafkaSourceSpec.ExtensionsEntry
 	7,  // 11: weft.v1.KafkaSourceSpec.auth:type_name -> weft.v1.KafkaAuth
-	23, // 12: weft.v1.Webhook.extensions:type_name -> weft.v1.Webhook.ExtensionsEntry
-	24, // 13: weft.v1.HTTPPoller.headers:type_name -> weft.v1.HTTPPoller.HeadersEntry
-	25, // 14: weft.v1.HTTPPoller.extensions:type_name -> weft.v1.HTTPPoller.ExtensionsEntry
-	26, // 15: weft.v1.PingSchedule.extensions:type_name -> weft.v1.PingSchedule.ExtensionsEntry
-	27, // 16: weft.v1.Egress.attributes:type_name -> weft.v1.Egress.AttributesEntry
+	24, // 12: weft.v1.Webhook.extensions:type_name -> weft.v1.Webhook.ExtensionsEntry
+	25, // 13: weft.v1.HTTPPoller.headers:type_name -> weft.v1.HTTPPoller.HeadersEntry
+	26, // 14: weft.v1.HTTPPoller.extensions:type_name -> weft.v1.HTTPPoller.ExtensionsEntry
+	27, // 15: weft.v1.PingSchedule.extensions:type_name -> weft.v1.PingSchedule.ExtensionsEntry
+	28, // 16: weft.v1.Egress.attributes:type_name -> weft.v1.Egress.AttributesEntry
 	13, // 17: weft.v1.Egress.filters:type_name -> weft.v1.Filter
 	16, // 18: weft.v1.Egress.delivery:type_name -> weft.v1.Delivery
 	0,  // 19: weft.v1.Egress.order:type_name -> weft.v1.DeliveryOrder
@@ -2322,20 +2447,21 @@ var file_weft_v1_contract_proto_depIdxs = []int32{
 	15, // 24: weft.v1.Filter.all:type_name -> weft.v1.FilterList
 	15, // 25: weft.v1.Filter.any:type_name -> weft.v1.FilterList
 	13, // 26: weft.v1.Filter.not:type_name -> weft.v1.Filter
-	28, // 27: weft.v1.Attributes.attributes:type_name -> weft.v1.Attributes.AttributesEntry
+	29, // 27: weft.v1.Attributes.attributes:type_name -> weft.v1.Attributes.AttributesEntry
 	13, // 28: weft.v1.FilterList.filters:type_name -> weft.v1.Filter
 	2,  // 29: weft.v1.Delivery.backoff_policy:type_name -> weft.v1.BackoffPolicy
-	18, // 30: weft.v1.WatchContractRequest.problems:type_name -> weft.v1.EgressProblem
-	19, // 31: weft.v1.ReportEventTypesRequest.event_types:type_name -> weft.v1.ObservedEventType
-	17, // 32: weft.v1.ContractService.WatchContract:input_type -> weft.v1.WatchContractRequest
-	20, // 33: weft.v1.ContractService.ReportEventTypes:input_type -> weft.v1.ReportEventTypesRequest
-	3,  // 34: weft.v1.ContractService.WatchContract:output_type -> weft.v1.Contract
-	21, // 35: weft.v1.ContractService.ReportEventTypes:output_type -> weft.v1.ReportEventTypesResponse
-	34, // [34:36] is the sub-list for method output_type
-	32, // [32:34] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	19, // 30: weft.v1.WatchContractRequest.problems:type_name -> weft.v1.EgressProblem
+	18, // 31: weft.v1.WatchContractRequest.stats:type_name -> weft.v1.EgressStats
+	20, // 32: weft.v1.ReportEventTypesRequest.event_types:type_name -> weft.v1.ObservedEventType
+	17, // 33: weft.v1.ContractService.WatchContract:input_type -> weft.v1.WatchContractRequest
+	21, // 34: weft.v1.ContractService.ReportEventTypes:input_type -> weft.v1.ReportEventTypesRequest
+	3,  // 35: weft.v1.ContractService.WatchContract:output_type -> weft.v1.Contract
+	22, // 36: weft.v1.ContractService.ReportEventTypes:output_type -> weft.v1.ReportEventTypesResponse
+	35, // [35:37] is the sub-list for method output_type
+	33, // [33:35] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_weft_v1_contract_proto_init() }
@@ -2358,7 +2484,7 @@ func file_weft_v1_contract_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_weft_v1_contract_proto_rawDesc), len(file_weft_v1_contract_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

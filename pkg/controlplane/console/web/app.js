@@ -44,9 +44,9 @@ for (const b of document.querySelectorAll('nav button')) {
 }
 
 // ---- topology ----
-const COLW = 255, NODEW = 215, NODEH = 36, GAP = 8, TOP = 30;
+const COLW = 255, NODEW = 215, NODEH = 48, GAP = 8, TOP = 30;
 const HEADS = ['Sources', 'Brokers and channels', 'Triggers and subscriptions', 'Subscribers and dead-letter sinks'];
-let graphText = '', graph = null, statEls = new Map(), selected = '';
+let graphText = '', graph = null, statEls = new Map(), countEls = new Map(), selected = '';
 
 function render(g) {
   const pos = new Map(), rows = [0, 0, 0, 0];
@@ -76,7 +76,8 @@ function render(g) {
       `<circle class="dot-${n.ready || 'ext'}" cx="10" cy="11" r="4"/>` +
       `<text class="k" x="20" y="14">${esc(kind)}${n.namespace ? ' · ' + esc(n.namespace) : ''}</text>` +
       `<text x="10" y="29">${esc(n.name.length > 28 ? n.name.slice(0, 27) + '…' : n.name)}</text>` +
-      `<text class="s" x="${NODEW - 6}" y="14" text-anchor="end" data-stat="${esc(n.id)}">${esc(status)}</text></g>`);
+      `<text class="s" x="${NODEW - 6}" y="14" text-anchor="end" data-stat="${esc(n.id)}">${esc(status)}</text>` +
+      `<text class="s" x="10" y="42" data-counts="${esc(n.id)}"></text></g>`);
   }
   const svg = $('#graph');
   svg.setAttribute('width', 10 + 4 * COLW);
@@ -84,6 +85,8 @@ function render(g) {
   svg.innerHTML = parts.join('');
   statEls = new Map();
   for (const el of svg.querySelectorAll('[data-stat]')) statEls.set(el.dataset.stat, el);
+  countEls = new Map();
+  for (const el of svg.querySelectorAll('[data-counts]')) countEls.set(el.dataset.counts, el);
   const counts = {};
   for (const n of g.nodes) counts[n.kind || 'external'] = (counts[n.kind || 'external'] || 0) + 1;
   $('#summary').textContent = Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(' · ');
@@ -129,6 +132,17 @@ async function loadStats() {
     if (t.lag != null) bits.push('lag ' + t.lag);
     if (t.healthy === 'False') bits.push('failing');
     el.textContent = bits.join(' · ') || el.textContent;
+    const c = t.counts, cel = countEls.get(id);
+    if (c && cel) {
+      // The dispatchers' counters: delivered, failed attempts, dead letters
+      // (and drops where there were any).
+      const parts = [`${c.delivered} delivered`, `${c.failed} failed`, `${c.deadLettered} dead-lettered`];
+      if (c.dropped) parts.push(`${c.dropped} dropped`);
+      cel.classList.toggle('bad', c.failed > 0 || c.deadLettered > 0 || c.dropped > 0);
+      const rate = (v) => (v == null ? '–' : v.toFixed(2) + '/s');
+      cel.innerHTML = `<title>failed attempts ${rate(c.failureRate)}, dead letters ${rate(c.deadLetterRate)} (last 30 s); ` +
+        `${c.rejected} rejected, ${c.deadLetterFailures} dead-letter sink failures</title>` + esc(parts.join(' · '));
+    }
     if (t.problem) el.closest('.node').querySelector('title').textContent += '\n' + t.problem;
   }
 }
