@@ -68,16 +68,7 @@ func validateGitLabSource(errs *errorList, g *GitLabSource) {
 	} else if u, err := url.Parse(s.ProjectURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") == "" {
 		errs.add("spec.projectUrl", s.ProjectURL, "must be an http(s) URL with the project's path (e.g. \"https://gitlab.com/group/project\")")
 	}
-	names := GitLabHookNames()
-	for i, t := range s.EventTypes {
-		path := fmt.Sprintf("spec.eventTypes[%d]", i)
-		switch {
-		case !slices.Contains(names, t):
-			errs.add(path, t, "unknown GitLab hook: must be one of %s", strings.Join(names, ", "))
-		case slices.Index(s.EventTypes, t) < i:
-			errs.add(path, t, "listed twice")
-		}
-	}
+	validateEventTypeNames(errs, s.EventTypes, GitLabHookNames(), "GitLab hook")
 	validateSecretValue(errs, "spec.secretToken", &s.SecretToken, true, "the Secret key holding the token GitLab sends in X-Gitlab-Token")
 	validateSecretValue(errs, "spec.accessToken", &s.AccessToken, false, "")
 }
@@ -102,20 +93,26 @@ func validateGitHubSource(errs *errorList, g *GitHubSource) {
 	if len(s.EventTypes) == 0 {
 		errs.add("spec.eventTypes", "", "required: at least one GitHub event (e.g. [push, pull_request])")
 	}
-	for i, t := range s.EventTypes {
-		path := fmt.Sprintf("spec.eventTypes[%d]", i)
-		switch {
-		case !slices.Contains(gitHubEvents, t):
-			errs.add(path, t, "unknown GitHub event: must be one of %s", strings.Join(gitHubEvents, ", "))
-		case slices.Index(s.EventTypes, t) < i:
-			errs.add(path, t, "listed twice")
-		}
-	}
+	validateEventTypeNames(errs, s.EventTypes, gitHubEvents, "GitHub event")
 	validateSecretValue(errs, "spec.secretToken", &s.SecretToken, true, "the Secret key holding the webhook's secret (the HMAC-SHA256 key of X-Hub-Signature-256)")
 	validateSecretValue(errs, "spec.accessToken", &s.AccessToken, false, "")
 	if s.GitHubAPIURL != "" {
 		if u, err := url.Parse(s.GitHubAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs.add("spec.githubAPIURL", s.GitHubAPIURL, "must be an http(s) URL (e.g. \"https://github.example.com/api/v3/\")")
+		}
+	}
+}
+
+// validateEventTypeNames checks a webhook source's spec.eventTypes: each
+// one of known (what names them), none twice.
+func validateEventTypeNames(errs *errorList, types, known []string, what string) {
+	for i, t := range types {
+		path := fmt.Sprintf("spec.eventTypes[%d]", i)
+		switch {
+		case !slices.Contains(known, t):
+			errs.add(path, t, "unknown %s: must be one of %s", what, strings.Join(known, ", "))
+		case slices.Index(types, t) < i:
+			errs.add(path, t, "listed twice")
 		}
 	}
 }

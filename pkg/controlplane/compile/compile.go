@@ -213,33 +213,15 @@ func Compile(version uint64, res Resources, opts Options) *Compiled {
 	addExisting(r, apis.KindKafkaSink, res.KafkaSinks)
 	out.compileTriggers(r, bs, res.Triggers)
 	out.compileChannels(r, cs, res.Subscriptions)
-	for _, s := range sortedByName(res.Sequences, func(s *apis.Sequence) *apis.ObjectMeta { return &s.ObjectMeta }) {
-		out.compileSequence(r, s)
-	}
-	for _, p := range sortedByName(res.Parallels, func(p *apis.Parallel) *apis.ObjectMeta { return &p.ObjectMeta }) {
-		out.compileParallel(r, p)
-	}
-	for _, k := range sortedByName(res.KafkaSinks, func(k *apis.KafkaSink) *apis.ObjectMeta { return &k.ObjectMeta }) {
-		out.compileKafkaSink(r, k)
-	}
-	for _, p := range sortedByName(res.PingSources, func(p *apis.PingSource) *apis.ObjectMeta { return &p.ObjectMeta }) {
-		out.compilePingSource(r, p)
-	}
-	for _, k := range sortedByName(res.KafkaSources, func(k *apis.KafkaSource) *apis.ObjectMeta { return &k.ObjectMeta }) {
-		out.compileKafkaSource(r, k)
-	}
-	for _, p := range sortedByName(res.HTTPPollerSources, func(p *apis.HTTPPollerSource) *apis.ObjectMeta { return &p.ObjectMeta }) {
-		out.compileHTTPPollerSource(r, p)
-	}
-	for _, w := range sortedByName(res.WebhookSources, func(w *apis.WebhookSource) *apis.ObjectMeta { return &w.ObjectMeta }) {
-		out.compileWebhookSource(r, w)
-	}
-	for _, g := range sortedByName(res.GitLabSources, func(g *apis.GitLabSource) *apis.ObjectMeta { return &g.ObjectMeta }) {
-		out.compileGitLabSource(r, g)
-	}
-	for _, g := range sortedByName(res.GitHubSources, func(g *apis.GitHubSource) *apis.ObjectMeta { return &g.ObjectMeta }) {
-		out.compileGitHubSource(r, g)
-	}
+	each(res.Sequences, func(s *apis.Sequence) { out.compileSequence(r, s) })
+	each(res.Parallels, func(p *apis.Parallel) { out.compileParallel(r, p) })
+	each(res.KafkaSinks, func(k *apis.KafkaSink) { out.compileKafkaSink(r, k) })
+	each(res.PingSources, func(p *apis.PingSource) { out.compilePingSource(r, p) })
+	each(res.KafkaSources, func(k *apis.KafkaSource) { out.compileKafkaSource(r, k) })
+	each(res.HTTPPollerSources, func(p *apis.HTTPPollerSource) { out.compileHTTPPollerSource(r, p) })
+	each(res.WebhookSources, func(w *apis.WebhookSource) { out.compileWebhookSource(r, w) })
+	each(res.GitLabSources, func(g *apis.GitLabSource) { out.compileGitLabSource(r, g) })
+	each(res.GitHubSources, func(g *apis.GitHubSource) { out.compileGitHubSource(r, g) })
 	out.compileAuth(res, opts)
 	return out
 }
@@ -615,6 +597,13 @@ func initialOffsetOf(m *apis.ObjectMeta) weftv1.InitialOffset {
 		return weftv1.InitialOffset_INITIAL_OFFSET_EARLIEST
 	}
 	return weftv1.InitialOffset_INITIAL_OFFSET_LATEST
+}
+
+// each calls fn on every object of objs, sorted by namespace and name.
+func each[T apis.Object](objs []T, fn func(T)) {
+	for _, o := range sortedByName(objs, func(o T) *apis.ObjectMeta { return o.GetObjectMeta() }) {
+		fn(o)
+	}
 }
 
 func sortedByName[T any](in []T, meta func(T) *apis.ObjectMeta) []T {
