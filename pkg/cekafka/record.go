@@ -468,12 +468,14 @@ func fromRecordGeneric(r *kgo.Record, sv, ct string) (*event.Event, error) {
 }
 
 func checkRequired(id string, hasSource bool, typ string) error {
+	// White space alone is missing, as the sdk-go bindings and
+	// ceformat.Check see it.
 	switch {
-	case id == "":
+	case strings.TrimSpace(id) == "":
 		return fmt.Errorf("%w: id is missing", ErrInvalidAttribute)
 	case !hasSource:
 		return fmt.Errorf("%w: source is missing", ErrInvalidAttribute)
-	case typ == "":
+	case strings.TrimSpace(typ) == "":
 		return fmt.Errorf("%w: type is missing", ErrInvalidAttribute)
 	}
 	return nil

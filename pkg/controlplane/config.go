@@ -45,12 +45,13 @@ type Config struct {
 	// AuthTokenFile, when set, holds the bearer token every gRPC call must
 	// carry: an admin token (kept for compatibility; see AuthTokensFile).
 	AuthTokenFile string
-	// HTTPAddr serves the Knative Event Mesh API (GET /v1/getEventMesh)
-	// and the web console ("" disables).
-	HTTPAddr string
-	// HTTPTokenFile holds the bearer token of the HTTP port ("": the
-	// AuthTokenFile's token; one of them is required with HTTPAddr).
-	HTTPTokenFile string
+	// ConsoleAddr serves the Knative Event Mesh API (GET
+	// /v1/getEventMesh) and the web console ("" disables). Not
+	// --http-addr: the images set WEFT_HTTP_ADDR for the ingress.
+	ConsoleAddr string
+	// ConsoleTokenFile holds the bearer token of that port ("": the
+	// AuthTokenFile's token; one of them is required with ConsoleAddr).
+	ConsoleTokenFile string
 	// AuthTokensFile, when set, holds bearer tokens with roles, one
 	// "role token" per line: admin (everything), viewer (Get, List, Watch)
 	// or data-plane (WatchContract). With AuthTokenFile too, both apply.
@@ -136,8 +137,8 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.IngressURL, "ingress-url", c.IngressURL, "base URL brokers are addressed at")
 	fs.StringVar(&c.ServiceURLTemplate, "service-url-template", c.ServiceURLTemplate, "URL a Service ref resolves to; {name} and {namespace} are replaced")
 	fs.StringVar(&c.AuthTokenFile, "auth-token-file", c.AuthTokenFile, `file holding the bearer token gRPC callers must present ("" : no authentication)`)
-	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, `address of the Event Mesh API (/v1/getEventMesh) and the web console ("" disables)`)
-	fs.StringVar(&c.HTTPTokenFile, "http-token-file", c.HTTPTokenFile, `file holding the bearer token of --http-addr ("": --auth-token-file's token)`)
+	fs.StringVar(&c.ConsoleAddr, "console-addr", c.ConsoleAddr, `address of the Event Mesh API (/v1/getEventMesh) and the web console ("" disables)`)
+	fs.StringVar(&c.ConsoleTokenFile, "console-token-file", c.ConsoleTokenFile, `file holding the bearer token of --console-addr ("": --auth-token-file's token)`)
 	fs.StringVar(&c.AuthTokensFile, "auth-tokens-file", c.AuthTokensFile, `file of bearer tokens with roles, one "role token" a line; roles: admin, viewer (Get/List/Watch), data-plane (WatchContract) ("": none)`)
 	fs.StringVar(&c.GRPCTLSCertFile, "grpc-tls-cert-file", c.GRPCTLSCertFile, `PEM certificate (chain) gRPC is served with over TLS; re-read when it changes ("" : plaintext gRPC)`)
 	fs.StringVar(&c.GRPCTLSKeyFile, "grpc-tls-key-file", c.GRPCTLSKeyFile, "PEM private key of --grpc-tls-cert-file")
@@ -160,7 +161,7 @@ func (c *Config) Validate() error {
 	errs := []error{
 		flagcheck.HostPort("--grpc-addr", c.GRPCAddr),
 		flagcheck.OptionalHostPort("--ops-addr", c.OpsAddr),
-		flagcheck.OptionalHostPort("--http-addr", c.HTTPAddr),
+		flagcheck.OptionalHostPort("--console-addr", c.ConsoleAddr),
 		flagcheck.Required("--state-topic", c.StateTopic),
 		flagcheck.Required("--dataplane-topic", c.DataPlaneTopic),
 		flagcheck.AtLeast("--broker-partitions", c.BrokerPartitions, 1),
@@ -188,8 +189,8 @@ func (c *Config) Validate() error {
 				flagcheck.Required("--leader-election-id", c.LeaderElectionID))
 		}
 	}
-	if c.HTTPAddr != "" && c.HTTPTokenFile == "" && c.AuthTokenFile == "" {
-		errs = append(errs, flagcheck.Errorf("--http-token-file", c.HTTPTokenFile, "name a token file when --http-addr is set (or set --auth-token-file): the Event Mesh API and the console require a bearer token"))
+	if c.ConsoleAddr != "" && c.ConsoleTokenFile == "" && c.AuthTokenFile == "" {
+		errs = append(errs, flagcheck.Errorf("--console-token-file", c.ConsoleTokenFile, "name a token file when --console-addr is set (or set --auth-token-file): the Event Mesh API and the console require a bearer token"))
 	}
 	if c.DataPlaneTopic != "" && c.DataPlaneTopic == c.StateTopic {
 		errs = append(errs, flagcheck.Errorf("--dataplane-topic", c.DataPlaneTopic, "differ from --state-topic"))
@@ -224,10 +225,10 @@ func (c *Config) authTokens() ([]roleToken, error) {
 	return tokens, nil
 }
 
-// httpToken reads the HTTP port's token: --http-token-file, else
+// httpToken reads the HTTP port's token: --console-token-file, else
 // --auth-token-file ("" when neither is set).
 func (c *Config) httpToken() (string, error) {
-	file, flag := c.HTTPTokenFile, "--http-token-file"
+	file, flag := c.ConsoleTokenFile, "--console-token-file"
 	if file == "" {
 		file, flag = c.AuthTokenFile, "--auth-token-file"
 	}

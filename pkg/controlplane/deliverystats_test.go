@@ -156,7 +156,7 @@ func TestConsoleDeliveryStats(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte("console-token\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := startReplica(t, k, func(c *Config) { c.HTTPAddr = "127.0.0.1:0"; c.HTTPTokenFile = tokenFile })
+	r := startReplica(t, k, func(c *Config) { c.ConsoleAddr = "127.0.0.1:0"; c.ConsoleTokenFile = tokenFile })
 	base := "http://" + r.srv.HTTPAddr()
 	sub := statsSubscriber(t)
 	var dlMu sync.Mutex

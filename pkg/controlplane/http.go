@@ -18,16 +18,16 @@ import (
 // every API call behind the bearer token (eventmesh.RequireToken).
 
 // WithHTTPListener serves the HTTP port on ln instead of listening on
-// cfg.HTTPAddr (which may then be empty).
+// cfg.ConsoleAddr (which may then be empty).
 func WithHTTPListener(ln net.Listener) Option { return func(s *Server) { s.httpLn = ln } }
 
 // WithHTTPToken sets the HTTP port's bearer token instead of reading
-// --http-token-file (weft dev makes one per run).
+// --console-token-file (weft dev makes one per run).
 func WithHTTPToken(token string) Option { return func(s *Server) { s.httpToken = token } }
 
 // setupHTTP binds the HTTP port when it is configured.
 func (s *Server) setupHTTP() error {
-	if s.httpLn == nil && s.cfg.HTTPAddr == "" {
+	if s.httpLn == nil && s.cfg.ConsoleAddr == "" {
 		return nil
 	}
 	if s.httpToken == "" {
@@ -36,14 +36,14 @@ func (s *Server) setupHTTP() error {
 			return err
 		}
 		if tok == "" {
-			return fmt.Errorf("--http-addr %s: the HTTP port needs a bearer token: set --http-token-file (or --auth-token-file)", s.cfg.HTTPAddr)
+			return fmt.Errorf("--console-addr %s: the HTTP port needs a bearer token: set --console-token-file (or --auth-token-file)", s.cfg.ConsoleAddr)
 		}
 		s.httpToken = tok
 	}
 	if s.httpLn == nil {
-		ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+		ln, err := net.Listen("tcp", s.cfg.ConsoleAddr)
 		if err != nil {
-			return fmt.Errorf("listen on --http-addr %s: %w", s.cfg.HTTPAddr, err)
+			return fmt.Errorf("listen on --console-addr %s: %w", s.cfg.ConsoleAddr, err)
 		}
 		s.httpLn = ln
 	}

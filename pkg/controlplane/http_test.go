@@ -45,7 +45,7 @@ func TestHTTPPort(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte("console-token\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := startReplica(t, k, func(c *Config) { c.HTTPAddr = "127.0.0.1:0"; c.HTTPTokenFile = tokenFile })
+	r := startReplica(t, k, func(c *Config) { c.ConsoleAddr = "127.0.0.1:0"; c.ConsoleTokenFile = tokenFile })
 	base := "http://" + r.srv.HTTPAddr()
 	walk, err := os.ReadFile("../apis/testdata/walkthrough.yaml")
 	if err != nil {
@@ -178,10 +178,10 @@ func TestHTTPPort(t *testing.T) {
 
 func TestHTTPAddrNeedsToken(t *testing.T) {
 	c := DefaultConfig()
-	c.HTTPAddr = "127.0.0.1:0"
+	c.ConsoleAddr = "127.0.0.1:0"
 	err := c.Validate()
-	if err == nil || !strings.Contains(err.Error(), "--http-token-file") {
-		t.Fatalf("Validate = %v, want an error naming --http-token-file", err)
+	if err == nil || !strings.Contains(err.Error(), "--console-token-file") {
+		t.Fatalf("Validate = %v, want an error naming --console-token-file", err)
 	}
 	c.AuthTokenFile = "/some/file"
 	if err := c.Validate(); err != nil {
