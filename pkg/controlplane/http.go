@@ -13,7 +13,7 @@ import (
 	"github.com/weft-dev/weft/pkg/controlplane/eventmesh"
 )
 
-// The HTTP port (Config.HTTPAddr): the Knative Event Mesh API
+// The HTTP port (Config.ConsoleAddr): the Knative Event Mesh API
 // (GET /v1/getEventMesh) and the web console (/ and /v1/console/...),
 // every API call behind the bearer token (eventmesh.RequireToken).
 
