@@ -75,6 +75,7 @@ func AppendValue(dst []byte, v any) ([]byte, error) {
 // lower-cased, an empty fragment ("#" at the end) is dropped, and escapes in
 // the user information and host are normalised.
 func AppendURIRef(dst []byte, u *url.URL) []byte {
+	start := len(dst)
 	if u.Scheme != "" {
 		dst = append(append(dst, u.Scheme...), ':')
 	}
@@ -88,6 +89,12 @@ func AppendURIRef(dst []byte, u *url.URL) []byte {
 			}
 			if u.User != nil {
 				dst = append(append(dst, u.User.String()...), '@')
+			}
+			if hostNeedsEscape(u.Host) {
+				// A host that decoded to bytes url.URL.String escapes
+				// ("%80"): written as it does, so the header stays UTF-8
+				// and reads back the same (found by FuzzFromRecord).
+				return append(dst[:start], u.String()...)
 			}
 			dst = append(dst, u.Host...)
 		}
@@ -384,4 +391,20 @@ func DecodeHeader(h http.Header) (http.Header, error) {
 		return h, nil
 	}
 	return out, nil
+}
+
+// hostNeedsEscape reports whether url.URL.String would percent-encode a
+// byte of host (anything but letters, digits and the characters RFC 3986
+// allows unencoded in a host, as net/url's encodeHost mode does).
+func hostNeedsEscape(host string) bool {
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-._~!$&'()*+,;=:[]<>\"", c) >= 0:
+		default:
+			return true
+		}
+	}
+	return false
 }

@@ -382,7 +382,11 @@ func fromRecordV1(r *kgo.Record) (*event.Event, error) {
 		case hType:
 			ec.Type = v
 		case hSubject:
-			ec.Subject = ptr(v)
+			// Empty is absent, as the sdk-go bindings read it (an empty
+			// subject is not a valid one).
+			if v != "" {
+				ec.Subject = ptr(v)
+			}
 		case hTime:
 			t, err := types.ParseTime(v)
 			if err != nil {
