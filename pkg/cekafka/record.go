@@ -384,6 +384,8 @@ func fromRecordV1(r *kgo.Record) (*event.Event, error) {
 		case hSubject:
 			// Empty is absent, as the sdk-go bindings read it (an empty
 			// subject is not a valid one).
+			// (A later header wins, so an empty one clears an earlier one.)
+			ec.Subject = nil
 			if v != "" {
 				ec.Subject = ptr(v)
 			}
