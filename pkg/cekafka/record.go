@@ -452,7 +452,12 @@ func fromRecordGeneric(r *kgo.Record, sv, ct string) (*event.Event, error) {
 			}
 			continue
 		}
-		if err := e.Context.SetExtension(k[len(HeaderPrefix):], val); err != nil {
+		name := k[len(HeaderPrefix):]
+		if !ceformat.ValidName(name) {
+			// As the 1.0 path refuses it (an empty name: header "ce_").
+			return nil, fmt.Errorf("%w: %q is not a valid extension name", ErrInvalidAttribute, name)
+		}
+		if err := e.Context.SetExtension(name, val); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidAttribute, err)
 		}
 	}
