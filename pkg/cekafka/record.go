@@ -378,6 +378,11 @@ func fromRecordV1(r *kgo.Record) (*event.Event, error) {
 			if u == nil {
 				return nil, fmt.Errorf("%w: source %q is not a URI-reference", ErrInvalidAttribute, v)
 			}
+			if strings.TrimSpace(u.String()) == "" {
+				// "//" parses to an empty reference: missing, as
+				// Validate sees it (FuzzFromRecord).
+				return nil, fmt.Errorf("%w: source is missing (%q is empty as a URI-reference)", ErrInvalidAttribute, v)
+			}
 			ec.Source, hasSource = *u, true
 		case hType:
 			ec.Type = v
