@@ -4,13 +4,11 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,27 +58,7 @@ func TestSeparateProcessesOverTLS(t *testing.T) {
 	}
 
 	// The subscriber: HTTPS with a certificate of its own CA.
-	subCA, err := certgen.NewCA("subscriber CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := subCA.Issue(certgen.Options{CommonName: "subscriber", Hosts: []string{"127.0.0.1"}, Usage: certgen.Server})
-	if err != nil {
-		t.Fatal(err)
-	}
-	subCert, err := tls.X509KeyPair(pair.CertPEM, pair.KeyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got atomic.Int32
-	sub := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Ce-Type") == "greeting" {
-			got.Add(1)
-		}
-	}))
-	sub.TLS = &tls.Config{Certificates: []tls.Certificate{subCert}}
-	sub.StartTLS()
-	defer sub.Close()
+	sub, subCA, got := startGreetingSubscriberTLS(t)
 
 	// A bad --sasl-user is refused naming the flag, without echoing the password.
 	if out, err := exec.Command(filepath.Join(binDir, "weft"), "kafka", "--addr", "127.0.0.1:0", "--sasl-user", "weft:").CombinedOutput(); err == nil ||
@@ -136,7 +114,7 @@ spec:
     uri: %s
     CACerts: |
 %s
-`, sub.URL, "        "+strings.ReplaceAll(strings.TrimSpace(string(subCA.CertPEM)), "\n", "\n        "))
+`, sub.URL, caCertsBlock(subCA))
 	cli(manifest, "apply", "-f", "-")
 	testutil.Eventually(t, 30*time.Second, "trigger Ready", func() (bool, string) {
 		out := cli("", "get", "triggers", "-n", "tlsproc")

@@ -31,27 +31,7 @@ import (
 // CACerts. A client trusting another CA, and a CLI without a client
 // certificate, fail with errors that say why. A restart reuses the CA.
 func TestWalkthroughOverTLS(t *testing.T) {
-	subCA, err := certgen.NewCA("subscriber CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := subCA.Issue(certgen.Options{CommonName: "subscriber", Hosts: []string{"127.0.0.1"}, Usage: certgen.Server})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.X509KeyPair(pair.CertPEM, pair.KeyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got atomic.Int32
-	sub := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Ce-Type") == "greeting" {
-			got.Add(1)
-		}
-	}))
-	sub.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	sub.StartTLS()
-	defer sub.Close()
+	sub, subCA, got := startGreetingSubscriberTLS(t)
 
 	dataDir := filepath.Join(t.TempDir(), "data")
 	args := []string{"dev", "--tls", "--data-dir", dataDir, "--kafka-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "info"}
@@ -87,9 +67,6 @@ func TestWalkthroughOverTLS(t *testing.T) {
 		return weftCLI(t, grpcAddr, stdin, append(a, tlsArgs...)...)
 	}
 
-	indent := func(s string) string {
-		return "        " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n        ")
-	}
 	manifest := fmt.Sprintf(`apiVersion: eventing.knative.dev/v1
 kind: Broker
 metadata:
@@ -110,7 +87,7 @@ spec:
     uri: %s
     CACerts: |
 %s
-`, sub.URL, indent(string(subCA.CertPEM)))
+`, sub.URL, caCertsBlock(subCA))
 	cli(manifest, "apply", "-f", "-")
 	testutil.Eventually(t, 30*time.Second, "trigger Ready", func() (bool, string) {
 		out := cli("", "get", "triggers", "-n", "tls")
@@ -209,4 +186,39 @@ func kafkaPing(t *testing.T, c kafka.Config) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return kafka.Ping(ctx, cl)
+}
+
+// startGreetingSubscriberTLS starts an HTTPS subscriber whose certificate a
+// CA of its own signed (returned, for the trigger's CACerts); it counts the
+// "greeting" events it gets.
+func startGreetingSubscriberTLS(t *testing.T) (*httptest.Server, *certgen.CA, *atomic.Int32) {
+	t.Helper()
+	subCA, err := certgen.NewCA("subscriber CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := subCA.Issue(certgen.Options{CommonName: "subscriber", Hosts: []string{"127.0.0.1"}, Usage: certgen.Server})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(pair.CertPEM, pair.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := &atomic.Int32{}
+	sub := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Ce-Type") == "greeting" {
+			got.Add(1)
+		}
+	}))
+	sub.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	sub.StartTLS()
+	t.Cleanup(sub.Close)
+	return sub, subCA, got
+}
+
+// caCertsBlock is ca's certificate indented as a YAML block under a
+// subscriber's CACerts.
+func caCertsBlock(ca *certgen.CA) string {
+	return "        " + strings.ReplaceAll(strings.TrimSpace(string(ca.CertPEM)), "\n", "\n        ")
 }
