@@ -3,7 +3,6 @@ package apis
 import (
 	"crypto/md5" //nolint:gosec
 	"encoding/hex"
-	"errors"
 	"strings"
 	"testing"
 )
@@ -111,21 +110,7 @@ func TestDecodeManifestsEventTypeInvalid(t *testing.T) {
 				invalidManifest(t, tc.manifest, tc.path, tc.message)
 				return
 			}
-			olds, err := DecodeManifests([]byte(tc.old))
-			if err != nil {
-				t.Fatalf("old manifest: %v", err)
-			}
-			news, err := DecodeManifests([]byte(tc.manifest))
-			if err != nil {
-				t.Fatalf("new manifest: %v", err)
-			}
-			err = ValidateUpdate(olds[0], news[0])
-			if !errors.Is(err, ErrImmutable) {
-				t.Fatalf("ValidateUpdate = %v, want ErrImmutable", err)
-			}
-			if fe := findPath(fieldErrorsOf(t, err), tc.path); fe == nil || !strings.Contains(fe.Message, tc.message) {
-				t.Errorf("ValidateUpdate = %v; want %q at %q", err, tc.message, tc.path)
-			}
+			invalidUpdate(t, tc.old, tc.manifest, tc.path, tc.message)
 		})
 	}
 }

@@ -97,3 +97,25 @@ func invalidManifest(t *testing.T, manifest, path, message string) (error, *Mani
 	}
 	return err, me
 }
+
+// invalidUpdate decodes oldManifest and newManifest and checks that
+// ValidateUpdate refuses the change as immutable (ErrImmutable and
+// ErrInvalid) with message at path.
+func invalidUpdate(t *testing.T, oldManifest, newManifest, path, message string) {
+	t.Helper()
+	olds, err := DecodeManifests([]byte(oldManifest))
+	if err != nil {
+		t.Fatalf("old manifest: %v", err)
+	}
+	news, err := DecodeManifests([]byte(newManifest))
+	if err != nil {
+		t.Fatalf("new manifest: %v", err)
+	}
+	err = ValidateUpdate(olds[0], news[0])
+	if !errors.Is(err, ErrImmutable) || !errors.Is(err, ErrInvalid) {
+		t.Fatalf("ValidateUpdate = %v, want ErrImmutable and ErrInvalid", err)
+	}
+	if fe := findPath(fieldErrorsOf(t, err), path); fe == nil || !strings.Contains(fe.Message, message) {
+		t.Errorf("ValidateUpdate = %v; want %q at %q", err, message, path)
+	}
+}

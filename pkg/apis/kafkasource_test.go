@@ -1,7 +1,6 @@
 package apis
 
 import (
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -69,21 +68,7 @@ func TestDecodeManifestsKafkaSourceInvalid(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.old != "" {
-				olds, err := DecodeManifests([]byte(tc.old))
-				if err != nil {
-					t.Fatalf("old manifest: %v", err)
-				}
-				news, err := DecodeManifests([]byte(tc.manifest))
-				if err != nil {
-					t.Fatalf("new manifest: %v", err)
-				}
-				err = ValidateUpdate(olds[0], news[0])
-				if !errors.Is(err, ErrImmutable) {
-					t.Fatalf("ValidateUpdate = %v, want ErrImmutable", err)
-				}
-				if fe := findPath(fieldErrorsOf(t, err), tc.path); fe == nil || !strings.Contains(fe.Message, tc.message) {
-					t.Errorf("ValidateUpdate = %v; want %q at %q", err, tc.message, tc.path)
-				}
+				invalidUpdate(t, tc.old, tc.manifest, tc.path, tc.message)
 				return
 			}
 			invalidManifest(t, tc.manifest, tc.path, tc.message)

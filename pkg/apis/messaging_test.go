@@ -142,22 +142,7 @@ func TestDecodeManifestsMessagingInvalid(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.old != "" {
-				olds, err := DecodeManifests([]byte(tc.old))
-				if err != nil {
-					t.Fatalf("old manifest: %v", err)
-				}
-				news, err := DecodeManifests([]byte(tc.manifest))
-				if err != nil {
-					t.Fatalf("new manifest: %v", err)
-				}
-				err = ValidateUpdate(olds[0], news[0])
-				if !errors.Is(err, ErrImmutable) || !errors.Is(err, ErrInvalid) {
-					t.Fatalf("ValidateUpdate = %v, want ErrImmutable and ErrInvalid", err)
-				}
-				fe := findPath(fieldErrorsOf(t, err), tc.path)
-				if fe == nil || !strings.Contains(fe.Message, tc.message) {
-					t.Errorf("ValidateUpdate = %v; want %q at %q", err, tc.message, tc.path)
-				}
+				invalidUpdate(t, tc.old, tc.manifest, tc.path, tc.message)
 				return
 			}
 			objs, err := DecodeManifests([]byte(tc.manifest))
