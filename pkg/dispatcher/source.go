@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -112,7 +111,7 @@ func compileSource(in *weftv1.Ingress) (*sourcePlan, error) {
 		id:         id,
 		cluster:    cluster,
 		auth:       ks.GetAuth(),
-		clusterKey: sourceClusterKey(cluster, ks.GetAuth()),
+		clusterKey: kafka.ClusterKey(cluster, ks.GetAuth()),
 		topics:     topics,
 		fleetGroup: ks.GetFleetGroup(),
 		retryTopic: ks.GetRetryTopic(),
@@ -120,15 +119,6 @@ func compileSource(in *weftv1.Ingress) (*sourcePlan, error) {
 		event:      cekafka.KafkaSource{Namespace: in.GetNamespace(), Name: in.GetName(), KeyType: ks.GetKeyType()},
 		extensions: exts,
 	}, nil
-}
-
-// sourceClusterKey is the sorted servers, then the digest of auth if any.
-func sourceClusterKey(cluster []string, auth *weftv1.KafkaAuth) string {
-	key := strings.Join(cluster, ",")
-	if a := kafka.AuthKey(auth); a != "" {
-		key += " (auth " + a + ")"
-	}
-	return key
 }
 
 // apply makes spec (one topic of the source's egress eg) read on the

@@ -23,6 +23,7 @@ import (
 
 	"github.com/weft-dev/weft/internal/flagcheck"
 	"github.com/weft-dev/weft/pkg/contract"
+	"github.com/weft-dev/weft/pkg/kafka"
 	"github.com/weft-dev/weft/pkg/observability"
 	"github.com/weft-dev/weft/pkg/tlsconfig"
 	"github.com/weft-dev/weft/pkg/wire"
@@ -162,7 +163,7 @@ type broker struct {
 	webhook *webhook
 	// limiter is the entry's rate limit (nil: none; ratelimit.go).
 	limiter *rate.Limiter
-	cluster string // clusterKey of the bootstrap servers and auth ("" for Weft's)
+	cluster string // kafka.ClusterKey of the bootstrap servers and auth ("" for Weft's)
 	// sinkSeeds and sinkAuth are a KafkaSink's cluster and credentials
 	// (nil for Weft's cluster).
 	sinkSeeds []string
@@ -422,7 +423,7 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 					c.GetVersion(), what, ing.GetContentMode(), contentModeBinary, contentModeStructured)
 			}
 			if len(ing.GetBootstrapServers()) > 0 {
-				key = clusterKey(ing.GetBootstrapServers(), ing.GetKafkaAuth())
+				key = kafka.ClusterKey(ing.GetBootstrapServers(), ing.GetKafkaAuth())
 			}
 		}
 		var wh *webhook

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,21 +54,7 @@ type clusters struct {
 	wg     sync.WaitGroup
 }
 
-// clusterKey names a set of bootstrap servers whatever their order, and
-// the credentials used to reach them: the servers alone without auth, else
-// followed by a digest of the auth (never the secrets themselves), so sinks
-// with other credentials for the same cluster get their own producer.
-func clusterKey(seeds []string, auth *weftv1.KafkaAuth) string {
-	s := slices.Clone(seeds)
-	slices.Sort(s)
-	key := strings.Join(slices.Compact(s), ",")
-	if a := kafka.AuthKey(auth); a != "" {
-		key += " (auth " + a + ")"
-	}
-	return key
-}
-
-// get returns the producer of the cluster key names (clusterKey of seeds
+// get returns the producer of the cluster key names (kafka.ClusterKey of seeds
 // and auth), creating it the first time.
 func (cs *clusters) get(key string, seeds []string, auth *weftv1.KafkaAuth) (*cluster, error) {
 	cs.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 
 	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -163,6 +164,20 @@ func (h quietHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	return quietHandler{h.Handler.WithAttrs(as)}
 }
 func (h quietHandler) WithGroup(g string) slog.Handler { return quietHandler{h.Handler.WithGroup(g)} }
+
+// ClusterKey names a set of bootstrap servers whatever their order and
+// repetitions, and the credentials used to reach them: the servers alone
+// without auth, else followed by AuthKey's digest (never the secrets), so
+// clients with other credentials for the same cluster are told apart.
+func ClusterKey(seeds []string, auth *weftv1.KafkaAuth) string {
+	s := slices.Clone(seeds)
+	slices.Sort(s)
+	key := strings.Join(slices.Compact(s), ",")
+	if a := AuthKey(auth); a != "" {
+		key += " (auth " + a + ")"
+	}
+	return key
+}
 
 // AuthKey is a digest of a (never the secrets themselves), "" when a asks
 // for nothing: clients reaching the same cluster with other credentials are
