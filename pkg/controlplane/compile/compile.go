@@ -253,6 +253,19 @@ func (out *Compiled) compileKafkaSink(r resolver, k *apis.KafkaSink) {
 	out.Contract.Ingresses = append(out.Contract.Ingresses, in)
 }
 
+// sourceSink is the resolution of a source's one egress with its
+// spec.sink resolved (failed with ReasonSubscriberResolve when it does not
+// resolve).
+func (r resolver) sourceSink(m *apis.ObjectMeta, sink *apis.Destination) EgressResolution {
+	er := EgressResolution{UID: m.UID}
+	dest, err := r.destinationOf(m, "spec.sink", sink)
+	if err != nil {
+		er.fail(ReasonSubscriberResolve, "sink: "+err.Error())
+	}
+	er.SubscriberURI = dest
+	return er
+}
+
 // sourceDelivery is the delivery policy of every source without a
 // spec.delivery (PingSource, HTTPPollerSource, the webhook sources): their
 // Knative and TriggerMesh adapters retry a failed send a few times; so does
@@ -285,12 +298,8 @@ func sourceEgress(m *apis.ObjectMeta, kind, group, dest string, sink *apis.Desti
 func (out *Compiled) compilePingSource(r resolver, p *apis.PingSource) {
 	m := &p.ObjectMeta
 	ns, name := m.Namespace, m.Name
-	er := EgressResolution{UID: m.UID}
-	dest, err := r.destinationOf(m, "spec.sink", &p.Spec.Sink)
-	if err != nil {
-		er.fail(ReasonSubscriberResolve, "sink: "+err.Error())
-	}
-	er.SubscriberURI = dest
+	er := r.sourceSink(m, &p.Spec.Sink)
+	dest := er.SubscriberURI
 	out.PingSources[nsName(m)] = er
 	if er.Reason != "" {
 		return

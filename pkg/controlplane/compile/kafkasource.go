@@ -63,12 +63,8 @@ func KafkaSourceGroup(k *apis.KafkaSource) string {
 func (out *Compiled) compileKafkaSource(r resolver, k *apis.KafkaSource) {
 	m := &k.ObjectMeta
 	ns, name := m.Namespace, m.Name
-	er := EgressResolution{UID: m.UID}
-	dest, err := r.destinationOf(m, "spec.sink", &k.Spec.Sink)
-	if err != nil {
-		er.fail(ReasonSubscriberResolve, "sink: "+err.Error())
-	}
-	er.SubscriberURI = dest
+	er := r.sourceSink(m, &k.Spec.Sink)
+	dest := er.SubscriberURI
 	del, dlq, reason, msg := r.delivery(m, "spec.delivery", kafkaSourceDelivery(k.Spec.Delivery))
 	er.fail(reason, msg)
 	auth, err := r.kafkaSourceAuth(k)

@@ -16,12 +16,8 @@ import (
 func (out *Compiled) compileHTTPPollerSource(r resolver, p *apis.HTTPPollerSource) {
 	m := &p.ObjectMeta
 	ns, name := m.Namespace, m.Name
-	er := EgressResolution{UID: m.UID}
-	dest, err := r.destinationOf(m, "spec.sink", &p.Spec.Sink)
-	if err != nil {
-		er.fail(ReasonSubscriberResolve, "sink: "+err.Error())
-	}
-	er.SubscriberURI = dest
+	er := r.sourceSink(m, &p.Spec.Sink)
+	dest := er.SubscriberURI
 	password, err := r.valueFrom(ns, p.Spec.BasicAuthPassword)
 	if err != nil && er.Reason == "" {
 		er.fail(ReasonSecretResolve, "spec.basicAuthPassword: "+err.Error())
