@@ -71,6 +71,7 @@ FUZZTIME ?= 60s
 FUZZFLAGS ?=
 FUZZ_TARGETS := \
 	pkg/ingress:FuzzIngressRequest \
+	pkg/ceformat:FuzzValid \
 	pkg/cekafka:FuzzFromRecord \
 	pkg/cekafka:FuzzFromSourceRecord \
 	pkg/apis:FuzzDecodeManifests \

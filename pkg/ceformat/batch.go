@@ -136,11 +136,11 @@ func peekID(raw []byte) string {
 
 // splitBatch appends to dst the elements of body, a JSON array, each
 // without the white space around it, in one pass: strictly validated by
-// json.Valid, then cut at the commas and brackets outside strings. ok is
+// Valid, then cut at the commas and brackets outside strings. ok is
 // false when body is not valid JSON or not an array.
 func splitBatch(body []byte, dst [][]byte) (elems [][]byte, ok bool) {
 	i := skipSpace(body, 0)
-	if i == len(body) || body[i] != '[' || !json.Valid(body) {
+	if i == len(body) || body[i] != '[' || !Valid(body) {
 		return dst, false
 	}
 	i = skipSpace(body, i+1)

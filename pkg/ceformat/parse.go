@@ -54,7 +54,7 @@ import (
 //
 // The event's data may alias b.
 func Parse(b []byte) (*event.Event, error) {
-	if !json.Valid(b) {
+	if !Valid(b) {
 		return nil, syntaxError(b)
 	}
 	return parseValid(b)

@@ -2,7 +2,6 @@ package cekafka
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -134,7 +133,7 @@ func WriteStructuredRecord(r *kgo.Record, topic string, e *event.Event) error {
 
 	if data := e.DataEncoded; len(data) > 0 {
 		switch {
-		case ceformat.IsJSONMediaType(dct) && json.Valid(data):
+		case ceformat.IsJSONMediaType(dct) && ceformat.Valid(data):
 			w.member("data")
 			w.buf = append(w.buf, data...)
 		case v03:

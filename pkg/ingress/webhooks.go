@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/weft-dev/weft/pkg/ceformat"
 	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
@@ -266,7 +267,7 @@ func (wh *webhook) event(r *http.Request, body []byte) (e *event.Event, skip str
 		e.SetID(uuid.NewString())
 		e.SetType(gitLabTypePrefix + strings.ToLower(strings.ReplaceAll(base, " ", "_")))
 		e.SetExtension(extGitLabEvent, hook)
-		if !json.Valid(body) {
+		if !ceformat.Valid(body) {
 			return nil, "", fmt.Errorf("%w: the body of a GitLab hook must be JSON", ErrInvalidEvent)
 		}
 		e.SetDataContentType("application/json")
@@ -293,7 +294,7 @@ func (wh *webhook) event(r *http.Request, body []byte) (e *event.Event, skip str
 			}
 			body = []byte(form.Get("payload"))
 		}
-		if !json.Valid(body) {
+		if !ceformat.Valid(body) {
 			return nil, "", fmt.Errorf("%w: the body of a GitHub webhook must be JSON", ErrInvalidEvent)
 		}
 		e.SetDataContentType("application/json")
