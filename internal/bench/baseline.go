@@ -129,26 +129,57 @@ func ptr[T any](v T) *T { return &v }
 
 // rawDeliver is the delivery floor: a franz-go consumer reading topic (as
 // rawProduce left it) and POSTing each record, as a binary-mode CloudEvent,
-// to the bench's subscriber with workers requests in flight over keep-alive
-// connections — the least a consume, POST loop does per delivery, with no
-// filtering, retries or offset tracking. It returns POSTs answered 2xx per
-// second.
-func rawDeliver(ctx context.Context, bootstrap, topic, subscriber string, workers int, d time.Duration) (perSec float64, err error) {
+// posts times to the bench's subscriber (paths /floor-0 … /floor-{posts-1},
+// one per trigger a fan-out would deliver it to) with workers requests in
+// flight over keep-alive connections — the least a consume, POST loop does
+// per delivery, with no filtering, retries or offset tracking. It runs for
+// d and returns records whose posts POSTs were all answered 2xx, per
+// second: the events fully delivered, not the POSTs.
+func rawDeliver(ctx context.Context, bootstrap, topic, subscriber string, posts, workers int, d time.Duration) (perSec float64, err error) {
+	n, elapsed, err := rawDeliverCount(ctx, bootstrap, topic, subscriber, posts, workers, d)
+	if err != nil {
+		return 0, err
+	}
+	return float64(n) / elapsed.Seconds(), nil
+}
+
+// rawDeliverCount is rawDeliver returning the records POSTed posts times
+// and the time it ran (d, and the last POSTs' answers).
+func rawDeliverCount(ctx context.Context, bootstrap, topic, subscriber string, posts, workers int, d time.Duration) (delivered int64, elapsed time.Duration, err error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	start := time.Now()
+	err = rawDeliverLoop(ctx, bootstrap, topic, subscriber, posts, workers, func(n int64) { delivered = max(delivered, n) })
+	return delivered, time.Since(start), err
+}
+
+// rawDeliverLoop is the loop of rawDeliver, running until ctx ends. It
+// calls onDelivered, from one goroutine at a time, with the number of
+// records fully delivered so far each time one more is. Warm-up events
+// (warmupID) are skipped and not counted.
+func rawDeliverLoop(ctx context.Context, bootstrap, topic, subscriber string, posts, workers int, onDelivered func(n int64)) error {
+	if posts < 1 {
+		return fmt.Errorf("raw deliver: %d POSTs per record, want at least 1", posts)
+	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxBytes(8<<20))
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer cl.Close()
 	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers}}
 	defer httpc.CloseIdleConnections()
+	urls := make([]string, posts)
+	for i := range urls {
+		urls[i] = fmt.Sprintf("http://%s/floor-%d", subscriber, i)
+	}
 	recs := make(chan *kgo.Record, 2*workers)
-	var posted atomic.Int64
-	var firstErr atomic.Value
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	start := time.Now()
-	var wg sync.WaitGroup
+	var (
+		mu       sync.Mutex
+		done     int64
+		firstErr atomic.Value
+		wg       sync.WaitGroup
+	)
 	for range workers {
 		wg.Go(func() {
 			for rec := range recs {
@@ -157,19 +188,32 @@ func rawDeliver(ctx context.Context, bootstrap, topic, subscriber string, worker
 					firstErr.CompareAndSwap(nil, err)
 					continue
 				}
-				req, err := cehttp.NewHTTPRequestFromEvent(ctx, "http://"+subscriber+"/floor", *ev)
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
+				if ev.ID() == warmupID {
 					continue
 				}
-				resp, err := httpc.Do(req)
-				if err != nil {
-					continue // the deadline
+				ok := 0
+				for _, u := range urls {
+					req, err := cehttp.NewHTTPRequestFromEvent(ctx, u, *ev)
+					if err != nil {
+						firstErr.CompareAndSwap(nil, err)
+						break
+					}
+					resp, err := httpc.Do(req)
+					if err != nil {
+						break // the end of the run
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode/100 != 2 {
+						break
+					}
+					ok++
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode/100 == 2 {
-					posted.Add(1)
+				if ok == posts {
+					mu.Lock()
+					done++
+					onDelivered(done)
+					mu.Unlock()
 				}
 			}
 		})
@@ -186,7 +230,7 @@ func rawDeliver(ctx context.Context, bootstrap, topic, subscriber string, worker
 	close(recs)
 	wg.Wait()
 	if e, ok := firstErr.Load().(error); ok && e != nil {
-		return 0, fmt.Errorf("raw deliver: %w", e)
+		return fmt.Errorf("raw deliver: %w", e)
 	}
-	return float64(posted.Load()) / time.Since(start).Seconds(), nil
+	return nil
 }

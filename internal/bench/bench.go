@@ -317,9 +317,13 @@ func (e *env) measure(ctx context.Context, name string, deliver bool, load Load,
 
 // floor runs load against `weft bench floor-server`, started for it on a
 // topic of its own (deleted after), and returns the events answered 202
-// per second. With deliver, the raw consume, POST loop reads the topic
-// meanwhile and delivered is the events it POSTed per second.
-func (e *env) floor(ctx context.Context, load Load, deliver bool) (accepted, delivered float64, err error) {
+// per second. With posts > 0, the raw consume, POST loop reads the topic
+// meanwhile, POSTing each record posts times, until every acknowledged
+// event is so delivered (or the drain bound passes), and delivered is those
+// events per second from the load's start to the last delivery — what
+// Run.DeliveredPerSec is for Weft, drain included, so a floor whose ingest
+// outruns its deliveries is not judged by the deliveries it had time for.
+func (e *env) floor(ctx context.Context, load Load, posts int) (accepted, delivered float64, err error) {
 	topic := fmt.Sprintf("weft.bench.floor.%d", time.Now().UnixNano())
 	cl, err := kgo.NewClient(kgo.SeedBrokers(e.kafkaAddr))
 	if err != nil {
@@ -345,25 +349,86 @@ func (e *env) floor(ctx context.Context, load Load, deliver bool) (accepted, del
 	if err := e.warm(ctx, load.URLs, false); err != nil {
 		return 0, 0, fmt.Errorf("floor server: %w", err)
 	}
+	if posts == 0 {
+		res, err := load.Run(ctx)
+		if err != nil {
+			return 0, 0, err
+		}
+		return res.AcceptedPerSec(), 0, nil
+	}
 	var (
-		wg     sync.WaitGroup
-		posted float64
-		derr   error
+		wg    sync.WaitGroup
+		derr  error
+		mu    sync.Mutex
+		count int64
+		want  int64 = -1 // the acknowledged events, once the load is over
+		all         = make(chan struct{})
 	)
-	if deliver {
-		wg.Go(func() {
-			posted, derr = rawDeliver(ctx, e.kafkaAddr, topic, e.sub.addr, e.cfg.Connections, load.Duration)
+	dctx, stop := context.WithCancel(ctx)
+	defer stop()
+	wg.Go(func() {
+		derr = rawDeliverLoop(dctx, e.kafkaAddr, topic, e.sub.addr, posts, e.cfg.Connections, func(n int64) {
+			mu.Lock()
+			defer mu.Unlock()
+			if count = n; count == want {
+				close(all)
+			}
 		})
-	}
+	})
 	res, err := load.Run(ctx)
-	wg.Wait()
-	if err == nil {
-		err = derr
-	}
 	if err != nil {
+		stop()
+		wg.Wait()
 		return 0, 0, err
 	}
-	return res.AcceptedPerSec(), posted, nil
+	mu.Lock()
+	if want = int64(len(res.Acked)); count >= want {
+		close(all)
+	}
+	mu.Unlock()
+	drain := time.NewTimer(e.cfg.Drain)
+	select {
+	case <-all:
+	case <-drain.C:
+	case <-ctx.Done():
+	}
+	drain.Stop()
+	end := time.Now()
+	mu.Lock()
+	n := count
+	mu.Unlock()
+	stop()
+	wg.Wait()
+	if derr != nil {
+		return 0, 0, derr
+	}
+	if n < want {
+		fmt.Fprintf(e.log, "  floor: %d of %d events delivered %d times within the drain bound %s\n", n, want, posts, e.cfg.Drain)
+	}
+	span := max(res.Elapsed, end.Sub(res.Start))
+	return res.AcceptedPerSec(), float64(n) / span.Seconds(), nil
+}
+
+// FanoutFloor is the end-to-end floor of a fan-out: the floor server takes
+// the load while the raw consume, POST loop POSTs each record Posts times.
+type FanoutFloor struct {
+	Posts int
+	// Accepted is the floor server's ev/s, Delivered the events POSTed
+	// Posts times per second.
+	Accepted, Delivered float64
+}
+
+// postsPerEvent is, for each trigger count, the deliveries per event of a
+// mesh with that many 1% triggers beside the all-matching one: trigger i
+// matches type-(i mod 100) and the load spreads events evenly over 100
+// types, so an event goes to 1 + n/100 triggers on average (exactly for n a
+// multiple of 100), rounded to whole POSTs.
+func postsPerEvent(triggers []int) []int {
+	out := make([]int, len(triggers))
+	for i, n := range triggers {
+		out[i] = 1 + (n+50)/100
+	}
+	return out
 }
 
 // deleteTopic deletes a topic of the bench's own, best effort.
@@ -473,6 +538,13 @@ type Report struct {
 	// RawBatch is records/s of the raw producer with BatchSize records per
 	// ProduceSync call, the batch run's baseline.
 	RawBatch float64
+	// FloorBatch is the batch floor: ev/s of the floor server splitting
+	// each batch request of the batch run's load into records (acks=all)
+	// before answering 202 (0 when not measured).
+	FloorBatch float64
+	// FanoutFloors are the end-to-end floors of the triggers section, one
+	// per number of POSTs per event, starting with one.
+	FanoutFloors []FanoutFloor
 	// RawDeliver is the delivery floor: POSTs/s of a bare consume, POST loop.
 	RawDeliver float64
 	// FloorDelivered is the end-to-end floor: events/s the raw consume,
@@ -532,14 +604,14 @@ func Bench(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 			rep.BareHTTP = res.AcceptedPerSec()
 			fmt.Fprintf(log, "  %-28s accepted %8.0f ev/s\n", "bare HTTP 202 server", rep.BareHTTP)
 			if base.Mode == Batch {
-				fmt.Fprintf(log, "  %-28s skipped: it takes one event per request\n", "floor server")
+				fmt.Fprintf(log, "  %-28s skipped in batch mode: the batch section measures the batch floor\n", "floor server")
 			} else {
-				if rep.FloorHTTP, _, err = e.floor(ctx, base, false); err != nil {
+				if rep.FloorHTTP, _, err = e.floor(ctx, base, 0); err != nil {
 					return nil, err
 				}
 				fmt.Fprintf(log, "  %-28s accepted %8.0f ev/s\n", "floor HTTP -> produce server", rep.FloorHTTP)
 				var acc float64
-				if acc, rep.FloorDelivered, err = e.floor(ctx, base, true); err != nil {
+				if acc, rep.FloorDelivered, err = e.floor(ctx, base, 1); err != nil {
 					return nil, err
 				}
 				fmt.Fprintf(log, "  %-28s accepted %8.0f ev/s  delivered %8.0f ev/s\n", "floor server + raw POST loop", acc, rep.FloorDelivered)
@@ -549,7 +621,7 @@ func Bench(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 				return nil, err
 			}
 			fmt.Fprintf(log, "  %-28s produced %8.0f ev/s\n", "raw franz-go producer", rep.RawKafka)
-			rep.RawDeliver, err = rawDeliver(ctx, e.kafkaAddr, rawTopic, e.sub.addr, cfg.Connections, cfg.Duration)
+			rep.RawDeliver, err = rawDeliver(ctx, e.kafkaAddr, rawTopic, e.sub.addr, 1, cfg.Connections, cfg.Duration)
 			e.deleteTopic(rawTopic)
 			if err != nil {
 				return nil, err
@@ -577,6 +649,10 @@ func Bench(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 			fmt.Fprintf(log, "  %-28s produced %8.0f ev/s\n", fmt.Sprintf("raw producer, %d per call", cfg.BatchSize), rep.RawBatch)
 			l := base
 			l.Mode = Batch
+			if rep.FloorBatch, _, err = e.floor(ctx, l, 0); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(log, "  %-28s accepted %8.0f ev/s\n", fmt.Sprintf("batch floor, %d per request", cfg.BatchSize), rep.FloorBatch)
 			if rep.BatchIngest, err = e.through(ctx, fmt.Sprintf("batch of %d, ingest only", cfg.BatchSize), 1, 0, false, l); err != nil {
 				return nil, err
 			}
@@ -619,6 +695,21 @@ func Bench(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 				return nil, err
 			}
 		case "triggers":
+			// The end-to-end floor of each fan-out, and of one POST per
+			// event (the 1-trigger baseline) whatever the trigger counts.
+			floors := map[int]FanoutFloor{}
+			for _, k := range append([]int{1}, postsPerEvent(cfg.Triggers)...) {
+				if _, ok := floors[k]; ok {
+					continue
+				}
+				f := FanoutFloor{Posts: k}
+				if f.Accepted, f.Delivered, err = e.floor(ctx, base, k); err != nil {
+					return nil, err
+				}
+				floors[k] = f
+				rep.FanoutFloors = append(rep.FanoutFloors, f)
+				fmt.Fprintf(log, "  %-28s accepted %8.0f ev/s  delivered %8.0f ev/s (each POSTed %d times)\n", fmt.Sprintf("floor, %d POSTs per event", k), f.Accepted, f.Delivered, k)
+			}
 			for _, n := range cfg.Triggers {
 				r, err := e.through(ctx, fmt.Sprintf("%d triggers + 1", n), 1, n, true, base)
 				if err != nil {

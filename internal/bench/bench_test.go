@@ -26,11 +26,12 @@ func TestBenchTinyProfile(t *testing.T) {
 	cfg.WeftBinary = bin
 	cfg.Duration = time.Second
 	cfg.Connections = 2
-	cfg.Sections = "ceilings,sequence"
+	cfg.Sections = "ceilings,batch,sequence,triggers"
+	cfg.Triggers = []int{50} // 1.5 deliveries per event: the floor POSTs each event twice
 	cfg.LatencyRate = 200
 	cfg.Drain = 30 * time.Second
 	var log bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	rep, err := Bench(ctx, cfg, &log)
 	if err != nil {
@@ -63,12 +64,23 @@ func TestBenchTinyProfile(t *testing.T) {
 	if rep.SeqTrigger != rep.Deliver {
 		t.Errorf("the sequence section measured its own trigger run although the ceilings had one")
 	}
+	if rep.FloorBatch <= 0 || rep.BatchIngest == nil || len(rep.BatchIngest.Load.Acked) == 0 {
+		t.Errorf("batch floor (%.0f ev/s) or Weft's batch ingest not measured\n%s", rep.FloorBatch, log.String())
+	}
+	if f := rep.FanoutFloors; len(f) != 2 || f[0].Posts != 1 || f[1].Posts != 2 || f[0].Delivered <= 0 || f[1].Delivered <= 0 {
+		t.Errorf("fan-out floors %+v, want 1 and 2 POSTs per event, each delivering\n%s", f, log.String())
+	}
+	if tr := rep.triggerRun(50); tr == nil || tr.Delivered.Lost != 0 || tr.Delivered.Distinct != len(tr.Load.Acked) {
+		t.Errorf("50 triggers: %+v", tr)
+	}
 	var md bytes.Buffer
 	rep.Markdown(&md)
 	if rep.FloorHTTP <= 0 || rep.FloorDelivered <= 0 {
 		t.Errorf("floor server (%.0f ev/s) or end-to-end floor (%.0f ev/s delivered) not measured\n%s", rep.FloorHTTP, rep.FloorDelivered, log.String())
 	}
-	for _, want := range []string{"bare Go HTTP server answering 202", "floor server (HTTP → produce acks=all → 202)", "Floor / bare HTTP", "end-to-end floor", "raw franz-go producer", "| ingest + one trigger |", ">= 70%", "3-step Sequence vs one Trigger, delivered/s", "| 3-step sequence at 200 ev/s |"} {
+	for _, want := range []string{"bare Go HTTP server answering 202", "floor server (HTTP → produce acks=all → 202)", "Floor / bare HTTP", "end-to-end floor", "raw franz-go producer", "| ingest + one trigger |", ">= 70%", "3-step Sequence vs one Trigger, delivered/s", "| 3-step sequence at 200 ev/s |",
+		"batch floor server (HTTP batch → split → produce each, acks=all → 202), same load", "Batch floor / raw producer (100 per call)",
+		"End-to-end floor of each fan-out", "| 50 + 1 | 2 |"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, md.String())
 		}
@@ -165,6 +177,39 @@ func TestTargetsFloorAndBatch(t *testing.T) {
 				Isolation: deliveredAt("beside", 5000, 2500, time.Second)},
 			want: map[string]string{"a trigger beside one whose subscriber answers in 200 ms": "50% (p99 1000.0 ms beside, 1.0 ms alone)"},
 			met:  map[string]bool{"a trigger beside one whose subscriber answers in 200 ms": false},
+		},
+		"batch floor below the 70% target": {
+			rep:  Report{RawBatch: 100000, FloorBatch: 50000, BatchIngest: runAt("batch of 100, ingest only", 40000)},
+			want: map[string]string{"batch mode vs raw producer": "40%", "batch mode vs batch floor server": "80%"},
+			met:  map[string]bool{"batch mode vs raw producer": false},
+			inMD: []string{"| batch mode, 100 events per request, ingest only (ev/s) | 40000 | batch floor server (HTTP batch → split → produce each, acks=all → 202), same load | 50000 | 80% |",
+				"Batch floor / raw producer (100 per call): 50%", "Weft's batch overhead is its ratio to the batch floor (80%)",
+				"The target of 70% of the raw producer lies above the floor on this machine",
+				"informational: the batch floor is 50% of the raw producer: the 70% target lies above the floor on this machine"},
+		},
+		"batch floor above the target": {
+			rep:  Report{RawBatch: 100000, FloorBatch: 90000, BatchIngest: runAt("batch of 100, ingest only", 60000)},
+			want: map[string]string{"batch mode vs batch floor server": "67%"},
+			inMD: []string{"Batch floor / raw producer (100 per call): 90%", "informational: the batch floor is 90% of the raw producer |"},
+			not:  []string{"lies above the floor"},
+		},
+		"fan-out floor below the 25% target": {
+			rep: Report{TriggerCounts: []int{1, 1000},
+				Triggers:     []*Run{deliveredAt("1 triggers + 1", 6000, 6000, 0), deliveredAt("1000 triggers + 1", 1500, 1500, 0)},
+				FanoutFloors: []FanoutFloor{{Posts: 1, Accepted: 9000, Delivered: 8000}, {Posts: 11, Accepted: 8000, Delivered: 1600}}},
+			want: map[string]string{"1,000 triggers vs 1 trigger": "25%", "1,000 triggers: all-matching delivered/s vs the end-to-end floor": "Weft 94% of the 11-POST floor (1500 vs 1600 ev/s)"},
+			met:  map[string]bool{"1,000 triggers vs 1 trigger": true},
+			inMD: []string{"| 1 + 1 | 1 | 9000 | 8000 | 100% | 6000 | 100% | 75% |", "| 1000 + 1 | 11 | 8000 | 1600 | 20% | 1500 | 25% | 94% |",
+				"| delivered, all-matching trigger beside 1,000 others (ev/s) | 1500 | end-to-end floor: the raw loop POSTing each event 11 times while the floor server takes the load | 1600 | 94% |",
+				"the floor's own 1,000-trigger ratio is 20%", "The target of 25% of the one-trigger rate lies above the floor on this machine",
+				"informational: the floor's own 1,000-trigger ratio is 20% (11 vs 1 POSTs per event): the 25% target lies above the floor on this machine"},
+		},
+		"fan-out floor above the target, no 1-trigger run": {
+			rep: Report{TriggerCounts: []int{1000}, Triggers: []*Run{deliveredAt("1000 triggers + 1", 1500, 1500, 0)},
+				FanoutFloors: []FanoutFloor{{Posts: 1, Accepted: 9000, Delivered: 8000}, {Posts: 11, Accepted: 8000, Delivered: 4000}}},
+			want: map[string]string{"1,000 triggers: all-matching delivered/s vs the end-to-end floor": "Weft 38% of the 11-POST floor (1500 vs 4000 ev/s)"},
+			inMD: []string{"| – (baseline) | 1 | 9000 | 8000 | 100% | – | – | – |", "| 1000 + 1 | 11 | 8000 | 4000 | 50% | 1500 | – | 38% |", "the floor's own 1,000-trigger ratio is 50%"},
+			not:  []string{"lies above the floor"},
 		},
 		"batch below": {
 			rep:  Report{RawBatch: 100000, BatchIngest: runAt("batch of 100, ingest only", 60000)},
