@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -195,7 +196,7 @@ func NewTelemetry(ctx context.Context, cfg TelemetryConfig, logger *slog.Logger)
 	otel.SetTextMapPropagator(Propagator())
 	t := &Telemetry{Config: cfg, TracerProvider: noop.NewTracerProvider()}
 	if cfg.TracesProtocol == "" && cfg.MetricsProtocol == "" {
-		m, err := NewMetrics()
+		m, err := NewMetrics(noExemplars)
 		if err != nil {
 			return nil, err
 		}
@@ -224,6 +225,9 @@ func NewTelemetry(ctx context.Context, cfg TelemetryConfig, logger *slog.Logger)
 		t.shutdown = append(t.shutdown, tp.Shutdown)
 	}
 	mopts := []sdkmetric.Option{sdkmetric.WithResource(res)}
+	if cfg.TracesProtocol == "" {
+		mopts = append(mopts, noExemplars)
+	}
 	if cfg.MetricsProtocol != "" {
 		exp, err := newMetricExporter(ctx, cfg.MetricsProtocol)
 		if err != nil {
@@ -313,3 +317,9 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 	})
 	return t.err
 }
+
+// noExemplars turns exemplars off where no trace is exported: the SDK's
+// default filter would look for a sampled span in every measurement's
+// context (there is none without a tracer) — about 1% of a busy
+// dispatcher's CPU for nothing.
+var noExemplars = sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter)
