@@ -87,10 +87,12 @@ type Result struct {
 
 // Sender delivers events over HTTP. It is safe for concurrent use and holds
 // no goroutines of its own; idle keep-alive connections belong to its HTTP
-// client (see CloseIdleConnections).
+// clients (see CloseIdleConnections). By default it sends with fasthttp (the
+// fast path, fast.go); a Sender built WithHTTPClient, or made while the
+// environment configures a proxy, sends with net/http.
 type Sender struct {
 	client     *http.Client
-	clients    *tlsClients // per destination CA set (Policy.CACerts)
+	clients    *tlsClients // per destination CA set (Policy.CACerts), fast path included
 	logger     *slog.Logger
 	tracer     trace.Tracer
 	propagator propagation.TextMapPropagator
@@ -111,9 +113,10 @@ type options struct {
 	tracerProvider trace.TracerProvider
 }
 
-// WithHTTPClient sets the HTTP client (default: a client whose transport
-// keeps many idle connections per host and that follows only 307/308
-// redirects). Its Timeout, if any, applies on top of Policy.Timeout.
+// WithHTTPClient makes the Sender send with c, a net/http client (default:
+// fasthttp, with net/http's behaviour: many keep-alive connections per host,
+// only 307/308 redirects followed). Its Timeout, if any, applies on top of
+// Policy.Timeout.
 func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
 
 // WithRootCAs makes every delivery to an https URL trust pool (a
@@ -140,12 +143,15 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(o *options) { o.tracerProvider = tp }
 }
 
-// NewSender builds a Sender.
+// NewSender builds a Sender. It sends with net/http rather than fasthttp
+// when given WithHTTPClient, or when HTTP_PROXY, HTTPS_PROXY or NO_PROXY
+// (either case) is set now: only net/http honours them.
 func NewSender(opts ...Option) *Sender {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
+	fast := o.client == nil && !proxyConfigured()
 	if o.client == nil {
 		o.client = newHTTPClient()
 	}
@@ -166,9 +172,13 @@ func NewSender(opts ...Option) *Sender {
 		o.logger.Warn("delivery metrics disabled: cannot create instruments", "err", err)
 		inst, _ = newInstruments(noop.NewMeterProvider().Meter(instrumentationName))
 	}
+	clients := &tlsClients{base: o.client, roots: o.rootCAs}
+	if fast {
+		clients.fast = newFastClient(o.rootCAs)
+	}
 	return &Sender{
 		client:     o.client,
-		clients:    &tlsClients{base: o.client, roots: o.rootCAs},
+		clients:    clients,
 		logger:     o.logger,
 		tracer:     o.tracerProvider.Tracer(instrumentationName),
 		propagator: observability.Propagator(),
@@ -206,7 +216,8 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	return http.ErrUseLastResponse
 }
 
-// CloseIdleConnections closes the HTTP clients' idle connections.
+// CloseIdleConnections closes the HTTP clients' idle connections (the fast
+// path's included).
 func (s *Sender) CloseIdleConnections() { s.clients.closeIdle() }
 
 // Send delivers ev to url with policy p, handing a reply event (if any, and
@@ -305,12 +316,20 @@ func (s *Sender) deliver(ctx context.Context, m *Message, url string, p Policy, 
 	if err != nil {
 		return attemptResult{err: err}, 1, nil
 	}
-	cl, err := s.clients.get(p.CACerts)
+	var (
+		cl *http.Client
+		fc *fastClient
+	)
+	if s.clients.fast != nil {
+		fc, err = s.clients.getFast(p.CACerts)
+	} else {
+		cl, err = s.clients.get(p.CACerts)
+	}
 	if err != nil {
 		return attemptResult{err: err}, 1, nil
 	}
 	return s.retry(ctx, p, t, func(ctx context.Context, n int) attemptResult {
-		return s.attempt(ctx, cl, m, u, url, p.Timeout, t, n, reply)
+		return s.attempt(ctx, cl, fc, m, u, url, p.Timeout, t, n, reply)
 	})
 }
 
@@ -367,9 +386,9 @@ func Wait(ctx context.Context, d time.Duration, stop <-chan struct{}) error {
 	}
 }
 
-// attempt makes attempt n (0-based) of m to u (url) through cl, bounded by
-// timeout.
-func (s *Sender) attempt(ctx context.Context, cl *http.Client, m *Message, u *neturl.URL, url string, timeout time.Duration, t target, n int, reply ReplyFunc) (a attemptResult) {
+// attempt makes attempt n (0-based) of m to u (url) through fc (the fast
+// path) or else cl, bounded by timeout.
+func (s *Sender) attempt(ctx context.Context, cl *http.Client, fc *fastClient, m *Message, u *neturl.URL, url string, timeout time.Duration, t target, n int, reply ReplyFunc) (a attemptResult) {
 	start := time.Now()
 	ctx, span := s.tracer.Start(ctx, "weft.delivery.attempt", trace.WithSpanKind(trace.SpanKindClient))
 	if span.IsRecording() {
@@ -397,19 +416,32 @@ func (s *Sender) attempt(ctx context.Context, cl *http.Client, m *Message, u *ne
 
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req := attemptRequest(actx, m, u)
-	s.propagator.Inject(actx, &injected{req: req})
-	resp, err := cl.Do(req)
+	var (
+		resp *http.Response
+		err  error
+	)
+	if fc != nil {
+		// resp is nil for a 2xx that needs no more reading.
+		a.status, resp, err = fc.post(actx, s.propagator, m, u, reply != nil)
+	} else {
+		req := attemptRequest(actx, m, u)
+		s.propagator.Inject(actx, &injected{req: req})
+		if resp, err = cl.Do(req); err == nil {
+			a.status = resp.StatusCode
+		}
+	}
 	if err != nil {
 		a.err, a.retryable = err, true
 		return a
 	}
-	a.status = resp.StatusCode
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if a.status < 200 || a.status > 299 {
 		a.retryAfter = resp.Header.Get("Retry-After")
 		a.body = readFailure(resp)
-		a.err, a.retryable = &StatusError{Code: resp.StatusCode}, retryable(resp.StatusCode)
+		a.err, a.retryable = &StatusError{Code: a.status}, retryable(a.status)
 		return a
+	}
+	if resp == nil {
+		return a // no reply (fast path)
 	}
 	if reply == nil {
 		drainClose(resp.Body)

@@ -1,0 +1,714 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	neturl "net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/propagation"
+	"golang.org/x/net/http/httpguts"
+)
+
+// The fast path sends attempts with fasthttp rather than net/http: at a
+// thousand triggers, net/http's client machinery (a write goroutine and a
+// read goroutine per connection, with a hand-off to each per request) was
+// most of the dispatcher's CPU. It is the default; a Sender built
+// WithHTTPClient, or started with a proxy configured in the environment
+// (fasthttp has no proxy support), uses net/http.
+//
+// It keeps net/http's observable behaviour: the same request line, headers
+// (names as net/http writes them, trace context, Basic auth from the URL's
+// user info, Referer on redirects), 307/308 redirects only (checkRedirect),
+// the same errors (*url.Error, context errors when the attempt's context
+// ends), the same body limits, and a request whose keep-alive connection the
+// server had closed retried once. Differences: HTTP/1.1 only (net/http
+// negotiates HTTP/2 with TLS servers that offer it), User-Agent "weft"
+// rather than "Go-http-client/1.1", no "Accept-Encoding: gzip" (so no
+// transparent decompression), response headers limited to
+// fastReadBufferSize, and at most fastMaxConnsPerHost connections per host
+// (a burst past that waits for one, within the attempt's timeout).
+
+const (
+	// fastUserAgent is the fast path's User-Agent.
+	fastUserAgent = "weft"
+	// fastMaxConnsPerHost bounds the connections to one host; the default
+	// net/http client keeps up to as many idle ones.
+	fastMaxConnsPerHost = 4096
+	// fastIdleTimeout closes a keep-alive connection idle that long, as the
+	// default net/http client does.
+	fastIdleTimeout = 90 * time.Second
+	// fastReadBufferSize is the per-request read buffer, which bounds a
+	// response's headers: as large as the headers the ingress accepts by
+	// default, so any reply the broker would take can be read.
+	fastReadBufferSize = 64 << 10
+	// fastDialTimeout and fastTLSHandshakeTimeout are net/http's defaults
+	// (http.DefaultTransport); the attempt's deadline may cut them short.
+	fastDialTimeout         = 30 * time.Second
+	fastTLSHandshakeTimeout = 10 * time.Second
+	// maxRedirects is how many requests one attempt makes at most
+	// (checkRedirect: nine redirects followed).
+	maxRedirects = 10
+	// maxBodySlurp is how much of a followed redirect's body is read so that
+	// its connection can be reused (as net/http does).
+	maxBodySlurp = 2 << 10
+)
+
+// proxyEnv are the variables net/http's proxy settings come from.
+var proxyEnv = [...]string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"}
+
+// proxyConfigured reports whether the environment configures an HTTP proxy
+// (HTTP_PROXY, HTTPS_PROXY or NO_PROXY, in either case), which only the
+// net/http path honours.
+func proxyConfigured() bool {
+	for _, k := range proxyEnv {
+		if os.Getenv(k) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// fastClient is the fast path's client for one destination CA set. Safe for
+// concurrent use.
+type fastClient struct {
+	c *fasthttp.Client
+}
+
+// newFastClient is a fast client whose https connections trust roots (nil:
+// the system's roots).
+func newFastClient(roots *x509.CertPool) *fastClient {
+	tlsConf := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+	return &fastClient{c: &fasthttp.Client{
+		Transport:   fastTransport{},
+		Name:        fastUserAgent,
+		DialTimeout: dialTCP,
+		ConfigureClient: func(hc *fasthttp.HostClient) error {
+			if hc.IsTLS {
+				d, err := tlsDialer(tlsConf, hc.Addr)
+				if err != nil {
+					return err
+				}
+				hc.DialTimeout = d
+			}
+			return nil
+		},
+		TLSConfig:           tlsConf,
+		MaxConnsPerHost:     fastMaxConnsPerHost,
+		MaxIdleConnDuration: fastIdleTimeout,
+		// A burst past MaxConnsPerHost waits for a connection; the
+		// attempt's deadline (DoDeadline) bounds the wait.
+		MaxConnWaitTimeout:        time.Hour,
+		MaxIdemponentCallAttempts: 2,
+		RetryIfErr:                retryClosedConn,
+		ReadBufferSize:            fastReadBufferSize,
+		DisablePathNormalizing:    true,
+		StreamResponseBody:        true,
+		ConnPoolStrategy:          fasthttp.LIFO, // as net/http: the most recently used idle connection first
+	}}
+}
+
+func (fc *fastClient) closeIdle() { fc.c.CloseIdleConnections() }
+
+// dialTCP dials as net/http's default transport does: happy eyeballs, the
+// system resolver (no DNS cache), TCP keep-alives every 30s.
+func dialTCP(addr string, timeout time.Duration) (net.Conn, error) {
+	if timeout <= 0 || timeout > fastDialTimeout {
+		timeout = fastDialTimeout
+	}
+	d := net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	return d.Dial("tcp", addr)
+}
+
+// tlsDialer dials addr (host:port) and completes the TLS handshake within
+// the dial's timeout (and fastTLSHandshakeTimeout), verifying the server's
+// certificate for addr's host against conf's roots.
+func tlsDialer(conf *tls.Config, addr string) (fasthttp.DialFuncWithTimeout, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("tls server name of %q: %w", addr, err)
+	}
+	conf = conf.Clone()
+	conf.ServerName = host
+	return func(addr string, timeout time.Duration) (net.Conn, error) {
+		start := time.Now()
+		raw, err := dialTCP(addr, timeout)
+		if err != nil {
+			return nil, err
+		}
+		deadline := time.Now().Add(fastTLSHandshakeTimeout)
+		if end := start.Add(timeout); timeout > 0 && end.Before(deadline) {
+			deadline = end
+		}
+		conn := tls.Client(raw, conf)
+		if err := conn.SetDeadline(deadline); err != nil {
+			raw.Close()
+			return nil, err
+		}
+		if err := conn.Handshake(); err != nil {
+			raw.Close()
+			return nil, err
+		}
+		if err := conn.SetDeadline(time.Time{}); err != nil {
+			raw.Close()
+			return nil, err
+		}
+		return conn, nil
+	}, nil
+}
+
+// retryClosedConn retries a request once when the server closed its
+// keep-alive connection before answering (as net/http does for a reused
+// connection), unless the attempt was abandoned.
+func retryClosedConn(req *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
+	if c, ok := req.UserValue(callKey{}).(*fastCall); ok && c.isAborted() {
+		return false, false
+	}
+	return false, attempts == 1 && (errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed))
+}
+
+// callKey is the request user value holding a request's *fastCall.
+type callKey struct{}
+
+// fastCall is one attempt on the fast path: the request runs on a goroutine
+// of its own (run) so that the attempt can return as soon as its context
+// ends, as net/http's does; the goroutine releases the request, response and
+// connection when fasthttp is done with them.
+type fastCall struct {
+	fc        *fastClient
+	req       *fasthttp.Request
+	deadline  time.Time
+	wantReply bool
+	done      chan struct{} // run is finished (buffered: run never blocks)
+
+	// cur is the URL of the current request (redirects change it).
+	cur atomic.Pointer[neturl.URL]
+
+	// mu guards conn and aborted: abort interrupts the connection in use.
+	mu      sync.Mutex
+	conn    net.Conn
+	aborted bool
+
+	// Written by run before done, read after it. hops counts requests made;
+	// next is a redirect to follow; err is a failure without a final
+	// response.
+	hops       int
+	next       *neturl.URL
+	basicAuth  bool // req has an Authorization header from cur's user info
+	err        error
+	bodyPrefix []byte
+	bodyErr    error
+
+	// The final response, written before phase is set to phaseBody and not
+	// after: status, header (only when need > 0) and need, how much of the
+	// body the attempt reads (0: none; it is drained).
+	phase  atomic.Int32
+	status int
+	header http.Header
+	need   int
+}
+
+const phaseBody = 1 // the final response's header is read; its body is being read
+
+var callPool = sync.Pool{New: func() any { return &fastCall{done: make(chan struct{}, 1)} }}
+
+// aLongTimeAgo is a deadline that interrupts a connection's I/O at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// post sends m to u (one attempt, redirects followed) with the trace context
+// prop injects from actx, bounded by actx. It returns the final status and,
+// when the attempt needs more of the response (a failure status, or a 2xx
+// that claims to carry a reply event and wantReply), the response with its
+// headers and the start of its body; for a 2xx that needs nothing more the
+// response is nil. Errors are net/http's: a *url.Error, wrapping actx's
+// error when actx ended.
+func (fc *fastClient) post(actx context.Context, prop propagation.TextMapPropagator, m *Message, u *neturl.URL, wantReply bool) (int, *http.Response, error) {
+	deadline, ok := actx.Deadline()
+	if !ok {
+		return 0, nil, &neturl.Error{Op: "Post", URL: urlErrorString(u), Err: errors.New("attempt context has no deadline")}
+	}
+	req := fasthttp.AcquireRequest()
+	if err := setRequest(req, m, u); err != nil {
+		fasthttp.ReleaseRequest(req)
+		return 0, nil, &neturl.Error{Op: "Post", URL: urlErrorString(u), Err: err}
+	}
+	prop.Inject(actx, fastCarrier{&req.Header})
+
+	c := callPool.Get().(*fastCall)
+	c.fc, c.req, c.deadline, c.wantReply = fc, req, deadline, wantReply
+	c.cur.Store(u)
+	c.basicAuth = setBasicAuth(req, u)
+	req.SetUserValue(callKey{}, c)
+	go c.run()
+
+	select {
+	case <-c.done:
+	case <-actx.Done():
+		c.abort()
+		if c.phase.Load() != phaseBody {
+			// The call may still be dialling: it is left to finish on its
+			// own (and c to the garbage collector).
+			return 0, nil, &neturl.Error{Op: "Post", URL: urlErrorString(c.cur.Load()), Err: actx.Err()}
+		}
+		// Only body reads are left, and abort interrupted them: wait for
+		// the partial body, as net/http's reader would have it.
+		<-c.done
+	}
+	status, resp, err := c.result(actx)
+	c.reset()
+	callPool.Put(c)
+	return status, resp, err
+}
+
+// result is the attempt's outcome once run is done.
+func (c *fastCall) result(actx context.Context) (int, *http.Response, error) {
+	if c.err != nil {
+		err := c.err
+		if cerr := c.ctxErr(actx); cerr != nil {
+			err = cerr
+		} else if errors.Is(err, fasthttp.ErrConnectionClosed) {
+			err = io.EOF // net/http's error for a connection closed before the response
+		}
+		return 0, nil, &neturl.Error{Op: "Post", URL: urlErrorString(c.cur.Load()), Err: err}
+	}
+	if c.need == 0 {
+		return c.status, nil, nil
+	}
+	bodyErr := c.bodyErr
+	if bodyErr != nil {
+		if cerr := c.ctxErr(actx); cerr != nil {
+			bodyErr = cerr // net/http's body reads fail with the context's error
+		}
+	}
+	return c.status, &http.Response{
+		StatusCode: c.status,
+		Header:     c.header,
+		Body:       &prefixBody{r: bytes.NewReader(c.bodyPrefix), err: bodyErr},
+	}, nil
+}
+
+// ctxErr is actx's error, or DeadlineExceeded when its deadline has passed
+// before its timer fired (fasthttp checks the clock itself).
+func (c *fastCall) ctxErr(actx context.Context) error {
+	if err := actx.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(c.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func (c *fastCall) reset() {
+	c.fc, c.req, c.deadline, c.wantReply = nil, nil, time.Time{}, false
+	c.cur.Store(nil)
+	c.conn, c.aborted = nil, false
+	c.hops, c.next, c.basicAuth, c.err = 0, nil, false, nil
+	c.bodyPrefix, c.bodyErr = nil, nil
+	c.phase.Store(0)
+	c.status, c.header, c.need = 0, nil, 0
+}
+
+// run makes the requests (the first and any redirects) and releases them.
+func (c *fastCall) run() {
+	req := c.req
+	resp := fasthttp.AcquireResponse()
+	for {
+		c.hops++
+		err := c.fc.c.DoDeadline(req, resp, c.deadline)
+		if err == nil {
+			err = c.err // a malformed Location (fastTransport)
+		}
+		if err != nil {
+			c.err = err
+			break
+		}
+		if c.next == nil {
+			break // the final response, handled by fastTransport
+		}
+		if err := c.redirect(req); err != nil {
+			c.err = err
+			break
+		}
+	}
+	fasthttp.ReleaseResponse(resp)
+	fasthttp.ReleaseRequest(req)
+	c.done <- struct{}{}
+}
+
+// redirect points req at c.next, as net/http's client builds a redirect's
+// request: the same method, body and headers, a Referer, and Basic auth from
+// the new URL's user info only.
+func (c *fastCall) redirect(req *fasthttp.Request) error {
+	prev, next := c.cur.Load(), c.next
+	c.next = nil
+	c.cur.Store(next)
+	switch {
+	case next.Scheme != "http" && next.Scheme != "https":
+		return fmt.Errorf("unsupported protocol scheme %q", next.Scheme)
+	case next.Host == "":
+		return errors.New("http: no Host in request URL")
+	}
+	setTarget(req, next)
+	req.Header.Del("Referer")
+	if ref := refererForURL(prev, next); ref != "" {
+		req.Header.Set("Referer", ref)
+	}
+	if c.basicAuth {
+		req.Header.Del("Authorization")
+	}
+	c.basicAuth = setBasicAuth(req, next)
+	return nil
+}
+
+// attach records the connection the call uses, interrupting it at once if
+// the call was abandoned.
+func (c *fastCall) attach(conn net.Conn) {
+	c.mu.Lock()
+	c.conn = conn
+	if c.aborted {
+		_ = conn.SetDeadline(aLongTimeAgo)
+	}
+	c.mu.Unlock()
+}
+
+// detach forgets the connection before it is pooled or closed.
+func (c *fastCall) detach() {
+	c.mu.Lock()
+	c.conn = nil
+	c.mu.Unlock()
+}
+
+// abort interrupts the call's I/O: its connection fails at once and is
+// closed (the server sees the request abandoned, as with net/http).
+func (c *fastCall) abort() {
+	c.mu.Lock()
+	c.aborted = true
+	if c.conn != nil {
+		_ = c.conn.SetDeadline(aLongTimeAgo)
+	}
+	c.mu.Unlock()
+}
+
+func (c *fastCall) isAborted() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.aborted
+}
+
+// onResponse handles a response whose header is read: a redirect to follow
+// (c.next), a malformed Location (c.err), or the final response, whose body
+// it reads as far as the attempt needs and drains up to drainLimit. It
+// reports whether the whole body was read, so that the connection can be
+// reused.
+func (c *fastCall) onResponse(resp *fasthttp.Response) (bodyRead bool) {
+	code := resp.StatusCode()
+	body := resp.BodyStream()
+	if resp.Header.ContentLength() == 0 {
+		body = nil
+	}
+	switch code {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		// net/http's Client.do: a Location that does not parse fails the
+		// request, whether or not checkRedirect would follow it.
+		if loc := resp.Header.Peek("Location"); len(loc) > 0 {
+			next, err := c.cur.Load().Parse(string(loc))
+			if err != nil {
+				c.err = fmt.Errorf("failed to parse Location header %q: %v", loc, err)
+				return body == nil
+			}
+			if (code == http.StatusTemporaryRedirect || code == http.StatusPermanentRedirect) && c.hops < maxRedirects {
+				c.next = next
+				return discard(body, maxBodySlurp)
+			}
+		}
+	}
+
+	c.status = code
+	switch {
+	case code < 200 || code > 299:
+		c.need = ErrorDataMax // readFailure
+	case c.wantReply && claimsEvent(&resp.Header):
+		c.need = MaxReplyBytes + 1 // readReply
+	}
+	if c.need > 0 {
+		c.header = httpHeader(&resp.Header)
+	}
+	c.phase.Store(phaseBody)
+	if c.need == 0 || body == nil {
+		return discard(body, drainLimit)
+	}
+	var eof bool
+	c.bodyPrefix, c.bodyErr, eof = readPrefix(body, c.need, resp.Header.ContentLength())
+	switch {
+	case c.bodyErr != nil:
+		return false
+	case eof:
+		return true
+	}
+	return discard(body, drainLimit)
+}
+
+// claimsEvent reports a response header that makes readReply read the body:
+// a ce-specversion, or a Content-Type of the application/cloudevents family
+// (every event format sdk-go knows, and Weft registers no other).
+func claimsEvent(h *fasthttp.ResponseHeader) bool {
+	if len(h.Peek("Ce-Specversion")) > 0 {
+		return true
+	}
+	ct := h.ContentType()
+	if i := bytes.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = bytes.TrimSpace(ct)
+	const family = "application/cloudevents"
+	return len(ct) >= len(family) && strings.EqualFold(string(ct[:len(family)]), family)
+}
+
+// httpHeader is h as net/http would have parsed it (canonical names, values
+// in order).
+func httpHeader(h *fasthttp.ResponseHeader) http.Header {
+	hh := make(http.Header, h.Len())
+	for k, v := range h.All() {
+		key := http.CanonicalHeaderKey(string(k))
+		hh[key] = append(hh[key], string(v))
+	}
+	return hh
+}
+
+// readPrefix reads body up to limit bytes (sized by contentLength when
+// known). eof reports that the body ended; err is a read error other than
+// the body's end.
+func readPrefix(body io.Reader, limit, contentLength int) (b []byte, err error, eof bool) {
+	size := 512
+	if contentLength >= 0 {
+		size = contentLength
+	}
+	b = make([]byte, 0, max(1, min(size, limit)))
+	for len(b) < limit {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+			b = b[:len(b):min(cap(b), limit)]
+		}
+		n, err := body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			return b, nil, true
+		}
+		if err != nil {
+			return b, err, false
+		}
+	}
+	return b, nil, false
+}
+
+// discard reads what is left of body, up to limit bytes, and reports
+// whether it ended (nil: no body).
+func discard(body io.Reader, limit int64) bool {
+	if body == nil {
+		return true
+	}
+	n, err := io.CopyN(io.Discard, body, limit+1)
+	return n <= limit && errors.Is(err, io.EOF)
+}
+
+// prefixBody is the body of a response the fast path read: the bytes read,
+// then the error that stopped the read (EOF when none did).
+type prefixBody struct {
+	r   *bytes.Reader
+	err error
+}
+
+func (b *prefixBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF && b.err != nil {
+		err = b.err
+	}
+	return n, err
+}
+
+func (b *prefixBody) Close() error { return nil }
+
+// fastTransport is fasthttp's transport reduced to what an attempt needs,
+// with its connection exposed to abort and its response body consumed here:
+// the connection is back in the pool (or closed) before the call returns.
+type fastTransport struct{}
+
+func (fastTransport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response) (retry bool, err error) {
+	c, ok := req.UserValue(callKey{}).(*fastCall)
+	if !ok {
+		return fasthttp.DefaultTransport.RoundTrip(hc, req, resp)
+	}
+	timeout := time.Until(c.deadline)
+	if timeout <= 0 {
+		return false, fasthttp.ErrTimeout
+	}
+	cc, err := hc.AcquireConn(timeout, req.ConnectionClose())
+	if err != nil {
+		return false, err
+	}
+	conn := cc.Conn()
+	if err := conn.SetDeadline(c.deadline); err != nil {
+		hc.CloseConn(cc)
+		return true, err
+	}
+	c.attach(conn)
+
+	bw := hc.AcquireWriter(conn)
+	err = req.Write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	hc.ReleaseWriter(bw)
+	if err != nil {
+		c.detach()
+		hc.CloseConn(cc)
+		return true, err
+	}
+
+	br := hc.AcquireReader(conn)
+	if err := resp.ReadLimitBody(br, 0); err != nil { // StreamBody: the header only
+		hc.ReleaseReader(br)
+		c.detach()
+		hc.CloseConn(cc)
+		return true, err
+	}
+	bodyRead := c.onResponse(resp)
+	reusable := bodyRead && !resp.ConnectionClose() && !req.ConnectionClose() && resp.Header.ContentLength() != -2
+	_ = resp.CloseBodyStream()
+	hc.ReleaseReader(br)
+	c.detach()
+	if reusable {
+		hc.ReleaseConn(cc)
+	} else {
+		hc.CloseConn(cc)
+	}
+	return false, nil
+}
+
+// setRequest makes req the POST of m to u. Header names are written as m's
+// header has them (net/http writes them as they are, and a Message's are
+// canonical), checked as net/http checks them.
+func setRequest(req *fasthttp.Request, m *Message, u *neturl.URL) error {
+	h := &req.Header
+	h.DisableNormalizing()
+	h.SetNoDefaultContentType(true)
+	h.SetMethod(http.MethodPost)
+	setTarget(req, u)
+	for k, vs := range m.header {
+		// net/http's checks and wording (Transport.roundTrip).
+		if !httpguts.ValidHeaderFieldName(k) {
+			return fmt.Errorf("net/http: invalid header field name %q", k)
+		}
+		switch k {
+		case "Host", "Content-Length", "Transfer-Encoding", "Trailer": // not written from the header by net/http
+			continue
+		}
+		for _, v := range vs {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return fmt.Errorf("net/http: invalid header field value for %q", k)
+			}
+			h.Add(k, v)
+		}
+	}
+	req.SetBodyRaw(m.body) // never modified (Message)
+	return nil
+}
+
+// setTarget points req at u: its connection, request line and Host header
+// (u.Host as it is, as net/http sends it).
+func setTarget(req *fasthttp.Request, u *neturl.URL) {
+	uri := req.URI()
+	uri.SetScheme(u.Scheme)
+	uri.SetHost(u.Host)
+	path := u.Opaque
+	if path == "" {
+		path = u.EscapedPath()
+	}
+	if path == "" {
+		path = "/"
+	}
+	uri.SetPath(path)
+	uri.SetQueryString(u.RawQuery)
+	req.Header.SetHost(u.Host)
+	req.UseHostHeader = true
+}
+
+// setBasicAuth sets Basic authorization from u's user info, unless req has
+// an Authorization header already (net/http's Client.send), and reports
+// whether it did.
+func setBasicAuth(req *fasthttp.Request, u *neturl.URL) bool {
+	if u.User == nil || len(req.Header.Peek("Authorization")) > 0 {
+		return false
+	}
+	password, _ := u.User.Password()
+	auth := u.User.Username() + ":" + password
+	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(auth)))
+	return true
+}
+
+// refererForURL is net/http's Referer for a redirect from prev to next:
+// none from https to http, and no user info.
+func refererForURL(prev, next *neturl.URL) string {
+	if prev.Scheme == "https" && next.Scheme == "http" {
+		return ""
+	}
+	ref := prev.String()
+	if prev.User != nil {
+		ref = strings.Replace(ref, prev.User.String()+"@", "", 1)
+	}
+	return ref
+}
+
+// urlErrorString is u as net/http's client errors show it: the password
+// masked.
+func urlErrorString(u *neturl.URL) string {
+	if _, ok := u.User.Password(); ok {
+		return strings.Replace(u.String(), u.User.String()+"@", u.User.Username()+":***@", 1)
+	}
+	return u.String()
+}
+
+// fastCarrier is a propagation carrier over a fasthttp request header, which
+// belongs to one attempt. Keys are canonical, as http.Header.Set makes them.
+type fastCarrier struct{ h *fasthttp.RequestHeader }
+
+func (c fastCarrier) Get(key string) string { return string(c.h.Peek(canonicalKey(key))) }
+
+func (c fastCarrier) Set(key, value string) { c.h.Set(canonicalKey(key), value) }
+
+func (c fastCarrier) Keys() []string {
+	keys := make([]string, 0, c.h.Len())
+	for k := range c.h.All() {
+		keys = append(keys, string(k))
+	}
+	return keys
+}
+
+// canonicalKey is http.CanonicalHeaderKey, without allocating for the W3C
+// propagators' keys.
+func canonicalKey(key string) string {
+	switch key {
+	case "traceparent":
+		return "Traceparent"
+	case "tracestate":
+		return "Tracestate"
+	case "baggage":
+		return "Baggage"
+	}
+	return http.CanonicalHeaderKey(key)
+}
