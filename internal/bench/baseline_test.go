@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
-	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/cekafka"
 )
 
@@ -20,14 +18,7 @@ import (
 // and counts a record only once all its POSTs were answered 2xx: events
 // fully delivered, not POSTs. A warm-up event is neither POSTed nor counted.
 func TestRawDeliverPosts(t *testing.T) {
-	srv := testutil.StartKafka(t)
-	cl, err := ingressProducer(srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	srv, cl, ctx := startTestKafka(t)
 	const topic, records, posts = "weft.bench.deliver.test", 20, 3
 	if err := createTopic(ctx, cl, topic, 3); err != nil {
 		t.Fatal(err)

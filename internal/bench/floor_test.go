@@ -15,10 +15,27 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/weft-dev/weft/internal/devkafka"
 	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/cekafka"
 	"github.com/weft-dev/weft/pkg/wire"
 )
+
+// startTestKafka starts a Kafka-protocol server for the test and returns it,
+// a producer with the ingress's options on it, and a context bounding the
+// test.
+func startTestKafka(t *testing.T) (*devkafka.Server, *kgo.Client, context.Context) {
+	t.Helper()
+	srv := testutil.StartKafka(t)
+	cl, err := ingressProducer(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return srv, cl, ctx
+}
 
 type answer struct {
 	code int
@@ -47,14 +64,7 @@ func post(ctx context.Context, url string, body []byte, headers map[string]strin
 // and the record is the binary-mode event the ingress would have written;
 // a record Kafka refuses is answered 500 and not stored.
 func TestFloorHandler(t *testing.T) {
-	srv := testutil.StartKafka(t)
-	cl, err := ingressProducer(srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	srv, cl, ctx := startTestKafka(t)
 	const topic = "weft.bench.floor.test"
 	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, -1, map[string]*string{"max.message.bytes": ptr("4096")}, topic); err != nil {
 		t.Fatal(err)
@@ -185,14 +195,7 @@ func TestSplitBatch(t *testing.T) {
 // answered 202 with nothing produced; a malformed one is answered 400 with
 // the fault and nothing of it is produced.
 func TestFloorHandlerBatch(t *testing.T) {
-	srv := testutil.StartKafka(t)
-	cl, err := ingressProducer(srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	srv, cl, ctx := startTestKafka(t)
 	const topic = "weft.bench.floor.batch"
 	if err := createTopic(ctx, cl, topic, 1); err != nil {
 		t.Fatal(err)
