@@ -50,7 +50,7 @@ events, CPU and memory, and how they grow with triggers, brokers and payload.`,
 	floorCfg := bench.FloorConfig{Addr: "127.0.0.1:0", Bootstrap: "127.0.0.1:9092", Topic: "weft.bench.floor"}
 	floor := &cobra.Command{
 		Use:    "floor-server",
-		Short:  "The architecture's floor: HTTP -> one Kafka record, acks=all -> 202 (started by weft bench)",
+		Short:  "The architecture's floor: HTTP -> one Kafka record per event (a batch split into its events), acks=all -> 202 (started by weft bench)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
