@@ -67,12 +67,14 @@ const (
 	maxBodySlurp = 2 << 10
 )
 
-// proxyEnv are the variables net/http's proxy settings come from.
-var proxyEnv = [...]string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"}
+// proxyEnv are the variables that give net/http's client a proxy
+// (http.ProxyFromEnvironment); NO_PROXY alone gives none, it only exempts
+// hosts from one.
+var proxyEnv = [...]string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"}
 
 // proxyConfigured reports whether the environment configures an HTTP proxy
-// (HTTP_PROXY, HTTPS_PROXY or NO_PROXY, in either case), which only the
-// net/http path honours.
+// (HTTP_PROXY or HTTPS_PROXY, in either case), which only the net/http path
+// honours.
 func proxyConfigured() bool {
 	for _, k := range proxyEnv {
 		if os.Getenv(k) != "" {

@@ -64,6 +64,18 @@ func TestNewSenderProxyEnvUsesNetHTTP(t *testing.T) {
 			}
 		})
 	}
+	// NO_PROXY alone configures no proxy: the fast path stays.
+	for _, k := range []string{"NO_PROXY", "no_proxy"} {
+		t.Run(k, func(t *testing.T) {
+			for _, k := range proxyEnv {
+				t.Setenv(k, "")
+			}
+			t.Setenv(k, "localhost,.svc.cluster.local")
+			if s := newTestSender(t); s.clients.fast == nil {
+				t.Errorf("only %s set: want the fast path", k)
+			}
+		})
+	}
 }
 
 // TestSendRequestWire compares the request heads the two paths write:

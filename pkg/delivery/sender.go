@@ -144,8 +144,8 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 }
 
 // NewSender builds a Sender. It sends with net/http rather than fasthttp
-// when given WithHTTPClient, or when HTTP_PROXY, HTTPS_PROXY or NO_PROXY
-// (either case) is set now: only net/http honours them.
+// when given WithHTTPClient, or when HTTP_PROXY or HTTPS_PROXY (either
+// case) is set now: only net/http honours them.
 func NewSender(opts ...Option) *Sender {
 	var o options
 	for _, opt := range opts {
