@@ -88,6 +88,30 @@ func proxyConfigured() bool {
 // concurrent use.
 type fastClient struct {
 	c *fasthttp.Client
+
+	// uris holds each destination's fasthttp URI, built once: a trigger's
+	// deliveries share their parsed URL (urlCache), so its pointer is the
+	// key. Bounded like urlCache.
+	urisMu sync.RWMutex
+	uris   map[*neturl.URL]*fasthttp.URI
+}
+
+// uri is u as fasthttp's URI, shared (it is only copied from).
+func (fc *fastClient) uri(u *neturl.URL) *fasthttp.URI {
+	fc.urisMu.RLock()
+	uri := fc.uris[u]
+	fc.urisMu.RUnlock()
+	if uri != nil {
+		return uri
+	}
+	uri = targetURI(u)
+	fc.urisMu.Lock()
+	if fc.uris == nil || len(fc.uris) >= maxCachedURLs {
+		fc.uris = make(map[*neturl.URL]*fasthttp.URI)
+	}
+	fc.uris[u] = uri
+	fc.urisMu.Unlock()
+	return uri
 }
 
 // newFastClient is a fast client whose https connections trust roots (nil:
@@ -243,7 +267,7 @@ func (fc *fastClient) post(actx context.Context, prop propagation.TextMapPropaga
 		return 0, nil, &neturl.Error{Op: "Post", URL: urlErrorString(u), Err: errors.New("attempt context has no deadline")}
 	}
 	req := fasthttp.AcquireRequest()
-	if err := setRequest(req, m, u); err != nil {
+	if err := setRequest(req, m, fc.uri(u), u.Host); err != nil {
 		fasthttp.ReleaseRequest(req)
 		return 0, nil, &neturl.Error{Op: "Post", URL: urlErrorString(u), Err: err}
 	}
@@ -602,39 +626,74 @@ func (fastTransport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, r
 	return false, nil
 }
 
-// setRequest makes req the POST of m to u. Header names are written as m's
-// header has them (net/http writes them as they are, and a Message's are
-// canonical), checked as net/http checks them.
-func setRequest(req *fasthttp.Request, m *Message, u *neturl.URL) error {
-	h := &req.Header
-	h.DisableNormalizing()
-	h.SetNoDefaultContentType(true)
-	h.SetMethod(http.MethodPost)
-	setTarget(req, u)
-	for k, vs := range m.header {
-		// net/http's checks and wording (Transport.roundTrip).
-		if !httpguts.ValidHeaderFieldName(k) {
-			return fmt.Errorf("net/http: invalid header field name %q", k)
-		}
-		switch k {
-		case "Host", "Content-Length", "Transfer-Encoding", "Trailer": // not written from the header by net/http
-			continue
-		}
-		for _, v := range vs {
-			if !httpguts.ValidHeaderFieldValue(v) {
-				return fmt.Errorf("net/http: invalid header field value for %q", k)
-			}
-			h.Add(k, v)
-		}
+// setRequest makes req the POST of m to u: m's header, built for the fast
+// path once per Message (fastHeader) and copied, and its body.
+func setRequest(req *fasthttp.Request, m *Message, uri *fasthttp.URI, host string) error {
+	h, err := m.fastHeader()
+	if err != nil {
+		return err
 	}
+	h.CopyTo(&req.Header)
+	setTargetURI(req, uri, host)
 	req.SetBodyRaw(m.body) // never modified (Message)
 	return nil
 }
 
+// fastHeader is a Message's header for the fast path, or why it cannot be
+// sent.
+type fastHeader struct {
+	h   fasthttp.RequestHeader
+	err error
+}
+
+// fastHeader builds, once, m's header as a fasthttp POST header. Names are
+// written as m's header has them (net/http writes them as they are, and a
+// Message's are canonical), checked as net/http checks them. A dispatcher
+// sends one Message to every trigger the event matches: copying the built
+// header is cheaper than adding its fields one by one each time.
+func (m *Message) fastHeader() (*fasthttp.RequestHeader, error) {
+	m.fastOnce.Do(func() {
+		h := &m.fast.h
+		h.DisableNormalizing()
+		h.SetNoDefaultContentType(true)
+		h.SetMethod(http.MethodPost)
+		for k, vs := range m.header {
+			// net/http's checks and wording (Transport.roundTrip).
+			if !httpguts.ValidHeaderFieldName(k) {
+				m.fast.err = fmt.Errorf("net/http: invalid header field name %q", k)
+				return
+			}
+			switch k {
+			case "Host", "Content-Length", "Transfer-Encoding", "Trailer": // not written from the header by net/http
+				continue
+			}
+			for _, v := range vs {
+				if !httpguts.ValidHeaderFieldValue(v) {
+					m.fast.err = fmt.Errorf("net/http: invalid header field value for %q", k)
+					return
+				}
+				h.Add(k, v)
+			}
+		}
+	})
+	return &m.fast.h, m.fast.err
+}
+
 // setTarget points req at u: its connection, request line and Host header
 // (u.Host as it is, as net/http sends it).
-func setTarget(req *fasthttp.Request, u *neturl.URL) {
-	uri := req.URI()
+func setTarget(req *fasthttp.Request, u *neturl.URL) { setTargetURI(req, targetURI(u), u.Host) }
+
+// setTargetURI points req at uri, with host (the URL's host as it is) as
+// its Host header.
+func setTargetURI(req *fasthttp.Request, uri *fasthttp.URI, host string) {
+	req.SetURI(uri)
+	req.Header.SetHost(host)
+	req.UseHostHeader = true
+}
+
+// targetURI is u as fasthttp's URI.
+func targetURI(u *neturl.URL) *fasthttp.URI {
+	uri := &fasthttp.URI{DisablePathNormalizing: true}
 	uri.SetScheme(u.Scheme)
 	uri.SetHost(u.Host)
 	path := u.Opaque
@@ -646,8 +705,7 @@ func setTarget(req *fasthttp.Request, u *neturl.URL) {
 	}
 	uri.SetPath(path)
 	uri.SetQueryString(u.RawQuery)
-	req.Header.SetHost(u.Host)
-	req.UseHostHeader = true
+	return uri
 }
 
 // setBasicAuth sets Basic authorization from u's user info, unless req has

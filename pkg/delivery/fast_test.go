@@ -7,12 +7,15 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -532,5 +535,46 @@ func BenchmarkSendMessage(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// One Message sent at once to several destinations by many goroutines (a
+// record fanned out to many triggers) reaches each destination, at its own
+// path and query, with the Message's header and body every time: the fast
+// path's per-Message header and per-destination URI are shared and only
+// copied from.
+func TestFastConcurrentSendsOfOneMessage(t *testing.T) {
+	s := pathSender(t, "fast")
+	type got struct{ path, query, id, body string }
+	seen := make(chan got, 256)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		seen <- got{r.URL.Path, r.URL.RawQuery, r.Header.Get("Ce-Id"), string(b)}
+	}))
+	t.Cleanup(srv.Close)
+	m := NewMessage(testEvent())
+	dests := []string{srv.URL + "/a?x=1", srv.URL + "/b/c", srv.URL + "/d%2Fe"}
+	var wg sync.WaitGroup
+	const per = 40
+	for i := range per * len(dests) {
+		wg.Go(func() {
+			res, err := s.SendMessage(context.Background(), m, dests[i%len(dests)], Policy{}, nil)
+			if err != nil || res.Outcome != OutcomeDelivered {
+				t.Errorf("send %d: %v, %v", i, res.Outcome, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(seen)
+	counts := map[string]int{}
+	for g := range seen {
+		if g.id != "evt-1" || g.body != `{"hello":"world"}` {
+			t.Errorf("%s: id %q, body %q", g.path, g.id, g.body)
+		}
+		counts[g.path+"?"+g.query]++
+	}
+	want := map[string]int{"/a?x=1": per, "/b/c?": per, "/d/e?": per}
+	if !maps.Equal(counts, want) {
+		t.Errorf("requests per destination %v, want %v", counts, want)
 	}
 }

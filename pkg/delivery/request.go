@@ -24,6 +24,11 @@ type Message struct {
 	header http.Header // never modified once built
 	body   []byte
 	err    error // the encoding failed: every send fails permanently with it
+
+	// fast is header as the fast path sends it, built by the first fast
+	// send (fastHeader) and copied by every later one.
+	fastOnce sync.Once
+	fast     fastHeader
 }
 
 // NewMessage encodes ev for delivery to subscribers (who are asked for a
