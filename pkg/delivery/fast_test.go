@@ -67,6 +67,15 @@ func TestNewSenderProxyEnvUsesNetHTTP(t *testing.T) {
 			}
 		})
 	}
+	// WithNetHTTP asks for net/http.
+	t.Run("WithNetHTTP", func(t *testing.T) {
+		for _, k := range proxyEnv {
+			t.Setenv(k, "")
+		}
+		if s := newTestSender(t, WithNetHTTP()); s.clients.fast != nil {
+			t.Error("WithNetHTTP: want the net/http path")
+		}
+	})
 	// NO_PROXY alone configures no proxy: the fast path stays.
 	for _, k := range []string{"NO_PROXY", "no_proxy"} {
 		t.Run(k, func(t *testing.T) {

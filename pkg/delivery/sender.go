@@ -107,6 +107,7 @@ type Option func(*options)
 
 type options struct {
 	client         *http.Client
+	netHTTP        bool
 	rootCAs        *x509.CertPool
 	logger         *slog.Logger
 	meterProvider  metric.MeterProvider
@@ -118,6 +119,12 @@ type options struct {
 // only 307/308 redirects followed). Its Timeout, if any, applies on top of
 // Policy.Timeout.
 func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
+
+// WithNetHTTP makes the Sender send with Go's net/http client (the default
+// one WithHTTPClient would replace) rather than fasthttp: HTTP/2 with TLS
+// subscribers that offer it, gzip, net/http's limits, at more CPU per
+// delivery.
+func WithNetHTTP() Option { return func(o *options) { o.netHTTP = true } }
 
 // WithRootCAs makes every delivery to an https URL trust pool (a
 // process-wide CA bundle: build it from tlsconfig.SystemPool to keep the
@@ -144,14 +151,14 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 }
 
 // NewSender builds a Sender. It sends with net/http rather than fasthttp
-// when given WithHTTPClient, or when HTTP_PROXY or HTTPS_PROXY (either
-// case) is set now: only net/http honours them.
+// when given WithHTTPClient or WithNetHTTP, or when HTTP_PROXY or
+// HTTPS_PROXY (either case) is set now: only net/http honours them.
 func NewSender(opts ...Option) *Sender {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
-	fast := o.client == nil && !proxyConfigured()
+	fast := o.client == nil && !o.netHTTP && !proxyConfigured()
 	if o.client == nil {
 		o.client = newHTTPClient()
 	}

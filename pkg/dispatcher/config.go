@@ -56,9 +56,19 @@ type Config struct {
 	// StatsInterval is how often the egresses' delivery counters that
 	// changed are reported to the control plane (its console shows them).
 	StatsInterval time.Duration
+	// HTTPClient is what deliveries are sent with: HTTPClientFast
+	// (fasthttp) or HTTPClientNetHTTP (Go's net/http: HTTP/2 with TLS
+	// subscribers that offer it, at more CPU per delivery).
+	HTTPClient string
 	// Kafka says how to reach the cluster.
 	Kafka kafka.Config
 }
+
+// The values of Config.HTTPClient (--http-client).
+const (
+	HTTPClientFast    = "fasthttp"
+	HTTPClientNetHTTP = "net/http"
+)
 
 // DefaultConfig returns the defaults the flags start from.
 func DefaultConfig() Config {
@@ -77,6 +87,7 @@ func DefaultConfig() Config {
 		RetryTopicAfter:           5 * time.Second,
 		SessionTimeout:            30 * time.Second,
 		StatsInterval:             5 * time.Second,
+		HTTPClient:                HTTPClientFast,
 		Kafka:                     kafka.DefaultConfig(),
 	}
 }
@@ -96,6 +107,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.RetryTopicAfter, "retry-topic-after", c.RetryTopicAfter, "an unordered trigger's event whose next retry is due this far ahead waits in the broker's retry topic, so its partition commits past it (0: retries wait in place; events already in the retry topic are still delivered)")
 	fs.DurationVar(&c.SessionTimeout, "session-timeout", c.SessionTimeout, "consumer group session timeout: how soon a crashed dispatcher's partitions move (0: the client's default)")
 	fs.DurationVar(&c.StatsInterval, "stats-interval", c.StatsInterval, "how often the triggers' delivery counters that changed are reported to the control plane (its console shows them)")
+	fs.StringVar(&c.HTTPClient, "http-client", c.HTTPClient, `what deliveries are sent with: fasthttp (HTTP/1.1, the least CPU per delivery) or net/http (Go's client: HTTP/2 with TLS subscribers that offer it, gzip); net/http is used whatever this says when HTTP_PROXY or HTTPS_PROXY is set`)
 	c.Kafka.AddFlags(fs)
 }
 
@@ -113,6 +125,7 @@ func (c *Config) Validate() error {
 		flagcheck.AtLeast("--retry-topic-after", c.RetryTopicAfter, 0),
 		flagcheck.AtLeast("--session-timeout", c.SessionTimeout, 0),
 		flagcheck.Positive("--stats-interval", c.StatsInterval),
+		flagcheck.OneOf("--http-client", c.HTTPClient, HTTPClientFast, HTTPClientNetHTTP),
 		c.Kafka.Validate(),
 	)
 }

@@ -113,6 +113,9 @@ func New(cfg Config, opts ...Option) (*Dispatcher, error) {
 			}
 			sopts = append(sopts, delivery.WithRootCAs(pool))
 		}
+		if cfg.HTTPClient == HTTPClientNetHTTP {
+			sopts = append(sopts, delivery.WithNetHTTP())
+		}
 		o.sender = delivery.NewSender(sopts...)
 	}
 	d := &Dispatcher{

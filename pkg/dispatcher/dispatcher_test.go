@@ -577,6 +577,7 @@ func TestConfigValidate(t *testing.T) {
 		"kafka":          func(c *Config) { c.Kafka.BootstrapServers = nil },
 		"session timout": func(c *Config) { c.SessionTimeout = -1 },
 		"stats interval": func(c *Config) { c.StatsInterval = 0 },
+		"http client":    func(c *Config) { c.HTTPClient = "curl" },
 	}
 	def := DefaultConfig()
 	if err := def.Validate(); err != nil {

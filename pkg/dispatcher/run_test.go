@@ -148,13 +148,14 @@ func TestConfigFlags(t *testing.T) {
 	err := fs.Parse([]string{
 		"--control-plane=cp:9090", "--max-in-flight=7", "--drain-timeout=3s",
 		"--dead-letter-retry-max-backoff=1m", "--bootstrap-servers=k1:9092,k2:9092", "--ops-addr=",
+		"--http-client=net/http",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("%s %d %s %s %v %q", "cp:9090", 7, 3*time.Second, time.Minute, []string{"k1:9092", "k2:9092"}, "")
-	got := fmt.Sprintf("%s %d %s %s %v %q", cfg.ControlPlane, cfg.MaxInFlight, cfg.DrainTimeout,
-		cfg.DeadLetterRetryMaxBackoff, cfg.Kafka.BootstrapServers, cfg.OpsAddr)
+	want := fmt.Sprintf("%s %d %s %s %v %q %s", "cp:9090", 7, 3*time.Second, time.Minute, []string{"k1:9092", "k2:9092"}, "", "net/http")
+	got := fmt.Sprintf("%s %d %s %s %v %q %s", cfg.ControlPlane, cfg.MaxInFlight, cfg.DrainTimeout,
+		cfg.DeadLetterRetryMaxBackoff, cfg.Kafka.BootstrapServers, cfg.OpsAddr, cfg.HTTPClient)
 	if got != want {
 		t.Errorf("parsed %s, want %s", got, want)
 	}
