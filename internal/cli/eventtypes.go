@@ -84,11 +84,7 @@ plane's --eventtype-auto-create), EventTypes are created from the events sent.`,
 
 // describeEventType prints the spec fields of an EventType for `weft describe`.
 func describeEventType(w io.Writer, e *apis.EventType) {
-	line := func(label, v string) {
-		if v != "" {
-			fmt.Fprintf(w, "%s:\t%s\n", label, v)
-		}
-	}
+	line := fieldLine(w)
 	line("Type", e.Spec.Type)
 	line("Source", e.Spec.Source)
 	line("Schema", e.Spec.Schema)

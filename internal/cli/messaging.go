@@ -261,11 +261,7 @@ func newSubscriptionCmd(g *globals) *cobra.Command {
 // describe's tabwriter ("Label:\tvalue" lines).
 func describeMessaging(w io.Writer, o apis.Object) {
 	ns := o.GetObjectMeta().Namespace
-	line := func(label, v string) {
-		if v != "" {
-			fmt.Fprintf(w, "%s:\t%s\n", label, v)
-		}
-	}
+	line := fieldLine(w)
 	switch t := o.(type) {
 	case *apis.Channel:
 		line("Type", channelType(t))

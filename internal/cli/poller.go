@@ -96,11 +96,7 @@ func (sf *sourceFlags) httpPollerSource(name string) (*apis.HTTPPollerSource, er
 // describePoller prints the spec fields of an HTTPPollerSource for `weft
 // describe` (never the password: only where it comes from).
 func describePoller(w io.Writer, p *apis.HTTPPollerSource) {
-	line := func(label, v string) {
-		if v != "" {
-			fmt.Fprintf(w, "%s:\t%s\n", label, v)
-		}
-	}
+	line := fieldLine(w)
 	s := &p.Spec
 	line("Endpoint", s.Method+" "+s.Endpoint)
 	line("Interval", s.Interval)

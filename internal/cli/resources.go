@@ -481,6 +481,16 @@ func describe(w io.Writer, po *weftv1.Object) error {
 	return tw.Flush()
 }
 
+// fieldLine returns a printer of "label:\tvalue" lines on w for `weft
+// describe`, which prints nothing for an empty value.
+func fieldLine(w io.Writer) func(label, v string) {
+	return func(label, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "%s:\t%s\n", label, v)
+		}
+	}
+}
+
 func printSpec(w io.Writer, name string, v any) {
 	b, err := json.Marshal(v)
 	if err != nil || string(b) == "null" || string(b) == "{}" || string(b) == "[]" {

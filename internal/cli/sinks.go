@@ -105,11 +105,7 @@ the sink keeps the topic.`,
 
 // describeSink prints the spec fields of a KafkaSink for `weft describe`.
 func describeSink(w io.Writer, k *apis.KafkaSink) {
-	line := func(label, v string) {
-		if v != "" {
-			fmt.Fprintf(w, "%s:\t%s\n", label, v)
-		}
-	}
+	line := fieldLine(w)
 	line("Address", urlOf(k.Status.Address))
 	line("Topic", k.Spec.Topic)
 	line("Bootstrap servers", strings.Join(k.Spec.BootstrapServers, ","))

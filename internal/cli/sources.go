@@ -363,11 +363,7 @@ func sourceSink(o apis.Object) *apis.Destination {
 
 // describeSource prints the spec fields of a PingSource for `weft describe`.
 func describeSource(w io.Writer, p *apis.PingSource) {
-	line := func(label, v string) {
-		if v != "" {
-			fmt.Fprintf(w, "%s:\t%s\n", label, v)
-		}
-	}
+	line := fieldLine(w)
 	line("Schedule", p.Spec.Schedule)
 	line("Timezone", p.Spec.Timezone)
 	line("Sink", formatDest(&p.Spec.Sink, p.ObjectMeta.Namespace))
@@ -381,11 +377,7 @@ func describeSource(w io.Writer, p *apis.PingSource) {
 // describeKafkaSource prints the spec fields of a KafkaSource for `weft
 // describe`.
 func describeKafkaSource(w io.Writer, k *apis.KafkaSource) {
-	line := func(label, v string) {
-		if v != "" {
-			fmt.Fprintf(w, "%s:\t%s\n", label, v)
-		}
-	}
+	line := fieldLine(w)
 	s := &k.Spec
 	line("Bootstrap servers", strings.Join(s.BootstrapServers, ", "))
 	line("Topics", strings.Join(s.Topics, ", "))

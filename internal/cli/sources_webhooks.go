@@ -134,11 +134,7 @@ func (wf *webhookFlags) source(typ, name, ns, sinkFlag string) (o apis.Object, o
 // describeWebhookSource prints the spec and status fields of a webhook
 // source for `weft describe`.
 func describeWebhookSource(w io.Writer, o apis.Object) {
-	line := func(label, v string) {
-		if v != "" {
-			fmt.Fprintf(w, "%s:\t%s\n", label, v)
-		}
-	}
+	line := fieldLine(w)
 	secretRef := func(v apis.SecretValueFromSource) string {
 		if v.SecretKeyRef == nil {
 			return ""
