@@ -43,6 +43,36 @@ func weft(t *testing.T, server, stdin string, args ...string) (string, string, i
 	return out.String(), errw.String(), code
 }
 
+// refusedCommand is a command the CLI must refuse with a one-line error
+// holding every string of want.
+type refusedCommand struct {
+	name string
+	args []string
+	want []string
+}
+
+// checkRefused runs each command against server and checks it is refused
+// as its case says.
+func checkRefused(t *testing.T, server string, cases []refusedCommand) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errs, code := weft(t, server, "", tc.args...)
+			if code == 0 {
+				t.Fatalf("succeeded")
+			}
+			if strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+				t.Errorf("error is not one line: %q", errs)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errs, w) {
+					t.Errorf("error %q lacks %q", errs, w)
+				}
+			}
+		})
+	}
+}
+
 func TestCLIWalkthrough(t *testing.T) {
 	addr := startControlPlane(t)
 	manifest, err := os.ReadFile(filepath.Join("..", "..", "pkg", "apis", "testdata", "walkthrough.yaml"))

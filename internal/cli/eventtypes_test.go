@@ -83,11 +83,7 @@ func TestCLIEventType(t *testing.T) {
 // Every bad flag is a one-line error naming the flag, and nothing is created.
 func TestCLIEventTypeFlagErrors(t *testing.T) {
 	addr := startControlPlane(t)
-	cases := []struct {
-		name string
-		args []string
-		want []string
-	}{
+	cases := []refusedCommand{
 		{"no name", []string{"eventtype", "create", "--type", "t"}, []string{"accepts 1 arg"}},
 		{"no type", []string{"eventtype", "create", "e"}, []string{"--type: must be set"}},
 		{"bad reference", []string{"eventtype", "create", "e", "--type", "t", "--reference", "default"}, []string{`--reference: must be broker:NAME or channel:NAME, got "default"`}},
@@ -95,22 +91,7 @@ func TestCLIEventTypeFlagErrors(t *testing.T) {
 		{"bad source", []string{"eventtype", "create", "e", "--type", "t", "--source", "a b"}, []string{"spec.source: must be a URI reference"}},
 		{"every bad flag at once", []string{"eventtype", "create", "e", "--reference", "x"}, []string{"--type: must", "--reference: must"}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, errs, code := weft(t, addr, "", tc.args...)
-			if code == 0 {
-				t.Fatalf("succeeded")
-			}
-			if strings.Count(strings.TrimSpace(errs), "\n") != 0 {
-				t.Errorf("error is not one line: %q", errs)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(errs, w) {
-					t.Errorf("error %q lacks %q", errs, w)
-				}
-			}
-		})
-	}
+	checkRefused(t, addr, cases)
 	if out, errs, code := weft(t, addr, "", "eventtype", "list"); code != 0 || out != "" || !strings.Contains(errs, "No eventtypes found") {
 		t.Errorf("event types created by bad commands: %q %q", out, errs)
 	}

@@ -79,11 +79,7 @@ func TestCLIKafkaSink(t *testing.T) {
 // Every bad flag is a one-line error naming the flag, and nothing is created.
 func TestCLIKafkaSinkFlagErrors(t *testing.T) {
 	addr := startControlPlane(t)
-	cases := []struct {
-		name string
-		args []string
-		want []string
-	}{
+	cases := []refusedCommand{
 		{"no name", []string{"sink", "create", "kafka"}, []string{"accepts 2 arg"}},
 		{"unknown type", []string{"sink", "create", "s3", "s", "--topic", "t"}, []string{`TYPE: must be kafka, got "s3"`}},
 		{"no topic", []string{"sink", "create", "kafka", "s"}, []string{"--topic: must be set"}},
@@ -95,22 +91,7 @@ func TestCLIKafkaSinkFlagErrors(t *testing.T) {
 		{"every bad flag at once", []string{"sink", "create", "kafka", "s", "--content-mode", "json", "--partitions", "0"}, []string{"--topic: must", "--content-mode: must", "--partitions: must"}},
 		{"bad sink prefix", []string{"trigger", "create", "t", "--sink", "kafka-sink:orders"}, []string{"kafkasink:NAME", `unknown sink prefix "kafka-sink"`}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, errs, code := weft(t, addr, "", tc.args...)
-			if code == 0 {
-				t.Fatalf("succeeded")
-			}
-			if strings.Count(strings.TrimSpace(errs), "\n") != 0 {
-				t.Errorf("error is not one line: %q", errs)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(errs, w) {
-					t.Errorf("error %q lacks %q", errs, w)
-				}
-			}
-		})
-	}
+	checkRefused(t, addr, cases)
 	if out, errs, code := weft(t, addr, "", "sink", "list"); code != 0 || out != "" || !strings.Contains(errs, "No kafkasinks found") {
 		t.Errorf("sinks created by bad commands: %q %q", out, errs)
 	}
