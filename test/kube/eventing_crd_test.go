@@ -33,12 +33,7 @@ func TestEventTypeAndEventPolicyCRDsAgreeWithWeft(t *testing.T) {
 	}
 	for _, tc := range accepted {
 		t.Run("accepts "+tc.name, func(t *testing.T) {
-			if fes := weftFieldErrors(t, tc.manifest, ns); fes != nil {
-				t.Fatalf("Weft's own validation rejects the manifest (fix the test): %v", fes)
-			}
-			if err := create(t, env, object(t, tc.manifest, ns)); err != nil {
-				t.Fatalf("the API server rejected what Weft accepts: %v\n%s", err, tc.manifest)
-			}
+			createAccepted(t, env, tc.manifest, ns)
 		})
 	}
 
@@ -59,17 +54,7 @@ func TestEventTypeAndEventPolicyCRDsAgreeWithWeft(t *testing.T) {
 	}
 	for _, tc := range rejected {
 		t.Run("rejects "+tc.name, func(t *testing.T) {
-			fes := weftFieldErrors(t, tc.manifest, ns)
-			if fes == nil {
-				t.Fatalf("Weft's own validation accepts the manifest (fix the test)")
-			}
-			if !strings.Contains(fes.Error(), tc.path) {
-				t.Errorf("Weft's validation does not name %s: %v", tc.path, fes)
-			}
-			err := create(t, env, object(t, tc.manifest, ns))
-			if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), tc.path) {
-				t.Fatalf("the API server: got %v, want Invalid naming %s", err, tc.path)
-			}
+			createRejected(t, env, tc.manifest, ns, tc.path)
 		})
 	}
 }

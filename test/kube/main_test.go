@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -79,4 +80,33 @@ func create(t *testing.T, env *kubetest.Env, u *unstructured.Unstructured) error
 	t.Helper()
 	// Strict, as kubectl asks by default: unknown fields are errors.
 	return env.Client.Create(context.Background(), u, client.FieldValidation(metav1.FieldValidationStrict))
+}
+
+// createAccepted checks that Weft's own validation and the API server both
+// accept manifest.
+func createAccepted(t *testing.T, env *kubetest.Env, manifest, ns string) {
+	t.Helper()
+	if fes := weftFieldErrors(t, manifest, ns); fes != nil {
+		t.Fatalf("Weft's own validation rejects the manifest (fix the test): %v", fes)
+	}
+	if err := create(t, env, object(t, manifest, ns)); err != nil {
+		t.Fatalf("the API server rejected what Weft accepts: %v\n%s", err, manifest)
+	}
+}
+
+// createRejected checks that Weft's own validation and the API server both
+// reject manifest, each naming path.
+func createRejected(t *testing.T, env *kubetest.Env, manifest, ns, path string) {
+	t.Helper()
+	fes := weftFieldErrors(t, manifest, ns)
+	if fes == nil {
+		t.Fatalf("Weft's own validation accepts the manifest (fix the test)")
+	}
+	if !strings.Contains(fes.Error(), path) {
+		t.Errorf("Weft's validation does not name %s: %v", path, fes)
+	}
+	err := create(t, env, object(t, manifest, ns))
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("the API server: got %v, want Invalid naming %s", err, path)
+	}
 }
