@@ -1,7 +1,6 @@
 package devkafka_test
 
 import (
-	"context"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -13,17 +12,10 @@ import (
 	"github.com/weft-dev/weft/pkg/kafka"
 )
 
-// pingErr is what a client configured as cfg gets from the server.
+// pingErr is what a client configured as cfg gets from its Kafka.
 func pingErr(t *testing.T, cfg kafka.Config) error {
 	t.Helper()
-	cl, err := cfg.NewClient(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return kafka.Ping(ctx, cl)
+	return testutil.PingKafka(t, cfg, 5*time.Second)
 }
 
 func start(t *testing.T, cfg devkafka.Config) *devkafka.Server {

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -221,4 +222,18 @@ func (s *SecureKafka) Auth() *weftv1.KafkaAuth {
 		a.SaslMechanism, a.SaslUser, a.SaslPassword = u.Mechanism, u.User, u.Password
 	}
 	return a
+}
+
+// PingKafka is the error a client made from cfg gets when it asks its Kafka
+// for metadata within timeout (nil: it could).
+func PingKafka(t testing.TB, cfg kafka.Config, timeout time.Duration) error {
+	t.Helper()
+	cl, err := cfg.NewClient(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return kafka.Ping(ctx, cl)
 }

@@ -54,17 +54,10 @@ func roundTrip(t *testing.T, cfg kafka.Config) {
 	}
 }
 
-// pingErr is the error of a Ping through a client made from cfg.
+// pingErr is what a client configured as cfg gets from its Kafka.
 func pingErr(t *testing.T, cfg kafka.Config) error {
 	t.Helper()
-	cl, err := cfg.NewClient(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	return kafka.Ping(ctx, cl)
+	return testutil.PingKafka(t, cfg, 20*time.Second)
 }
 
 func TestSASL(t *testing.T) {

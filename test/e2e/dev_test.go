@@ -45,9 +45,19 @@ func (d *devMesh) url(ns, broker string) string { return "http://" + d.http + "/
 // post sends a binary-mode event the way the Knative walk-through's curl does.
 func post(t *testing.T, url, id, typ, source string, data string, headers ...string) int {
 	t.Helper()
+	code, err := sendBinary(http.DefaultClient, url, id, typ, source, data, headers...)
+	if err != nil {
+		t.Fatalf("post %s: %v", id, err)
+	}
+	return code
+}
+
+// sendBinary posts a binary-mode event with JSON data through cl, headers
+// (name, value pairs) added, and returns the status code.
+func sendBinary(cl *http.Client, url, id, typ, source, data string, headers ...string) (int, error) {
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(data))
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	req.Header.Set("Ce-Id", id)
 	req.Header.Set("Ce-Specversion", "1.0")
@@ -57,12 +67,12 @@ func post(t *testing.T, url, id, typ, source string, data string, headers ...str
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := cl.Do(req)
 	if err != nil {
-		t.Fatalf("post %s: %v", id, err)
+		return 0, err
 	}
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp.StatusCode, nil
 }
 
 // postStructured sends a structured-mode event (application/cloudevents+json).

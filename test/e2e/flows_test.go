@@ -115,21 +115,8 @@ func (s *flowService) events(path string) (byID map[string]flowEvent, total int)
 // postMarked posts a binary-mode event with data {"marks": []} and returns
 // the status code (0 when the request failed).
 func postMarked(url, id, typ string) int {
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"marks":[]}`))
-	if err != nil {
-		return 0
-	}
-	req.Header.Set("Ce-Id", id)
-	req.Header.Set("Ce-Specversion", "1.0")
-	req.Header.Set("Ce-Type", typ)
-	req.Header.Set("Ce-Source", "e2e-flows")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	code, _ := sendBinary(http.DefaultClient, url, id, typ, "e2e-flows", `{"marks":[]}`)
+	return code
 }
 
 // waitKindReady waits until `weft get KIND -n ns` shows n objects Ready.

@@ -124,18 +124,7 @@ spec:
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: meshCA.Pool()}}}
 	defer client.CloseIdleConnections()
 	postTLS := func(id string) (int, error) {
-		req, _ := http.NewRequest(http.MethodPost, "https://"+httpsAddr+"/tlsproc/default", strings.NewReader(`{"msg":"hi"}`))
-		req.Header.Set("Ce-Id", id)
-		req.Header.Set("Ce-Specversion", "1.0")
-		req.Header.Set("Ce-Type", "greeting")
-		req.Header.Set("Ce-Source", "e2e")
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		resp.Body.Close()
-		return resp.StatusCode, nil
+		return sendBinary(client, "https://"+httpsAddr+"/tlsproc/default", id, "greeting", "e2e", `{"msg":"hi"}`)
 	}
 	testutil.Eventually(t, 30*time.Second, "202 over HTTPS", func() (bool, string) {
 		code, err := postTLS("g1")

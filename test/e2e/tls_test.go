@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -108,18 +107,7 @@ spec:
 	postTLS := func(roots *x509.CertPool, id string) (int, error) {
 		cl := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 		defer cl.CloseIdleConnections()
-		req, _ := http.NewRequest(http.MethodPost, "https://"+httpsAddr+"/tls/default", strings.NewReader(`{"msg":"hi"}`))
-		req.Header.Set("Ce-Id", id)
-		req.Header.Set("Ce-Specversion", "1.0")
-		req.Header.Set("Ce-Type", "greeting")
-		req.Header.Set("Ce-Source", "e2e")
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := cl.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		resp.Body.Close()
-		return resp.StatusCode, nil
+		return sendBinary(cl, "https://"+httpsAddr+"/tls/default", id, "greeting", "e2e", `{"msg":"hi"}`)
 	}
 	if code, err := postTLS(devPool, "g1"); err != nil || code != http.StatusAccepted {
 		t.Fatalf("POST over HTTPS trusting the dev CA: %d, %v; want 202", code, err)
@@ -178,14 +166,7 @@ spec:
 // kafkaPing is what a client configured as c gets from its Kafka.
 func kafkaPing(t *testing.T, c kafka.Config) error {
 	t.Helper()
-	cl, err := c.NewClient(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return kafka.Ping(ctx, cl)
+	return testutil.PingKafka(t, c, 5*time.Second)
 }
 
 // startGreetingSubscriberTLS starts an HTTPS subscriber whose certificate a
