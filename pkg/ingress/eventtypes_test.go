@@ -78,16 +78,7 @@ func startReporting(t *testing.T, mutate func(*ingress.Config), rep ingress.Even
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	<-in.Started()
+	ctx := run(t, in)
 	if err := in.ApplyContract(ctx, contractOf(1, entries...)); err != nil {
 		t.Fatal(err)
 	}

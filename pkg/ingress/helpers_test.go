@@ -170,3 +170,20 @@ func binaryPost(ctx context.Context, c *http.Client, url, id string) (int, http.
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, string(b), nil
 }
+
+// run runs in until the test ends (and checks that Run then returns
+// cleanly), waits until it serves, and returns the context it runs with.
+func run(t *testing.T, in *ingress.Ingress) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	<-in.Started()
+	return ctx
+}

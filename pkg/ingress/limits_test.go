@@ -50,16 +50,7 @@ func runIngress(t *testing.T, kcfg kafka.Config, cfg ingress.Config, ln net.List
 	if err := in.ApplyContract(context.Background(), contract); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	<-in.Started()
+	run(t, in)
 	testutil.Eventually(t, 10*time.Second, "ingress ready", func() (bool, string) {
 		err := in.Ready()
 		return err == nil, fmt.Sprint(err)

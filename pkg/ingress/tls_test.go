@@ -46,16 +46,7 @@ func TestHTTPS(t *testing.T) {
 	if err := in.ApplyContract(context.Background(), contractOf(1, brokerEntry("default", "tls", "weft.broker.default.tls"))); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	<-in.Started()
+	ctx := run(t, in)
 	if in.Addr() != nil {
 		t.Errorf("plain HTTP serves on %v with --http-addr \"\"", in.Addr())
 	}
