@@ -17,7 +17,6 @@ import (
 
 	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/cekafka"
-	"github.com/weft-dev/weft/pkg/ingress"
 )
 
 // startConformanceIngress is a real ingress on a real Kafka-protocol server
@@ -29,16 +28,7 @@ func startConformanceIngress(t *testing.T, broker string) (*httptest.Server, *to
 	_, adm := adminFor(t, kcfg)
 	topic := "weft.broker.default." + broker
 	createTopic(t, adm, topic, 1)
-	in, err := ingress.New(testConfig(kcfg), ingress.WithLogger(testutil.Logger(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(in.Close)
-	if err := in.ApplyContract(context.Background(), contractOf(1, brokerEntry("default", broker, topic))); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(in.Handler())
-	t.Cleanup(hs.Close)
+	_, hs := serveIngress(t, testConfig(kcfg), contractOf(1, brokerEntry("default", broker, topic)))
 	return hs, newTopicReader(t, kcfg, adm, topic)
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/cekafka"
 	"github.com/weft-dev/weft/pkg/delivery"
-	"github.com/weft-dev/weft/pkg/ingress"
 )
 
 // record is what one stored Kafka record must hold: these headers with
@@ -236,16 +235,7 @@ func TestConformanceV03Path(t *testing.T) {
 			_, adm := adminFor(t, kcfg)
 			const topic = "weft.broker.default.v03"
 			createTopic(t, adm, topic, 1)
-			in, err := ingress.New(testConfig(kcfg), ingress.WithLogger(testutil.Logger(t)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(in.Close)
-			if err := in.ApplyContract(context.Background(), contractOf(1, brokerEntry("default", "v03", topic))); err != nil {
-				t.Fatal(err)
-			}
-			hs := httptest.NewServer(in.Handler())
-			t.Cleanup(hs.Close)
+			_, hs := serveIngress(t, testConfig(kcfg), contractOf(1, brokerEntry("default", "v03", topic)))
 			resp, err := hs.Client().Post(hs.URL+"/default/v03", ctStructured, strings.NewReader(tc.body))
 			if err != nil {
 				t.Fatal(err)

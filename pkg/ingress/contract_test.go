@@ -25,7 +25,7 @@ func TestApplyContract(t *testing.T) {
 	const topicA, topicB = "weft.broker.ns1.a", "weft.broker.ns2.b"
 	createTopic(t, adm, topicA, 1)
 	createTopic(t, adm, topicB, 1)
-	in, err := ingress.New(testConfig(kcfg), ingress.WithLogger(testutil.Logger(t)))
+	in, err := ingress.New(testConfig(kcfg))
 	if err != nil {
 		t.Fatal(err)
 	}

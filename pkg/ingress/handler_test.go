@@ -2,13 +2,11 @@ package ingress_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -19,7 +17,6 @@ import (
 
 	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/cekafka"
-	"github.com/weft-dev/weft/pkg/ingress"
 )
 
 // stored is what a test expects one Kafka record to hold.
@@ -80,19 +77,10 @@ func TestHandler(t *testing.T) {
 	cfg.MaxBatchBytes = maxBatch
 	cfg.MaxBatchEvents = 5
 	cfg.ProduceTimeout = 1500 * time.Millisecond
-	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(in.Close)
-	if err := in.ApplyContract(context.Background(), contractOf(1,
+	_, hs := serveIngress(t, cfg, contractOf(1,
 		brokerEntry("default", "main", topic),
 		brokerEntry("default", "notopic", "weft.broker.default.notopic"),
-	)); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(in.Handler())
-	t.Cleanup(hs.Close)
+	))
 	reader := newTopicReader(t, kcfg, adm, topic)
 
 	binData := []byte{0, 1, 2, 0xff, 0xfe, 0, 'x'}

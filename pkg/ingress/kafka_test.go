@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -214,16 +213,7 @@ func TestBufferFull(t *testing.T) {
 	cfg.ProduceTimeout = 20 * time.Second
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
-	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)), ingress.WithTracerProvider(tp))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(in.Close)
-	if err := in.ApplyContract(context.Background(), contractOf(1, brokerEntry("default", "full", topic))); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(in.Handler())
-	t.Cleanup(hs.Close)
+	_, hs := serveIngress(t, cfg, contractOf(1, brokerEntry("default", "full", topic)), ingress.WithTracerProvider(tp))
 	url := hs.URL + "/default/full"
 	ctx := context.Background()
 
@@ -290,16 +280,7 @@ func TestProduceTimeout(t *testing.T) {
 	createTopic(t, adm, topic, 1)
 	cfg := testConfig(kcfg)
 	cfg.ProduceTimeout = 300 * time.Millisecond
-	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(in.Close)
-	if err := in.ApplyContract(context.Background(), contractOf(1, brokerEntry("default", "slow", topic))); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(in.Handler())
-	t.Cleanup(hs.Close)
+	_, hs := serveIngress(t, cfg, contractOf(1, brokerEntry("default", "slow", topic)))
 
 	_, release := testutil.HoldFirstProduce(srv.Cluster())
 	defer close(release)
@@ -324,16 +305,7 @@ func TestMaxInFlight(t *testing.T) {
 	cfg := testConfig(kcfg)
 	cfg.MaxInFlight = 1
 	cfg.ProduceTimeout = 20 * time.Second
-	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(in.Close)
-	if err := in.ApplyContract(context.Background(), contractOf(1, brokerEntry("default", "busy", topic))); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(in.Handler())
-	t.Cleanup(hs.Close)
+	_, hs := serveIngress(t, cfg, contractOf(1, brokerEntry("default", "busy", topic)))
 	url := hs.URL + "/default/busy"
 
 	held, release := testutil.HoldFirstProduce(srv.Cluster())
@@ -376,16 +348,7 @@ func TestRecordTooLargeForKafka(t *testing.T) {
 	cfg := testConfig(kcfg)
 	cfg.MaxEventBytes = 4 << 20
 	cfg.MaxBufferedBytes = 0
-	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(in.Close)
-	if err := in.ApplyContract(context.Background(), contractOf(1, brokerEntry("default", "big", topic))); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(in.Handler())
-	t.Cleanup(hs.Close)
+	_, hs := serveIngress(t, cfg, contractOf(1, brokerEntry("default", "big", topic)))
 	// Random data: compression must not shrink it under the topic's limit.
 	req, _ := http.NewRequest(http.MethodPost, hs.URL+"/default/big", strings.NewReader(randomText(2<<20)))
 	req.Header.Set("Ce-Specversion", "1.0")
@@ -426,16 +389,7 @@ func TestOneMebibyteEvent(t *testing.T) {
 	}
 	_, adm := adminFor(t, kcfg)
 	cfg := testConfig(kcfg)
-	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(in.Close)
-	if err := in.ApplyContract(context.Background(), contractOf(1, brokerEntry("default", "mib", topic))); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(in.Handler())
-	t.Cleanup(hs.Close)
+	_, hs := serveIngress(t, cfg, contractOf(1, brokerEntry("default", "mib", topic)))
 	req, _ := http.NewRequest(http.MethodPost, hs.URL+"/default/mib", strings.NewReader(randomText(int(cfg.MaxEventBytes))))
 	req.Header.Set("Ce-Specversion", "1.0")
 	req.Header.Set("Ce-Id", "mib")

@@ -233,16 +233,7 @@ func TestOIDCAuthorization(t *testing.T) {
 	cfg := testConfig(kcfg)
 	cfg.OIDCIssuers = []string{is.srv.URL}
 	cfg.OIDCCAFile = is.caFile
-	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(in.Close)
-	if err := in.ApplyContract(context.Background(), authContract()); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(in.Handler())
-	t.Cleanup(hs.Close)
+	_, hs := serveIngress(t, cfg, authContract())
 
 	valid := is.token("rsa-1", is.claims(checkoutSA, shopAudience))
 	expired := is.claims(checkoutSA, shopAudience)
@@ -378,16 +369,7 @@ func TestOIDCStaticKeys(t *testing.T) {
 			if tc.issuers != nil {
 				cfg.OIDCJWKSFile = file
 			}
-			in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(in.Close)
-			if err := in.ApplyContract(context.Background(), authContract()); err != nil {
-				t.Fatal(err)
-			}
-			hs := httptest.NewServer(in.Handler())
-			t.Cleanup(hs.Close)
+			_, hs := serveIngress(t, cfg, authContract())
 			code, _, body := eventPost(t, hs.Client(), hs.URL+"/shop/default", tok, "s1", orderType)
 			if code != tc.code || !strings.Contains(body, tc.body) {
 				t.Errorf("%d %q, want %d containing %q", code, body, tc.code, tc.body)

@@ -131,7 +131,7 @@ func TestRun(t *testing.T) {
 	cfg.ProduceTimeout = 20 * time.Second
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
-	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)), ingress.WithTracerProvider(tp))
+	in, err := ingress.New(cfg, ingress.WithTracerProvider(tp))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestDrainTimeout(t *testing.T) {
 	cfg := testConfig(kcfg)
 	cfg.DrainTimeout = 300 * time.Millisecond
 	cfg.ProduceTimeout = 30 * time.Second
-	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
+	in, err := ingress.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestRunErrors(t *testing.T) {
 	}
 	defer ln.Close()
 	cfg.HTTPAddr = ln.Addr().String() // taken
-	err = ingress.Run(context.Background(), cfg, ingress.WithLogger(testutil.Logger(t)))
+	err = ingress.Run(context.Background(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "listen on") {
 		t.Errorf("Run on a taken port: %v", err)
 	}

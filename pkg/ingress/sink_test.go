@@ -36,11 +36,12 @@ func sinkEntry(ns, name, topic, mode string, seeds ...string) *weftv1.Ingress {
 	}
 }
 
-// serveIngress builds an ingress on cfg with contract c and serves its
-// handler over real HTTP.
-func serveIngress(t *testing.T, cfg ingress.Config, c *weftv1.Contract) (*ingress.Ingress, *httptest.Server) {
+// serveIngress builds an ingress on cfg (logging to the test, and with
+// opts) with contract c and serves its handler over real HTTP; both are
+// closed when the test ends.
+func serveIngress(t *testing.T, cfg ingress.Config, c *weftv1.Contract, opts ...ingress.Option) (*ingress.Ingress, *httptest.Server) {
 	t.Helper()
-	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
+	in, err := ingress.New(cfg, append([]ingress.Option{ingress.WithLogger(testutil.Logger(t))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,18 +341,9 @@ func TestKafkaSinkClusterDown(t *testing.T) {
 	cfg := testConfig(wcfg)
 	cfg.ProduceTimeout = time.Second
 	cfg.KafkaCheckInterval = 50 * time.Millisecond
-	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(in.Close)
-	if err := in.ApplyContract(context.Background(), contractOf(1,
+	_, hs := serveIngress(t, cfg, contractOf(1,
 		brokerEntry("default", "b", "weft.broker.default.b"),
-		sinkEntry("default", "out", "out", "structured", addr))); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(in.Handler())
-	t.Cleanup(hs.Close)
+		sinkEntry("default", "out", "out", "structured", addr)))
 	url := hs.URL + "/sinks/default/out"
 	var accepted []string
 	seq := 0

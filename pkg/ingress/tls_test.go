@@ -39,7 +39,7 @@ func TestHTTPS(t *testing.T) {
 	cfg.HTTPAddr = "" // plain HTTP off
 	cfg.HTTPSAddr = "127.0.0.1:0"
 	cfg.TLSCertFile, cfg.TLSKeyFile = certFile, keyFile
-	in, err := ingress.New(cfg, ingress.WithLogger(testutil.Logger(t)))
+	in, err := ingress.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
