@@ -71,6 +71,18 @@ func paths(fes FieldErrors) []string {
 	return out
 }
 
+// invalidAt checks that err, Validate's, is an ErrInvalid with an error at
+// path whose message contains substr.
+func invalidAt(t *testing.T, err error, path, substr string) {
+	t.Helper()
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Validate = %v, want an ErrInvalid", err)
+	}
+	if fe := findPath(fieldErrorsOf(t, err), path); fe == nil || !strings.Contains(fe.Message, substr) {
+		t.Errorf("Validate = %v; want %q at %q", err, substr, path)
+	}
+}
+
 // invalidManifest decodes manifest, which must fail with a *ManifestError
 // (errors.Is ErrInvalid) holding an error at path whose text contains
 // message; it returns the error for further checks.

@@ -1,8 +1,6 @@
 package apis
 
 import (
-	"errors"
-	"strings"
 	"testing"
 )
 
@@ -40,13 +38,7 @@ func TestRateLimitAnnotations(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("Validate = %v, want an ErrInvalid", err)
-			}
-			fe := findPath(fieldErrorsOf(t, err), tc.path)
-			if fe == nil || !strings.Contains(fe.Message, tc.substr) {
-				t.Errorf("Validate = %v; want %q at %q", err, tc.substr, tc.path)
-			}
+			invalidAt(t, err, tc.path, tc.substr)
 		})
 	}
 }

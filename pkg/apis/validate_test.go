@@ -119,13 +119,7 @@ func TestValidate(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("Validate = %v, want an ErrInvalid", err)
-			}
-			fe := findPath(fieldErrorsOf(t, err), tc.path)
-			if fe == nil || !strings.Contains(fe.Message, tc.substr) {
-				t.Errorf("Validate = %v; want %q at %q", err, tc.substr, tc.path)
-			}
+			invalidAt(t, err, tc.path, tc.substr)
 		})
 	}
 }
