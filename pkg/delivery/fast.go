@@ -21,6 +21,8 @@ import (
 	"github.com/valyala/fasthttp"
 	"go.opentelemetry.io/otel/propagation"
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/weft-dev/weft/internal/gopool"
 )
 
 // The fast path sends attempts with fasthttp rather than net/http: at a
@@ -209,8 +211,8 @@ func retryClosedConn(req *fasthttp.Request, attempts int, err error) (resetTimeo
 // callKey is the request user value holding a request's *fastCall.
 type callKey struct{}
 
-// fastCall is one attempt on the fast path: the request runs on a goroutine
-// of its own (run) so that the attempt can return as soon as its context
+// fastCall is one attempt on the fast path: the request runs on another
+// goroutine (run, on callWorkers) so that the attempt can return as soon as its context
 // ends, as net/http's does; the goroutine releases the request, response and
 // connection when fasthttp is done with them.
 type fastCall struct {
@@ -251,59 +253,69 @@ const phaseBody = 1 // the final response's header is read; its body is being re
 
 var callPool = sync.Pool{New: func() any { return &fastCall{done: make(chan struct{}, 1)} }}
 
+// callWorkers runs the calls: a worker keeps the stack a round trip grew
+// (fasthttp's connection set-up goes deep) for the next call, where a
+// goroutine per call grew one every time.
+var callWorkers = gopool.New(0)
+
 // aLongTimeAgo is a deadline that interrupts a connection's I/O at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
 // post sends m to u (one attempt, redirects followed) with the trace context
-// prop injects from actx, bounded by actx. It returns the final status and,
-// when the attempt needs more of the response (a failure status, or a 2xx
-// that claims to carry a reply event and wantReply), the response with its
-// headers and the start of its body; for a 2xx that needs nothing more the
-// response is nil. Errors are net/http's: a *url.Error, wrapping actx's
-// error when actx ended.
-func (fc *fastClient) post(actx context.Context, prop propagation.TextMapPropagator, m *Message, u *neturl.URL, wantReply bool) (int, *http.Response, error) {
-	deadline, ok := actx.Deadline()
-	if !ok {
-		return 0, nil, &neturl.Error{Op: "Post", URL: urlErrorString(u), Err: errors.New("attempt context has no deadline")}
+// prop injects from ctx, bounded by deadline and ctx. It returns the final
+// status and, when the attempt needs more of the response (a failure status,
+// or a 2xx that claims to carry a reply event and wantReply), the response
+// with its headers and the start of its body; for a 2xx that needs nothing
+// more the response is nil. Errors are net/http's: a *url.Error, wrapping
+// ctx's error when ctx ended and context.DeadlineExceeded when deadline
+// passed.
+//
+// The deadline needs no timer of its own (a context with a timeout was a
+// twentieth of the dispatcher's CPU at a thousand triggers): every phase of
+// the call is bounded by it (the wait for a connection and the dial by the
+// time left, each read and write by the connection's deadline).
+func (fc *fastClient) post(ctx context.Context, deadline time.Time, prop propagation.TextMapPropagator, m *Message, u *neturl.URL, wantReply bool) (int, *http.Response, error) {
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
 	req := fasthttp.AcquireRequest()
 	if err := setRequest(req, m, fc.uri(u), u.Host); err != nil {
 		fasthttp.ReleaseRequest(req)
 		return 0, nil, &neturl.Error{Op: "Post", URL: urlErrorString(u), Err: err}
 	}
-	prop.Inject(actx, fastCarrier{&req.Header})
+	prop.Inject(ctx, fastCarrier{&req.Header})
 
 	c := callPool.Get().(*fastCall)
 	c.fc, c.req, c.deadline, c.wantReply = fc, req, deadline, wantReply
 	c.cur.Store(u)
 	c.basicAuth = setBasicAuth(req, u)
 	req.SetUserValue(callKey{}, c)
-	go c.run()
+	callWorkers.Go(c.run)
 
 	select {
 	case <-c.done:
-	case <-actx.Done():
+	case <-ctx.Done():
 		c.abort()
 		if c.phase.Load() != phaseBody {
 			// The call may still be dialling: it is left to finish on its
 			// own (and c to the garbage collector).
-			return 0, nil, &neturl.Error{Op: "Post", URL: urlErrorString(c.cur.Load()), Err: actx.Err()}
+			return 0, nil, &neturl.Error{Op: "Post", URL: urlErrorString(c.cur.Load()), Err: ctx.Err()}
 		}
 		// Only body reads are left, and abort interrupted them: wait for
 		// the partial body, as net/http's reader would have it.
 		<-c.done
 	}
-	status, resp, err := c.result(actx)
+	status, resp, err := c.result(ctx)
 	c.reset()
 	callPool.Put(c)
 	return status, resp, err
 }
 
 // result is the attempt's outcome once run is done.
-func (c *fastCall) result(actx context.Context) (int, *http.Response, error) {
+func (c *fastCall) result(ctx context.Context) (int, *http.Response, error) {
 	if c.err != nil {
 		err := c.err
-		if cerr := c.ctxErr(actx); cerr != nil {
+		if cerr := c.ctxErr(ctx); cerr != nil {
 			err = cerr
 		} else if errors.Is(err, fasthttp.ErrConnectionClosed) {
 			err = io.EOF // net/http's error for a connection closed before the response
@@ -315,7 +327,7 @@ func (c *fastCall) result(actx context.Context) (int, *http.Response, error) {
 	}
 	bodyErr := c.bodyErr
 	if bodyErr != nil {
-		if cerr := c.ctxErr(actx); cerr != nil {
+		if cerr := c.ctxErr(ctx); cerr != nil {
 			bodyErr = cerr // net/http's body reads fail with the context's error
 		}
 	}
@@ -326,10 +338,10 @@ func (c *fastCall) result(actx context.Context) (int, *http.Response, error) {
 	}, nil
 }
 
-// ctxErr is actx's error, or DeadlineExceeded when its deadline has passed
-// before its timer fired (fasthttp checks the clock itself).
-func (c *fastCall) ctxErr(actx context.Context) error {
-	if err := actx.Err(); err != nil {
+// ctxErr is ctx's error, or DeadlineExceeded when the call's deadline has
+// passed.
+func (c *fastCall) ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if !time.Now().Before(c.deadline) {

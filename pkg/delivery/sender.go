@@ -421,16 +421,20 @@ func (s *Sender) attempt(ctx context.Context, cl *http.Client, fc *fastClient, m
 		span.End()
 	}()
 
-	actx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	var (
 		resp *http.Response
 		err  error
+		// actx bounds the attempt: on the fast path, ctx with the
+		// attempt's deadline enforced by post itself.
+		actx   = ctx
+		cancel = func() {}
 	)
 	if fc != nil {
 		// resp is nil for a 2xx that needs no more reading.
-		a.status, resp, err = fc.post(actx, s.propagator, m, u, reply != nil)
+		a.status, resp, err = fc.post(ctx, start.Add(timeout), s.propagator, m, u, reply != nil)
 	} else {
+		actx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
 		req := attemptRequest(actx, m, u)
 		s.propagator.Inject(actx, &injected{req: req})
 		if resp, err = cl.Do(req); err == nil {

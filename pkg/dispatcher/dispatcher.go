@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/weft-dev/weft/internal/gopool"
+
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel"
@@ -45,7 +47,7 @@ type Dispatcher struct {
 	health     *observability.Health
 	inst       *instruments
 	sender     Sender
-	pool       *pool // runs every lane's deliveries
+	pool       *gopool.Pool // runs every lane's deliveries
 
 	applyMu sync.Mutex // serializes ApplyContract
 
@@ -126,7 +128,7 @@ func New(cfg Config, opts ...Option) (*Dispatcher, error) {
 		metrics:    o.metrics,
 		health:     o.health,
 		sender:     o.sender,
-		pool:       newPool(),
+		pool:       gopool.New(0),
 		readers:    map[string]*reader{},
 	}
 	inst, err := newInstruments(mp.Meter(tracerName), d.observe)
@@ -229,7 +231,7 @@ func (d *Dispatcher) shutdown() {
 	}
 	wg.Wait()
 	d.retiring.Wait()
-	d.pool.close()
+	d.pool.Close()
 	if producer != nil {
 		producer.Close()
 	}

@@ -137,7 +137,7 @@ func (l *lane) push(it *item) {
 	if !l.closed && l.runners < l.maxInFlight {
 		l.runners++
 		l.wg.Add(1)
-		l.part.r.d.pool.run(l.run)
+		l.part.r.d.pool.Go(l.run)
 	}
 }
 
