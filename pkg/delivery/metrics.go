@@ -1,11 +1,14 @@
 package delivery
 
 import (
+	"context"
 	"errors"
 	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/weft-dev/weft/pkg/observability"
 )
 
 // instrumentationName names the meter and the tracer.
@@ -24,16 +27,20 @@ const (
 // instruments are the Sender's metrics. Attributes stay low-cardinality:
 // the target (subscriber or dead_letter), the attempt's result class and its
 // HTTP status code; per-trigger metrics belong to the caller.
+//
+// The two counted per delivery, attempts and delivered, are atomic counters
+// (observability.Counter) with their series bound once.
 type instruments struct {
-	attempts     metric.Int64Counter     // every HTTP attempt
-	retries      metric.Int64Counter     // attempts after the first
-	delivered    metric.Int64Counter     // events the subscriber accepted
-	deadLettered metric.Int64Counter     // events stored in the dead-letter sink
-	dropped      metric.Int64Counter     // events given up without a sink
-	rejected     metric.Int64Counter     // events refused with Policy.DropRejected
-	dlFailed     metric.Int64Counter     // events whose dead-letter sink failed
-	parked       metric.Int64Counter     // events handed back to wait for a far retry
-	duration     metric.Float64Histogram // one attempt, response body included
+	attempts     *observability.Counter           // every HTTP attempt
+	attemptsBy   sync.Map                         // attemptKey -> *observability.Series of attempts
+	retries      metric.Int64Counter              // attempts after the first
+	delivered    map[target]*observability.Series // events the subscriber (or reply URL) accepted
+	deadLettered metric.Int64Counter              // events stored in the dead-letter sink
+	dropped      metric.Int64Counter              // events given up without a sink
+	rejected     metric.Int64Counter              // events refused with Policy.DropRejected
+	dlFailed     metric.Int64Counter              // events whose dead-letter sink failed
+	parked       metric.Int64Counter              // events handed back to wait for a far retry
+	duration     metric.Float64Histogram          // one attempt, response body included
 }
 
 func newInstruments(m metric.Meter) (*instruments, error) {
@@ -44,9 +51,19 @@ func newInstruments(m metric.Meter) (*instruments, error) {
 		errs = append(errs, err)
 		*dst = c
 	}
-	counter(&in.attempts, "weft.delivery.attempts", "HTTP delivery attempts, retries and dead-letter sends included.", "{attempt}")
+	atomicCounter := func(name, desc, unit string) *observability.Counter {
+		c, err := observability.NewCounter(m, name, metric.WithDescription(desc), metric.WithUnit(unit))
+		errs = append(errs, err)
+		return c
+	}
+	in.attempts = atomicCounter("weft.delivery.attempts", "HTTP delivery attempts, retries and dead-letter sends included.", "{attempt}")
 	counter(&in.retries, "weft.delivery.retries", "Delivery attempts after the first one.", "{attempt}")
-	counter(&in.delivered, "weft.delivery.delivered", "Events accepted (2xx) by their subscriber.", "{event}")
+	if delivered := atomicCounter("weft.delivery.delivered", "Events accepted (2xx) by their subscriber.", "{event}"); delivered != nil {
+		in.delivered = map[target]*observability.Series{}
+		for _, t := range []target{targetSubscriber, targetReply} {
+			in.delivered[t] = delivered.Series(targetSet(t))
+		}
+	}
 	counter(&in.deadLettered, "weft.delivery.dead_lettered", "Events stored in a dead-letter sink after failed delivery.", "{event}")
 	counter(&in.dropped, "weft.delivery.dropped", "Events given up after failed delivery, with no dead-letter sink.", "{event}")
 	counter(&in.rejected, "weft.delivery.rejected", "Events a subscriber refused with a non-retryable 4xx, dropped as the policy asks (a Parallel branch's filter).", "{event}")
@@ -73,10 +90,26 @@ type attemptKey struct {
 	status int
 }
 
-var attemptOpts sync.Map // attemptKey -> metric.MeasurementOption
+var attemptOpts sync.Map // attemptKey -> attemptAttrSet
+
+type attemptAttrSet struct {
+	set attribute.Set
+	opt metric.MeasurementOption
+}
+
+// countAttempt counts one attempt and records its duration.
+func (in *instruments) countAttempt(ctx context.Context, t target, a *attemptResult, seconds float64) {
+	k, attrs := attemptAttrs(t, a)
+	series, ok := in.attemptsBy.Load(k)
+	if !ok {
+		series, _ = in.attemptsBy.LoadOrStore(k, in.attempts.Series(attrs.set))
+	}
+	series.(*observability.Series).Add(1)
+	in.duration.Record(ctx, seconds, attrs.opt)
+}
 
 // attemptAttrs are the attributes of one attempt's metrics.
-func attemptAttrs(t target, a *attemptResult) metric.MeasurementOption {
+func attemptAttrs(t target, a *attemptResult) (attemptKey, attemptAttrSet) {
 	result := "success"
 	switch {
 	case a.err == nil:
@@ -87,22 +120,28 @@ func attemptAttrs(t target, a *attemptResult) metric.MeasurementOption {
 	}
 	k := attemptKey{t, result, a.status}
 	if o, ok := attemptOpts.Load(k); ok {
-		return o.(metric.MeasurementOption)
+		return k, o.(attemptAttrSet)
 	}
-	o := metric.WithAttributeSet(attribute.NewSet(
+	set := attribute.NewSet(
 		attribute.String("weft.delivery.target", string(t)),
 		attribute.String("weft.delivery.result", result),
 		attribute.Int("http.response.status_code", a.status),
-	))
+	)
+	o := attemptAttrSet{set: set, opt: metric.WithAttributeSet(set)}
 	attemptOpts.Store(k, o)
-	return o
+	return k, o
 }
 
 var (
-	subscriberAttrs = metric.WithAttributeSet(attribute.NewSet(attribute.String("weft.delivery.target", string(targetSubscriber))))
-	deadLetterAttrs = metric.WithAttributeSet(attribute.NewSet(attribute.String("weft.delivery.target", string(targetDeadLetter))))
-	replyAttrs      = metric.WithAttributeSet(attribute.NewSet(attribute.String("weft.delivery.target", string(targetReply))))
+	subscriberAttrs = metric.WithAttributeSet(targetSet(targetSubscriber))
+	deadLetterAttrs = metric.WithAttributeSet(targetSet(targetDeadLetter))
+	replyAttrs      = metric.WithAttributeSet(targetSet(targetReply))
 )
+
+// targetSet is the attribute set of the per-event metrics of t.
+func targetSet(t target) attribute.Set {
+	return attribute.NewSet(attribute.String("weft.delivery.target", string(t)))
+}
 
 // targetAttrs are the attributes of the per-event metrics.
 func targetAttrs(t target) metric.MeasurementOption {

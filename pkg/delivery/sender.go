@@ -263,7 +263,7 @@ func (s *Sender) SendMessage(ctx context.Context, m *Message, url string, p Poli
 	}
 	if last.err == nil {
 		res.Outcome = OutcomeDelivered
-		s.inst.delivered.Add(ctx, 1, subscriberAttrs)
+		s.inst.delivered[targetSubscriber].Add(1)
 		return res, nil
 	}
 	if p.DropRejected && rejected(&last) {
@@ -407,9 +407,7 @@ func (s *Sender) attempt(ctx context.Context, cl *http.Client, fc *fastClient, m
 		)
 	}
 	defer func() {
-		attrs := attemptAttrs(t, &a)
-		s.inst.attempts.Add(ctx, 1, attrs)
-		s.inst.duration.Record(ctx, time.Since(start).Seconds(), attrs)
+		s.inst.countAttempt(ctx, t, &a, time.Since(start).Seconds())
 		if span.IsRecording() {
 			if a.status != 0 {
 				span.SetAttributes(attribute.Int("http.response.status_code", a.status))
@@ -494,7 +492,7 @@ func (s *Sender) ReplyTo(url string, p Policy) ReplyFunc {
 			return fmt.Errorf("deliver reply %q to %s: %w", reply.ID(), url, err)
 		}
 		if last.err == nil {
-			s.inst.delivered.Add(ctx, 1, replyAttrs)
+			s.inst.delivered[targetReply].Add(1)
 			return nil
 		}
 		s.inst.dropped.Add(ctx, 1, replyAttrs)

@@ -263,6 +263,7 @@ func (d *Dispatcher) ApplyContract(ctx context.Context, c *weftv1.Contract) erro
 	}
 	d.attachCounters(specs)
 	for _, s := range specs {
+		s.delivered = d.inst.delivered.Series(egressAttrs(s.namespace, s.name, s.kind))
 		if s.replyURL != "" {
 			s.replyPost = d.sender.ReplyTo(s.replyURL, s.policy)
 		}
@@ -465,6 +466,9 @@ type egressSpec struct {
 	// attrs are the per-egress metrics' attributes, as a measurement
 	// option built once rather than per event.
 	attrs metric.MeasurementOption
+	// delivered is the egress's series of the delivered metric (set by
+	// ApplyContract).
+	delivered *observability.Series
 	// outcomes holds the attributes of the delivery latency metric, one
 	// per outcome.
 	outcomes map[string]metric.MeasurementOption

@@ -7,12 +7,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/weft-dev/weft/pkg/observability"
 )
 
 // instruments are the dispatcher's metrics, labelled per trigger
 // (namespace, trigger).
 type instruments struct {
-	delivered      metric.Int64Counter
+	delivered      *observability.Counter // counted per delivery: an atomic counter, each spec's series bound once
 	filtered       metric.Int64Counter
 	retried        metric.Int64Counter
 	deadLettered   metric.Int64Counter
@@ -40,7 +42,10 @@ func newInstruments(m metric.Meter, observe func(context.Context, *instruments, 
 		errs = append(errs, err)
 		return c
 	}
-	inst.delivered = counter("weft.dispatcher.events.delivered", "Events delivered to the subscriber (2xx).")
+	var err error
+	inst.delivered, err = observability.NewCounter(m, "weft.dispatcher.events.delivered",
+		metric.WithDescription("Events delivered to the subscriber (2xx)."), metric.WithUnit("{event}"))
+	errs = append(errs, err)
 	inst.filtered = counter("weft.dispatcher.events.filtered", "Events the trigger's filter did not match.")
 	inst.retried = counter("weft.dispatcher.events.retried", "Delivery attempts beyond the first.")
 	inst.deadLettered = counter("weft.dispatcher.events.dead_lettered", "Events stored in the dead-letter sink.")
@@ -51,7 +56,6 @@ func newInstruments(m metric.Meter, observe func(context.Context, *instruments, 
 	inst.replies = counter("weft.dispatcher.replies.produced", "Reply events produced into the reply topic (or posted to the reply URL); events an egress without a subscriber forwarded.")
 	inst.repliesDropped = counter("weft.dispatcher.replies.dropped", "Reply events dropped because their hop count reached zero.")
 	inst.parked = counter("weft.dispatcher.events.parked", "Events moved to the broker's retry topic to wait for a far retry.")
-	var err error
 	inst.fetchBytes, err = m.Int64Counter("weft.dispatcher.fetch.bytes",
 		metric.WithDescription("Record batch bytes fetched from Kafka (as stored, compressed), by topic and reader: the shared read, or a trigger catching up."),
 		metric.WithUnit("By"))

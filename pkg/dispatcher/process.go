@@ -196,7 +196,7 @@ func (l *lane) finish(ctx context.Context, spec *egressSpec, span trace.Span, ev
 	}
 	switch res.Outcome {
 	case delivery.OutcomeDelivered:
-		inst.delivered.Add(ctx, 1, spec.attrs)
+		spec.delivered.Add(1)
 		spec.counters.delivered.Add(1)
 	case delivery.OutcomeRejected:
 		spec.counters.rejected.Add(1)
