@@ -221,6 +221,7 @@ type fastCall struct {
 	deadline  time.Time
 	wantReply bool
 	done      chan struct{} // run is finished (buffered: run never blocks)
+	runFunc   func()        // c.run
 
 	// cur is the URL of the current request (redirects change it).
 	cur atomic.Pointer[neturl.URL]
@@ -251,7 +252,11 @@ type fastCall struct {
 
 const phaseBody = 1 // the final response's header is read; its body is being read
 
-var callPool = sync.Pool{New: func() any { return &fastCall{done: make(chan struct{}, 1)} }}
+var callPool = sync.Pool{New: func() any {
+	c := &fastCall{done: make(chan struct{}, 1)}
+	c.runFunc = c.run // bound once: a method value made per call is an allocation
+	return c
+}}
 
 // callWorkers runs the calls: a worker keeps the stack a round trip grew
 // (fasthttp's connection set-up goes deep) for the next call, where a
@@ -290,7 +295,7 @@ func (fc *fastClient) post(ctx context.Context, deadline time.Time, prop propaga
 	c.cur.Store(u)
 	c.basicAuth = setBasicAuth(req, u)
 	req.SetUserValue(callKey{}, c)
-	callWorkers.Go(c.run)
+	callWorkers.Go(c.runFunc)
 
 	select {
 	case <-c.done:

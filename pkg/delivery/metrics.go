@@ -31,8 +31,9 @@ const (
 // The two counted per delivery, attempts and delivered, are atomic counters
 // (observability.Counter) with their series bound once.
 type instruments struct {
-	attempts     *observability.Counter           // every HTTP attempt
-	attemptsBy   sync.Map                         // attemptKey -> *observability.Series of attempts
+	attempts     *observability.Counter // every HTTP attempt
+	attemptsMu   sync.RWMutex
+	attemptsBy   map[attemptKey]*attemptMetric    // guarded by attemptsMu
 	retries      metric.Int64Counter              // attempts after the first
 	delivered    map[target]*observability.Series // events the subscriber (or reply URL) accepted
 	deadLettered metric.Int64Counter              // events stored in the dead-letter sink
@@ -44,7 +45,7 @@ type instruments struct {
 }
 
 func newInstruments(m metric.Meter) (*instruments, error) {
-	var in instruments
+	in := instruments{attemptsBy: map[attemptKey]*attemptMetric{}}
 	var errs []error
 	counter := func(dst *metric.Int64Counter, name, desc, unit string) {
 		c, err := m.Int64Counter(name, metric.WithDescription(desc), metric.WithUnit(unit))
@@ -81,35 +82,30 @@ func newInstruments(m metric.Meter) (*instruments, error) {
 	return &in, nil
 }
 
-// attemptKey names one attempt attribute set; attemptOpts caches them (a
-// few dozen: targets × results × the status codes subscribers answer), so
-// an attempt builds no attribute set of its own.
+// attemptKey names one attempt attribute set (a few dozen: targets ×
+// results × the status codes subscribers answer); attemptMetrics holds each
+// one's attributes and series, so an attempt builds no attribute set of its
+// own.
 type attemptKey struct {
 	t      target
 	result string
 	status int
 }
 
-var attemptOpts sync.Map // attemptKey -> attemptAttrSet
-
-type attemptAttrSet struct {
-	set attribute.Set
-	opt metric.MeasurementOption
+type attemptMetric struct {
+	attrs    metric.MeasurementOption
+	attempts *observability.Series
 }
 
 // countAttempt counts one attempt and records its duration.
 func (in *instruments) countAttempt(ctx context.Context, t target, a *attemptResult, seconds float64) {
-	k, attrs := attemptAttrs(t, a)
-	series, ok := in.attemptsBy.Load(k)
-	if !ok {
-		series, _ = in.attemptsBy.LoadOrStore(k, in.attempts.Series(attrs.set))
-	}
-	series.(*observability.Series).Add(1)
-	in.duration.Record(ctx, seconds, attrs.opt)
+	m := in.attemptMetric(t, a)
+	m.attempts.Add(1)
+	in.duration.Record(ctx, seconds, m.attrs)
 }
 
-// attemptAttrs are the attributes of one attempt's metrics.
-func attemptAttrs(t target, a *attemptResult) (attemptKey, attemptAttrSet) {
+// attemptMetric is the attributes and attempts series of one attempt.
+func (in *instruments) attemptMetric(t target, a *attemptResult) *attemptMetric {
 	result := "success"
 	switch {
 	case a.err == nil:
@@ -119,17 +115,22 @@ func attemptAttrs(t target, a *attemptResult) (attemptKey, attemptAttrSet) {
 		result = "permanent"
 	}
 	k := attemptKey{t, result, a.status}
-	if o, ok := attemptOpts.Load(k); ok {
-		return k, o.(attemptAttrSet)
+	in.attemptsMu.RLock()
+	m := in.attemptsBy[k]
+	in.attemptsMu.RUnlock()
+	if m != nil {
+		return m
 	}
 	set := attribute.NewSet(
 		attribute.String("weft.delivery.target", string(t)),
 		attribute.String("weft.delivery.result", result),
 		attribute.Int("http.response.status_code", a.status),
 	)
-	o := attemptAttrSet{set: set, opt: metric.WithAttributeSet(set)}
-	attemptOpts.Store(k, o)
-	return k, o
+	m = &attemptMetric{attrs: metric.WithAttributeSet(set), attempts: in.attempts.Series(set)}
+	in.attemptsMu.Lock()
+	in.attemptsBy[k] = m
+	in.attemptsMu.Unlock()
+	return m
 }
 
 var (

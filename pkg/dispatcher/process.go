@@ -29,6 +29,9 @@ const (
 	replyTimeout = 30 * time.Second
 )
 
+// consumerSpan is the dispatch span's start option, built once.
+var consumerSpan = trace.WithSpanKind(trace.SpanKindConsumer)
+
 // process delivers one queued item and reports whether it is finished
 // (and may be committed): delivered, dead-lettered, dropped by policy, or
 // filtered out by a trigger changed since it was queued. It returns false
@@ -36,7 +39,7 @@ const (
 func (l *lane) process(ctx context.Context, it *item) bool {
 	d, r, ev := l.part.r.d, it.rec, it.ev
 	spec := l.spec.Load()
-	ctx, span := d.tracer.Start(it.traceContext(ctx), "weft.dispatch", trace.WithSpanKind(trace.SpanKindConsumer))
+	ctx, span := d.tracer.Start(it.traceContext(ctx), "weft.dispatch", consumerSpan)
 	defer span.End()
 	recording := span.IsRecording() // attributes only for spans that keep them
 	if recording {
