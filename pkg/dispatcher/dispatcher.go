@@ -470,8 +470,8 @@ type egressSpec struct {
 	// ApplyContract).
 	delivered *observability.Series
 	// outcomes holds the attributes of the delivery latency metric, one
-	// per outcome.
-	outcomes map[string]metric.MeasurementOption
+	// per outcome (outcomeIndex).
+	outcomes [outcomeSlots]metric.MeasurementOption
 	// counters are the egress's delivery counters (stats.go), shared by
 	// every spec of its uid across contracts.
 	counters *egressCounters
@@ -497,11 +497,29 @@ func (s *egressSpec) ref() string { return s.namespace + "/" + s.name }
 // KindTrigger is the kind of an egress whose contract names none.
 const KindTrigger = "Trigger"
 
-// deliveryOutcomes are the outcome labels of the latency metric.
-var deliveryOutcomes = []string{
-	delivery.OutcomeDelivered.String(), delivery.OutcomeDeadLettered.String(), delivery.OutcomeDropped.String(),
-	delivery.OutcomeParked.String(), delivery.OutcomeRejected.String(), "error",
+// outcomeLabel is the latency metric's outcome label of a send's result:
+// the Outcome's name, or "error" when the send failed.
+func outcomeLabel(o delivery.Outcome, err error) string {
+	if err != nil {
+		return "error"
+	}
+	return o.String()
 }
+
+// outcomeIndex is the slot of a send's result in egressSpec.outcomes: 0
+// for a failed send, else the Outcome (-1: out of range).
+func outcomeIndex(o delivery.Outcome, err error) int {
+	switch {
+	case err != nil:
+		return 0
+	case o >= delivery.OutcomeDelivered && o <= delivery.OutcomeRejected:
+		return int(o)
+	}
+	return -1
+}
+
+// outcomeSlots is the size of egressSpec.outcomes.
+const outcomeSlots = int(delivery.OutcomeRejected) + 1
 
 // egressAttrs are the attributes every per-egress metric carries: "trigger"
 // is the egress's name whatever its kind (the label predates the other
@@ -514,20 +532,23 @@ func egressAttrs(namespace, name, kind string, extra ...attribute.KeyValue) attr
 	}, extra...)...)
 }
 
-func outcomeSets(namespace, name, kind string) map[string]metric.MeasurementOption {
-	m := make(map[string]metric.MeasurementOption, len(deliveryOutcomes))
-	for _, o := range deliveryOutcomes {
-		m[o] = metric.WithAttributeSet(egressAttrs(namespace, name, kind, attribute.String("outcome", o)))
+func outcomeSets(namespace, name, kind string) (sets [outcomeSlots]metric.MeasurementOption) {
+	for i := range sets {
+		label := "error" // slot 0 (outcomeIndex)
+		if i > 0 {
+			label = delivery.Outcome(i).String()
+		}
+		sets[i] = metric.WithAttributeSet(egressAttrs(namespace, name, kind, attribute.String("outcome", label)))
 	}
-	return m
+	return sets
 }
 
-// outcomeAttrs is the latency metric's attributes for outcome.
-func (s *egressSpec) outcomeAttrs(outcome string) metric.MeasurementOption {
-	if o, ok := s.outcomes[outcome]; ok {
-		return o
+// outcomeAttrs is the latency metric's attributes for a send's result.
+func (s *egressSpec) outcomeAttrs(o delivery.Outcome, err error) metric.MeasurementOption {
+	if i := outcomeIndex(o, err); i >= 0 {
+		return s.outcomes[i]
 	}
-	return metric.WithAttributeSet(egressAttrs(s.namespace, s.name, s.kind, attribute.String("outcome", outcome)))
+	return metric.WithAttributeSet(egressAttrs(s.namespace, s.name, s.kind, attribute.String("outcome", outcomeLabel(o, err))))
 }
 
 // inFlightLimit is how many deliveries a partition may have in flight: one

@@ -151,11 +151,7 @@ func (l *lane) send(ctx context.Context, spec *egressSpec, it *item, attempted i
 	default:
 		res, err = d.sender.SendMessage(ctx, it.message(), spec.destination, p, l.replyFunc(spec, it.ttl))
 	}
-	outcome := "error"
-	if err == nil {
-		outcome = res.Outcome.String()
-	}
-	inst.latency.Record(ctx, time.Since(start).Seconds(), spec.outcomeAttrs(outcome))
+	inst.latency.Record(ctx, time.Since(start).Seconds(), spec.outcomeAttrs(res.Outcome, err))
 	// Attempts beyond the first made by this call (a resumed delivery's
 	// are all retries).
 	if n := res.Attempts - max(attempted, 1); n > 0 {
