@@ -81,6 +81,12 @@ func TestFilter(t *testing.T) {
 			t.Errorf("%s{trigger=%q} = %v, want %v", c.metric, c.trigger, got, c.want)
 		}
 	}
+	// The latency metric counts each delivery under its outcome.
+	for _, trigger := range []string{"hello", "goodbye"} {
+		if got := d.metricValue(t, "weft_dispatcher_delivery_duration_seconds_count", `trigger="`+trigger+`"`, `outcome="delivered"`); got != 2 {
+			t.Errorf("weft_dispatcher_delivery_duration_seconds_count{trigger=%q,outcome=\"delivered\"} = %v, want 2", trigger, got)
+		}
+	}
 }
 
 func sorted(s []string) []string {
