@@ -91,29 +91,43 @@ func proxyConfigured() bool {
 type fastClient struct {
 	c *fasthttp.Client
 
-	// uris holds each destination's fasthttp URI, built once: a trigger's
-	// deliveries share their parsed URL (urlCache), so its pointer is the
-	// key. Bounded like urlCache.
-	urisMu sync.RWMutex
-	uris   map[*neturl.URL]*fasthttp.URI
+	// targets holds each destination's fasthttp URI and rendered request
+	// line, built once: a trigger's deliveries share their parsed URL
+	// (urlCache), so its pointer is the key. Bounded like urlCache.
+	targetsMu sync.RWMutex
+	targets   map[*neturl.URL]*fastTarget
 }
 
-// uri is u as fasthttp's URI, shared (it is only copied from).
-func (fc *fastClient) uri(u *neturl.URL) *fasthttp.URI {
-	fc.urisMu.RLock()
-	uri := fc.uris[u]
-	fc.urisMu.RUnlock()
-	if uri != nil {
-		return uri
+// fastTarget is a destination as the fast path sends to it.
+type fastTarget struct {
+	uri *fasthttp.URI
+	// line is the request line and Host header: "POST <request-URI>
+	// HTTP/1.1\r\nHost: <host>\r\n".
+	line []byte
+	// auth is the Basic credentials of the URL's user info ("" without).
+	auth string
+}
+
+// target is u as the fast path sends to it, shared (it is only read).
+func (fc *fastClient) target(u *neturl.URL) *fastTarget {
+	fc.targetsMu.RLock()
+	t := fc.targets[u]
+	fc.targetsMu.RUnlock()
+	if t != nil {
+		return t
 	}
-	uri = targetURI(u)
-	fc.urisMu.Lock()
-	if fc.uris == nil || len(fc.uris) >= maxCachedURLs {
-		fc.uris = make(map[*neturl.URL]*fasthttp.URI)
+	t = &fastTarget{uri: targetURI(u)}
+	t.line = fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\n", t.uri.RequestURI(), u.Host)
+	if u.User != nil {
+		t.auth = basicAuth(u.User)
 	}
-	fc.uris[u] = uri
-	fc.urisMu.Unlock()
-	return uri
+	fc.targetsMu.Lock()
+	if fc.targets == nil || len(fc.targets) >= maxCachedURLs {
+		fc.targets = make(map[*neturl.URL]*fastTarget)
+	}
+	fc.targets[u] = t
+	fc.targetsMu.Unlock()
+	return t
 }
 
 // newFastClient is a fast client whose https connections trust roots (nil:
@@ -231,6 +245,15 @@ type fastCall struct {
 	conn    net.Conn
 	aborted bool
 
+	// rendered: the request is written from head (the rendered request
+	// head, Message m's body after it) rather than from req, which carries
+	// only its target until a redirect fills it in (materialize). trace
+	// holds the trace context fields written into head.
+	rendered bool
+	head     []byte
+	m        *Message
+	trace    []string // name, value, ...
+
 	// Written by run before done, read after it. hops counts requests made;
 	// next is a redirect to follow; err is a failure without a final
 	// response.
@@ -283,17 +306,31 @@ func (fc *fastClient) post(ctx context.Context, deadline time.Time, prop propaga
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
+	c := callPool.Get().(*fastCall)
 	req := fasthttp.AcquireRequest()
-	if err := setRequest(req, m, fc.uri(u), u.Host); err != nil {
+	dst := fc.target(u)
+	tail, err := m.headTail()
+	if err != nil {
 		fasthttp.ReleaseRequest(req)
+		callPool.Put(c)
 		return 0, nil, &neturl.Error{Op: "Post", URL: urlErrorString(u), Err: err}
 	}
-	prop.Inject(ctx, fastCarrier{&req.Header})
-
-	c := callPool.Get().(*fastCall)
+	// The first request is written from its rendered head: the request
+	// line and Host, the trace context, Basic auth, then the Message's own
+	// fields. req only routes it (fasthttp picks the connection by its
+	// URI) until a redirect fills it in (materialize).
+	setTargetURI(req, dst.uri, u.Host)
+	req.Header.SetMethod(http.MethodPost)
+	c.head = append(c.head[:0], dst.line...)
+	prop.Inject(ctx, headCarrier{c})
+	if dst.auth != "" {
+		c.head = append(append(append(c.head, "Authorization: "...), dst.auth...), "\r\n"...)
+		c.basicAuth = true
+	}
+	c.head = append(c.head, tail...)
+	c.m, c.rendered = m, true
 	c.fc, c.req, c.deadline, c.wantReply = fc, req, deadline, wantReply
 	c.cur.Store(u)
-	c.basicAuth = setBasicAuth(req, u)
 	req.SetUserValue(callKey{}, c)
 	callWorkers.Go(c.runFunc)
 
@@ -357,6 +394,7 @@ func (c *fastCall) ctxErr(ctx context.Context) error {
 
 func (c *fastCall) reset() {
 	c.fc, c.req, c.deadline, c.wantReply = nil, nil, time.Time{}, false
+	c.rendered, c.head, c.m, c.trace = false, c.head[:0], nil, c.trace[:0]
 	c.cur.Store(nil)
 	c.conn, c.aborted = nil, false
 	c.hops, c.next, c.basicAuth, c.err = 0, nil, false, nil
@@ -397,6 +435,9 @@ func (c *fastCall) run() {
 // the new URL's user info only.
 func (c *fastCall) redirect(req *fasthttp.Request) error {
 	prev, next := c.cur.Load(), c.next
+	if c.rendered {
+		c.materialize(req, prev)
+	}
 	c.next = nil
 	c.cur.Store(next)
 	switch {
@@ -415,6 +456,18 @@ func (c *fastCall) redirect(req *fasthttp.Request) error {
 	}
 	c.basicAuth = setBasicAuth(req, next)
 	return nil
+}
+
+// materialize makes req the request the rendered head described (sent to
+// prev), so that a redirect can change it: the Message's header and body,
+// the trace context written, Basic auth from prev's user info.
+func (c *fastCall) materialize(req *fasthttp.Request, prev *neturl.URL) {
+	c.rendered = false
+	setRequest(req, c.m, targetURI(prev), prev.Host)
+	for i := 0; i+1 < len(c.trace); i += 2 {
+		req.Header.Set(c.trace[i], c.trace[i+1])
+	}
+	c.basicAuth = setBasicAuth(req, prev)
 }
 
 // attach records the connection the call uses, interrupting it at once if
@@ -612,7 +665,14 @@ func (fastTransport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, r
 	c.attach(conn)
 
 	bw := hc.AcquireWriter(conn)
-	err = req.Write(bw)
+	if c.rendered {
+		_, err = bw.Write(c.head)
+		if err == nil {
+			_, err = bw.Write(c.m.body)
+		}
+	} else {
+		err = req.Write(bw)
+	}
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -643,57 +703,24 @@ func (fastTransport) RoundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, r
 	return false, nil
 }
 
-// setRequest makes req the POST of m to u: m's header, built for the fast
-// path once per Message (fastHeader) and copied, and its body.
-func setRequest(req *fasthttp.Request, m *Message, uri *fasthttp.URI, host string) error {
-	h, err := m.fastHeader()
-	if err != nil {
-		return err
+// setRequest makes req the POST of m to uri (host: the URL's host as it
+// is): m's header fields (headTail checked them) and its body.
+func setRequest(req *fasthttp.Request, m *Message, uri *fasthttp.URI, host string) {
+	h := &req.Header
+	h.DisableNormalizing()
+	h.SetNoDefaultContentType(true)
+	h.SetMethod(http.MethodPost)
+	for k, vs := range m.header {
+		switch k {
+		case "Host", "Content-Length", "Transfer-Encoding", "Trailer": // not written from the header by net/http
+			continue
+		}
+		for _, v := range vs {
+			h.Add(k, v)
+		}
 	}
-	h.CopyTo(&req.Header)
 	setTargetURI(req, uri, host)
 	req.SetBodyRaw(m.body) // never modified (Message)
-	return nil
-}
-
-// fastHeader is a Message's header for the fast path, or why it cannot be
-// sent.
-type fastHeader struct {
-	h   fasthttp.RequestHeader
-	err error
-}
-
-// fastHeader builds, once, m's header as a fasthttp POST header. Names are
-// written as m's header has them (net/http writes them as they are, and a
-// Message's are canonical), checked as net/http checks them. A dispatcher
-// sends one Message to every trigger the event matches: copying the built
-// header is cheaper than adding its fields one by one each time.
-func (m *Message) fastHeader() (*fasthttp.RequestHeader, error) {
-	m.fastOnce.Do(func() {
-		h := &m.fast.h
-		h.DisableNormalizing()
-		h.SetNoDefaultContentType(true)
-		h.SetMethod(http.MethodPost)
-		for k, vs := range m.header {
-			// net/http's checks and wording (Transport.roundTrip).
-			if !httpguts.ValidHeaderFieldName(k) {
-				m.fast.err = fmt.Errorf("net/http: invalid header field name %q", k)
-				return
-			}
-			switch k {
-			case "Host", "Content-Length", "Transfer-Encoding", "Trailer": // not written from the header by net/http
-				continue
-			}
-			for _, v := range vs {
-				if !httpguts.ValidHeaderFieldValue(v) {
-					m.fast.err = fmt.Errorf("net/http: invalid header field value for %q", k)
-					return
-				}
-				h.Add(k, v)
-			}
-		}
-	})
-	return &m.fast.h, m.fast.err
 }
 
 // setTarget points req at u: its connection, request line and Host header
@@ -732,10 +759,14 @@ func setBasicAuth(req *fasthttp.Request, u *neturl.URL) bool {
 	if u.User == nil || len(req.Header.Peek("Authorization")) > 0 {
 		return false
 	}
-	password, _ := u.User.Password()
-	auth := u.User.Username() + ":" + password
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(auth)))
+	req.Header.Set("Authorization", basicAuth(u.User))
 	return true
+}
+
+// basicAuth is the Authorization value of user's credentials.
+func basicAuth(user *neturl.Userinfo) string {
+	password, _ := user.Password()
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user.Username()+":"+password))
 }
 
 // refererForURL is net/http's Referer for a redirect from prev to next:
@@ -759,6 +790,64 @@ func urlErrorString(u *neturl.URL) string {
 	}
 	return u.String()
 }
+
+// renderedHead is a Message's header as the fast path writes it after the
+// request line, Host, trace context and Basic auth.
+type renderedHead struct {
+	tail []byte
+	err  error
+}
+
+// headTail renders, once, the end of m's request head: each field of its
+// header as net/http writes it (names as they are, values checked as
+// net/http checks them), Content-Length, the fast path's User-Agent, and the
+// blank line. A Message's header holds only its event's fields
+// (ceheader.WriteHTTP) and Prefer, none of which the head writes itself.
+func (m *Message) headTail() ([]byte, error) {
+	m.headOnce.Do(func() {
+		size := 64
+		for k, vs := range m.header {
+			for _, v := range vs {
+				size += len(k) + len(v) + 4
+			}
+		}
+		b := make([]byte, 0, size)
+		for k, vs := range m.header {
+			if !httpguts.ValidHeaderFieldName(k) {
+				m.head.err = fmt.Errorf("net/http: invalid header field name %q", k)
+				return
+			}
+			switch k {
+			case "Host", "Content-Length", "Transfer-Encoding", "Trailer": // not written from the header by net/http
+				continue
+			}
+			for _, v := range vs {
+				if !httpguts.ValidHeaderFieldValue(v) {
+					m.head.err = fmt.Errorf("net/http: invalid header field value for %q", k)
+					return
+				}
+				b = append(append(append(append(b, k...), ": "...), v...), "\r\n"...)
+			}
+		}
+		m.head.tail = fmt.Appendf(b, "Content-Length: %d\r\nUser-Agent: %s\r\n\r\n", len(m.body), fastUserAgent)
+	})
+	return m.head.tail, m.head.err
+}
+
+// headCarrier is a propagation carrier writing into a call's rendered
+// head (and remembering what it wrote, for materialize). Keys are
+// canonical, as http.Header.Set makes them; nothing is there to Get.
+type headCarrier struct{ c *fastCall }
+
+func (hc headCarrier) Get(string) string { return "" }
+
+func (hc headCarrier) Set(key, value string) {
+	key = canonicalKey(key)
+	hc.c.head = append(append(append(append(hc.c.head, key...), ": "...), value...), "\r\n"...)
+	hc.c.trace = append(hc.c.trace, key, value)
+}
+
+func (hc headCarrier) Keys() []string { return nil }
 
 // fastCarrier is a propagation carrier over a fasthttp request header, which
 // belongs to one attempt. Keys are canonical, as http.Header.Set makes them.

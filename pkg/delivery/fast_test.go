@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
+
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -121,6 +123,10 @@ func TestSendRequestWire(t *testing.T) {
 					head = append(head, line)
 				}
 				heads <- head
+				if strings.HasPrefix(head[0], "POST /redirect ") {
+					conn.Write([]byte("HTTP/1.1 307 Temporary Redirect\r\nLocation: /after?z=2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+					return
+				}
 				conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
 			}()
 		}
@@ -130,25 +136,47 @@ func TestSendRequestWire(t *testing.T) {
 	ctx := trace.ContextWithSpanContext(t.Context(), trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled,
 	}))
-	url := "http://user:p%40ss@" + ln.Addr().String() + "/a%2Fb/c?x=1&y=%20"
-	got := map[string][]string{}
-	for _, path := range paths {
-		res, err := pathSender(t, path).Send(ctx, testEvent(), url, Policy{}, nil)
-		if err != nil || res.Outcome != OutcomeDelivered {
-			t.Fatalf("%s: Send = %+v, %v", path, res, err)
-		}
-		var head []string
-		for _, l := range <-heads {
-			if k, _, _ := strings.Cut(l, ":"); k != "User-Agent" && k != "Accept-Encoding" {
-				head = append(head, l)
+	base := "http://user:p%40ss@" + ln.Addr().String()
+	noData := testEvent()
+	if err := noData.SetData("", nil); err != nil {
+		t.Fatal(err)
+	}
+	noData.SetDataContentType("")
+	cases := []struct {
+		name string
+		ev   *event.Event
+		url  string
+		hops int
+	}{
+		{"event with data", testEvent(), base + "/a%2Fb/c?x=1&y=%20", 1},
+		{"event without data", noData, base + "/a%2Fb/c?x=1&y=%20", 1},
+		// The second request of a redirect is built from the first.
+		{"redirected", testEvent(), base + "/redirect", 2},
+	}
+	for _, tc := range cases {
+		got := map[string][][]string{}
+		for _, path := range paths {
+			res, err := pathSender(t, path).Send(ctx, tc.ev, tc.url, Policy{}, nil)
+			if err != nil || res.Outcome != OutcomeDelivered {
+				t.Fatalf("%s, %s: Send = %+v, %v", tc.name, path, res, err)
+			}
+			for range tc.hops {
+				var head []string
+				for _, l := range <-heads {
+					if k, _, _ := strings.Cut(l, ":"); k != "User-Agent" && k != "Accept-Encoding" {
+						head = append(head, l)
+					}
+				}
+				slices.Sort(head)
+				got[path] = append(got[path], head)
 			}
 		}
-		slices.Sort(head)
-		got[path] = head
-	}
-	t.Logf("request head: %q", got["fast"])
-	if !slices.Equal(got["net/http"], got["fast"]) {
-		t.Errorf("request heads differ:\nnet/http: %q\nfast:     %q", got["net/http"], got["fast"])
+		t.Logf("%s: request heads: %q", tc.name, got["fast"])
+		for i := range tc.hops {
+			if !slices.Equal(got["net/http"][i], got["fast"][i]) {
+				t.Errorf("%s: request %d heads differ:\nnet/http: %q\nfast:     %q", tc.name, i+1, got["net/http"][i], got["fast"][i])
+			}
+		}
 	}
 }
 

@@ -25,10 +25,10 @@ type Message struct {
 	body   []byte
 	err    error // the encoding failed: every send fails permanently with it
 
-	// fast is header as the fast path sends it, built by the first fast
-	// send (fastHeader) and copied by every later one.
-	fastOnce sync.Once
-	fast     fastHeader
+	// head is header as the fast path writes it (headTail), rendered once
+	// by the first fast send and copied by every later one.
+	headOnce sync.Once
+	head     renderedHead
 }
 
 // NewMessage encodes ev for delivery to subscribers (who are asked for a
