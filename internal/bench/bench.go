@@ -42,6 +42,11 @@ type Config struct {
 	CPUProfile string
 	// Drain bounds the wait for deliveries after each run.
 	Drain time.Duration
+	// Pairs is how many times the 1-trigger and 1,000-trigger runs are
+	// measured, as pairs whose order alternates, when the trigger counts
+	// hold both: the 1,000-trigger ratio is the median pair's. On a shared
+	// machine one pair's ratio moves by a fifth from run to run.
+	Pairs int
 }
 
 // AllSections are the parts of a benchmark run, in order.
@@ -53,7 +58,7 @@ func DefaultConfig() Config {
 		Duration: 3 * time.Second, Connections: 32, Payload: 1024, Mode: string(Binary), Partitions: 3,
 		Sections: strings.Join(AllSections, ","),
 		Triggers: []int{1, 10, 100, 1000}, Brokers: []int{1, 10, 100}, Payloads: []int{100, 1024, 64 << 10, 1 << 20},
-		LatencyRate: 5000, BatchSize: 100, Drain: 120 * time.Second,
+		LatencyRate: 5000, BatchSize: 100, Drain: 120 * time.Second, Pairs: 3,
 	}
 }
 
@@ -72,6 +77,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.BatchSize, "batch-size", c.BatchSize, "events per request of the batch run")
 	fs.StringVar(&c.CPUProfile, "cpu-profile", c.CPUProfile, "write a CPU profile of weft dev during each run to `FILE`.<run>")
 	fs.DurationVar(&c.Drain, "drain", c.Drain, "longest wait for deliveries after each run")
+	fs.IntVar(&c.Pairs, "pairs", c.Pairs, "times the 1- and 1,000-trigger runs are measured, in pairs of alternating order, for the 1,000-trigger ratio (the median pair counts)")
 }
 
 // Validate reports every problem with c.
@@ -85,6 +91,7 @@ func (c *Config) Validate() error {
 		flagcheck.AtLeast("--batch-size", c.BatchSize, 1),
 		flagcheck.OneOf("--mode", c.Mode, string(Binary), string(Structured), string(Batch)),
 		flagcheck.Positive("--drain", c.Drain),
+		flagcheck.AtLeast("--pairs", c.Pairs, 1),
 	}
 	for _, s := range c.sections() {
 		errs = append(errs, flagcheck.OneOf("--sections", s, AllSections...))
@@ -313,6 +320,37 @@ func (e *env) measure(ctx context.Context, name string, deliver bool, load Load,
 	fmt.Fprintf(e.log, "  %-28s accepted %8.0f ev/s  delivered %8.0f ev/s  p99 %6.1f ms  lost %d  dups %d  errors %s  Weft CPU %.1f ms/1k\n",
 		name, res.AcceptedPerSec(), r.DeliveredPerSec(), ms(r.Delivered.P99), r.Delivered.Lost, r.Delivered.Duplicates, res.Errors(), ms(r.CPUPer1k()))
 	return r, nil
+}
+
+// triggerPairs measures the 1-trigger and 1,000-trigger runs again, as
+// rep.Config.Pairs pairs in all (the growth runs are the first), the order
+// alternating so that neither count always runs first.
+func (e *env) triggerPairs(ctx context.Context, rep *Report, load Load) error {
+	one, many := rep.triggerRun(1), rep.triggerRun(1000)
+	if one == nil || many == nil {
+		return nil
+	}
+	rep.TriggerPairs = append(rep.TriggerPairs, TriggerPair{One: one, Many: many})
+	for i := 2; i <= rep.Config.Pairs; i++ {
+		counts := []int{1000, 1}
+		if i%2 == 1 {
+			counts = []int{1, 1000}
+		}
+		var p TriggerPair
+		for _, n := range counts {
+			r, err := e.through(ctx, fmt.Sprintf("%d triggers + 1, pair %d", n, i), 1, n, true, load)
+			if err != nil {
+				return err
+			}
+			if n == 1 {
+				p.One = r
+			} else {
+				p.Many = r
+			}
+		}
+		rep.TriggerPairs = append(rep.TriggerPairs, p)
+	}
+	return nil
 }
 
 // floor runs load against `weft bench floor-server`, started for it on a
@@ -570,7 +608,18 @@ type Report struct {
 	Triggers, Brokers, Payload                               []*Run
 	// TriggerCounts etc. label the growth runs.
 	TriggerCounts, BrokerCounts, PayloadSizes []int
+	// TriggerPairs are the 1-trigger and 1,000-trigger runs measured as
+	// pairs (Config.Pairs), the growth runs' first.
+	TriggerPairs []TriggerPair
 }
+
+// TriggerPair is a 1-trigger run and a 1,000-trigger run measured one
+// after the other.
+type TriggerPair struct{ One, Many *Run }
+
+// Ratio is the all-matching trigger's delivered rate beside 1,000 others
+// over its rate beside one.
+func (p TriggerPair) Ratio() float64 { return ratio(p.Many.DeliveredPerSec(), p.One.DeliveredPerSec()) }
 
 // Bench runs the configured sections and returns the report; progress goes to log.
 func Bench(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
@@ -716,6 +765,9 @@ func Bench(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 					return nil, err
 				}
 				rep.Triggers, rep.TriggerCounts = append(rep.Triggers, r), append(rep.TriggerCounts, n)
+			}
+			if err := e.triggerPairs(ctx, rep, base); err != nil {
+				return nil, err
 			}
 		case "brokers":
 			for _, n := range cfg.Brokers {

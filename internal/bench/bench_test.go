@@ -27,7 +27,8 @@ func TestBenchTinyProfile(t *testing.T) {
 	cfg.Duration = time.Second
 	cfg.Connections = 2
 	cfg.Sections = "ceilings,batch,sequence,triggers"
-	cfg.Triggers = []int{50} // 1.5 deliveries per event: the floor POSTs each event twice
+	cfg.Triggers = []int{1, 1000} // 1.01 and 11 deliveries per event: the floor POSTs each event once, and 11 times
+	cfg.Pairs = 2
 	cfg.LatencyRate = 200
 	cfg.Drain = 30 * time.Second
 	var log bytes.Buffer
@@ -67,11 +68,19 @@ func TestBenchTinyProfile(t *testing.T) {
 	if rep.FloorBatch <= 0 || rep.BatchIngest == nil || len(rep.BatchIngest.Load.Acked) == 0 {
 		t.Errorf("batch floor (%.0f ev/s) or Weft's batch ingest not measured\n%s", rep.FloorBatch, log.String())
 	}
-	if f := rep.FanoutFloors; len(f) != 2 || f[0].Posts != 1 || f[1].Posts != 2 || f[0].Delivered <= 0 || f[1].Delivered <= 0 {
-		t.Errorf("fan-out floors %+v, want 1 and 2 POSTs per event, each delivering\n%s", f, log.String())
+	if f := rep.FanoutFloors; len(f) != 2 || f[0].Posts != 1 || f[1].Posts != 11 || f[0].Delivered <= 0 || f[1].Delivered <= 0 {
+		t.Errorf("fan-out floors %+v, want 1 and 11 POSTs per event, each delivering\n%s", f, log.String())
 	}
-	if tr := rep.triggerRun(50); tr == nil || tr.Delivered.Lost != 0 || tr.Delivered.Distinct != len(tr.Load.Acked) {
-		t.Errorf("50 triggers: %+v", tr)
+	// The growth runs, and a second pair of 1 and 1,000 triggers, 1,000
+	// first.
+	if p := rep.TriggerPairs; len(p) != 2 || p[0].One != rep.triggerRun(1) || p[0].Many != rep.triggerRun(1000) ||
+		p[1].One.Name != "1 triggers + 1, pair 2" || p[1].Many.Name != "1000 triggers + 1, pair 2" || !p[1].Many.Load.Start.Before(p[1].One.Load.Start) {
+		t.Errorf("trigger pairs %+v, want the growth runs' and a second, 1,000 triggers first\n%s", p, log.String())
+	}
+	for _, tr := range []*Run{rep.triggerRun(1), rep.triggerRun(1000), rep.TriggerPairs[1].One, rep.TriggerPairs[1].Many} {
+		if tr == nil || tr.Delivered.Lost != 0 || tr.Delivered.Distinct != len(tr.Load.Acked) || len(tr.Load.Acked) == 0 {
+			t.Errorf("trigger run: %+v", tr)
+		}
 	}
 	var md bytes.Buffer
 	rep.Markdown(&md)
@@ -80,7 +89,7 @@ func TestBenchTinyProfile(t *testing.T) {
 	}
 	for _, want := range []string{"bare Go HTTP server answering 202", "floor server (HTTP → produce acks=all → 202)", "Floor / bare HTTP", "end-to-end floor", "raw franz-go producer", "| ingest + one trigger |", ">= 70%", "3-step Sequence vs one Trigger, delivered/s", "| 3-step sequence at 200 ev/s |",
 		"batch floor server (HTTP batch → split → produce each, acks=all → 202), same load", "Batch floor / raw producer (100 per call)",
-		"End-to-end floor of each fan-out", "| 50 + 1 | 2 |"} {
+		"End-to-end floor of each fan-out", "| 1000 + 1 | 11 |", "measured as 2 pairs", "Median ratio: "} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, md.String())
 		}
@@ -203,6 +212,29 @@ func TestTargetsFloorAndBatch(t *testing.T) {
 				"| delivered, all-matching trigger beside 1,000 others (ev/s) | 1500 | end-to-end floor: the raw loop POSTing each event 11 times while the floor server takes the load | 1600 | 94% |",
 				"the floor's own 1,000-trigger ratio is 20%", "The target of 25% of the one-trigger rate lies above the floor on this machine",
 				"informational: the floor's own 1,000-trigger ratio is 20% (11 vs 1 POSTs per event): the 25% target lies above the floor on this machine"},
+		},
+		"the median of interleaved pairs counts": {
+			rep: Report{TriggerCounts: []int{1, 1000},
+				Triggers: []*Run{deliveredAt("1 triggers + 1", 6000, 6000, 0), deliveredAt("1000 triggers + 1", 1200, 1200, 0)},
+				TriggerPairs: []TriggerPair{
+					{deliveredAt("1 triggers + 1", 6000, 6000, 0), deliveredAt("1000 triggers + 1", 1200, 1200, 0)},
+					{deliveredAt("1 triggers + 1, pair 2", 5000, 5000, 0), deliveredAt("1000 triggers + 1, pair 2", 1500, 1500, 0)},
+					{deliveredAt("1 triggers + 1, pair 3", 6400, 6400, 0), deliveredAt("1000 triggers + 1, pair 3", 1600, 1600, 0)},
+				},
+				FanoutFloors: []FanoutFloor{{Posts: 1, Accepted: 9000, Delivered: 8000}, {Posts: 11, Accepted: 8000, Delivered: 2400}}},
+			want: map[string]string{"1,000 triggers vs 1 trigger": "25% (median of 3 pairs: 20%, 30%, 25%)"},
+			met:  map[string]bool{"1,000 triggers vs 1 trigger": true},
+			inMD: []string{"| 1 | 6000 | 1200 | 20% |", "| 2 | 5000 | 1500 | 30% |", "| 3 | 6400 | 1600 | 25% |", "Median ratio: 25%."},
+		},
+		"an even number of pairs: the middle two's mean": {
+			rep: Report{TriggerCounts: []int{1, 1000},
+				Triggers: []*Run{deliveredAt("1 triggers + 1", 6000, 6000, 0), deliveredAt("1000 triggers + 1", 1200, 1200, 0)},
+				TriggerPairs: []TriggerPair{
+					{deliveredAt("1 triggers + 1", 6000, 6000, 0), deliveredAt("1000 triggers + 1", 1200, 1200, 0)},
+					{deliveredAt("1 triggers + 1, pair 2", 5000, 5000, 0), deliveredAt("1000 triggers + 1, pair 2", 1500, 1500, 0)},
+				}},
+			want: map[string]string{"1,000 triggers vs 1 trigger": "25% (median of 2 pairs: 20%, 30%)"},
+			met:  map[string]bool{"1,000 triggers vs 1 trigger": true},
 		},
 		"fan-out floor above the target, no 1-trigger run": {
 			rep: Report{TriggerCounts: []int{1000}, Triggers: []*Run{deliveredAt("1000 triggers + 1", 1500, 1500, 0)},

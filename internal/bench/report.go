@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 )
 
 // Target is one of the figures Weft aims for.
@@ -84,8 +85,12 @@ func (r *Report) Targets() []Target {
 			Got: fmt.Sprintf("%.1f ms vs %.1f ms", ms(r.SequenceLatency.Delivered.P99), ms(r.SeqTriggerLatency.Delivered.P99)), Measured: true, Info: true})
 	}
 	if one, many := r.triggerRun(1), r.triggerRun(1000); one != nil && many != nil {
-		x := ratio(many.DeliveredPerSec(), one.DeliveredPerSec())
-		ts = append(ts, Target{"1,000 triggers vs 1 trigger, delivered/s of the all-matching trigger", ">= 25%", pct(x), x >= 0.25, true, false})
+		x, got := ratio(many.DeliveredPerSec(), one.DeliveredPerSec()), ""
+		if len(r.TriggerPairs) > 1 {
+			x = r.pairsMedian()
+			got = fmt.Sprintf(" (median of %d pairs: %s)", len(r.TriggerPairs), r.pairRatios())
+		}
+		ts = append(ts, Target{"1,000 triggers vs 1 trigger, delivered/s of the all-matching trigger", ">= 25%", pct(x) + got, x >= 0.25, true, false})
 	}
 	if one, many, k := r.fanoutFloor(1), r.fanoutFloor(manyPosts), manyPosts; one != nil && many != nil && one.Delivered > 0 {
 		// Informational: the same ratio for the end-to-end floor, what any
@@ -103,6 +108,28 @@ func (r *Report) Targets() []Target {
 			Want: want, Got: got, Measured: true, Info: true})
 	}
 	return ts
+}
+
+// pairsMedian is the median of the trigger pairs' ratios.
+func (r *Report) pairsMedian() float64 {
+	xs := make([]float64, len(r.TriggerPairs))
+	for i, p := range r.TriggerPairs {
+		xs[i] = p.Ratio()
+	}
+	slices.Sort(xs)
+	if n := len(xs); n%2 == 0 {
+		return (xs[n/2-1] + xs[n/2]) / 2
+	}
+	return xs[len(xs)/2]
+}
+
+// pairRatios lists the trigger pairs' ratios in the order measured.
+func (r *Report) pairRatios() string {
+	s := make([]string, len(r.TriggerPairs))
+	for i, p := range r.TriggerPairs {
+		s[i] = pct(p.Ratio())
+	}
+	return strings.Join(s, ", ")
 }
 
 // manyPosts is the POSTs per event of the 1,000-trigger fan-out.
@@ -300,6 +327,14 @@ func (r *Report) fanoutMarkdown(w io.Writer) {
 		}
 		fmt.Fprintf(w, "\n\n")
 	}
+	if len(r.TriggerPairs) > 1 {
+		fmt.Fprintf(w, "The 1-trigger and 1,000-trigger runs, measured as %d pairs (the first is the table's; later pairs alternate which runs first), all-matching trigger's delivered ev/s:\n\n", len(r.TriggerPairs))
+		fmt.Fprintf(w, "| pair | 1 trigger + 1 | 1000 triggers + 1 | ratio |\n|---:|---:|---:|---:|\n")
+		for i, p := range r.TriggerPairs {
+			fmt.Fprintf(w, "| %d | %.0f | %.0f | %s |\n", i+1, p.One.DeliveredPerSec(), p.Many.DeliveredPerSec(), pct(p.Ratio()))
+		}
+		fmt.Fprintf(w, "\nMedian ratio: %s.\n\n", pct(r.pairsMedian()))
+	}
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
@@ -328,6 +363,9 @@ func (r *Report) singleRuns() []*Run {
 func (r *Report) all() []*Run {
 	out := r.singleRuns()
 	out = append(out, r.Triggers...)
+	for _, p := range r.TriggerPairs[min(1, len(r.TriggerPairs)):] { // the first pair is in Triggers
+		out = append(out, p.One, p.Many)
+	}
 	out = append(out, r.Brokers...)
 	return append(out, r.Payload...)
 }
