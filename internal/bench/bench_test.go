@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -147,6 +148,25 @@ func deliveredAt(name string, perSec, delivered int, p99 time.Duration) *Run {
 	return r
 }
 
+// pairsReport is a report of trigger pairs whose all-matching trigger
+// delivered rates[i] = {beside 1, beside 1,000} ev/s, the first pair being
+// the growth runs.
+func pairsReport(rates ...[2]int) Report {
+	r := Report{TriggerCounts: []int{1, 1000}}
+	for i, x := range rates {
+		suffix := ""
+		if i > 0 {
+			suffix = fmt.Sprintf(", pair %d", i+1)
+		}
+		p := TriggerPair{deliveredAt("1 triggers + 1"+suffix, x[0], x[0], 0), deliveredAt("1000 triggers + 1"+suffix, x[1], x[1], 0)}
+		if i == 0 {
+			r.Triggers = []*Run{p.One, p.Many}
+		}
+		r.TriggerPairs = append(r.TriggerPairs, p)
+	}
+	return r
+}
+
 func TestTargetsFloorAndBatch(t *testing.T) {
 	for name, c := range map[string]struct {
 		rep       Report
@@ -214,25 +234,13 @@ func TestTargetsFloorAndBatch(t *testing.T) {
 				"informational: the floor's own 1,000-trigger ratio is 20% (11 vs 1 POSTs per event): the 25% target lies above the floor on this machine"},
 		},
 		"the median of interleaved pairs counts": {
-			rep: Report{TriggerCounts: []int{1, 1000},
-				Triggers: []*Run{deliveredAt("1 triggers + 1", 6000, 6000, 0), deliveredAt("1000 triggers + 1", 1200, 1200, 0)},
-				TriggerPairs: []TriggerPair{
-					{deliveredAt("1 triggers + 1", 6000, 6000, 0), deliveredAt("1000 triggers + 1", 1200, 1200, 0)},
-					{deliveredAt("1 triggers + 1, pair 2", 5000, 5000, 0), deliveredAt("1000 triggers + 1, pair 2", 1500, 1500, 0)},
-					{deliveredAt("1 triggers + 1, pair 3", 6400, 6400, 0), deliveredAt("1000 triggers + 1, pair 3", 1600, 1600, 0)},
-				},
-				FanoutFloors: []FanoutFloor{{Posts: 1, Accepted: 9000, Delivered: 8000}, {Posts: 11, Accepted: 8000, Delivered: 2400}}},
+			rep:  pairsReport([2]int{6000, 1200}, [2]int{5000, 1500}, [2]int{6400, 1600}),
 			want: map[string]string{"1,000 triggers vs 1 trigger": "25% (median of 3 pairs: 20%, 30%, 25%)"},
 			met:  map[string]bool{"1,000 triggers vs 1 trigger": true},
 			inMD: []string{"| 1 | 6000 | 1200 | 20% |", "| 2 | 5000 | 1500 | 30% |", "| 3 | 6400 | 1600 | 25% |", "Median ratio: 25%."},
 		},
 		"an even number of pairs: the middle two's mean": {
-			rep: Report{TriggerCounts: []int{1, 1000},
-				Triggers: []*Run{deliveredAt("1 triggers + 1", 6000, 6000, 0), deliveredAt("1000 triggers + 1", 1200, 1200, 0)},
-				TriggerPairs: []TriggerPair{
-					{deliveredAt("1 triggers + 1", 6000, 6000, 0), deliveredAt("1000 triggers + 1", 1200, 1200, 0)},
-					{deliveredAt("1 triggers + 1, pair 2", 5000, 5000, 0), deliveredAt("1000 triggers + 1, pair 2", 1500, 1500, 0)},
-				}},
+			rep:  pairsReport([2]int{6000, 1200}, [2]int{5000, 1500}),
 			want: map[string]string{"1,000 triggers vs 1 trigger": "25% (median of 2 pairs: 20%, 30%)"},
 			met:  map[string]bool{"1,000 triggers vs 1 trigger": true},
 		},

@@ -267,6 +267,7 @@ func (r *Report) Markdown(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	r.fanoutMarkdown(w)
+	r.pairsMarkdown(w)
 	if ts := r.Targets(); len(ts) > 0 {
 		fmt.Fprintf(w, "| target | wanted | measured | |\n|---|---|---|---|\n")
 		for _, t := range ts {
@@ -327,6 +328,10 @@ func (r *Report) fanoutMarkdown(w io.Writer) {
 		}
 		fmt.Fprintf(w, "\n\n")
 	}
+}
+
+// pairsMarkdown lists the trigger pairs, when more than one was measured.
+func (r *Report) pairsMarkdown(w io.Writer) {
 	if len(r.TriggerPairs) > 1 {
 		fmt.Fprintf(w, "The 1-trigger and 1,000-trigger runs, measured as %d pairs (the first is the table's; later pairs alternate which runs first), all-matching trigger's delivered ev/s:\n\n", len(r.TriggerPairs))
 		fmt.Fprintf(w, "| pair | 1 trigger + 1 | 1000 triggers + 1 | ratio |\n|---:|---:|---:|---:|\n")

@@ -16,6 +16,18 @@ func goroutines(base int) int {
 	return runtime.NumGoroutine() - base
 }
 
+// goWaiting hands p n tasks that wait for release, counting them as they
+// start and finish.
+func goWaiting(p *Pool, n int, release <-chan struct{}, started, finished *atomic.Int32) {
+	for range n {
+		p.Go(func() {
+			started.Add(1)
+			<-release
+			finished.Add(1)
+		})
+	}
+}
+
 func TestWorkerServesTheNextTaskThenExitsWhenIdle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const idle = time.Second
@@ -60,13 +72,8 @@ func TestGoNeverWaitsForABusyWorker(t *testing.T) {
 		p := New(time.Second)
 		base := runtime.NumGoroutine()
 		release := make(chan struct{})
-		var started atomic.Int32
-		for range 3 {
-			p.Go(func() {
-				started.Add(1)
-				<-release
-			})
-		}
+		var started, finished atomic.Int32
+		goWaiting(p, 3, release, &started, &finished)
 		if n := goroutines(base); n != 3 || started.Load() != 3 {
 			t.Fatalf("3 blocking tasks: %d goroutines, %d started; want 3 workers and 3", n, started.Load())
 		}
@@ -101,13 +108,8 @@ func TestCloseWhileTasksRun(t *testing.T) {
 		p := New(time.Second)
 		base := runtime.NumGoroutine()
 		release := make(chan struct{})
-		var finished atomic.Int32
-		for range 2 {
-			p.Go(func() {
-				<-release
-				finished.Add(1)
-			})
-		}
+		var started, finished atomic.Int32
+		goWaiting(p, 2, release, &started, &finished)
 		p.Close()
 		if n := goroutines(base); n != 2 {
 			t.Fatalf("Close with 2 tasks running: %d goroutines, want the 2 workers", n)
