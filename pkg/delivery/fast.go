@@ -226,9 +226,9 @@ func retryClosedConn(req *fasthttp.Request, attempts int, err error) (resetTimeo
 type callKey struct{}
 
 // fastCall is one attempt on the fast path: the request runs on another
-// goroutine (run, on callWorkers) so that the attempt can return as soon as its context
-// ends, as net/http's does; the goroutine releases the request, response and
-// connection when fasthttp is done with them.
+// goroutine (run, on callWorkers) so that the attempt can return as soon as
+// its context ends, as net/http's does; that goroutine releases the request,
+// response and connection when fasthttp is done with them.
 type fastCall struct {
 	fc        *fastClient
 	req       *fasthttp.Request

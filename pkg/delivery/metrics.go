@@ -61,7 +61,7 @@ func newInstruments(m metric.Meter) (*instruments, error) {
 	counter(&in.retries, "weft.delivery.retries", "Delivery attempts after the first one.", "{attempt}")
 	if delivered := atomicCounter("weft.delivery.delivered", "Events accepted (2xx) by their subscriber.", "{event}"); delivered != nil {
 		in.delivered = map[target]*observability.Series{}
-		for _, t := range []target{targetSubscriber, targetReply} {
+		for _, t := range []target{targetSubscriber, targetDeadLetter, targetReply} {
 			in.delivered[t] = delivered.Series(targetSet(t))
 		}
 	}
@@ -83,9 +83,9 @@ func newInstruments(m metric.Meter) (*instruments, error) {
 }
 
 // attemptKey names one attempt attribute set (a few dozen: targets ×
-// results × the status codes subscribers answer); attemptMetrics holds each
-// one's attributes and series, so an attempt builds no attribute set of its
-// own.
+// results × the status codes subscribers answer); instruments.attemptsBy
+// holds each one's attributes and series, so an attempt builds no attribute
+// set of its own.
 type attemptKey struct {
 	t      target
 	result string
