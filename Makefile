@@ -63,7 +63,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms ./pkg/...
 	./$(BIN)/weft bench $(ARGS)
 
-## fuzz: run each fuzz target for FUZZTIME (default 60s each, about 8 minutes in all),
+## fuzz: run each fuzz target for FUZZTIME (default 60s each, about 11 minutes in all),
 ## one target at a time (Go fuzzes one target per package per invocation); FUZZFLAGS adds
 ## flags such as -parallel 1. A crasher is written under the package's testdata/fuzz/<target>
 ## and the run stops; `make test` replays the committed corpora as regression tests.
@@ -72,13 +72,15 @@ FUZZFLAGS ?=
 FUZZ_TARGETS := \
 	pkg/ingress:FuzzIngressRequest \
 	pkg/ceformat:FuzzValid \
+	pkg/ceformat:FuzzSplitBatch \
 	pkg/cekafka:FuzzFromRecord \
 	pkg/cekafka:FuzzFromSourceRecord \
 	pkg/apis:FuzzDecodeManifests \
 	pkg/apis:FuzzParseDuration \
 	pkg/filter:FuzzCompileCESQL \
 	pkg/filter:FuzzCompileFilter \
-	pkg/delivery:FuzzParseRetryAfter
+	pkg/delivery:FuzzParseRetryAfter \
+	pkg/delivery:FuzzRenderedHead
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
