@@ -286,6 +286,9 @@ var callPool = sync.Pool{New: func() any {
 // goroutine per call grew one every time.
 var callWorkers = gopool.New(0)
 
+// errNoHost is net/http's error for a URL without a host.
+var errNoHost = errors.New("http: no Host in request URL")
+
 // aLongTimeAgo is a deadline that interrupts a connection's I/O at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
@@ -305,6 +308,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 func (fc *fastClient) post(ctx context.Context, deadline time.Time, prop propagation.TextMapPropagator, m *Message, u *neturl.URL, wantReply bool) (int, *http.Response, error) {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
+	}
+	if u.Host == "" {
+		return 0, nil, &neturl.Error{Op: "Post", URL: urlErrorString(u), Err: errNoHost}
 	}
 	c := callPool.Get().(*fastCall)
 	req := fasthttp.AcquireRequest()
@@ -444,7 +450,7 @@ func (c *fastCall) redirect(req *fasthttp.Request) error {
 	case next.Scheme != "http" && next.Scheme != "https":
 		return fmt.Errorf("unsupported protocol scheme %q", next.Scheme)
 	case next.Host == "":
-		return errors.New("http: no Host in request URL")
+		return errNoHost
 	}
 	setTarget(req, next)
 	req.Header.Del("Referer")

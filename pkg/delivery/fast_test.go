@@ -319,6 +319,21 @@ func TestSendServerClosesKeepAlive(t *testing.T) {
 // TestSendServerClosesAtOnce: a server closing every connection without
 // answering fails the attempt with net/http's error; the fast path sends the
 // request twice (the retry for a closed keep-alive connection), not more.
+// TestSendURLWithoutHost: a destination that parses without a host (user
+// info cut short by a '#') fails each attempt with net/http's error, on both
+// paths, without writing anything.
+func TestSendURLWithoutHost(t *testing.T) {
+	for _, path := range paths {
+		res, err := pathSender(t, path).Send(t.Context(), testEvent(), "http://#@h.example:8080/x", Policy{Retry: 2}, nil)
+		if err != nil || res.Outcome != OutcomeDropped || res.Attempts != 3 || res.StatusCode != 0 {
+			t.Errorf("%s: Send = %+v, %v; want dropped after 3 attempts", path, res, err)
+		}
+		if want := `Post "http:#@h.example:8080/x": http: no Host in request URL`; errText(res.Err) != want {
+			t.Errorf("%s: Result.Err = %q, want %q", path, errText(res.Err), want)
+		}
+	}
+}
+
 func TestSendServerClosesAtOnce(t *testing.T) {
 	errs := map[string]string{}
 	for _, path := range paths {
