@@ -46,9 +46,10 @@ type lane struct {
 	// where the lane started (its committed offset, or the log start when
 	// it has none): there is nothing to commit until it moves past that.
 	committed atomic.Int64
-	// finished is set when a record finishes and cleared by the commit
-	// that covers it; committedAt is when the last commit happened.
-	finished    atomic.Bool
+	// finished counts the records the lane finished (delivered, dead-
+	// lettered, dropped, rejected or parked) since its last commit;
+	// committedAt is when the last commit happened (commitDue).
+	finished    atomic.Int64
 	committedAt atomic.Int64 // unix nanoseconds
 	// inFlight counts deliveries in progress; filtered counts records the
 	// shared read passed by for the trigger's filter, not yet added to the
@@ -330,7 +331,7 @@ func (l *lane) deliver(it *item, seq uint64) {
 	l.mu.Lock()
 	l.tracker.Done(seq)
 	l.mu.Unlock()
-	l.finished.Store(true)
+	l.finished.Add(1)
 }
 
 // commitPoint is the offset to commit for this lane: the oldest record in

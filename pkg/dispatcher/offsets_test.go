@@ -3,6 +3,7 @@ package dispatcher
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 func TestOffsetTracker(t *testing.T) {
@@ -114,5 +115,31 @@ func BenchmarkOffsetTracker(b *testing.B) {
 	}
 	if tr.Committable() < 0 {
 		b.Fatal("nothing committable")
+	}
+}
+
+// TestCommitDue: a busy lane commits every round, a sparse one every
+// sparseCommitRounds rounds, one that only passed filtered records every
+// filteredCommitInterval, and the final round commits everything.
+func TestCommitDue(t *testing.T) {
+	const interval = time.Second
+	for _, c := range []struct {
+		finished int64
+		age      time.Duration
+		final    bool
+		want     bool
+	}{
+		{finished: sparseCommitRecords, age: interval, want: true},
+		{finished: 10_000, age: 0, want: true},
+		{finished: sparseCommitRecords - 1, age: sparseCommitRounds*interval - 1, want: false},
+		{finished: 1, age: sparseCommitRounds * interval, want: true},
+		{finished: 1, age: interval, final: true, want: true},
+		{finished: 0, age: filteredCommitInterval - 1, want: false},
+		{finished: 0, age: filteredCommitInterval, want: true},
+		{finished: 0, age: 0, final: true, want: true},
+	} {
+		if got := commitDue(c.finished, c.age, interval, c.final); got != c.want {
+			t.Errorf("commitDue(finished %d, age %v, final %v) = %v, want %v", c.finished, c.age, c.final, got, c.want)
+		}
 	}
 }

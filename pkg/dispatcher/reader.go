@@ -41,7 +41,32 @@ const (
 	// thousand triggers on a broker, most commits would be those, and the
 	// records are only read again (not delivered) after a crash.
 	filteredCommitInterval = 10 * time.Second
+	// A lane that finished fewer than sparseCommitRecords records since its
+	// last commit commits every sparseCommitRounds commit intervals rather
+	// than every one: a thousand triggers each matching a few events a
+	// second made a thousand OffsetCommits a second, most of Kafka's extra
+	// work at that scale. What a crash delivers again stays bounded, per
+	// lane, by the larger of sparseCommitRecords and sparseCommitRounds
+	// intervals of its traffic; a busy lane commits every interval.
+	sparseCommitRecords = 256
+	sparseCommitRounds  = 5
 )
+
+// commitDue reports whether a lane whose commit point moved, having
+// finished finished records since its last commit, age ago, commits in
+// this round of a reader committing every interval (final: the last round
+// before its partitions go, which commits everything).
+func commitDue(finished int64, age, interval time.Duration, final bool) bool {
+	switch {
+	case final:
+		return true
+	case finished == 0: // only records its filter turned away
+		return age >= filteredCommitInterval
+	case finished < sparseCommitRecords:
+		return age >= sparseCommitRounds*interval
+	}
+	return true
+}
 
 // reader runs the triggers of one broker topic in this process. It reads
 // each partition it owns once — the partitions are divided among the
@@ -641,13 +666,14 @@ func (r *reader) commit(ctx context.Context, parts map[int32]*part, final bool) 
 }
 
 // commitLanes commits each lane's finished prefix that moved since its last
-// commit, one OffsetCommit per trigger group, some in parallel; unless final,
-// a lane that only passed filtered records waits filteredCommitInterval.
+// commit and is due (commitDue), one OffsetCommit per trigger group, some in
+// parallel.
 func (r *reader) commitLanes(ctx context.Context, lanes map[int32]map[string]*lane, final bool) {
 	type pending struct {
-		offs  kadm.Offsets
-		lanes []*lane
-		at    []int64
+		offs     kadm.Offsets
+		lanes    []*lane
+		at       []int64
+		finished []int64
 	}
 	byGroup := map[string]*pending{}
 	now := time.Now()
@@ -660,10 +686,10 @@ func (r *reader) commitLanes(ctx context.Context, lanes map[int32]map[string]*la
 			if o < 0 || o <= l.committed.Load() {
 				continue
 			}
-			if !final && !l.finished.Load() && now.Sub(time.Unix(0, l.committedAt.Load())) < filteredCommitInterval {
+			if !commitDue(l.finished.Load(), now.Sub(time.Unix(0, l.committedAt.Load())), r.d.cfg.CommitInterval, final) {
 				continue
 			}
-			l.finished.Store(false)
+			n := l.finished.Swap(0)
 			pg := byGroup[l.group]
 			if pg == nil {
 				pg = &pending{offs: kadm.Offsets{}}
@@ -672,6 +698,7 @@ func (r *reader) commitLanes(ctx context.Context, lanes map[int32]map[string]*la
 			pg.offs.AddOffset(r.topic, p, o, -1)
 			pg.lanes = append(pg.lanes, l)
 			pg.at = append(pg.at, o)
+			pg.finished = append(pg.finished, n)
 		}
 	}
 	if len(byGroup) == 0 {
@@ -691,8 +718,8 @@ func (r *reader) commitLanes(ctx context.Context, lanes map[int32]map[string]*la
 			}
 			if err != nil {
 				r.logger.Warn("commit a trigger's offsets", "group", group, "err", err)
-				for _, l := range pg.lanes {
-					l.finished.Store(true) // commit again next round
+				for i, l := range pg.lanes {
+					l.finished.Add(max(pg.finished[i], 1)) // commit again next round
 				}
 				return
 			}
