@@ -286,7 +286,8 @@ var callPool = sync.Pool{New: func() any {
 // goroutine per call grew one every time.
 var callWorkers = gopool.New(0)
 
-// errNoHost is net/http's error for a URL without a host.
+// errNoHost is net/http's error for a redirect to a URL without a host (a
+// destination without one is refused before any attempt: urlCache.parse).
 var errNoHost = errors.New("http: no Host in request URL")
 
 // aLongTimeAgo is a deadline that interrupts a connection's I/O at once.
@@ -308,9 +309,6 @@ var aLongTimeAgo = time.Unix(1, 0)
 func (fc *fastClient) post(ctx context.Context, deadline time.Time, prop propagation.TextMapPropagator, m *Message, u *neturl.URL, wantReply bool) (int, *http.Response, error) {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
-	}
-	if u.Host == "" {
-		return 0, nil, &neturl.Error{Op: "Post", URL: urlErrorString(u), Err: errNoHost}
 	}
 	c := callPool.Get().(*fastCall)
 	req := fasthttp.AcquireRequest()

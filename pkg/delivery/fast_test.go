@@ -320,15 +320,15 @@ func TestSendServerClosesKeepAlive(t *testing.T) {
 // answering fails the attempt with net/http's error; the fast path sends the
 // request twice (the retry for a closed keep-alive connection), not more.
 // TestSendURLWithoutHost: a destination that parses without a host (user
-// info cut short by a '#') fails each attempt with net/http's error, on both
-// paths, without writing anything.
+// info cut short by a '#') is refused before any attempt, on both paths:
+// no attempt could reach anything.
 func TestSendURLWithoutHost(t *testing.T) {
 	for _, path := range paths {
 		res, err := pathSender(t, path).Send(t.Context(), testEvent(), "http://#@h.example:8080/x", Policy{Retry: 2}, nil)
-		if err != nil || res.Outcome != OutcomeDropped || res.Attempts != 3 || res.StatusCode != 0 {
-			t.Errorf("%s: Send = %+v, %v; want dropped after 3 attempts", path, res, err)
+		if err != nil || res.Outcome != OutcomeDropped || res.Attempts != 1 || res.StatusCode != 0 || !errors.Is(res.Err, ErrInvalidRequest) {
+			t.Errorf("%s: Send = %+v, %v; want dropped after 1 attempt, an invalid request", path, res, err)
 		}
-		if want := `Post "http:#@h.example:8080/x": http: no Host in request URL`; errText(res.Err) != want {
+		if want := `invalid delivery request: url "http://#@h.example:8080/x": no host`; errText(res.Err) != want {
 			t.Errorf("%s: Result.Err = %q, want %q", path, errText(res.Err), want)
 		}
 	}

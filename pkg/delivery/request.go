@@ -82,6 +82,11 @@ func (c *urlCache) parse(target string) (*url.URL, error) {
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 		return nil, fmt.Errorf("%w: url %q: scheme must be http or https", ErrInvalidRequest, target)
 	}
+	if req.URL.Host == "" {
+		// No attempt could reach anything (net/http's client would fail
+		// each with "no Host in request URL").
+		return nil, fmt.Errorf("%w: url %q: no host", ErrInvalidRequest, target)
+	}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= maxCachedURLs {
 		c.m = make(map[string]*url.URL)
