@@ -325,13 +325,7 @@ func (fc *fastClient) post(ctx context.Context, deadline time.Time, prop propaga
 	// URI) until a redirect fills it in (materialize).
 	setTargetURI(req, dst.uri, u.Host)
 	req.Header.SetMethod(http.MethodPost)
-	c.head = append(c.head[:0], dst.line...)
-	prop.Inject(ctx, headCarrier{c})
-	if dst.auth != "" {
-		c.head = append(append(append(c.head, "Authorization: "...), dst.auth...), "\r\n"...)
-		c.basicAuth = true
-	}
-	c.head = append(c.head, tail...)
+	c.render(ctx, prop, dst, tail)
 	c.m, c.rendered = m, true
 	c.fc, c.req, c.deadline, c.wantReply = fc, req, deadline, wantReply
 	c.cur.Store(u)
@@ -460,6 +454,35 @@ func (c *fastCall) redirect(req *fasthttp.Request) error {
 	}
 	c.basicAuth = setBasicAuth(req, next)
 	return nil
+}
+
+// render writes c's request head: dst's request line and Host, the trace
+// context prop injects from ctx, Basic auth from dst's user info, then tail
+// (the Message's fields, headTail).
+func (c *fastCall) render(ctx context.Context, prop propagation.TextMapPropagator, dst *fastTarget, tail []byte) {
+	c.head = append(c.head[:0], dst.line...)
+	prop.Inject(ctx, headCarrier{c})
+	if dst.auth != "" {
+		c.head = appendField(c.head, "Authorization", dst.auth)
+		c.basicAuth = true
+	}
+	c.head = append(c.head, tail...)
+}
+
+// appendField appends the header field line "name: value" to b.
+func appendField(b []byte, name, value string) []byte {
+	return append(append(append(append(b, name...), ": "...), value...), "\r\n"...)
+}
+
+// writtenFromHeader reports whether net/http writes a request header's
+// field name from the header itself: Host, Content-Length,
+// Transfer-Encoding and Trailer it writes from the request.
+func writtenFromHeader(name string) bool {
+	switch name {
+	case "Host", "Content-Length", "Transfer-Encoding", "Trailer":
+		return false
+	}
+	return true
 }
 
 // materialize makes req the request the rendered head described (sent to
@@ -715,8 +738,7 @@ func setRequest(req *fasthttp.Request, m *Message, uri *fasthttp.URI, host strin
 	h.SetNoDefaultContentType(true)
 	h.SetMethod(http.MethodPost)
 	for k, vs := range m.header {
-		switch k {
-		case "Host", "Content-Length", "Transfer-Encoding", "Trailer": // not written from the header by net/http
+		if !writtenFromHeader(k) {
 			continue
 		}
 		for _, v := range vs {
@@ -821,8 +843,7 @@ func (m *Message) headTail() ([]byte, error) {
 				m.head.err = fmt.Errorf("net/http: invalid header field name %q", k)
 				return
 			}
-			switch k {
-			case "Host", "Content-Length", "Transfer-Encoding", "Trailer": // not written from the header by net/http
+			if !writtenFromHeader(k) {
 				continue
 			}
 			for _, v := range vs {
@@ -830,7 +851,7 @@ func (m *Message) headTail() ([]byte, error) {
 					m.head.err = fmt.Errorf("net/http: invalid header field value for %q", k)
 					return
 				}
-				b = append(append(append(append(b, k...), ": "...), v...), "\r\n"...)
+				b = appendField(b, k, v)
 			}
 		}
 		m.head.tail = fmt.Appendf(b, "Content-Length: %d\r\nUser-Agent: %s\r\n\r\n", len(m.body), fastUserAgent)
@@ -847,27 +868,11 @@ func (hc headCarrier) Get(string) string { return "" }
 
 func (hc headCarrier) Set(key, value string) {
 	key = canonicalKey(key)
-	hc.c.head = append(append(append(append(hc.c.head, key...), ": "...), value...), "\r\n"...)
+	hc.c.head = appendField(hc.c.head, key, value)
 	hc.c.trace = append(hc.c.trace, key, value)
 }
 
 func (hc headCarrier) Keys() []string { return nil }
-
-// fastCarrier is a propagation carrier over a fasthttp request header, which
-// belongs to one attempt. Keys are canonical, as http.Header.Set makes them.
-type fastCarrier struct{ h *fasthttp.RequestHeader }
-
-func (c fastCarrier) Get(key string) string { return string(c.h.Peek(canonicalKey(key))) }
-
-func (c fastCarrier) Set(key, value string) { c.h.Set(canonicalKey(key), value) }
-
-func (c fastCarrier) Keys() []string {
-	keys := make([]string, 0, c.h.Len())
-	for k := range c.h.All() {
-		keys = append(keys, string(k))
-	}
-	return keys
-}
 
 // canonicalKey is http.CanonicalHeaderKey, without allocating for the W3C
 // propagators' keys.

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weft-dev/weft/pkg/observability"
@@ -70,14 +72,8 @@ func FuzzRenderedHead(f *testing.F) {
 		}
 		// The rendered head, as post builds it.
 		var fc fastClient
-		dst := fc.target(u)
 		c := &fastCall{}
-		c.head = append(c.head, dst.line...)
-		observability.Propagator().Inject(ctx, headCarrier{c})
-		if dst.auth != "" {
-			c.head = append(append(append(c.head, "Authorization: "...), dst.auth...), "\r\n"...)
-		}
-		c.head = append(c.head, tail...)
+		c.render(ctx, observability.Propagator(), fc.target(u), tail)
 		rendered := string(c.head)
 		if !strings.HasSuffix(rendered, "\r\n\r\n") || strings.Count(rendered, "\r\n\r\n") != 1 {
 			t.Fatalf("rendered head does not end its lines with one blank line: %q", rendered)
@@ -93,7 +89,11 @@ func FuzzRenderedHead(f *testing.F) {
 		req := fasthttp.AcquireRequest()
 		defer fasthttp.ReleaseRequest(req)
 		setRequest(req, m, targetURI(u), u.Host)
-		observability.Propagator().Inject(ctx, fastCarrier{&req.Header})
+		traceFields := http.Header{}
+		observability.Propagator().Inject(ctx, propagation.HeaderCarrier(traceFields))
+		for k := range traceFields {
+			req.Header.Set(k, traceFields.Get(k))
+		}
 		setBasicAuth(req, u)
 		req.Header.SetUserAgent(fastUserAgent)
 		var buf bytes.Buffer

@@ -393,12 +393,12 @@ func Wait(ctx context.Context, d time.Duration, stop <-chan struct{}) error {
 	}
 }
 
-// attempt makes attempt n (0-based) of m to u (url) through fc (the fast
-// path) or else cl, bounded by timeout.
 // clientSpan is the attempt span's start option, built once (an option
 // built per call is an allocation per delivery).
 var clientSpan = trace.WithSpanKind(trace.SpanKindClient)
 
+// attempt makes attempt n (0-based) of m to u (url) through fc (the fast
+// path) or else cl, bounded by timeout.
 func (s *Sender) attempt(ctx context.Context, cl *http.Client, fc *fastClient, m *Message, u *neturl.URL, url string, timeout time.Duration, t target, n int, reply ReplyFunc) (a attemptResult) {
 	start := time.Now()
 	ctx, span := s.tracer.Start(ctx, "weft.delivery.attempt", clientSpan)

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/weft-dev/weft/internal/gopool"
-
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel"
@@ -21,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/weft-dev/weft/internal/gopool"
 	"github.com/weft-dev/weft/pkg/cekafka"
 	"github.com/weft-dev/weft/pkg/contract"
 	"github.com/weft-dev/weft/pkg/delivery"
