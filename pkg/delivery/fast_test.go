@@ -500,22 +500,10 @@ func TestSendRedirectChains(t *testing.T) {
 				w.WriteHeader(http.StatusPermanentRedirect)
 			}
 		},
-		"bad Location": func(n int, w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Location", "http://[::1")
-			w.WriteHeader(http.StatusFound)
-		},
-		"Location without a host": func(n int, w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Location", "http:///x")
-			w.WriteHeader(http.StatusTemporaryRedirect)
-		},
-		"Location to ftp": func(n int, w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Location", "ftp://host/x")
-			w.WriteHeader(http.StatusTemporaryRedirect)
-		},
-		"302 not followed": func(n int, w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Location", "/elsewhere")
-			w.WriteHeader(http.StatusFound)
-		},
+		"bad Location":            redirectTo("http://[::1", http.StatusFound),
+		"Location without a host": redirectTo("http:///x", http.StatusTemporaryRedirect),
+		"Location to ftp":         redirectTo("ftp://host/x", http.StatusTemporaryRedirect),
+		"302 not followed":        redirectTo("/elsewhere", http.StatusFound),
 	}
 	for name, respond := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -587,6 +575,14 @@ func BenchmarkSendMessage(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// redirectTo answers every request with code and Location loc.
+func redirectTo(loc string, code int) func(int, http.ResponseWriter, *http.Request) {
+	return func(_ int, w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Location", loc)
+		w.WriteHeader(code)
 	}
 }
 
