@@ -227,19 +227,11 @@ func TestConsoleLoadTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := controlplane.New(ctx, cfg, controlplane.WithHTTPListener(httpLn), controlplane.WithHTTPToken("load-token"))
+	srv, err := controlplane.New(t.Context(), cfg, controlplane.WithHTTPListener(httpLn), controlplane.WithHTTPToken("load-token"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("control plane: %v", err)
-		}
-	})
+	testutil.Run(t, "control plane", srv.Run)
 
 	var objs []apis.Object
 	for b := range 100 {

@@ -5,6 +5,7 @@ package testutil
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,25 @@ import (
 
 	"github.com/weft-dev/weft/pkg/observability"
 )
+
+// Run runs run (a component's Run) on a goroutine with a context of its own
+// until stop is called or, at the latest, the test ends; stop cancels that
+// context, waits for run to return and reports an error it returned as a
+// test error headed what. Only stop's first call does anything. It returns
+// the context run got and stop.
+func Run(t testing.TB, what string, run func(context.Context) error) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	stop := sync.OnceFunc(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("%s: %v", what, err)
+		}
+	})
+	t.Cleanup(stop)
+	return ctx, stop
+}
 
 // PollInterval is how often Eventually checks its condition.
 const PollInterval = 10 * time.Millisecond

@@ -1,7 +1,6 @@
 package controlplane
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -130,19 +129,7 @@ func runDispatcher(t *testing.T, k *devkafka.Server, addr, id string) (stop func
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("dispatcher %s Run: %v", id, err)
-			}
-		})
-	}
-	t.Cleanup(stop)
+	_, stop = testutil.Run(t, fmt.Sprintf("dispatcher %s Run", id), d.Run)
 	return stop
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/cekafka"
 	"github.com/weft-dev/weft/pkg/ingress"
 	"github.com/weft-dev/weft/pkg/kafka"
@@ -175,15 +176,7 @@ func binaryPost(ctx context.Context, c *http.Client, url, id string) (int, http.
 // cleanly), waits until it serves, and returns the context it runs with.
 func run(t *testing.T, in *ingress.Ingress) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	ctx, _ := testutil.Run(t, "Run", in.Run)
 	<-in.Started()
 	return ctx
 }

@@ -95,15 +95,7 @@ func TestKafkaOutage(t *testing.T) {
 	if err := in.ApplyContract(context.Background(), contractOf(1, brokerEntry("default", "outage", topic))); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx) }()
-	stop := sync.OnceFunc(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	_, stop := testutil.Run(t, "Run", in.Run)
 	defer stop()
 	<-in.Started()
 	url := "http://" + in.Addr().String() + "/default/outage"
