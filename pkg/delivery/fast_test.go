@@ -96,47 +96,33 @@ func TestNewSenderProxyEnvUsesNetHTTP(t *testing.T) {
 // the same request line and header lines (names' case included), but for
 // User-Agent and net/http's Accept-Encoding.
 func TestSendRequestWire(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	heads := make(chan []string, 4)
-	go func() {
+	addr := serveConns(t, func(conn net.Conn) {
+		br := bufio.NewReader(conn)
+		var head []string
 		for {
-			conn, err := ln.Accept()
+			line, err := br.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer conn.Close()
-				br := bufio.NewReader(conn)
-				var head []string
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if line = strings.TrimRight(line, "\r\n"); line == "" {
-						break
-					}
-					head = append(head, line)
-				}
-				heads <- head
-				if strings.HasPrefix(head[0], "POST /redirect ") {
-					conn.Write([]byte("HTTP/1.1 307 Temporary Redirect\r\nLocation: /after?z=2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
-					return
-				}
-				conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
-			}()
+			if line = strings.TrimRight(line, "\r\n"); line == "" {
+				break
+			}
+			head = append(head, line)
 		}
-	}()
+		heads <- head
+		if strings.HasPrefix(head[0], "POST /redirect ") {
+			conn.Write([]byte("HTTP/1.1 307 Temporary Redirect\r\nLocation: /after?z=2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+			return
+		}
+		conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+	})
 	traceID, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
 	spanID, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
 	ctx := trace.ContextWithSpanContext(t.Context(), trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled,
 	}))
-	base := "http://user:p%40ss@" + ln.Addr().String()
+	base := "http://user:p%40ss@" + addr
 	noData := testEvent()
 	if err := noData.SetData("", nil); err != nil {
 		t.Fatal(err)
@@ -261,12 +247,35 @@ func TestSendLargeResponseBodies(t *testing.T) {
 // request cross). answered 0 closes at every request. It counts the
 // requests it answered and those it dropped.
 func closingServer(t *testing.T, answered int) (url string, served, dropped *atomic.Int32) {
+	served, dropped = new(atomic.Int32), new(atomic.Int32)
+	addr := serveConns(t, func(conn net.Conn) {
+		br := bufio.NewReader(conn)
+		for n := 0; ; n++ {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, req.Body)
+			if n >= answered {
+				dropped.Add(1)
+				return
+			}
+			served.Add(1)
+			conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+		}
+	})
+	return "http://" + addr, served, dropped
+}
+
+// serveConns is a raw TCP server on loopback, until the test ends: handle
+// serves each connection on a goroutine of its own, which closes it after.
+// It returns the server's address.
+func serveConns(t *testing.T, handle func(net.Conn)) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	served, dropped = new(atomic.Int32), new(atomic.Int32)
 	go func() {
 		for {
 			conn, err := ln.Accept()
@@ -275,24 +284,11 @@ func closingServer(t *testing.T, answered int) (url string, served, dropped *ato
 			}
 			go func() {
 				defer conn.Close()
-				br := bufio.NewReader(conn)
-				for n := 0; ; n++ {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, req.Body)
-					if n >= answered {
-						dropped.Add(1)
-						return
-					}
-					served.Add(1)
-					conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
-				}
+				handle(conn)
 			}()
 		}
 	}()
-	return "http://" + ln.Addr().String(), served, dropped
+	return ln.Addr().String()
 }
 
 // TestSendServerClosesKeepAlive: on the fast path, a keep-alive connection
