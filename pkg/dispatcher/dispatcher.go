@@ -496,11 +496,15 @@ func (s *egressSpec) ref() string { return s.namespace + "/" + s.name }
 // KindTrigger is the kind of an egress whose contract names none.
 const KindTrigger = "Trigger"
 
+// failedOutcome is the latency metric's outcome label of a send that
+// failed (an error, not an Outcome).
+const failedOutcome = "error"
+
 // outcomeLabel is the latency metric's outcome label of a send's result:
-// the Outcome's name, or "error" when the send failed.
+// the Outcome's name, or failedOutcome.
 func outcomeLabel(o delivery.Outcome, err error) string {
 	if err != nil {
-		return "error"
+		return failedOutcome
 	}
 	return o.String()
 }
@@ -533,7 +537,7 @@ func egressAttrs(namespace, name, kind string, extra ...attribute.KeyValue) attr
 
 func outcomeSets(namespace, name, kind string) (sets [outcomeSlots]metric.MeasurementOption) {
 	for i := range sets {
-		label := "error" // slot 0 (outcomeIndex)
+		label := failedOutcome // slot 0 (outcomeIndex)
 		if i > 0 {
 			label = delivery.Outcome(i).String()
 		}
