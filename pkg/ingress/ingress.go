@@ -161,9 +161,11 @@ type broker struct {
 	// webhook: a webhook source's (nil for the other kinds), whose
 	// requests are wrapped into events (webhooks.go).
 	webhook *webhook
-	// limiter is the entry's rate limit (nil: none; ratelimit.go).
-	limiter *rate.Limiter
-	cluster string // kafka.ClusterKey of the bootstrap servers and auth ("" for Weft's)
+	// limiter is the entry's rate limit (nil: none; ratelimit.go), from
+	// rateLimit, the entry's own (nil: the process's).
+	limiter   *rate.Limiter
+	rateLimit *weftv1.RateLimit
+	cluster   string // kafka.ClusterKey of the bootstrap servers and auth ("" for Weft's)
 	// sinkSeeds and sinkAuth are a KafkaSink's cluster and credentials
 	// (nil for Weft's cluster).
 	sinkSeeds []string
@@ -444,7 +446,7 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 			b.namespace == ing.GetNamespace() && b.name == ing.GetName() &&
 			b.structured == structured && b.cluster == key && (wh == nil) == (b.webhook == nil) &&
 			b.autoEventTypes == (ing.GetEventtypeAutoCreate() && (kind == "Broker" || kind == "Channel")) &&
-			(wh == nil || proto.Equal(wh.spec, b.webhook.spec)) {
+			(wh == nil || proto.Equal(wh.spec, b.webhook.spec)) && proto.Equal(b.rateLimit, ing.GetRateLimit()) {
 			next[p] = b
 			continue
 		}
@@ -456,7 +458,7 @@ func (in *Ingress) ApplyContract(_ context.Context, c *weftv1.Contract) error {
 			target:  target{cl: in.cl, state: &in.kafka},
 			sink:    kind == kindSink, structured: structured, cluster: key,
 			sinkSeeds: ing.GetBootstrapServers(), sinkAuth: ing.GetKafkaAuth(),
-			webhook: wh, auth: auth, limiter: in.cfg.newLimiter(),
+			webhook: wh, auth: auth, limiter: in.cfg.newLimiter(ing.GetRateLimit()), rateLimit: ing.GetRateLimit(),
 			// Brokers and channels only: the kinds EventTypes reference.
 			autoEventTypes: ing.GetEventtypeAutoCreate() && (kind == "Broker" || kind == "Channel"),
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/weft-dev/weft/internal/testutil"
 	"github.com/weft-dev/weft/pkg/ingress"
 	"github.com/weft-dev/weft/pkg/kafka"
+	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
 // runIngress runs an Ingress with cfg on ln (nil: a port of its own)
@@ -455,6 +456,74 @@ func TestRateLimit(t *testing.T) {
 	}
 	if got := idsOf(t, other.next()); len(got) != burst {
 		t.Errorf("other broker stored %v, want %d events", got, burst)
+	}
+}
+
+// A broker's own rate limit (its weft.dev/rate-limit annotations, carried
+// by the contract) takes the place of the process's for that broker only.
+// A contract that changes it starts a new bucket; one that keeps it keeps
+// the bucket as it is; one that drops it gives the broker the process's
+// limit again. Refused events are not stored.
+func TestBrokerOwnRateLimit(t *testing.T) {
+	srv := testutil.StartKafka(t)
+	kcfg := testutil.KafkaConfig(srv)
+	cfg := testConfig(kcfg)
+	// Rates of a token every 100 s: no bucket refills during the test.
+	cfg.RateLimitPerBroker, cfg.RateLimitBurst = 0.01, 1
+	in := runIngress(t, kcfg, cfg, nil, "own", "other")
+	base := "http://" + in.Addr().String()
+	_, adm := adminFor(t, kcfg)
+	stored := newTopicReader(t, kcfg, adm, "weft.broker.default.own")
+	apply := func(version uint64, own *weftv1.RateLimit) {
+		t.Helper()
+		e := brokerEntry("default", "own", "weft.broker.default.own")
+		e.RateLimit = own
+		c := contractOf(version, e, brokerEntry("default", "other", "weft.broker.default.other"))
+		if err := in.ApplyContract(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := 0
+	// post sends n events one after the other and counts the 202s and 429s.
+	post := func(path string, n int) (accepted, refused int) {
+		t.Helper()
+		for range n {
+			sent++
+			code, _, body, err := binaryPost(context.Background(), http.DefaultClient, base+path, fmt.Sprintf("e-%d", sent))
+			switch {
+			case err != nil:
+				t.Fatal(err)
+			case code == http.StatusAccepted:
+				accepted++
+			case code == http.StatusTooManyRequests:
+				refused++
+			default:
+				t.Fatalf("POST %s: %d %q", path, code, body)
+			}
+		}
+		return accepted, refused
+	}
+	check := func(what, path string, n, wantAccepted int) int {
+		t.Helper()
+		if a, r := post(path, n); a != wantAccepted || r != n-wantAccepted {
+			t.Errorf("%s: %d accepted, %d refused of %d; want %d accepted", what, a, r, n, wantAccepted)
+		}
+		return wantAccepted
+	}
+
+	ownAccepted := 0
+	apply(2, &weftv1.RateLimit{EventsPerSecond: 0.01, Burst: 3})
+	ownAccepted += check("own limit, burst 3", "/default/own", 5, 3)
+	check("the other broker, the process's limit (burst 1)", "/default/other", 3, 1)
+	apply(3, &weftv1.RateLimit{EventsPerSecond: 0.01, Burst: 3})
+	ownAccepted += check("the same limit applied again keeps the empty bucket", "/default/own", 2, 0)
+	apply(4, &weftv1.RateLimit{EventsPerSecond: 0.01, Burst: 6})
+	ownAccepted += check("a changed limit, burst 6, is a new bucket", "/default/own", 8, 6)
+	apply(5, nil)
+	ownAccepted += check("without its own limit, the process's again", "/default/own", 3, 1)
+
+	if got := len(stored.next()); got != ownAccepted {
+		t.Errorf("the broker's topic holds %d events, want the %d accepted", got, ownAccepted)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
+
 	"golang.org/x/time/rate"
 )
 
@@ -18,13 +20,17 @@ import (
 // seconds until they are, and nothing is stored. A batch larger than the
 // burst could never pass and is answered 413.
 //
-// The limit is per process: with N ingress replicas behind a load
-// balancer a broker accepts up to N times it. The contract has no field
-// for a broker's own limit yet (the weft.dev/rate-limit annotation is
-// validated but not carried), so every entry gets the process's.
+// A broker's own limit (its weft.dev/rate-limit annotations, carried by
+// the contract's rate_limit) takes the place of the process's for that
+// broker. The limit is per process: with N ingress replicas behind a load
+// balancer a broker accepts up to N times it.
 
-// newLimiter is an entry's token bucket (nil: no limit).
-func (c *Config) newLimiter() *rate.Limiter {
+// newLimiter is the token bucket of an entry whose own limit is own (nil:
+// the process's): nil when neither sets one.
+func (c *Config) newLimiter(own *weftv1.RateLimit) *rate.Limiter {
+	if own != nil {
+		return rate.NewLimiter(rate.Limit(own.GetEventsPerSecond()), int(own.GetBurst()))
+	}
 	if c.RateLimitPerBroker <= 0 {
 		return nil
 	}

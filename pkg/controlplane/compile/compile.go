@@ -321,6 +321,15 @@ func (out *Compiled) compilePingSource(r resolver, p *apis.PingSource) {
 	})
 }
 
+// rateLimit is a broker's own rate limit for its ingress entry (nil: none,
+// the ingress's --rate-limit-per-broker applies).
+func rateLimit(rl apis.RateLimit) *weftv1.RateLimit {
+	if rl.PerSecond <= 0 {
+		return nil
+	}
+	return &weftv1.RateLimit{EventsPerSecond: rl.PerSecond, Burst: int32(rl.Burst)}
+}
+
 func (out *Compiled) compileTriggers(r resolver, bs []*apis.Broker, triggers []*apis.Trigger) {
 	byName := map[string]*weftv1.Ingress{}
 	for _, b := range bs {
@@ -330,6 +339,7 @@ func (out *Compiled) compileTriggers(r resolver, bs []*apis.Broker, triggers []*
 			Path: wire.BrokerPath(m.Namespace, m.Name), Topic: wire.BrokerTopic(m.Namespace, m.Name),
 			Generation:          m.Generation,
 			EventtypeAutoCreate: apis.EventTypeAutoCreate(m.Annotations, r.opts.EventTypeAutoCreate),
+			RateLimit:           rateLimit(apis.RateLimitOf(m)),
 		}
 		out.Contract.Ingresses = append(out.Contract.Ingresses, in)
 		byName[nsName(m)] = in
@@ -394,6 +404,7 @@ func (out *Compiled) compileChannels(r resolver, cs []*apis.Channel, subs []*api
 			Path: wire.ChannelPath(m.Namespace, m.Name), Topic: wire.ChannelTopic(m.Namespace, m.Name),
 			Generation:          m.Generation,
 			EventtypeAutoCreate: apis.EventTypeAutoCreate(m.Annotations, r.opts.EventTypeAutoCreate),
+			RateLimit:           rateLimit(apis.RateLimitOf(m)),
 		}
 		out.Contract.Ingresses = append(out.Contract.Ingresses, in)
 		byName[nsName(m)] = in

@@ -93,3 +93,33 @@ func TestCompile(t *testing.T) {
 		t.Errorf("compile depends on input order")
 	}
 }
+
+// A broker's rate-limit annotations become its ingress entry's own limit
+// (the burst defaulting to the rate, rounded up); a broker without them, or
+// with invalid ones, has none (the ingress's --rate-limit-per-broker).
+func TestCompileBrokerRateLimit(t *testing.T) {
+	broker := func(name string, ann map[string]string) *apis.Broker {
+		return &apis.Broker{ObjectMeta: apis.ObjectMeta{Name: name, Namespace: "ns", UID: "u" + name, Annotations: ann}}
+	}
+	c := Compile(1, Resources{Brokers: []*apis.Broker{
+		broker("a-both", map[string]string{apis.AnnotationRateLimit: "100", apis.AnnotationRateLimitBurst: "500"}),
+		broker("b-rate", map[string]string{apis.AnnotationRateLimit: "2.5"}),
+		broker("c-none", nil),
+		broker("d-invalid", map[string]string{apis.AnnotationRateLimit: "-1"}),
+	}}, Options{IngressURL: "http://in:8080/"})
+	want := map[string]*weftv1.RateLimit{
+		"a-both":    {EventsPerSecond: 100, Burst: 500},
+		"b-rate":    {EventsPerSecond: 2.5, Burst: 3},
+		"c-none":    nil,
+		"d-invalid": nil,
+	}
+	if len(c.Contract.Ingresses) != len(want) {
+		t.Fatalf("ingresses: %v", c.Contract.Ingresses)
+	}
+	for _, in := range c.Contract.Ingresses {
+		got, w := in.GetRateLimit(), want[in.Name]
+		if (got == nil) != (w == nil) || got.GetEventsPerSecond() != w.GetEventsPerSecond() || got.GetBurst() != w.GetBurst() {
+			t.Errorf("broker %s: rate limit %v, want %v", in.Name, got, w)
+		}
+	}
+}

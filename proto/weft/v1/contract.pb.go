@@ -297,8 +297,12 @@ type Ingress struct {
 	// the annotation weft.dev/eventtype-auto-create, else the control
 	// plane's --eventtype-auto-create.
 	EventtypeAutoCreate bool `protobuf:"varint,17,opt,name=eventtype_auto_create,json=eventtypeAutoCreate,proto3" json:"eventtype_auto_create,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// rate_limit, for a broker, is its own rate limit (the annotations
+	// weft.dev/rate-limit and weft.dev/rate-limit-burst); unset: the
+	// ingress's --rate-limit-per-broker applies.
+	RateLimit     *RateLimit `protobuf:"bytes,18,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Ingress) Reset() {
@@ -450,6 +454,69 @@ func (x *Ingress) GetEventtypeAutoCreate() bool {
 	return false
 }
 
+func (x *Ingress) GetRateLimit() *RateLimit {
+	if x != nil {
+		return x.RateLimit
+	}
+	return nil
+}
+
+// RateLimit is a token bucket: burst events at most at once, refilled at
+// events_per_second.
+type RateLimit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// events_per_second is the rate the bucket refills at (> 0).
+	EventsPerSecond float64 `protobuf:"fixed64,1,opt,name=events_per_second,json=eventsPerSecond,proto3" json:"events_per_second,omitempty"`
+	// burst is how many events the bucket holds (>= 1).
+	Burst         int32 `protobuf:"varint,2,opt,name=burst,proto3" json:"burst,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RateLimit) Reset() {
+	*x = RateLimit{}
+	mi := &file_weft_v1_contract_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RateLimit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RateLimit) ProtoMessage() {}
+
+func (x *RateLimit) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_contract_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RateLimit.ProtoReflect.Descriptor instead.
+func (*RateLimit) Descriptor() ([]byte, []int) {
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RateLimit) GetEventsPerSecond() float64 {
+	if x != nil {
+		return x.EventsPerSecond
+	}
+	return 0
+}
+
+func (x *RateLimit) GetBurst() int32 {
+	if x != nil {
+		return x.Burst
+	}
+	return 0
+}
+
 // IngressAuth is who may send to an ingress entry (Knative's EventPolicy
 // with OIDC authentication).
 type IngressAuth struct {
@@ -471,7 +538,7 @@ type IngressAuth struct {
 
 func (x *IngressAuth) Reset() {
 	*x = IngressAuth{}
-	mi := &file_weft_v1_contract_proto_msgTypes[2]
+	mi := &file_weft_v1_contract_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -483,7 +550,7 @@ func (x *IngressAuth) String() string {
 func (*IngressAuth) ProtoMessage() {}
 
 func (x *IngressAuth) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[2]
+	mi := &file_weft_v1_contract_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -496,7 +563,7 @@ func (x *IngressAuth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngressAuth.ProtoReflect.Descriptor instead.
 func (*IngressAuth) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{2}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *IngressAuth) GetAudience() string {
@@ -536,7 +603,7 @@ type EventPolicyRule struct {
 
 func (x *EventPolicyRule) Reset() {
 	*x = EventPolicyRule{}
-	mi := &file_weft_v1_contract_proto_msgTypes[3]
+	mi := &file_weft_v1_contract_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -548,7 +615,7 @@ func (x *EventPolicyRule) String() string {
 func (*EventPolicyRule) ProtoMessage() {}
 
 func (x *EventPolicyRule) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[3]
+	mi := &file_weft_v1_contract_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -561,7 +628,7 @@ func (x *EventPolicyRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventPolicyRule.ProtoReflect.Descriptor instead.
 func (*EventPolicyRule) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{3}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *EventPolicyRule) GetNamespace() string {
@@ -610,7 +677,7 @@ type KafkaAuth struct {
 
 func (x *KafkaAuth) Reset() {
 	*x = KafkaAuth{}
-	mi := &file_weft_v1_contract_proto_msgTypes[4]
+	mi := &file_weft_v1_contract_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -622,7 +689,7 @@ func (x *KafkaAuth) String() string {
 func (*KafkaAuth) ProtoMessage() {}
 
 func (x *KafkaAuth) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[4]
+	mi := &file_weft_v1_contract_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -635,7 +702,7 @@ func (x *KafkaAuth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KafkaAuth.ProtoReflect.Descriptor instead.
 func (*KafkaAuth) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{4}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *KafkaAuth) GetTls() bool {
@@ -715,7 +782,7 @@ type KafkaSourceSpec struct {
 
 func (x *KafkaSourceSpec) Reset() {
 	*x = KafkaSourceSpec{}
-	mi := &file_weft_v1_contract_proto_msgTypes[5]
+	mi := &file_weft_v1_contract_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +794,7 @@ func (x *KafkaSourceSpec) String() string {
 func (*KafkaSourceSpec) ProtoMessage() {}
 
 func (x *KafkaSourceSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[5]
+	mi := &file_weft_v1_contract_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +807,7 @@ func (x *KafkaSourceSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KafkaSourceSpec.ProtoReflect.Descriptor instead.
 func (*KafkaSourceSpec) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{5}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *KafkaSourceSpec) GetBootstrapServers() []string {
@@ -821,7 +888,7 @@ type Webhook struct {
 
 func (x *Webhook) Reset() {
 	*x = Webhook{}
-	mi := &file_weft_v1_contract_proto_msgTypes[6]
+	mi := &file_weft_v1_contract_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -833,7 +900,7 @@ func (x *Webhook) String() string {
 func (*Webhook) ProtoMessage() {}
 
 func (x *Webhook) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[6]
+	mi := &file_weft_v1_contract_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -846,7 +913,7 @@ func (x *Webhook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
 func (*Webhook) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{6}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Webhook) GetType() string {
@@ -927,7 +994,7 @@ type HTTPPoller struct {
 
 func (x *HTTPPoller) Reset() {
 	*x = HTTPPoller{}
-	mi := &file_weft_v1_contract_proto_msgTypes[7]
+	mi := &file_weft_v1_contract_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -939,7 +1006,7 @@ func (x *HTTPPoller) String() string {
 func (*HTTPPoller) ProtoMessage() {}
 
 func (x *HTTPPoller) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[7]
+	mi := &file_weft_v1_contract_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -952,7 +1019,7 @@ func (x *HTTPPoller) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPPoller.ProtoReflect.Descriptor instead.
 func (*HTTPPoller) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{7}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *HTTPPoller) GetEndpoint() string {
@@ -1056,7 +1123,7 @@ type PingSchedule struct {
 
 func (x *PingSchedule) Reset() {
 	*x = PingSchedule{}
-	mi := &file_weft_v1_contract_proto_msgTypes[8]
+	mi := &file_weft_v1_contract_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1135,7 @@ func (x *PingSchedule) String() string {
 func (*PingSchedule) ProtoMessage() {}
 
 func (x *PingSchedule) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[8]
+	mi := &file_weft_v1_contract_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1148,7 @@ func (x *PingSchedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingSchedule.ProtoReflect.Descriptor instead.
 func (*PingSchedule) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{8}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PingSchedule) GetSchedule() string {
@@ -1186,7 +1253,7 @@ type Egress struct {
 
 func (x *Egress) Reset() {
 	*x = Egress{}
-	mi := &file_weft_v1_contract_proto_msgTypes[9]
+	mi := &file_weft_v1_contract_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1198,7 +1265,7 @@ func (x *Egress) String() string {
 func (*Egress) ProtoMessage() {}
 
 func (x *Egress) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[9]
+	mi := &file_weft_v1_contract_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1211,7 +1278,7 @@ func (x *Egress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Egress.ProtoReflect.Descriptor instead.
 func (*Egress) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{9}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Egress) GetUid() string {
@@ -1359,7 +1426,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_weft_v1_contract_proto_msgTypes[10]
+	mi := &file_weft_v1_contract_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1371,7 +1438,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[10]
+	mi := &file_weft_v1_contract_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1384,7 +1451,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{10}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Filter) GetDialect() isFilter_Dialect {
@@ -1512,7 +1579,7 @@ type Attributes struct {
 
 func (x *Attributes) Reset() {
 	*x = Attributes{}
-	mi := &file_weft_v1_contract_proto_msgTypes[11]
+	mi := &file_weft_v1_contract_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1524,7 +1591,7 @@ func (x *Attributes) String() string {
 func (*Attributes) ProtoMessage() {}
 
 func (x *Attributes) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[11]
+	mi := &file_weft_v1_contract_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1537,7 +1604,7 @@ func (x *Attributes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attributes.ProtoReflect.Descriptor instead.
 func (*Attributes) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{11}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Attributes) GetAttributes() map[string]string {
@@ -1556,7 +1623,7 @@ type FilterList struct {
 
 func (x *FilterList) Reset() {
 	*x = FilterList{}
-	mi := &file_weft_v1_contract_proto_msgTypes[12]
+	mi := &file_weft_v1_contract_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1568,7 +1635,7 @@ func (x *FilterList) String() string {
 func (*FilterList) ProtoMessage() {}
 
 func (x *FilterList) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[12]
+	mi := &file_weft_v1_contract_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1581,7 +1648,7 @@ func (x *FilterList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FilterList.ProtoReflect.Descriptor instead.
 func (*FilterList) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{12}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *FilterList) GetFilters() []*Filter {
@@ -1612,7 +1679,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_weft_v1_contract_proto_msgTypes[13]
+	mi := &file_weft_v1_contract_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1624,7 +1691,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[13]
+	mi := &file_weft_v1_contract_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1637,7 +1704,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{13}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Delivery) GetRetry() int32 {
@@ -1708,7 +1775,7 @@ type WatchContractRequest struct {
 
 func (x *WatchContractRequest) Reset() {
 	*x = WatchContractRequest{}
-	mi := &file_weft_v1_contract_proto_msgTypes[14]
+	mi := &file_weft_v1_contract_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1720,7 +1787,7 @@ func (x *WatchContractRequest) String() string {
 func (*WatchContractRequest) ProtoMessage() {}
 
 func (x *WatchContractRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[14]
+	mi := &file_weft_v1_contract_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1733,7 +1800,7 @@ func (x *WatchContractRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchContractRequest.ProtoReflect.Descriptor instead.
 func (*WatchContractRequest) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{14}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchContractRequest) GetProcessId() string {
@@ -1811,7 +1878,7 @@ type EgressStats struct {
 
 func (x *EgressStats) Reset() {
 	*x = EgressStats{}
-	mi := &file_weft_v1_contract_proto_msgTypes[15]
+	mi := &file_weft_v1_contract_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1823,7 +1890,7 @@ func (x *EgressStats) String() string {
 func (*EgressStats) ProtoMessage() {}
 
 func (x *EgressStats) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[15]
+	mi := &file_weft_v1_contract_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1836,7 +1903,7 @@ func (x *EgressStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EgressStats.ProtoReflect.Descriptor instead.
 func (*EgressStats) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{15}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *EgressStats) GetUid() string {
@@ -1903,7 +1970,7 @@ type EgressProblem struct {
 
 func (x *EgressProblem) Reset() {
 	*x = EgressProblem{}
-	mi := &file_weft_v1_contract_proto_msgTypes[16]
+	mi := &file_weft_v1_contract_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1915,7 +1982,7 @@ func (x *EgressProblem) String() string {
 func (*EgressProblem) ProtoMessage() {}
 
 func (x *EgressProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[16]
+	mi := &file_weft_v1_contract_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1928,7 +1995,7 @@ func (x *EgressProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EgressProblem.ProtoReflect.Descriptor instead.
 func (*EgressProblem) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{16}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *EgressProblem) GetUid() string {
@@ -1973,7 +2040,7 @@ type ObservedEventType struct {
 
 func (x *ObservedEventType) Reset() {
 	*x = ObservedEventType{}
-	mi := &file_weft_v1_contract_proto_msgTypes[17]
+	mi := &file_weft_v1_contract_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1985,7 +2052,7 @@ func (x *ObservedEventType) String() string {
 func (*ObservedEventType) ProtoMessage() {}
 
 func (x *ObservedEventType) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[17]
+	mi := &file_weft_v1_contract_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1998,7 +2065,7 @@ func (x *ObservedEventType) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObservedEventType.ProtoReflect.Descriptor instead.
 func (*ObservedEventType) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{17}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ObservedEventType) GetIngressUid() string {
@@ -2061,7 +2128,7 @@ type ReportEventTypesRequest struct {
 
 func (x *ReportEventTypesRequest) Reset() {
 	*x = ReportEventTypesRequest{}
-	mi := &file_weft_v1_contract_proto_msgTypes[18]
+	mi := &file_weft_v1_contract_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2073,7 +2140,7 @@ func (x *ReportEventTypesRequest) String() string {
 func (*ReportEventTypesRequest) ProtoMessage() {}
 
 func (x *ReportEventTypesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[18]
+	mi := &file_weft_v1_contract_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2086,7 +2153,7 @@ func (x *ReportEventTypesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportEventTypesRequest.ProtoReflect.Descriptor instead.
 func (*ReportEventTypesRequest) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{18}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReportEventTypesRequest) GetProcessId() string {
@@ -2114,7 +2181,7 @@ type ReportEventTypesResponse struct {
 
 func (x *ReportEventTypesResponse) Reset() {
 	*x = ReportEventTypesResponse{}
-	mi := &file_weft_v1_contract_proto_msgTypes[19]
+	mi := &file_weft_v1_contract_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2126,7 +2193,7 @@ func (x *ReportEventTypesResponse) String() string {
 func (*ReportEventTypesResponse) ProtoMessage() {}
 
 func (x *ReportEventTypesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_contract_proto_msgTypes[19]
+	mi := &file_weft_v1_contract_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2139,7 +2206,7 @@ func (x *ReportEventTypesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportEventTypesResponse.ProtoReflect.Descriptor instead.
 func (*ReportEventTypesResponse) Descriptor() ([]byte, []int) {
-	return file_weft_v1_contract_proto_rawDescGZIP(), []int{19}
+	return file_weft_v1_contract_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReportEventTypesResponse) GetCreated() int32 {
@@ -2156,7 +2223,7 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\x16weft/v1/contract.proto\x12\aweft.v1\"T\n" +
 	"\bContract\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12.\n" +
-	"\tingresses\x18\x02 \x03(\v2\x10.weft.v1.IngressR\tingresses\"\xfa\x04\n" +
+	"\tingresses\x18\x02 \x03(\v2\x10.weft.v1.IngressR\tingresses\"\xad\x05\n" +
 	"\aIngress\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1c\n" +
@@ -2178,7 +2245,12 @@ const file_weft_v1_contract_proto_rawDesc = "" +
 	"\x04auth\x18\x0f \x01(\v2\x14.weft.v1.IngressAuthR\x04auth\x121\n" +
 	"\n" +
 	"kafka_auth\x18\x10 \x01(\v2\x12.weft.v1.KafkaAuthR\tkafkaAuth\x122\n" +
-	"\x15eventtype_auto_create\x18\x11 \x01(\bR\x13eventtypeAutoCreate\"\x82\x01\n" +
+	"\x15eventtype_auto_create\x18\x11 \x01(\bR\x13eventtypeAutoCreate\x121\n" +
+	"\n" +
+	"rate_limit\x18\x12 \x01(\v2\x12.weft.v1.RateLimitR\trateLimit\"M\n" +
+	"\tRateLimit\x12*\n" +
+	"\x11events_per_second\x18\x01 \x01(\x01R\x0feventsPerSecond\x12\x14\n" +
+	"\x05burst\x18\x02 \x01(\x05R\x05burst\"\x82\x01\n" +
 	"\vIngressAuth\x12\x1a\n" +
 	"\baudience\x18\x01 \x01(\tR\baudience\x124\n" +
 	"\bpolicies\x18\x02 \x03(\v2\x18.weft.v1.EventPolicyRuleR\bpolicies\x12!\n" +
@@ -2386,82 +2458,84 @@ func file_weft_v1_contract_proto_rawDescGZIP() []byte {
 }
 
 var file_weft_v1_contract_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_weft_v1_contract_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_weft_v1_contract_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_weft_v1_contract_proto_goTypes = []any{
 	(DeliveryOrder)(0),               // 0: weft.v1.DeliveryOrder
 	(InitialOffset)(0),               // 1: weft.v1.InitialOffset
 	(BackoffPolicy)(0),               // 2: weft.v1.BackoffPolicy
 	(*Contract)(nil),                 // 3: weft.v1.Contract
 	(*Ingress)(nil),                  // 4: weft.v1.Ingress
-	(*IngressAuth)(nil),              // 5: weft.v1.IngressAuth
-	(*EventPolicyRule)(nil),          // 6: weft.v1.EventPolicyRule
-	(*KafkaAuth)(nil),                // 7: weft.v1.KafkaAuth
-	(*KafkaSourceSpec)(nil),          // 8: weft.v1.KafkaSourceSpec
-	(*Webhook)(nil),                  // 9: weft.v1.Webhook
-	(*HTTPPoller)(nil),               // 10: weft.v1.HTTPPoller
-	(*PingSchedule)(nil),             // 11: weft.v1.PingSchedule
-	(*Egress)(nil),                   // 12: weft.v1.Egress
-	(*Filter)(nil),                   // 13: weft.v1.Filter
-	(*Attributes)(nil),               // 14: weft.v1.Attributes
-	(*FilterList)(nil),               // 15: weft.v1.FilterList
-	(*Delivery)(nil),                 // 16: weft.v1.Delivery
-	(*WatchContractRequest)(nil),     // 17: weft.v1.WatchContractRequest
-	(*EgressStats)(nil),              // 18: weft.v1.EgressStats
-	(*EgressProblem)(nil),            // 19: weft.v1.EgressProblem
-	(*ObservedEventType)(nil),        // 20: weft.v1.ObservedEventType
-	(*ReportEventTypesRequest)(nil),  // 21: weft.v1.ReportEventTypesRequest
-	(*ReportEventTypesResponse)(nil), // 22: weft.v1.ReportEventTypesResponse
-	nil,                              // 23: weft.v1.KafkaSourceSpec.ExtensionsEntry
-	nil,                              // 24: weft.v1.Webhook.ExtensionsEntry
-	nil,                              // 25: weft.v1.HTTPPoller.HeadersEntry
-	nil,                              // 26: weft.v1.HTTPPoller.ExtensionsEntry
-	nil,                              // 27: weft.v1.PingSchedule.ExtensionsEntry
-	nil,                              // 28: weft.v1.Egress.AttributesEntry
-	nil,                              // 29: weft.v1.Attributes.AttributesEntry
+	(*RateLimit)(nil),                // 5: weft.v1.RateLimit
+	(*IngressAuth)(nil),              // 6: weft.v1.IngressAuth
+	(*EventPolicyRule)(nil),          // 7: weft.v1.EventPolicyRule
+	(*KafkaAuth)(nil),                // 8: weft.v1.KafkaAuth
+	(*KafkaSourceSpec)(nil),          // 9: weft.v1.KafkaSourceSpec
+	(*Webhook)(nil),                  // 10: weft.v1.Webhook
+	(*HTTPPoller)(nil),               // 11: weft.v1.HTTPPoller
+	(*PingSchedule)(nil),             // 12: weft.v1.PingSchedule
+	(*Egress)(nil),                   // 13: weft.v1.Egress
+	(*Filter)(nil),                   // 14: weft.v1.Filter
+	(*Attributes)(nil),               // 15: weft.v1.Attributes
+	(*FilterList)(nil),               // 16: weft.v1.FilterList
+	(*Delivery)(nil),                 // 17: weft.v1.Delivery
+	(*WatchContractRequest)(nil),     // 18: weft.v1.WatchContractRequest
+	(*EgressStats)(nil),              // 19: weft.v1.EgressStats
+	(*EgressProblem)(nil),            // 20: weft.v1.EgressProblem
+	(*ObservedEventType)(nil),        // 21: weft.v1.ObservedEventType
+	(*ReportEventTypesRequest)(nil),  // 22: weft.v1.ReportEventTypesRequest
+	(*ReportEventTypesResponse)(nil), // 23: weft.v1.ReportEventTypesResponse
+	nil,                              // 24: weft.v1.KafkaSourceSpec.ExtensionsEntry
+	nil,                              // 25: weft.v1.Webhook.ExtensionsEntry
+	nil,                              // 26: weft.v1.HTTPPoller.HeadersEntry
+	nil,                              // 27: weft.v1.HTTPPoller.ExtensionsEntry
+	nil,                              // 28: weft.v1.PingSchedule.ExtensionsEntry
+	nil,                              // 29: weft.v1.Egress.AttributesEntry
+	nil,                              // 30: weft.v1.Attributes.AttributesEntry
 }
 var file_weft_v1_contract_proto_depIdxs = []int32{
 	4,  // 0: weft.v1.Contract.ingresses:type_name -> weft.v1.Ingress
-	12, // 1: weft.v1.Ingress.egresses:type_name -> weft.v1.Egress
-	11, // 2: weft.v1.Ingress.ping:type_name -> weft.v1.PingSchedule
-	8,  // 3: weft.v1.Ingress.kafka_source:type_name -> weft.v1.KafkaSourceSpec
-	9,  // 4: weft.v1.Ingress.webhook:type_name -> weft.v1.Webhook
-	10, // 5: weft.v1.Ingress.poller:type_name -> weft.v1.HTTPPoller
-	5,  // 6: weft.v1.Ingress.auth:type_name -> weft.v1.IngressAuth
-	7,  // 7: weft.v1.Ingress.kafka_auth:type_name -> weft.v1.KafkaAuth
-	6,  // 8: weft.v1.IngressAuth.policies:type_name -> weft.v1.EventPolicyRule
-	13, // 9: weft.v1.EventPolicyRule.filters:type_name -> weft.v1.Filter
-	23, // 10: weft.v1.KafkaSourceSpec.extensions:type_name -> weft.v1.KafkaSourceSpec.ExtensionsEntry
-	7,  // 11: weft.v1.KafkaSourceSpec.auth:type_name -> weft.v1.KafkaAuth
-	24, // 12: weft.v1.Webhook.extensions:type_name -> weft.v1.Webhook.ExtensionsEntry
-	25, // 13: weft.v1.HTTPPoller.headers:type_name -> weft.v1.HTTPPoller.HeadersEntry
-	26, // 14: weft.v1.HTTPPoller.extensions:type_name -> weft.v1.HTTPPoller.ExtensionsEntry
-	27, // 15: weft.v1.PingSchedule.extensions:type_name -> weft.v1.PingSchedule.ExtensionsEntry
-	28, // 16: weft.v1.Egress.attributes:type_name -> weft.v1.Egress.AttributesEntry
-	13, // 17: weft.v1.Egress.filters:type_name -> weft.v1.Filter
-	16, // 18: weft.v1.Egress.delivery:type_name -> weft.v1.Delivery
-	0,  // 19: weft.v1.Egress.order:type_name -> weft.v1.DeliveryOrder
-	1,  // 20: weft.v1.Egress.initial_offset:type_name -> weft.v1.InitialOffset
-	14, // 21: weft.v1.Filter.exact:type_name -> weft.v1.Attributes
-	14, // 22: weft.v1.Filter.prefix:type_name -> weft.v1.Attributes
-	14, // 23: weft.v1.Filter.suffix:type_name -> weft.v1.Attributes
-	15, // 24: weft.v1.Filter.all:type_name -> weft.v1.FilterList
-	15, // 25: weft.v1.Filter.any:type_name -> weft.v1.FilterList
-	13, // 26: weft.v1.Filter.not:type_name -> weft.v1.Filter
-	29, // 27: weft.v1.Attributes.attributes:type_name -> weft.v1.Attributes.AttributesEntry
-	13, // 28: weft.v1.FilterList.filters:type_name -> weft.v1.Filter
-	2,  // 29: weft.v1.Delivery.backoff_policy:type_name -> weft.v1.BackoffPolicy
-	19, // 30: weft.v1.WatchContractRequest.problems:type_name -> weft.v1.EgressProblem
-	18, // 31: weft.v1.WatchContractRequest.stats:type_name -> weft.v1.EgressStats
-	20, // 32: weft.v1.ReportEventTypesRequest.event_types:type_name -> weft.v1.ObservedEventType
-	17, // 33: weft.v1.ContractService.WatchContract:input_type -> weft.v1.WatchContractRequest
-	21, // 34: weft.v1.ContractService.ReportEventTypes:input_type -> weft.v1.ReportEventTypesRequest
-	3,  // 35: weft.v1.ContractService.WatchContract:output_type -> weft.v1.Contract
-	22, // 36: weft.v1.ContractService.ReportEventTypes:output_type -> weft.v1.ReportEventTypesResponse
-	35, // [35:37] is the sub-list for method output_type
-	33, // [33:35] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	13, // 1: weft.v1.Ingress.egresses:type_name -> weft.v1.Egress
+	12, // 2: weft.v1.Ingress.ping:type_name -> weft.v1.PingSchedule
+	9,  // 3: weft.v1.Ingress.kafka_source:type_name -> weft.v1.KafkaSourceSpec
+	10, // 4: weft.v1.Ingress.webhook:type_name -> weft.v1.Webhook
+	11, // 5: weft.v1.Ingress.poller:type_name -> weft.v1.HTTPPoller
+	6,  // 6: weft.v1.Ingress.auth:type_name -> weft.v1.IngressAuth
+	8,  // 7: weft.v1.Ingress.kafka_auth:type_name -> weft.v1.KafkaAuth
+	5,  // 8: weft.v1.Ingress.rate_limit:type_name -> weft.v1.RateLimit
+	7,  // 9: weft.v1.IngressAuth.policies:type_name -> weft.v1.EventPolicyRule
+	14, // 10: weft.v1.EventPolicyRule.filters:type_name -> weft.v1.Filter
+	24, // 11: weft.v1.KafkaSourceSpec.extensions:type_name -> weft.v1.KafkaSourceSpec.ExtensionsEntry
+	8,  // 12: weft.v1.KafkaSourceSpec.auth:type_name -> weft.v1.KafkaAuth
+	25, // 13: weft.v1.Webhook.extensions:type_name -> weft.v1.Webhook.ExtensionsEntry
+	26, // 14: weft.v1.HTTPPoller.headers:type_name -> weft.v1.HTTPPoller.HeadersEntry
+	27, // 15: weft.v1.HTTPPoller.extensions:type_name -> weft.v1.HTTPPoller.ExtensionsEntry
+	28, // 16: weft.v1.PingSchedule.extensions:type_name -> weft.v1.PingSchedule.ExtensionsEntry
+	29, // 17: weft.v1.Egress.attributes:type_name -> weft.v1.Egress.AttributesEntry
+	14, // 18: weft.v1.Egress.filters:type_name -> weft.v1.Filter
+	17, // 19: weft.v1.Egress.delivery:type_name -> weft.v1.Delivery
+	0,  // 20: weft.v1.Egress.order:type_name -> weft.v1.DeliveryOrder
+	1,  // 21: weft.v1.Egress.initial_offset:type_name -> weft.v1.InitialOffset
+	15, // 22: weft.v1.Filter.exact:type_name -> weft.v1.Attributes
+	15, // 23: weft.v1.Filter.prefix:type_name -> weft.v1.Attributes
+	15, // 24: weft.v1.Filter.suffix:type_name -> weft.v1.Attributes
+	16, // 25: weft.v1.Filter.all:type_name -> weft.v1.FilterList
+	16, // 26: weft.v1.Filter.any:type_name -> weft.v1.FilterList
+	14, // 27: weft.v1.Filter.not:type_name -> weft.v1.Filter
+	30, // 28: weft.v1.Attributes.attributes:type_name -> weft.v1.Attributes.AttributesEntry
+	14, // 29: weft.v1.FilterList.filters:type_name -> weft.v1.Filter
+	2,  // 30: weft.v1.Delivery.backoff_policy:type_name -> weft.v1.BackoffPolicy
+	20, // 31: weft.v1.WatchContractRequest.problems:type_name -> weft.v1.EgressProblem
+	19, // 32: weft.v1.WatchContractRequest.stats:type_name -> weft.v1.EgressStats
+	21, // 33: weft.v1.ReportEventTypesRequest.event_types:type_name -> weft.v1.ObservedEventType
+	18, // 34: weft.v1.ContractService.WatchContract:input_type -> weft.v1.WatchContractRequest
+	22, // 35: weft.v1.ContractService.ReportEventTypes:input_type -> weft.v1.ReportEventTypesRequest
+	3,  // 36: weft.v1.ContractService.WatchContract:output_type -> weft.v1.Contract
+	23, // 37: weft.v1.ContractService.ReportEventTypes:output_type -> weft.v1.ReportEventTypesResponse
+	36, // [36:38] is the sub-list for method output_type
+	34, // [34:36] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_weft_v1_contract_proto_init() }
@@ -2469,7 +2543,7 @@ func file_weft_v1_contract_proto_init() {
 	if File_weft_v1_contract_proto != nil {
 		return
 	}
-	file_weft_v1_contract_proto_msgTypes[10].OneofWrappers = []any{
+	file_weft_v1_contract_proto_msgTypes[11].OneofWrappers = []any{
 		(*Filter_Exact)(nil),
 		(*Filter_Prefix)(nil),
 		(*Filter_Suffix)(nil),
@@ -2484,7 +2558,7 @@ func file_weft_v1_contract_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_weft_v1_contract_proto_rawDesc), len(file_weft_v1_contract_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
