@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"time"
 
-	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
-
 	"golang.org/x/time/rate"
+
+	weftv1 "github.com/weft-dev/weft/proto/weft/v1"
 )
 
 // Per-broker rate limits. Each served entry (broker, channel, sequence,

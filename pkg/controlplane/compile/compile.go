@@ -404,7 +404,6 @@ func (out *Compiled) compileChannels(r resolver, cs []*apis.Channel, subs []*api
 			Path: wire.ChannelPath(m.Namespace, m.Name), Topic: wire.ChannelTopic(m.Namespace, m.Name),
 			Generation:          m.Generation,
 			EventtypeAutoCreate: apis.EventTypeAutoCreate(m.Annotations, r.opts.EventTypeAutoCreate),
-			RateLimit:           rateLimit(apis.RateLimitOf(m)),
 		}
 		out.Contract.Ingresses = append(out.Contract.Ingresses, in)
 		byName[nsName(m)] = in
