@@ -251,5 +251,8 @@ func (c *Config) grpcTLS(logger *slog.Logger) (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gRPC TLS (--grpc-tls-cert-file, --grpc-tls-key-file, --grpc-client-ca-file): %w", err)
 	}
+	// gRPC adds h2 to a copy of cfg; the copy made when the client CA file
+	// changes is of cfg itself (tlsconfig.Server).
+	cfg.NextProtos = []string{"h2"}
 	return cfg, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,17 +20,9 @@ import (
 // certificate) is logged and the previous pair kept; it is tried again when
 // the files change again. Safe for concurrent use.
 type Reloader struct {
-	certFile, keyFile string
-	logger            *slog.Logger
-
-	mu    sync.Mutex
-	cert  *tls.Certificate
-	stamp [2]fileStamp // of the files when last read (or tried)
-}
-
-type fileStamp struct {
-	mod  time.Time
-	size int64
+	certFile string
+	pair     *fileSet[*tls.Certificate]
+	logger   *slog.Logger
 }
 
 // NewReloader loads the pair; it fails when the first load fails. logger
@@ -46,51 +39,28 @@ func NewReloader(certFile, keyFile string, logger *slog.Logger) (*Reloader, erro
 	if logger == nil {
 		logger = observability.DiscardLogger()
 	}
-	r := &Reloader{certFile: certFile, keyFile: keyFile, logger: logger}
-	st, err := r.stamps()
+	pair, err := newFileSet("certificate", logger, func() (*tls.Certificate, error) {
+		c, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("load certificate %s and key %s: %w", certFile, keyFile, err)
+		}
+		return &c, nil
+	}, certFile, keyFile)
 	if err != nil {
 		return nil, err
 	}
-	c, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("load certificate %s and key %s: %w", certFile, keyFile, err)
-	}
-	r.cert, r.stamp = &c, st
-	return r, nil
-}
-
-func (r *Reloader) stamps() ([2]fileStamp, error) {
-	var st [2]fileStamp
-	for i, f := range []string{r.certFile, r.keyFile} {
-		fi, err := os.Stat(f)
-		if err != nil {
-			return st, fmt.Errorf("stat %s: %w", f, err)
-		}
-		st[i] = fileStamp{mod: fi.ModTime(), size: fi.Size()}
-	}
-	return st, nil
+	return &Reloader{certFile: certFile, pair: pair, logger: logger}, nil
 }
 
 // Certificate returns the pair to serve, re-reading the files first when
 // they changed.
 func (r *Reloader) Certificate() *tls.Certificate {
-	st, err := r.stamps()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err != nil || st == r.stamp {
-		return r.cert // a file being replaced: keep serving the last pair
+	c, reloaded := r.pair.get()
+	if reloaded {
+		r.logger.Info("certificate reloaded", "cert_file", r.certFile, "subject", c.Leaf.Subject.String(),
+			"serial", c.Leaf.SerialNumber.String(), "not_after", c.Leaf.NotAfter)
 	}
-	r.stamp = st
-	c, err := tls.LoadX509KeyPair(r.certFile, r.keyFile)
-	if err != nil {
-		r.logger.Error("certificate files changed but do not load; still serving the previous certificate",
-			"cert_file", r.certFile, "key_file", r.keyFile, "err", err)
-		return r.cert
-	}
-	r.cert = &c
-	r.logger.Info("certificate reloaded", "cert_file", r.certFile, "subject", c.Leaf.Subject.String(),
-		"serial", c.Leaf.SerialNumber.String(), "not_after", c.Leaf.NotAfter)
-	return r.cert
+	return c
 }
 
 // GetCertificate is a tls.Config.GetCertificate.
@@ -101,4 +71,70 @@ func (r *Reloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error
 // GetClientCertificate is a tls.Config.GetClientCertificate.
 func (r *Reloader) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 	return r.Certificate(), nil
+}
+
+// fileSet is a value loaded from files, loaded again when one of them
+// changes (its modification time or size). A load that fails after the
+// first is logged and the previous value kept; it is tried again when the
+// files change again. Safe for concurrent use.
+type fileSet[T any] struct {
+	what   string // what the files hold, for the log
+	files  []string
+	load   func() (T, error)
+	logger *slog.Logger
+
+	mu    sync.Mutex
+	val   T
+	stamp []fileStamp // of the files when last read (or tried)
+}
+
+type fileStamp struct {
+	mod  time.Time
+	size int64
+}
+
+// newFileSet loads files with load; it fails when that first load fails.
+func newFileSet[T any](what string, logger *slog.Logger, load func() (T, error), files ...string) (*fileSet[T], error) {
+	s := &fileSet[T]{what: what, files: files, load: load, logger: logger}
+	st, err := s.stamps()
+	if err != nil {
+		return nil, err
+	}
+	if s.val, err = load(); err != nil {
+		return nil, err
+	}
+	s.stamp = st
+	return s, nil
+}
+
+func (s *fileSet[T]) stamps() ([]fileStamp, error) {
+	st := make([]fileStamp, len(s.files))
+	for i, f := range s.files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			return nil, fmt.Errorf("stat %s: %w", f, err)
+		}
+		st[i] = fileStamp{mod: fi.ModTime(), size: fi.Size()}
+	}
+	return st, nil
+}
+
+// get returns the value, loading the files again first when they changed;
+// reloaded says whether it is a new value.
+func (s *fileSet[T]) get() (v T, reloaded bool) {
+	st, err := s.stamps()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil || slices.Equal(st, s.stamp) {
+		return s.val, false // a file being replaced: keep the last value
+	}
+	s.stamp = st
+	v, err = s.load()
+	if err != nil {
+		s.logger.Error(s.what+" files changed but do not load; still using the previous "+s.what,
+			"files", s.files, "err", err)
+		return s.val, false
+	}
+	s.val = v
+	return v, true
 }

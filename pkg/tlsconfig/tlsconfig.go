@@ -15,6 +15,9 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
+
+	"github.com/weft-dev/weft/pkg/observability"
 )
 
 var (
@@ -106,7 +109,8 @@ type Server struct {
 	// they are re-read when they change (see Reloader).
 	CertFile, KeyFile string
 	// ClientCAFile, when set, makes the server require a client
-	// certificate signed by one of its CAs (mTLS).
+	// certificate signed by one of its CAs (mTLS). It is re-read when it
+	// changes: new connections are verified against the CAs it holds then.
 	ClientCAFile string
 }
 
@@ -119,11 +123,36 @@ func (s Server) Config(logger *slog.Logger) (*tls.Config, error) {
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.GetCertificate}
 	if s.ClientCAFile != "" {
-		pool, err := LoadPool(nil, s.ClientCAFile)
+		if logger == nil {
+			logger = observability.DiscardLogger()
+		}
+		file := s.ClientCAFile
+		cas, err := newFileSet("client CA", logger, func() (*x509.CertPool, error) { return LoadPool(nil, file) }, file)
 		if err != nil {
 			return nil, err
 		}
-		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+		cfg.ClientCAs, cfg.ClientAuth = cas.val, tls.RequireAndVerifyClientCert
+		// Each handshake is verified against the CAs the file holds now.
+		// Until it first changes, the server's own config serves (nil);
+		// after, a copy of cfg with the new CAs, made again at each change.
+		// A copy of cfg made by the server (gRPC's and net/http's add their
+		// ALPN protocols to one) is not what is copied, so a caller sets its
+		// NextProtos on cfg itself.
+		var (
+			mu   sync.Mutex
+			last *tls.Config
+		)
+		cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			pool, reloaded := cas.get()
+			mu.Lock()
+			defer mu.Unlock()
+			if reloaded {
+				last = cfg.Clone()
+				last.GetConfigForClient, last.ClientCAs = nil, pool
+				logger.Info("client CAs reloaded", "client_ca_file", file)
+			}
+			return last, nil
+		}
 	}
 	return cfg, nil
 }
